@@ -1,0 +1,98 @@
+"""The ``svcplan`` command line: a thin layer over the Python API.
+
+Exit codes (SPEC §6): 0 a plan was found, 1 no plan (infeasible, or a limit before any
+plan), 2 invalid input or usage. Invalid input is reported as a list of problems, each
+with file, row and column — never as a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from model.api import load_case, solve
+from model.case import CaseError
+
+app = typer.Typer(
+    help="svcplan: differentiated service-level planning (Pyomo MILP solved with HiGHS).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+CaseArg = Annotated[Path, typer.Argument(help="Case folder of CSV files, or one .xlsx workbook.")]
+
+
+def report_case_error(exc: CaseError) -> None:
+    """Print every input problem, one per line, and leave with exit code 2."""
+    err_console.print(f"[bold red]Invalid input[/]: {len(exc.problems)} problem(s)")
+    for p in exc.problems:
+        err_console.print(f"  - {p}", markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+def default_out(case_name: str) -> Path:
+    """``runs/<case>-<timestamp>``: a new folder per run, so nothing is overwritten."""
+    safe = re.sub(r"[^\w.-]+", "_", case_name) or "case"
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{safe}-{stamp}"
+
+
+@app.command()
+def validate(case: CaseArg) -> None:
+    """Check a case and report every problem found (exit 2 if any)."""
+    try:
+        c = load_case(case)
+    except CaseError as exc:
+        report_case_error(exc)
+    for w in c.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+    console.print(f"[green]valid[/] {c.describe()}")
+
+
+@app.command("solve")
+def solve_cmd(
+    case: CaseArg,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds.", min=0)] = None,
+    gap: Annotated[float | None, typer.Option(help="Relative MIP gap; 0 proves optimality.", min=0)] = None,
+    threads: Annotated[int | None, typer.Option(help="HiGHS threads.", min=1)] = None,
+    write_model: Annotated[
+        Path | None, typer.Option(help="Write the model handed to HiGHS (.mps or .lp).")
+    ] = None,
+    no_warm_start: Annotated[bool, typer.Option(help="Skip the LP-rounding warm start.")] = False,
+    log: Annotated[bool, typer.Option(help="Show the HiGHS log.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the status line.")] = False,
+) -> None:
+    """Solve a planning case and write its plan and KPIs."""
+    if write_model and write_model.suffix.lower() not in {".mps", ".lp"}:
+        err_console.print("--write-model needs a file ending in .mps or .lp")
+        raise typer.Exit(2)
+    try:
+        c = load_case(case)
+    except CaseError as exc:
+        report_case_error(exc)
+    target = out or default_out(c.name)
+    res = solve(
+        c, time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
+        warm_start=not no_warm_start, log=log,
+    )
+    res.write(target)
+    if quiet:
+        console.print(f"{res.status} {res.objective}")
+    else:
+        from model.report import print_summary
+
+        print_summary(res, console, target)
+    raise typer.Exit(0 if res.has_plan else 1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,334 @@
+"""Synthetic planning cases in the SPEC section 5 format (demo case and large benchmarks).
+
+The generator is pure numpy/pandas and works on dense (segment, product, level, period) arrays, so
+a 10 x 2000 x 5 x 12 case takes about a second. Every random draw comes from one
+``numpy.random.Generator`` seeded by ``seed``, so a seed always gives the same case.
+
+The numbers are shaped so that the optimisation is not trivial: key accounts reward high service
+while occasional buyers are price driven, premium levels cost more per unit, and each period's
+budget sits between the cheapest allowed plan and the plan where every unit takes its most
+profitable level.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+DEMO_SEGMENTS = ("KEY", "LARGE", "MID", "SMALL", "OCCASIONAL")
+DEMO_LEVELS = ("ECONOMY", "STANDARD", "EXPRESS", "PRIORITY", "PREMIUM")
+CLASSES = ("star", "cash_cow", "question_mark", "dog")
+# Share of the portfolio, volume factor, margin factor, demand_cv centre, monthly demand trend.
+_CLASS_MIX = np.array([0.15, 0.30, 0.20, 0.35])
+_CLASS_SIZE = np.array([1.2, 1.6, 0.6, 0.7])
+_CLASS_MARGIN = np.array([1.3, 1.1, 0.9, 0.7])
+_CLASS_CV = np.array([0.45, 0.30, 0.65, 0.55])
+_CLASS_TREND = np.array([0.015, 0.002, 0.025, -0.010])
+# Per class: (multiplier on steepness, shift of the floor, shift of the top) of the capture curve.
+# Stars react strongly to service, dogs hardly; the other classes use the blank-class rows.
+_CLASS_RESPONSE = {"star": (1.5, -0.05, 0.05), "dog": (0.5, 0.08, -0.05)}
+
+TABLE_COLUMNS: dict[str, list[str]] = {
+    "segments": ["segment", "tier", "goodwill_sensitivity"],
+    "products": ["product", "product_class", "unit_margin", "base_unit_cost", "holding_cost",
+                 "demand_cv"],
+    "levels": ["level", "rank", "service_target", "safety_factor", "lead_time_days",
+               "cost_multiplier", "fixed_cost", "goodwill"],
+    "periods": ["period", "budget", "discount"],
+    "demand": ["segment", "product", "period", "base_demand"],
+    "response": ["segment", "level", "capture", "product_class"],
+    "policies": ["segment", "product_class", "min_level", "max_level"],
+    "current": ["segment", "product", "level"],
+    "capacity": ["resource", "period", "capacity"],
+    "usage": ["level", "resource", "per_unit"],
+}
+"""SPEC section 5 columns of the tables the generator writes, in SPEC order."""
+
+
+def _positions(n: int) -> np.ndarray:
+    """Place n items on [0, 1] (first = 0, last = 1) so curves do not depend on the count."""
+    return np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
+
+
+def _period_ids(n: int, start_year: int = 2026) -> list[str]:
+    """Monthly ids 2026-01, 2026-02, ... continuing into later years past twelve periods."""
+    return [f"{start_year + t // 12}-{t % 12 + 1:02d}" for t in range(n)]
+
+
+def _option_economics(
+    demand: np.ndarray, capture: np.ndarray, margin: np.ndarray, base_cost: np.ndarray,
+    multiplier: np.ndarray, holding: np.ndarray, cv: np.ndarray, z: np.ndarray,
+    lead_days: np.ndarray, period_days: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Revenue and logistics cost of options; arrays broadcast over (segment, product, level, t).
+
+    This mirrors SPEC section 2 (q = demand * capture; cost = q * unit_cost + holding_cost * ss
+    with ss = z * demand_cv * q * sqrt(lead_time_days / period_days)). It is duplicated here to
+    keep the generator free of the model package; a later refactor may use model.economics.
+    """
+    q = demand * capture
+    safety_stock = z * cv * q * np.sqrt(lead_days / period_days)
+    return q * margin, q * base_cost * multiplier + holding * safety_stock
+
+
+def _plan_budget_use(
+    choice: np.ndarray, demand: np.ndarray, cost: np.ndarray, fixed_cost: np.ndarray,
+    goodwill: np.ndarray, retention: float, sensitivity: np.ndarray, base_cost: np.ndarray,
+) -> np.ndarray:
+    """Budget used per period (SPEC section 4) by a plan keeping level ``choice[s, p]`` throughout.
+
+    Besides the option costs it counts the fixed costs of the levels in use and the cost of the
+    goodwill lift (SPEC section 3), because the period budget constraint pays for those too: with
+    tightness 0 the cheapest plan then fits its budget exactly.
+    """
+    n_seg, n_prod, _, n_per = cost.shape
+    chosen = np.take_along_axis(cost, choice[:, :, None, None], axis=2)[:, :, 0, :]
+    use = chosen.sum(axis=(0, 1))
+    used = np.zeros(len(fixed_cost), dtype=bool)
+    used[np.unique(choice)] = True
+    use = use + fixed_cost[used].sum()
+    g_step = goodwill[choice]  # (S, P) goodwill earned each period by the kept level
+    g = np.zeros((n_seg, n_prod))
+    for t in range(n_per):  # G[u, 1] = 0, G[u, t] = retention * G[u, t-1] + goodwill
+        lift = sensitivity[:, None] * demand[:, :, t] * g
+        use[t] += (lift * base_cost[None, :]).sum()
+        g = retention * g + g_step
+    return use
+
+
+def generate_case(
+    segments: int = 5,
+    products: int = 40,
+    levels: int = 5,
+    periods: int = 12,
+    seed: int = 0,
+    *,
+    goodwill: bool = True,
+    switching: bool = True,
+    policies: bool = True,
+    tightness: float = 0.75,
+    demo_names: bool = False,
+    capacity: bool = False,
+    name: str | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Generate a synthetic case: ``(tables, settings)`` keyed by SPEC section 5 file stems.
+
+    ``tightness`` places each period's budget between the cheapest allowed plan (0) and the plan
+    where every unit takes its most profitable allowed level (1); values above 1 give slack.
+    ``capacity`` adds capacity/usage tables (picking and express-fleet resources) placed the same
+    way. ``demo_names`` uses readable segment and level ids when there are 5 of each. Tables
+    ``policies`` and ``current`` exist only when ``policies`` / ``switching`` are on.
+    """
+    if min(segments, products, periods) < 1 or levels < 2:
+        raise ValueError("need segments, products, periods >= 1 and levels >= 2")
+    if tightness < 0:
+        raise ValueError("tightness must be >= 0")
+    rng = np.random.default_rng(seed)
+    period_days = 30.0
+    retention = 0.6 if goodwill else 0.0
+
+    # Segments: key accounts (position 0) down to occasional buyers (position 1).
+    seg_x = _positions(segments)
+    n_tiers = min(segments, 5)
+    tier = 1 + (np.arange(segments) * n_tiers) // segments
+    if demo_names and segments == len(DEMO_SEGMENTS):
+        seg_ids = list(DEMO_SEGMENTS)
+    else:
+        seg_ids = [f"S{i + 1:0{max(2, len(str(segments)))}d}" for i in range(segments)]
+    jitter = rng.uniform(-0.01, 0.01, segments)
+    sensitivity = np.round(np.clip(0.1 - 0.08 * seg_x + jitter, 0.02, 0.1), 3) if goodwill \
+        else np.zeros(segments)
+    share = np.exp(-1.4 * seg_x) * rng.uniform(0.9, 1.1, segments)
+    share /= share.sum()
+
+    # Products: class by fixed quota (so small portfolios still contain every class), shuffled.
+    quota = np.searchsorted(np.cumsum(_CLASS_MIX), (np.arange(products) + 0.5) / products)
+    cls = rng.permutation(np.minimum(quota, len(CLASSES) - 1))
+    prod_ids = [f"SKU-{i + 1:0{max(3, len(str(products)))}d}" for i in range(products)]
+    margin = np.round(rng.lognormal(np.log(25.0), 0.6, products) * _CLASS_MARGIN[cls], 2)
+    margin = np.maximum(margin, 1.0)
+    base_cost = np.round(margin * rng.uniform(0.15, 0.35, products), 2)
+    holding = np.maximum(np.round(base_cost * rng.uniform(0.1, 0.3, products), 2), 0.01)
+    cv = np.round(np.clip(_CLASS_CV[cls] + rng.uniform(-0.15, 0.15, products), 0.2, 0.8), 2)
+    size = rng.lognormal(np.log(300.0), 1.0, products) * _CLASS_SIZE[cls]
+
+    # Levels: economy (position 0) to premium (position 1), all values rounded as written.
+    lvl_x = _positions(levels)
+    lvl_ids = list(DEMO_LEVELS) if demo_names and levels == len(DEMO_LEVELS) else [
+        f"L{i + 1}" for i in range(levels)]
+    target = np.round(0.80 + 0.19 * lvl_x, 3)
+    lead = np.round(10.0 * 0.1 ** lvl_x, 1)
+    multiplier = np.round(1.0 + 0.8 * lvl_x ** 1.5, 3)
+    lvl_goodwill = np.round(0.2 * lvl_x, 3) if goodwill else np.zeros(levels)
+    z = np.array([NormalDist().inv_cdf(p) for p in target])
+
+    # Demand (S, P, T): size x segment share x affinity x seasonality x class trend x noise.
+    month = np.arange(periods) % 12
+    peak = rng.integers(0, 12, products)
+    amplitude = rng.uniform(0.05, 0.35, products)
+    season = 1 + amplitude[:, None] * np.cos(2 * np.pi * (month[None, :] - peak[:, None]) / 12)
+    trend = (1 + _CLASS_TREND[cls][:, None]) ** np.arange(periods)[None, :]
+    affinity = rng.lognormal(-0.125, 0.5, (segments, products))
+    noise = rng.lognormal(0.0, 0.05, (segments, products, periods))
+    demand = np.rint(share[:, None, None] * (size * affinity)[:, :, None]
+                     * (season * trend)[None, :, :] * noise)
+
+    # Capture: logistic in level position; key accounts steep with a low floor, buyers flat.
+    floor = 0.35 + 0.5 * seg_x
+    top = 1.15 - 0.15 * seg_x
+    steep = 9.0 - 5.0 * seg_x
+    mid = 0.45 + 0.1 * seg_x + rng.uniform(-0.03, 0.03, segments)
+
+    def curve(k: float, d_floor: float, d_top: float) -> np.ndarray:
+        s = 1 / (1 + np.exp(-(steep * k)[:, None] * (lvl_x[None, :] - mid[:, None])))
+        lo, hi = (floor + d_floor)[:, None], (top + d_top)[:, None]
+        return np.round(np.clip(lo + (hi - lo) * s, 0.0, 1.2), 3)
+
+    present = [c for c in _CLASS_RESPONSE if c in {CLASSES[i] for i in cls}]
+    curves = {None: curve(1.0, 0.0, 0.0)} | {c: curve(*_CLASS_RESPONSE[c]) for c in present}
+    class_curve = np.stack([curves.get(c, curves[None]) for c in CLASSES], axis=1)  # (S, C, L)
+    capture = class_curve[:, cls, :]  # (S, P, L)
+
+    # Allowed levels: dogs at most the middle level, tier-1 segments at least the second level.
+    mid_level = levels // 2
+    allowed = np.ones((segments, products, levels), dtype=bool)
+    if policies:
+        allowed[:, np.asarray(cls) == CLASSES.index("dog"), mid_level + 1:] = False
+        allowed[tier == 1, :, :1] = False
+
+    revenue, cost = _option_economics(
+        demand[:, :, None, :], capture[:, :, :, None], margin[None, :, None, None],
+        base_cost[None, :, None, None], multiplier[None, None, :, None],
+        holding[None, :, None, None], cv[None, :, None, None], z[None, None, :, None],
+        lead[None, None, :, None], period_days)
+    profit = np.where(allowed, (revenue - cost).sum(axis=3), -np.inf)
+    best = profit.argmax(axis=2)
+    cheapest = np.where(allowed, cost.sum(axis=3), np.inf).argmin(axis=2)
+    # Small fixed cost for the upper half of the levels, scaled to the size of the business.
+    scale = revenue.sum(axis=(0, 1, 3)).max() / periods
+    fixed = np.where(lvl_x > 0.5, np.round(0.004 * scale * (2 * lvl_x - 1)), 0.0)
+
+    use_args = (demand, cost, fixed, lvl_goodwill, retention, sensitivity, base_cost)
+    low, high = _plan_budget_use(cheapest, *use_args), _plan_budget_use(best, *use_args)
+    budget = np.round(low + tightness * (high - low), 2)
+
+    tables: dict[str, pd.DataFrame] = {}
+    tables["segments"] = pd.DataFrame(
+        {"segment": seg_ids, "tier": tier, "goodwill_sensitivity": sensitivity})
+    tables["products"] = pd.DataFrame({
+        "product": prod_ids, "product_class": [CLASSES[i] for i in cls], "unit_margin": margin,
+        "base_unit_cost": base_cost, "holding_cost": holding, "demand_cv": cv})
+    tables["levels"] = pd.DataFrame({
+        "level": lvl_ids, "rank": np.arange(1, levels + 1), "service_target": target,
+        "safety_factor": np.nan, "lead_time_days": lead, "cost_multiplier": multiplier,
+        "fixed_cost": fixed, "goodwill": lvl_goodwill})
+    per_ids = _period_ids(periods)
+    tables["periods"] = pd.DataFrame({
+        "period": per_ids, "budget": budget,
+        "discount": np.round(0.99 ** np.arange(periods), 6)})
+    seg_a, prod_a, per_a = (np.asarray(v, dtype=object) for v in (seg_ids, prod_ids, per_ids))
+    tables["demand"] = pd.DataFrame({
+        "segment": np.repeat(seg_a, products * periods),
+        "product": np.tile(np.repeat(prod_a, periods), segments),
+        "period": np.tile(per_a, segments * products),
+        "base_demand": demand.reshape(-1).astype(np.int64)})
+    tables["response"] = pd.concat([pd.DataFrame({
+        "segment": np.repeat(seg_a, levels), "level": lvl_ids * segments,
+        "capture": c.reshape(-1), "product_class": k}) for k, c in curves.items()],
+        ignore_index=True)
+    if policies:
+        rows = [{"segment": None, "product_class": "dog", "min_level": None,
+                 "max_level": lvl_ids[mid_level]}] if "dog" in present else []
+        rows += [{"segment": s, "product_class": None, "min_level": lvl_ids[1],
+                  "max_level": None} for s, k in zip(seg_ids, tier, strict=True) if k == 1]
+        tables["policies"] = pd.DataFrame(rows, columns=TABLE_COLUMNS["policies"])
+    if switching:
+        tables["current"] = pd.DataFrame({
+            "segment": np.repeat(seg_a, products), "product": np.tile(prod_a, segments),
+            "level": lvl_ids[mid_level]})
+    if capacity:
+        tables.update(_capacity_tables(
+            cheapest, best, demand, capture, lvl_x, lvl_ids, per_ids, tightness))
+
+    if switching:  # about half the median unit's monthly profit at its current level
+        unit_profit = (revenue - cost)[:, :, mid_level, :].mean(axis=2)
+        switching_cost = round(float(0.5 * np.median(unit_profit)), 2)
+    else:
+        switching_cost = 0.0
+    settings: dict[str, Any] = {
+        "name": name or f"synthetic-{segments}x{products}x{levels}x{periods}-seed{seed}",
+        "period_days": int(period_days),
+        "switching_cost": switching_cost,
+        "goodwill_retention": retention,
+        "tier_ordering": True,
+        "max_inventory_days": 45,
+        "solver": {"mip_gap": 0.0001},
+    }
+    return tables, settings
+
+
+def _capacity_tables(
+    cheapest: np.ndarray, best: np.ndarray, demand: np.ndarray, capture: np.ndarray,
+    lvl_x: np.ndarray, lvl_ids: list[str], per_ids: list[str], tightness: float,
+) -> dict[str, pd.DataFrame]:
+    """Picking (all levels, more handling for faster service) and an express fleet (upper half).
+
+    Capacity per period sits between the use of the cheapest and of the most profitable plan,
+    like the budget; a resource neither plan uses gets the best plan's use plus one unit.
+    """
+    per_unit = {"PICKING": np.round(1.0 + 0.5 * lvl_x, 3),
+                "EXPRESS_FLEET": np.where(lvl_x > 0.5, np.round(lvl_x, 3), 0.0)}
+    usage = pd.DataFrame([(lv, r, float(v[i])) for r, v in per_unit.items()
+                          for i, lv in enumerate(lvl_ids) if v[i] > 0],
+                         columns=TABLE_COLUMNS["usage"])
+    rows = []
+    for r, v in per_unit.items():
+        def use(choice: np.ndarray, v: np.ndarray = v) -> np.ndarray:
+            q = demand * np.take_along_axis(capture, choice[:, :, None], axis=2)
+            return (q * v[choice][:, :, None]).sum(axis=(0, 1))
+        lo, hi = use(cheapest), use(best)
+        cap = np.where(hi > lo, lo + tightness * (hi - lo), hi + 1.0)
+        rows += [(r, p, float(c)) for p, c in zip(per_ids, np.round(cap, 1), strict=True)]
+    return {"capacity": pd.DataFrame(rows, columns=TABLE_COLUMNS["capacity"]), "usage": usage}
+
+
+def _flatten(settings: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested settings as (dotted key, value) rows for the workbook's ``case`` sheet."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            rows += _flatten(value, f"{prefix}{key}.")
+        else:
+            rows.append((f"{prefix}{key}", value))
+    return rows
+
+
+def write_case(tables: dict[str, pd.DataFrame], settings: dict[str, Any], path: str | Path) -> Path:
+    """Write a case as ``<table>.csv`` files plus ``case.yaml``, or as one ``.xlsx`` workbook.
+
+    A folder is written in place; CSV files of SPEC tables that this case lacks are removed so a
+    stale ``options.csv`` or ``capacity.csv`` cannot silently become part of the new case.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            pd.DataFrame(_flatten(settings), columns=["key", "value"]).to_excel(
+                writer, sheet_name="case", index=False)
+            for stem, frame in tables.items():
+                frame.to_excel(writer, sheet_name=stem, index=False)
+        return path
+    path.mkdir(parents=True, exist_ok=True)
+    for stem in set(TABLE_COLUMNS) | {"unit_costs", "options"}:
+        if stem not in tables:
+            (path / f"{stem}.csv").unlink(missing_ok=True)
+    for stem, frame in tables.items():
+        frame.to_csv(path / f"{stem}.csv", index=False, encoding="utf-8")
+    with open(path / "case.yaml", "w", encoding="utf-8") as fh:
+        yaml.safe_dump(settings, fh, sort_keys=False, allow_unicode=True)
+    return path

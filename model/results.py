@@ -1,0 +1,136 @@
+"""From a solved plan to tidy tables: the assignment and KPIs per period, segment and class.
+
+Everything here is recomputed from the chosen level of each unit and period with the same
+economics the model used, so the output tables explain the objective on their own: the
+sum of ``discounted_profit`` over the period table *is* the objective (tests check this).
+Pure pandas/numpy; no solver objects.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from model.case import Case
+
+NO_CLASS = "(none)"
+
+
+def choose(options: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:
+    """The chosen option row of each unit-period (the one with x = 1)."""
+    chosen = options[np.asarray(x) > 0.5]
+    return chosen.drop_duplicates(["u", "t"]).sort_values(["u", "t"]).reset_index(drop=True)
+
+
+def assignment_table(case: Case, chosen: pd.DataFrame, levels: pd.DataFrame,
+                     unit_periods: pd.DataFrame) -> pd.DataFrame:
+    """One row per unit and period with the level, its economics and the linking terms.
+
+    Adds to the option economics: ``switched`` and ``switching_cost`` (SPEC §3, vs the
+    previous period or current.csv), ``goodwill`` G and the goodwill ``lift_units`` with
+    their revenue and budget cost, ``total_profit`` (undiscounted, before fixed costs).
+    """
+    s = case.settings
+    a = chosen.merge(
+        unit_periods[["u", "t", "sensitivity", "unit_margin", "base_unit_cost"]], on=["u", "t"]
+    )
+    a = a.sort_values(["u", "t"]).reset_index(drop=True)
+    lv = levels.set_index("level")
+    a["service"] = a["level"].map(lv["service"])
+    n_t = len(case.periods)
+    a = a.drop(columns="base_demand").merge(
+        unit_periods[["u", "t", "base_demand"]], on=["u", "t"], how="left"
+    )
+    # Previous level of each row: same unit, previous period (or current.csv for t = 0).
+    prev = a.groupby("u")["level"].shift(1)
+    if "current" in case.tables:
+        cur = case.tables["current"].set_index(["segment", "product"])["level"]
+        first = a["t"] == 0
+        keys = pd.MultiIndex.from_frame(a.loc[first, ["segment", "product"]])
+        prev.loc[first] = cur.reindex(keys).to_numpy()
+    a["previous_level"] = prev
+    a["switched"] = prev.notna() & (prev != a["level"])
+    a["switching_cost"] = np.where(a["switched"], s.switching_cost, 0.0)
+    # Goodwill G[u,t] = rho*G[u,t-1] + g[level at t-1]; lift = sigma*b*G.
+    g = a["level"].map(lv["goodwill"]).to_numpy().reshape(-1, n_t) if len(a) else np.zeros((0, n_t))
+    G = np.zeros_like(g)
+    for t in range(1, n_t):
+        G[:, t] = s.goodwill_retention * G[:, t - 1] + g[:, t - 1]
+    a["goodwill"] = G.ravel()
+    a["lift_units"] = a["sensitivity"] * a["base_demand"] * a["goodwill"]
+    a["lift_revenue"] = a["lift_units"] * a["unit_margin"]
+    a["lift_cost"] = a["lift_units"] * a["base_unit_cost"]
+    a["total_profit"] = a["profit"] + a["lift_revenue"] - a["lift_cost"] - a["switching_cost"]
+    classes = case.tables["products"].set_index("product")["product_class"]
+    a["product_class"] = a["product"].map(classes).fillna(NO_CLASS)
+    cols = ["segment", "product", "product_class", "period", "level", "rank", "service",
+            "base_demand", "capture", "units", "revenue", "handling_cost", "holding_cost", "cost",
+            "profit", "safety_stock", "previous_level", "switched", "switching_cost", "goodwill",
+            "lift_units", "lift_revenue", "lift_cost", "total_profit"]
+    return a[cols]
+
+
+def period_table(case: Case, a: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
+    """KPIs per period: revenue, costs by kind, profit, budget and its use, inventory, service."""
+    per = case.tables["periods"].set_index("period")
+    fixed = levels.set_index("level")["fixed_cost"]
+    used = a[["period", "level"]].drop_duplicates()
+    used_fixed = used.assign(f=used["level"].map(fixed)).groupby("period")["f"].sum()
+    g = a.groupby("period", sort=False)
+    k = pd.DataFrame(index=pd.Index(case.periods, name="period"))
+    k["base_demand"] = g["base_demand"].sum()
+    k["units"] = g["units"].sum() + g["lift_units"].sum()
+    k["revenue"] = g["revenue"].sum() + g["lift_revenue"].sum()
+    k["handling_cost"] = g["handling_cost"].sum()
+    k["holding_cost"] = g["holding_cost"].sum()
+    k["goodwill_cost"] = g["lift_cost"].sum()
+    k["fixed_cost"] = used_fixed.reindex(k.index).fillna(0.0)
+    k["logistics_cost"] = k[["handling_cost", "holding_cost", "goodwill_cost", "fixed_cost"]].sum(axis=1)
+    k["switching_cost"] = g["switching_cost"].sum()
+    k["profit"] = k["revenue"] - k["logistics_cost"] - k["switching_cost"]
+    k["discount"] = per["discount"]
+    k["discounted_profit"] = k["profit"] * k["discount"]
+    k["budget"] = per["budget"]
+    k["budget_used"] = k["logistics_cost"]
+    k["budget_use_pct"] = 100 * k["budget_used"] / k["budget"].where(k["budget"] > 0)
+    k["safety_stock"] = g["safety_stock"].sum()
+    served = g["units"].sum()
+    k["inventory_days"] = k["safety_stock"] / (served / case.settings.period_days).where(served > 0)
+    k["mean_service"] = _weighted(a, "period", "service")
+    k["mean_rank"] = _weighted(a, "period", "rank")
+    k["changes"] = g["switched"].sum()
+    k = k.fillna({c: 0.0 for c in ("base_demand", "units", "revenue", "switching_cost")})
+    return k.reset_index()
+
+
+def _weighted(a: pd.DataFrame, by: str, col: str) -> pd.Series:
+    """Demand-weighted mean of a column (falls back to a plain mean where demand is 0)."""
+    w = a["base_demand"]
+    num = (a[col] * w).groupby(a[by], sort=False).sum()
+    den = w.groupby(a[by], sort=False).sum()
+    plain = a.groupby(by, sort=False)[col].mean()
+    return (num / den.where(den > 0)).fillna(plain)
+
+
+def group_table(a: pd.DataFrame, by: str) -> pd.DataFrame:
+    """KPIs over the horizon by segment or by product class (fixed costs are not split)."""
+    g = a.groupby(by, sort=False)
+    k = pd.DataFrame(index=g.size().index)
+    k["unit_periods"] = g.size()
+    k["base_demand"] = g["base_demand"].sum()
+    k["units"] = g["units"].sum() + g["lift_units"].sum()
+    k["revenue"] = g["revenue"].sum() + g["lift_revenue"].sum()
+    k["logistics_cost"] = g["cost"].sum() + g["lift_cost"].sum()
+    k["switching_cost"] = g["switching_cost"].sum()
+    k["profit"] = g["total_profit"].sum()
+    k["mean_service"] = _weighted(a, by, "service")
+    k["mean_rank"] = _weighted(a, by, "rank")
+    mix = pd.crosstab(a[by], a["level"])
+    order = a.drop_duplicates("level").sort_values("rank")["level"]
+    mix = mix.reindex(columns=list(order), fill_value=0).add_prefix("n_")
+    return k.join(mix).reset_index()
+
+
+def recomputed_objective(periods: pd.DataFrame) -> float:
+    """SPEC §4 objective recomputed from the output tables."""
+    return float(periods["discounted_profit"].sum())

@@ -1,0 +1,260 @@
+"""Solving the Pyomo model with HiGHS, and mapping every outcome to an honest status.
+
+The model is defined once, in Pyomo. It is handed to HiGHS as one standard-form matrix
+(Pyomo's ``LinearStandardFormCompiler`` → ``highspy.passModel``) instead of row by row,
+which keeps the hand-off cheap and lets us run a structure-aware warm start:
+
+1. solve the LP relaxation (a multiple-choice knapsack LP: nearly integral, only a few
+   units per linking row are fractional);
+2. fix every unit-period whose LP choice is already integral and solve the small MIP left
+   over: a feasible plan with every linking term (budgets, switching, goodwill …) respected;
+3. give that plan to HiGHS (``setSolution``) so the gap closes at the root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+#: HiGHS's own default relative gap; ``0`` proves optimality exactly.
+DEFAULT_GAP = 1e-4
+_INF = highspy.kHighsInf
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Solver controls (CLI flags override case.yaml ``solver:``)."""
+
+    time_limit: float | None = None
+    mip_gap: float | None = None
+    threads: int | None = None
+    write_model: Path | None = None
+    warm_start: bool = True
+    log: bool = False
+
+
+@dataclass
+class SolveOutcome:
+    """What the solver found, as plain numbers (no solver objects leave this module)."""
+
+    status: str  # optimal | feasible | infeasible | time_limit | error
+    objective: float | None
+    bound: float | None
+    mip_gap: float | None
+    x: np.ndarray | None  # value of each option variable, aligned with the option table
+    solve_seconds: float
+    n_variables: int
+    n_binaries: int
+    n_constraints: int
+    message: str = ""
+    warm_start_objective: float | None = None
+    details: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def _fd_silenced(fd: int):
+    """Silence a C-level file descriptor (stdout) for the duration of the block."""
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+@dataclass
+class _Matrix:
+    lp: highspy.HighsLp
+    x_cols: np.ndarray
+    integrality: np.ndarray
+
+
+def to_highs(m: pyo.ConcreteModel) -> _Matrix:
+    """Compile the Pyomo model to one HiGHS LP/MIP in standard form."""
+    repn = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+    cols = repn.columns
+    col_of = {id(v): k for k, v in enumerate(cols)}
+    n, A = len(cols), repn.A.tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, A.shape[0]
+    c = repn.c.toarray().ravel() if n else np.zeros(0)
+    lp.col_cost_ = c if c.size else np.zeros(n)
+    lp.offset_ = float(np.sum(repn.c_offset)) if np.size(repn.c_offset) else 0.0
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_lower_ = np.array([-_INF if v.lb is None else v.lb for v in cols], dtype=float)
+    lp.col_upper_ = np.array([_INF if v.ub is None else v.ub for v in cols], dtype=float)
+    kind = np.array([r.bound_type for r in repn.rows], dtype=int)
+    rhs = np.asarray(repn.rhs, dtype=float)
+    lp.row_lower_ = np.where(kind >= 0, np.where(kind == 0, rhs, -_INF), rhs)
+    lp.row_upper_ = np.where(kind <= 0, np.where(kind == 0, rhs, _INF), rhs)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr
+    lp.a_matrix_.index_ = A.indices
+    lp.a_matrix_.value_ = A.data
+    integ = np.array([v.is_integer() for v in cols], dtype=bool)
+    lp.integrality_ = [
+        highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integ
+    ]
+    x_cols = np.array([col_of.get(id(v), -1) for v in m._xs], dtype=int)
+    return _Matrix(lp, x_cols, integ)
+
+
+_BANNER_SHOWN = False
+
+
+def _new_highs(opts: SolverOptions) -> highspy.Highs:
+    """A HiGHS instance with our options. HiGHS prints a banner on the first construction
+    in a process, before any option can silence it; we route it away unless logging."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN or opts.log:
+        h = highspy.Highs()
+    else:
+        with _fd_silenced(1):
+            h = highspy.Highs()
+    _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", bool(opts.log))
+    if opts.threads:
+        h.setOptionValue("threads", int(opts.threads))
+    return h
+
+
+def _relaxation(mat: _Matrix, opts: SolverOptions) -> np.ndarray | None:
+    h = _new_highs(SolverOptions(threads=opts.threads))
+    lp = mat.lp
+    saved = lp.integrality_
+    lp.integrality_ = []
+    h.passModel(lp)
+    lp.integrality_ = saved
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.asarray(h.getSolution().col_value)
+
+
+def _warm_start(
+    mat: _Matrix, groups: list[np.ndarray], group_unit: np.ndarray, opts: SolverOptions
+) -> np.ndarray | None:
+    """LP relaxation, then a small MIP over the units the LP left fractional.
+
+    Every unit whose LP choice is integral in every period is fixed to it; units with any
+    fractional period stay free in all periods (switching and goodwill link a unit's
+    periods). The MIP left over has a few dozen free units and solves in a fraction of a
+    second, giving a plan that respects every linking term.
+    """
+    xr = _relaxation(mat, opts)
+    if xr is None:
+        return None
+    lp = mat.lp
+    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
+    fractional_units = set()
+    for g, u in zip(groups, group_unit, strict=True):
+        vals = xr[mat.x_cols[g]]
+        if np.any(np.minimum(vals, 1 - vals) > 1e-6):
+            fractional_units.add(int(u))
+    fix_lo, fix_hi = lower.copy(), upper.copy()
+    for g, u in zip(groups, group_unit, strict=True):
+        if int(u) not in fractional_units:
+            cols = mat.x_cols[g]
+            fix_lo[cols] = fix_hi[cols] = np.round(xr[cols])
+    h = _new_highs(SolverOptions(threads=opts.threads))
+    h.passModel(lp)
+    h.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), fix_lo, fix_hi)
+    h.setOptionValue("mip_rel_gap", 1e-5)
+    limit = 10.0 if opts.time_limit is None else max(0.5, opts.time_limit / 5)
+    h.setOptionValue("time_limit", limit)
+    h.run()
+    if h.getInfo().primal_solution_status != 2:  # kSolutionStatusFeasible
+        return None
+    return np.asarray(h.getSolution().col_value)
+
+
+def solve_model(
+    m: pyo.ConcreteModel, groups: list[np.ndarray], group_unit: np.ndarray, opts: SolverOptions
+) -> SolveOutcome:
+    """Solve and classify the outcome.
+
+    ``groups`` lists the option rows of each unit-period, ``group_unit`` its unit.
+    """
+    mat = to_highs(m)
+    lp = mat.lp
+    h = _new_highs(opts)
+    h.passModel(lp)
+    gap = DEFAULT_GAP if opts.mip_gap is None else opts.mip_gap
+    h.setOptionValue("mip_rel_gap", float(gap))
+    h.setOptionValue("mip_abs_gap", 1e-6 if gap == 0 else 1e-6)
+    if opts.write_model:
+        h.writeModel(str(opts.write_model))
+    start = time.perf_counter()
+    warm_obj = None
+    if opts.warm_start and mat.integrality.any() and lp.num_row_:
+        warm = _warm_start(mat, groups, group_unit, opts)
+        if warm is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = list(warm)
+            sol.value_valid = True
+            h.setSolution(sol)
+            warm_obj = float(np.dot(lp.col_cost_, warm) + lp.offset_)
+    if opts.time_limit is not None:
+        spent = time.perf_counter() - start
+        h.setOptionValue("time_limit", max(0.01, float(opts.time_limit) - spent))
+    h.run()
+    seconds = time.perf_counter() - start
+    return _outcome(h, mat, seconds, warm_obj)
+
+
+def _outcome(h: highspy.Highs, mat: _Matrix, seconds: float, warm_obj: float | None) -> SolveOutcome:
+    S = highspy.HighsModelStatus
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has_plan = info.primal_solution_status == 2
+    is_mip = bool(mat.integrality.any())
+    objective = float(info.objective_function_value) if has_plan else None
+    bound = float(info.mip_dual_bound) if is_mip else objective
+    gap = None
+    if has_plan:
+        gap = float(info.mip_gap) if is_mip else 0.0
+        if gap is not None and not np.isfinite(gap):
+            gap = None
+    if ms == S.kOptimal:
+        status = "optimal"
+    elif ms in (S.kInfeasible,):
+        status = "infeasible"
+    elif ms in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit):
+        status = "time_limit"
+    elif ms in (S.kInterrupt, S.kHighsInterrupt, S.kObjectiveBound, S.kObjectiveTarget):
+        status = "feasible" if has_plan else "time_limit"
+    elif ms == S.kUnboundedOrInfeasible and not has_plan:
+        status = "infeasible"
+    else:
+        status = "error"
+    if bound is not None and not np.isfinite(bound):
+        bound = None
+    x = None
+    if has_plan:
+        values = np.asarray(h.getSolution().col_value)
+        x = np.where(mat.x_cols >= 0, values[np.maximum(mat.x_cols, 0)], 0.0)
+    return SolveOutcome(
+        status=status,
+        objective=objective,
+        bound=bound,
+        mip_gap=gap,
+        x=x,
+        solve_seconds=seconds,
+        n_variables=mat.lp.num_col_,
+        n_binaries=int(mat.integrality.sum()),
+        n_constraints=mat.lp.num_row_,
+        message=h.modelStatusToString(ms),
+        warm_start_objective=warm_obj,
+    )
