@@ -57,6 +57,7 @@ class SolveOutcome:
     n_constraints: int
     message: str = ""
     warm_start_objective: float | None = None
+    col_values: np.ndarray | None = None  # every column of the HiGHS model, for re-solves
     details: dict = field(default_factory=dict)
 
 
@@ -76,9 +77,16 @@ def _fd_silenced(fd: int):
 
 @dataclass
 class _Matrix:
+    """The model as HiGHS sees it, plus the maps back to Pyomo names.
+
+    ``rows[k]`` is (constraint component name, index) of row k, e.g. ``("budget", 3)``;
+    ``x_cols[i]`` is the column of option i.
+    """
+
     lp: highspy.HighsLp
     x_cols: np.ndarray
     integrality: np.ndarray
+    rows: list[tuple[str, object]]
 
 
 def to_highs(m: pyo.ConcreteModel) -> _Matrix:
@@ -108,7 +116,8 @@ def to_highs(m: pyo.ConcreteModel) -> _Matrix:
         highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integ
     ]
     x_cols = np.array([col_of.get(id(v), -1) for v in m._xs], dtype=int)
-    return _Matrix(lp, x_cols, integ)
+    rows = [(r.constraint.parent_component().local_name, r.constraint.index()) for r in repn.rows]
+    return _Matrix(lp, x_cols, integ, rows)
 
 
 _BANNER_SHOWN = False
@@ -241,7 +250,7 @@ def _outcome(h: highspy.Highs, mat: _Matrix, seconds: float, warm_obj: float | N
         status = "error"
     if bound is not None and not np.isfinite(bound):
         bound = None
-    x = None
+    x = values = None
     if has_plan:
         values = np.asarray(h.getSolution().col_value)
         x = np.where(mat.x_cols >= 0, values[np.maximum(mat.x_cols, 0)], 0.0)
@@ -257,4 +266,5 @@ def _outcome(h: highspy.Highs, mat: _Matrix, seconds: float, warm_obj: float | N
         n_constraints=mat.lp.num_row_,
         message=h.modelStatusToString(ms),
         warm_start_objective=warm_obj,
+        col_values=values,
     )
