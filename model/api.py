@@ -126,8 +126,7 @@ def solve(
 ) -> SolveResult:
     """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``."""
     from model.build import create_model, prepare
-    from model.results import assignment_table, choose, group_table, period_table
-    from model.results import recomputed_objective
+    from model.results import assignment_table, choose, group_table, period_table, recomputed_objective
     from model.solve import SolverOptions, solve_model
 
     t0 = time.perf_counter()

@@ -82,10 +82,11 @@ def add_fixed_costs(m: pyo.ConcreteModel, d: ModelData) -> None:
     opt = d.options
     charged = opt["level"].map(fixed).to_numpy() > 0
     pairs = sorted(set(zip(opt["level"][charged], opt["t"][charged], strict=True)), key=str)
-    m.y_index = pairs
+    m._y_index = pairs
     m.y = pyo.Var(range(len(pairs)), domain=pyo.Binary)
     pos = {p: k for k, p in enumerate(pairs)}
-    rows = [(i, pos[(lv, t)]) for i, lv, t in zip(np.flatnonzero(charged), opt["level"][charged], opt["t"][charged], strict=True)]
+    sel = np.flatnonzero(charged)
+    rows = [(i, pos[(lv, t)]) for i, lv, t in zip(sel, opt["level"].iloc[sel], opt["t"].iloc[sel], strict=True)]
     m.fixed_link = pyo.Constraint(range(len(rows)), rule=lambda m, r: m._xs[rows[r][0]] <= m.y[rows[r][1]])
     cost = np.array([fixed[lv] for lv, _ in pairs], dtype=float)
     m._fixed_by_t = [

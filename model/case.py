@@ -8,7 +8,6 @@ by :func:`model.validate.validate`, so holding one means the input is consistent
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -101,7 +100,3 @@ class Case:
             f"{len(self.tables['products'])} products, {len(self.tables['levels'])} levels, "
             f"{len(self.tables['periods'])} periods, {n_units} demanded units"
         )
-
-
-def source_name(path: str | Path) -> str:
-    return str(path)

@@ -179,7 +179,9 @@ def _check_keys(spec: Table, df: pd.DataFrame, file: str, out: _Collector) -> No
     if not dup.any():
         return
     first = df[dup].groupby(list(spec.key), dropna=False, sort=False).head(1)
-    first_row = {tuple(k): r for k, r in zip(first[list(spec.key)].itertuples(index=False), first.index)}
+    first_row = {
+        tuple(k): r for k, r in zip(first[list(spec.key)].itertuples(index=False), first.index, strict=True)
+    }
     later = df[dup & df.duplicated(list(spec.key), keep="first")]
     msgs = []
     for key, _row in zip(later[list(spec.key)].itertuples(index=False), later.index, strict=True):
