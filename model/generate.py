@@ -12,13 +12,13 @@ profitable level.
 
 from __future__ import annotations
 
-from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
+
+from model.reader import write_case  # noqa: F401  (re-exported: generate, then write)
 
 DEMO_SEGMENTS = ("KEY", "LARGE", "MID", "SMALL", "OCCASIONAL")
 DEMO_LEVELS = ("ECONOMY", "STANDARD", "EXPRESS", "PRIORITY", "PREMIUM")
@@ -295,40 +295,3 @@ def _capacity_tables(
         cap = np.where(hi > lo, lo + tightness * (hi - lo), hi + 1.0)
         rows += [(r, p, float(c)) for p, c in zip(per_ids, np.round(cap, 1), strict=True)]
     return {"capacity": pd.DataFrame(rows, columns=TABLE_COLUMNS["capacity"]), "usage": usage}
-
-
-def _flatten(settings: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    """Nested settings as (dotted key, value) rows for the workbook's ``case`` sheet."""
-    rows: list[tuple[str, Any]] = []
-    for key, value in settings.items():
-        if isinstance(value, dict):
-            rows += _flatten(value, f"{prefix}{key}.")
-        else:
-            rows.append((f"{prefix}{key}", value))
-    return rows
-
-
-def write_case(tables: dict[str, pd.DataFrame], settings: dict[str, Any], path: str | Path) -> Path:
-    """Write a case as ``<table>.csv`` files plus ``case.yaml``, or as one ``.xlsx`` workbook.
-
-    A folder is written in place; CSV files of SPEC tables that this case lacks are removed so a
-    stale ``options.csv`` or ``capacity.csv`` cannot silently become part of the new case.
-    """
-    path = Path(path)
-    if path.suffix.lower() == ".xlsx":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            pd.DataFrame(_flatten(settings), columns=["key", "value"]).to_excel(
-                writer, sheet_name="case", index=False)
-            for stem, frame in tables.items():
-                frame.to_excel(writer, sheet_name=stem, index=False)
-        return path
-    path.mkdir(parents=True, exist_ok=True)
-    for stem in set(TABLE_COLUMNS) | {"unit_costs", "options"}:
-        if stem not in tables:
-            (path / f"{stem}.csv").unlink(missing_ok=True)
-    for stem, frame in tables.items():
-        frame.to_csv(path / f"{stem}.csv", index=False, encoding="utf-8")
-    with open(path / "case.yaml", "w", encoding="utf-8") as fh:
-        yaml.safe_dump(settings, fh, sort_keys=False, allow_unicode=True)
-    return path

@@ -159,7 +159,11 @@ def _settings_from_sheet(df: pd.DataFrame, raw: RawCase) -> dict[str, Any]:
 
 
 def write_case(tables: dict[str, pd.DataFrame], settings: dict[str, Any], path: str | Path) -> Path:
-    """Write a case as a CSV folder (plus case.yaml), or as one workbook when ``path`` is .xlsx."""
+    """Write a case as a CSV folder (plus case.yaml), or as one workbook when ``path`` is .xlsx.
+
+    In a folder, CSV files of case tables that this case lacks are removed, so a stale
+    ``options.csv`` from an earlier case cannot silently become part of this one.
+    """
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,11 +174,14 @@ def write_case(tables: dict[str, pd.DataFrame], settings: dict[str, Any], path: 
                 df.to_excel(xl, sheet_name=name, index=False)
         return path
     path.mkdir(parents=True, exist_ok=True)
+    for name in TABLES:
+        if name not in tables:
+            (path / f"{name}.csv").unlink(missing_ok=True)
     (path / "case.yaml").write_text(
         yaml.safe_dump(settings, sort_keys=False, allow_unicode=True), encoding="utf-8"
     )
     for name, df in tables.items():
-        df.to_csv(path / f"{name}.csv", index=False)
+        df.to_csv(path / f"{name}.csv", index=False, encoding="utf-8")
     return path
 
 
