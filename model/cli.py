@@ -80,10 +80,18 @@ def solve_cmd(
     except CaseError as exc:
         report_case_error(exc)
     target = out or default_out(c.name)
-    res = solve(
-        c, time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
-        warm_start=not no_warm_start, log=log,
-    )
+    try:
+        res = solve(
+            c, time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
+            warm_start=not no_warm_start, log=log,
+        )
+    except Exception as exc:  # a bug of ours or the solver's: say so plainly, record it, exit 1
+        from model.report import write_error_summary
+
+        write_error_summary(target, c.name, exc)
+        err_console.print(f"[bold red]error[/]: the solve failed unexpectedly: {type(exc).__name__}: {exc}")
+        err_console.print("This is a bug in svcplan or HiGHS; please report it with the case.")
+        raise typer.Exit(1) from None
     res.write(target)
     if quiet:
         console.print(f"{res.status} {res.objective}")

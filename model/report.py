@@ -61,6 +61,16 @@ def write_outputs(res: SolveResult, out: Path, extra: dict[str, Any] | None = No
     return out
 
 
+def write_error_summary(out: Path, case_name: str, exc: BaseException) -> None:
+    """A summary.json with status ``error`` for a run that failed unexpectedly."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in OUTPUT_FILES:
+        (out / name).unlink(missing_ok=True)
+    summary = {"case": case_name, "status": "error", "objective": None, "bound": None,
+               "mip_gap": None, "error": f"{type(exc).__name__}: {exc}"}
+    write_json_atomic(out / "summary.json", summary)
+
+
 def write_excel(path: Path, summary: dict[str, Any], frames: dict[str, pd.DataFrame]) -> None:
     """results.xlsx: a summary sheet, then one sheet per table, with readable column widths."""
     flat = [(k, v) for k, v in summary.items() if not isinstance(v, (dict, list))]

@@ -59,6 +59,9 @@ def validate(raw: RawCase) -> Case:
             tables[name] = typed
     if "demand" not in raw.tables and "options" not in raw.tables and raw.tables:
         out.problems.append(Problem("demand.csv", "a case needs demand.csv or options.csv"))
+    unit_tables = [tables[n] for n in ("demand", "options") if n in tables]
+    if unit_tables and all(df.empty for df in unit_tables):
+        out.problems.append(Problem(raw.label("demand"), "has no rows: a case needs at least one unit"))
     for name, df in tables.items():
         _check_keys(TABLES[name], df, raw.label(name), out)
     _check_references(tables, raw, out)

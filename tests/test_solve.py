@@ -187,3 +187,28 @@ def test_write_model_is_the_model_solved(tmp_path, suffix):
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     assert h.getInfo().objective_function_value == pytest.approx(res.objective, rel=1e-7)
+
+
+def test_unexpected_failure_is_status_error_without_traceback(tmp_path, monkeypatch):
+    import model.cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("solver exploded")
+
+    monkeypatch.setattr(model.cli, "solve", broken)
+    folder = write_case(tmp_path, UNICODE)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["solve", str(folder), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "error"
+    assert "solver exploded" in summary["error"]
+
+
+def test_case_without_units_is_invalid(tmp_path):
+    files = dict(UNICODE)
+    files["demand.csv"] = "segment,product,period,base_demand\n"
+    result = CliRunner().invoke(app, ["validate", str(write_case(tmp_path, files))])
+    assert result.exit_code == 2
+    assert "demand.csv: has no rows" in result.output
