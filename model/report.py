@@ -26,6 +26,7 @@ TABLE_FILES = {
     "periods": "kpi_periods.csv",
     "segments": "kpi_segments.csv",
     "classes": "kpi_classes.csv",
+    "capacity": "kpi_capacity.csv",
 }
 OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "summary.json"]
 
@@ -52,6 +53,8 @@ def write_outputs(res: SolveResult, out: Path, extra: dict[str, Any] | None = No
     frames = {name: getattr(res, name) for name in TABLE_FILES}
     if res.has_plan:
         for name, file in TABLE_FILES.items():
+            if frames[name].empty and not len(frames[name].columns):
+                continue  # e.g. no capacity rows (or marginals off): no file
             frames[name].to_csv(out / file, index=False, encoding="utf-8")
         write_excel(out / "results.xlsx", res.summary(), frames)
     summary = res.summary()
