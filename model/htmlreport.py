@@ -181,8 +181,8 @@ def batch_charts(b: pd.DataFrame) -> tuple[list[str], str]:
                                                                else None)
     if xcol is None or ok.empty:
         return charts, "No budget column in summary.csv: no frontier drawn."
-    f = ok[[xcol, "objective", "scenario"]].apply(pd.to_numeric, errors="ignore").dropna()
-    f = f.sort_values(xcol)
+    f = pd.DataFrame({c: pd.to_numeric(ok[c], errors="coerce") for c in (xcol, "objective")})
+    f = f.dropna().sort_values(xcol)
     charts.append(svg.line_chart(
         "frontier", f"Profit vs budget frontier ({xcol})",
         [("objective", f[xcol].astype(float).tolist(), f["objective"].astype(float).tolist())],
