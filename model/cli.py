@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from model.api import load_case, solve
+from model.calibrate_cli import app as calibrate_app
 from model.case import CaseError
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(calibrate_app, name="calibrate")
 console = Console()
 err_console = Console(stderr=True)
 
