@@ -51,7 +51,7 @@ def _fail(msg: str):
 def _show(df: pd.DataFrame, title: str) -> None:
     t = Table(title=title)
     for c in df.columns:
-        t.add_column(str(c), justify="left" if df[c].dtype == object else "right")
+        t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
     for row in df.itertuples(index=False):
         t.add_row(*[f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v) for v in row])
     console.print(t)
