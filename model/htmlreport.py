@@ -301,11 +301,18 @@ def _marginals_section(p: pd.DataFrame, cap: pd.DataFrame, s: dict) -> list[str]
                    f"<b>{r['budget_dual']:.3g}</b> of profit (the most of any period).</p>")
     out.append(_table(p, ["period", "budget", "budget_used", "budget_dual"]))
     if not cap.empty:
-        out += ["<h3>Capacity</h3>", _table(cap)]
+        out.append("<h3>Capacity</h3>")
+        top = cap.sort_values("dual", ascending=False).iloc[0]
+        if top["dual"] > 0:
+            out.append(f"<p>One more unit of <b>{escape(str(top['resource']))}</b> in "
+                       f"<b>{escape(str(top['period']))}</b> is worth <b>{top['dual']:.3g}</b> "
+                       "of profit (the most of any capacity).</p>")
+        out.append(_table(cap))
     m = s.get("marginals", {})
     out.append(f'<p class="note">Shadow prices of the local LP around the plan '
                f"({escape(str(m.get('method', '')))}). They hold for small changes; a large "
-               "change can move the plan.</p>")
+               "change can move the plan. A row with slack in the plan can still have a price "
+               "when its slack is smaller than the next whole upgrade.</p>")
     return out
 
 

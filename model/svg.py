@@ -25,6 +25,8 @@ def fmt(v: float) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     a = abs(v)
+    if a < 5e-4:
+        return "0"
     if a >= 1e6:
         return f"{v / 1e6:.3g}M"
     if a >= 1e4:
@@ -111,7 +113,7 @@ def _legend(items: Sequence[tuple[str, str]], x: float, y: float) -> list[str]:
 
 def bar_chart(name: str, title: str, categories: Sequence[str], bars: dict[str, Sequence[float]],
               lines: dict[str, Sequence[float]] | None = None, y_label: str = "",
-              width: int = 640, height: int = 300) -> str:
+              width: int = 600, height: int = 300) -> str:
     """Grouped bars per category, with optional line series (e.g. the budget) on top."""
     lines = lines or {}
     vals = [v for s in [*bars.values(), *lines.values()] for v in s if v is not None
@@ -152,7 +154,7 @@ def bar_chart(name: str, title: str, categories: Sequence[str], bars: dict[str, 
 
 
 def waterfall(name: str, title: str, steps: Sequence[tuple[str, float]], total_label: str,
-              width: int = 640, height: int = 300) -> str:
+              width: int = 600, height: int = 300) -> str:
     """A bridge: each step adds (green) or subtracts (red); the last bar is the total."""
     level, spans = 0.0, []
     for label, v in steps:
