@@ -115,18 +115,18 @@ def fit_page(obs: pd.DataFrame, fit: pd.DataFrame, service: pd.Series) -> str:
         hi = min(1.0, max(g["service"].max(), service.max()) + 0.01)
         xs = np.linspace(lo, hi, 60)
         ys = cal.logistic(xs, r.saturation_K, r.steepness_k, r.midpoint_s0)
-        pts = [("observed", float(s), float(y)) for s, y in zip(g["service"], g["sales"],
-                                                                  strict=True)]
-        pts += [(f"level {lv}", float(s), float(cal.logistic(s, r.saturation_K, r.steepness_k,
-                                                                r.midpoint_s0)))
-                for lv, s in service.items()]
+        pts = [("observed", float(s), float(y), "#000")
+               for s, y in zip(g["service"], g["sales"], strict=True)]
+        pts += [("case levels", float(s), float(cal.logistic(s, r.saturation_K, r.steepness_k,
+                                                               r.midpoint_s0)), "#ff7f0e")
+                for s in service]
         charts.append(svg.line_chart(
             f"fit-{r.segment}", f"{r.segment}: R² {r.r2:.3f}, K {svg.fmt(r.saturation_K)}",
             [("fitted", xs.tolist(), ys.tolist())], pts, "service", "sales",
-            x_format=lambda v: f"{100 * v:.0f}%"))
+            x_format=lambda v: f"{100 * v:.0f}%", dots=False))
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Response fits</title>"
             "</head><body style='font-family:system-ui,sans-serif'><h1>Response fits</h1>"
-            "<p>Black diamonds: observations and the case's levels on the fitted curve.</p>"
+            "<p>Black: observations; orange: the case's levels on the fitted curve.</p>"
             + "".join(charts) + "</body></html>")
 
 

@@ -229,16 +229,16 @@ Series = Sequence[tuple[str, Sequence[float], Sequence[float]]]
 def line_chart(name: str, title: str, series: Series,
                points: Sequence[tuple[str, float, float]] = (), x_label: str = "",
                y_label: str = "", width: int = 420, height: int = 260,
-               x_format=fmt) -> str:
-    """Lines (name, xs, ys) and marked points (name, x, y; drawn as diamonds in the
-    colour of the line with the same name, or black)."""
+               x_format=fmt, dots: bool = True) -> str:
+    """Lines (name, xs, ys) and marked points (name, x, y[, colour]; drawn as diamonds in
+    the given colour, else that of the line with the same name, else black)."""
     xs = [x for _, sx, _ in series for x in sx] + [p[1] for p in points]
     yv = [y for _, _, sy in series for y in sy] + [p[2] for p in points]
     xs = [v for v in xs if math.isfinite(v)] or [0.0, 1.0]
     yv = [v for v in yv if math.isfinite(v)] or [0.0, 1.0]
     xt = ticks(min(xs), max(xs), 4)
     yt = ticks(min(0.0, min(yv)), max(yv), 4)
-    f = _Frame(width, height, (xt[0], xt[-1]), (yt[0], yt[-1]), left=56)
+    f = _Frame(width, height, (xt[0], xt[-1]), (yt[0], yt[-1]), left=56, bottom=56)
     out = _open(name, title, width, height) + _y_axis(f, yt, y_label)
     for v in xt:
         out.append(f'<text x="{f.x(v):.1f}" y="{f.h - f.b + 14}" text-anchor="middle" '
@@ -254,15 +254,18 @@ def line_chart(name: str, title: str, series: Series,
         out.append(f'<polyline class="mark" points="{d}" fill="none" stroke="{colour}" '
                    f'stroke-width="2"/>')
         out += [f'<circle cx="{f.x(x):.1f}" cy="{f.y(y):.1f}" r="2.5" fill="{colour}"/>'
-                for x, y in zip(sx, sy, strict=True) if math.isfinite(x) and math.isfinite(y)]
-    for pname, x, y in points:
+                for x, y in zip(sx, sy, strict=True)
+                if dots and math.isfinite(x) and math.isfinite(y)]
+    for pname, x, y, *given in points:
         if not (math.isfinite(x) and math.isfinite(y)):
             continue
-        colour = colour_of.get(pname, "#000")
+        colour = given[0] if given else colour_of.get(pname, "#000")
         cx, cy = f.x(x), f.y(y)
         out.append(f'<path class="mark chosen" d="M{cx:.1f},{cy - 7:.1f} L{cx + 7:.1f},{cy:.1f} '
                    f'L{cx:.1f},{cy + 7:.1f} L{cx - 7:.1f},{cy:.1f} Z" fill="{colour}" '
                    f'stroke="#000" stroke-width="1.2"><title>{escape(pname)}: {fmt(y)} at '
                    f"{x_format(x)}</title></path>")
-    out += _legend([(s, PALETTE[j % 10]) for j, (s, _, _) in enumerate(series)], f.l, f.h - 6)
+    legend = [(s, PALETTE[j % 10]) for j, (s, _, _) in enumerate(series)]
+    legend += list(dict.fromkeys((p[0], p[3]) for p in points if len(p) > 3))
+    out += _legend(legend, f.l, f.h - 4)
     return "\n".join(out + ["</svg>"])
