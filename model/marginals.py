@@ -157,15 +157,18 @@ def attach(res, marg: Marginals, periods: list[str]) -> None:
         "used": cap["activity"], "slack": cap["slack"], "dual": cap["dual"],
     }).reset_index(drop=True)
     total = r[r["kind"] == "total_budget"]
+    def num(v) -> float | None:  # summary.json allows no NaN (an LP that failed)
+        return float(v) if v is not None and np.isfinite(v) else None
+
     res.marginals = {
         "method": "local LP: offered levels fixed, each unit-period may move fractionally "
                   "to its neighbouring levels; values are d(objective)/d(rhs)",
         "status": marg.status,
         "local_objective": marg.local_objective,
-        "budget": {str(k): float(v) for k, v in by_period.items()},
-        "total_budget": float(total["dual"].iloc[0]) if len(total) else None,
+        "budget": {str(k): num(v) for k, v in by_period.items()},
+        "total_budget": num(total["dual"].iloc[0]) if len(total) else None,
         "capacity": [
-            {"resource": str(a), "period": str(p), "dual": float(d)}
+            {"resource": str(a), "period": str(p), "dual": num(d)}
             for a, p, d in zip(cap["resource"], cap["period"], cap["dual"], strict=True)
         ],
     }

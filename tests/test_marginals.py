@@ -101,3 +101,22 @@ def test_duals_match_finite_differences(tmp_path, capacity):
         assert up - 1e-6 <= r.dual <= down + 1e-6, (key, up, r.dual, down)
         exact += r.dual > 1e-6 and up == pytest.approx(down, rel=1e-6, abs=1e-9)
     assert exact >= 1, "no binding row priced away from a breakpoint: nothing was tested"
+
+
+def test_failed_local_lp_still_gives_valid_json():
+    """If the local LP fails, the duals are unknown (NaN): summary.json must still be valid."""
+    import json
+
+    import pandas as pd
+
+    from model.api import SolveResult
+    from model.marginals import Marginals, attach
+
+    res = SolveResult("c", "optimal", 1.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+    res.periods = pd.DataFrame({"period": ["M1"]})
+    rows = pd.DataFrame({"kind": ["budget", "capacity"], "index": [0, 1], "period": ["M1", "M1"],
+                         "resource": [None, "r"], "rhs": [1.0, 2.0], "activity": [1.0, 2.0],
+                         "slack": [0.0, 0.0], "dual": [np.nan, np.nan]})
+    attach(res, Marginals(rows, None, "Infeasible"), ["M1"])
+    text = json.dumps(res.summary(), allow_nan=False)
+    assert '"budget": {"M1": null}' in text and res.marginals["status"] == "Infeasible"
