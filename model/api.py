@@ -58,6 +58,7 @@ class SolveResult:
     classes: pd.DataFrame = field(default_factory=pd.DataFrame)
     capacity: pd.DataFrame = field(default_factory=pd.DataFrame)  # duals: model.marginals
     marginals: dict[str, Any] = field(default_factory=dict)
+    case_path: str | None = None  # where the case was read from (the report's curves)
     warnings: tuple[str, ...] = ()
 
     @property
@@ -88,6 +89,8 @@ class SolveResult:
         }
         if self.marginals:
             out["marginals"] = self.marginals
+        if self.case_path:
+            out["case_path"] = self.case_path
         if self.has_plan:
             p = self.periods
             out["kpis"] = {
@@ -170,6 +173,7 @@ def solve(
         solver_objective=out.objective,
         warm_start_objective=out.warm_start_objective,
         warnings=case.warnings,
+        case_path=str(Path(case.source).resolve()) if Path(case.source).exists() else None,
     )
     if out.x is not None:
         chosen = choose(data.options, out.x)

@@ -73,7 +73,6 @@ def solve_cmd(
     log: Annotated[bool, typer.Option(help="Show the HiGHS log.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the status line.")] = False,
     report: Annotated[bool, typer.Option(help="Also write report.html (svcplan report).")] = False,
-    no_marginals: Annotated[bool, typer.Option(help="Skip the shadow prices (one LP).")] = False,
 ) -> None:
     """Solve a planning case and write its plan and KPIs."""
     if write_model and write_model.suffix.lower() not in {".mps", ".lp"}:
@@ -86,11 +85,9 @@ def solve_cmd(
     target = out or default_out(c.name)
     res = solve(
         c, time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
-        warm_start=not no_warm_start, log=log, marginals=not no_marginals,
+        warm_start=not no_warm_start, log=log,
     )
-    from model.report import write_outputs
-
-    write_outputs(res, target, extra={"case_path": str(case.resolve())})
+    res.write(target)
     if report and res.has_plan:
         from model.htmlreport import write_report
 

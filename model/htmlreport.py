@@ -263,6 +263,11 @@ def render(run: Run, case=None) -> str:
             parts.append(f"<h2>Plan of scenario {escape(Path(s['_folder']).name)}</h2>")
     if s:
         parts.append(_cards(s))
+    if s and a.empty:
+        why = s.get("solver_message") or s.get("error") or ""
+        parts.append(f"<h2>No plan</h2><p>The solve ended with status "
+                     f"<b>{escape(str(s.get('status')))}</b> ({escape(str(why))}): there is "
+                     "nothing to chart.</p>")
     if not a.empty:
         h1, n1 = dominant_heatmap(a)
         h2, n2 = period_heatmap(a)

@@ -153,3 +153,13 @@ def test_chromium_harness_catches_errors_and_missing_charts(run_dir, tmp_path):
     n, ok, errors = _rendered(_browser(bad.as_uri(), tmp_path))
     assert any("undefinedFunction" in e for e in errors)
     assert ok == n - 1
+
+
+def test_report_of_a_run_without_plan(tmp_path):
+    folder = tmp_path / "inf"
+    folder.mkdir()
+    (folder / "summary.json").write_text(json.dumps(
+        {"case": "x", "status": "infeasible", "objective": None, "solver_message": "Infeasible"}))
+    html = write_report(folder).read_text(encoding="utf-8")
+    assert charts_in(html) == []
+    assert "<h2>No plan</h2>" in html and "<b>infeasible</b>" in html
