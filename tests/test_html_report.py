@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model import load_case, solve
+from model.api import load_case, solve
 from model.generate import generate_case, write_case
 from model.htmlreport import write_report
 from model.report import write_outputs

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from casefiles import write_case
 
-from model import load_case, solve
-from model.build import create_model, prepare
+from model.api import load_case, solve
 from model.generate import generate_case
 from model.generate import write_case as write_generated
-from model.marginals import marginal_values
-from model.solve import SolverOptions, solve_model
+
+# model.build / model.solve / model.marginals are imported inside the tests: importing the
+# submodule model.solve at collection time would rebind the name ``model.solve`` (the API
+# function) to the module for test files collected later (``from model import solve``).
 
 ONE_UNIT = {
     "case.yaml": "name: one-unit",
@@ -51,6 +52,9 @@ ONE_UNIT = {
 
 
 def _solved(folder):
+    from model.build import create_model, prepare
+    from model.solve import SolverOptions, solve_model
+
     case = load_case(folder)
     d = prepare(case)
     m = create_model(d)
@@ -79,6 +83,8 @@ def test_slack_budget_is_worth_nothing(tmp_path):
 
 @pytest.mark.parametrize("capacity", [False, True])
 def test_duals_match_finite_differences(tmp_path, capacity):
+    from model.marginals import marginal_values
+
     tables, settings = generate_case(4, 6, 4, 3, seed=3, capacity=capacity, tightness=0.7)
     case, m, groups, out = _solved(write_generated(tables, settings, tmp_path / "c"))
     base = marginal_values(m, out.col_values, groups, case.periods)
