@@ -56,6 +56,9 @@ class SolveResult:
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
     classes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    capacity: pd.DataFrame = field(default_factory=pd.DataFrame)  # duals: model.marginals
+    marginals: dict[str, Any] = field(default_factory=dict)
+    case_path: str | None = None  # where the case was read from (the report's curves)
     warnings: tuple[str, ...] = ()
 
     @property
@@ -84,6 +87,10 @@ class SolveResult:
             "solver_objective": num(self.solver_objective),
             "warnings": list(self.warnings),
         }
+        if self.marginals:
+            out["marginals"] = self.marginals
+        if self.case_path:
+            out["case_path"] = self.case_path
         if self.has_plan:
             p = self.periods
             out["kpis"] = {
@@ -123,8 +130,12 @@ def solve(
     write_model: str | Path | None = None,
     warm_start: bool = True,
     log: bool = False,
+    marginals: bool = True,
 ) -> SolveResult:
-    """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``."""
+    """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``.
+
+    ``marginals`` adds shadow prices of budgets and capacities (:mod:`model.marginals`).
+    """
     from model.build import create_model, prepare
     from model.results import assignment_table, choose, group_table, period_table, recomputed_objective
     from model.solve import SolverOptions, solve_model
@@ -161,6 +172,7 @@ def solve(
         solver_objective=out.objective,
         warm_start_objective=out.warm_start_objective,
         warnings=case.warnings,
+        case_path=str(Path(case.source).resolve()) if Path(case.source).exists() else None,
     )
     if out.x is not None:
         chosen = choose(data.options, out.x)
@@ -170,5 +182,9 @@ def solve(
         res.segments = group_table(a, "segment")
         res.classes = group_table(a, "product_class")
         res.objective = recomputed_objective(res.periods)
+        if marginals and out.col_values is not None:
+            from model.marginals import attach, marginal_values
+
+            attach(res, marginal_values(m, out.col_values, groups, case.periods), case.periods)
     res.total_seconds = time.perf_counter() - t0
     return res

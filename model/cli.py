@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from model.api import load_case, solve
+from model.calibrate_cli import app as calibrate_app
 from model.case import CaseError
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(calibrate_app, name="calibrate")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -70,6 +72,7 @@ def solve_cmd(
     no_warm_start: Annotated[bool, typer.Option(help="Skip the LP-rounding warm start.")] = False,
     log: Annotated[bool, typer.Option(help="Show the HiGHS log.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the status line.")] = False,
+    report: Annotated[bool, typer.Option(help="Also write report.html (svcplan report).")] = False,
 ) -> None:
     """Solve a planning case and write its plan and KPIs."""
     if write_model and write_model.suffix.lower() not in {".mps", ".lp"}:
@@ -93,6 +96,10 @@ def solve_cmd(
         err_console.print("This is a bug in svcplan or HiGHS; please report it with the case.")
         raise typer.Exit(1) from None
     res.write(target)
+    if report and res.has_plan:
+        from model.htmlreport import write_report
+
+        console.print(f"Report: {write_report(target)}")
     if quiet:
         console.print(f"{res.status} {res.objective}")
     else:
@@ -100,6 +107,26 @@ def solve_cmd(
 
         print_summary(res, console, target)
     raise typer.Exit(0 if res.has_plan else 1)
+
+
+@app.command("report")
+def report_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A solve or batch output folder.")],
+    case: Annotated[Path | None, typer.Option(help="The case (default: case_path of the run).")]
+    = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="HTML file to write.")] = None,
+) -> None:
+    """Write a self-contained HTML report (inline SVG charts; opens offline)."""
+    from model.htmlreport import write_report
+
+    try:
+        path = write_report(run_dir, out, case)
+    except FileNotFoundError as exc:
+        err_console.print(str(exc))
+        raise typer.Exit(2) from None
+    except CaseError as exc:
+        report_case_error(exc)
+    console.print(f"Report written to [bold]{path}[/]")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -26,8 +26,9 @@ TABLE_FILES = {
     "periods": "kpi_periods.csv",
     "segments": "kpi_segments.csv",
     "classes": "kpi_classes.csv",
+    "capacity": "kpi_capacity.csv",
 }
-OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "summary.json"]
+OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "report.html", "summary.json"]
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -52,6 +53,8 @@ def write_outputs(res: SolveResult, out: Path, extra: dict[str, Any] | None = No
     frames = {name: getattr(res, name) for name in TABLE_FILES}
     if res.has_plan:
         for name, file in TABLE_FILES.items():
+            if frames[name].empty and not len(frames[name].columns):
+                continue  # e.g. no capacity rows (or marginals off): no file
             frames[name].to_csv(out / file, index=False, encoding="utf-8")
         write_excel(out / "results.xlsx", res.summary(), frames)
     summary = res.summary()
@@ -129,5 +132,21 @@ def print_summary(res: SolveResult, console: Console | None = None, out: Path | 
         svc = "-" if pd.isna(r["mean_service"]) else f"{100 * r['mean_service']:.1f}%"
         t2.add_row(str(r["segment"]), *[str(int(r[c])) for c in mix], f"{r['profit']:,.0f}", svc)
     console.print(t2)
+    _print_marginals(res, console)
     if out is not None:
         console.print(f"Outputs written to [bold]{out}[/]")
+
+
+def _print_marginals(res: SolveResult, console: Console) -> None:
+    """The headline shadow prices (model.marginals): the most valuable budget and capacity."""
+    lines = []
+    p = res.periods.dropna(subset=["budget_dual"]) if "budget_dual" in res.periods else []
+    if len(p):
+        r = p.loc[p["budget_dual"].idxmax()]
+        lines.append(f"one more unit of budget in {r['period']} is worth {r['budget_dual']:.4g}")
+    if not res.capacity.empty and res.capacity["dual"].max() > 0:
+        r = res.capacity.loc[res.capacity["dual"].idxmax()]
+        lines.append(f"one more unit of {r['resource']} in {r['period']} is worth {r['dual']:.4g}")
+    if lines:
+        console.print("Marginal values: " + "; ".join(lines) + " (kpi_periods.csv budget_dual, "
+                      "kpi_capacity.csv)")

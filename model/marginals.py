@@ -1,0 +1,174 @@
+"""Marginal values of budgets and capacities around a solved plan (shadow prices).
+
+Why not the textbook "fix every integer and re-solve the LP"? In this model every decision
+is binary (levels ``x``, offered levels ``y``); the only continuous columns (switching
+``d``, goodwill ``G``) are determined by them. With every integer fixed the LP has no
+freedom left: a binding budget row is degenerate and its dual is arbitrary (HiGHS returns
+0), and one more unit of budget buys nothing. That answers "what is the *fixed* plan worth
+with more budget" (nothing) but not the planner's question.
+
+What we solve instead is the **local LP** of the plan: the offered levels ``y`` stay fixed,
+and each unit-period may move *fractionally* from its chosen level to the next allowed level
+up or down (``x`` continuous on those three options, 0 elsewhere). Its optimum is the plan
+plus the best fractional one-step moves, so its duals answer "one more unit of budget in
+March is worth 1.8": the best next upgrade earns 1.8 of (discounted) profit per unit of
+budget. The duals are local: they hold for small changes of the right-hand side (a
+finite difference of the same LP matches them, see tests/test_marginals.py); a large
+change can move the integer plan and the price with it.
+
+Values are reported as ``d objective / d right-hand side`` (>= 0 for a ``<=`` row of this
+maximisation). Only this module (and build/solve) touch HiGHS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from model.solve import SolverOptions, _new_highs, to_highs
+
+#: Row kinds we price, by Pyomo constraint component name.
+PRICED = ("budget", "total_budget", "capacity", "inventory")
+
+
+@dataclass
+class Marginals:
+    """Shadow prices of the priced rows of one plan, as plain tables.
+
+    ``rows``: one row per priced constraint with kind, index (period / capacity row),
+    rhs, the plan's ``activity`` (left-hand side), ``slack`` and ``dual``.
+    ``local_objective`` is the objective of the local LP (>= the plan's objective).
+    """
+
+    rows: pd.DataFrame
+    local_objective: float | None
+    status: str
+    details: dict = field(default_factory=dict)
+
+
+def local_lp_bounds(
+    lower: np.ndarray,
+    upper: np.ndarray,
+    integrality: np.ndarray,
+    values: np.ndarray,
+    x_cols: np.ndarray,
+    groups: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Column bounds of the local LP: integers fixed, except the chosen level and its two
+    neighbours (by rank, within the unit-period's allowed options) which range over [0, 1]."""
+    lo, hi = lower.copy(), upper.copy()
+    ints = np.flatnonzero(integrality)
+    lo[ints] = hi[ints] = np.round(values[ints])
+    for g in groups:
+        cols = x_cols[g]
+        if np.any(cols < 0):
+            continue
+        k = int(np.argmax(values[cols]))
+        free = cols[max(0, k - 1) : k + 2]
+        lo[free], hi[free] = 0.0, 1.0
+    return lo, hi
+
+
+def marginal_values(
+    m: pyo.ConcreteModel,
+    col_values: np.ndarray,
+    groups: list[np.ndarray],
+    periods: list[str],
+    shift: dict[tuple[str, object], float] | None = None,
+) -> Marginals:
+    """Solve the local LP around ``col_values`` (the full solution of ``to_highs(m)``);
+    ``groups`` lists the option rows of each unit-period, ``periods`` the period ids.
+    ``shift`` adds to the right-hand side of named rows, e.g. ``{("budget", 2): 1.0}``:
+    a finite-difference check of the duals re-solves the same local LP with it."""
+    mat = to_highs(m)
+    lp = mat.lp
+    values = np.asarray(col_values, dtype=float)
+    lower, upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+    lo, hi = local_lp_bounds(lower, upper, mat.integrality, values, mat.x_cols, groups)
+    h = _new_highs(SolverOptions())
+    saved = lp.integrality_
+    lp.integrality_ = []
+    h.passModel(lp)
+    lp.integrality_ = saved
+    n = lp.num_col_
+    h.changeColsBounds(n, np.arange(n, dtype=np.int32), lo, hi)
+    for key, delta in (shift or {}).items():
+        k = mat.rows.index(key)
+        h.changeRowBounds(k, lp.row_lower_[k] + delta, lp.row_upper_[k] + delta)
+    h.run()
+    ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    activity = _row_activity(lp, values)
+    dual = np.full(lp.num_row_, np.nan)
+    local_obj = None
+    if ok:
+        sol = h.getSolution()
+        # HiGHS reports row duals as d(objective)/d(row activity) with the objective's own
+        # sense; for a maximisation that is already "profit per unit of rhs" (>= 0 on a
+        # binding <= row). The finite-difference test pins this convention down.
+        dual = np.asarray(sol.row_dual, dtype=float)
+        local_obj = float(h.getInfo().objective_function_value)
+    records = []
+    cap_names = {cd.index(): (r, period) for r, period, cd in getattr(m, "_capacity_rows", [])}
+    row_upper = np.asarray(lp.row_upper_)
+    for k, (name, idx) in enumerate(mat.rows):
+        if name not in PRICED:
+            continue
+        rec = {"kind": name, "index": idx, "period": None, "resource": None,
+               "rhs": float(row_upper[k]), "activity": float(activity[k]),
+               "slack": float(row_upper[k] - activity[k]), "dual": float(dual[k])}
+        if name in ("budget", "inventory"):
+            rec["period"] = periods[int(idx)]
+        elif name == "capacity" and idx in cap_names:
+            rec["resource"], rec["period"] = cap_names[idx]
+        records.append(rec)
+    cols = ["kind", "index", "period", "resource", "rhs", "activity", "slack", "dual"]
+    rows = pd.DataFrame(records, columns=cols)
+    rows["dual"] = rows["dual"].where(rows["dual"].abs() > 1e-9, 0.0)
+    status = "optimal" if ok else h.modelStatusToString(h.getModelStatus())
+    return Marginals(rows, local_obj, status)
+
+
+def _row_activity(lp: highspy.HighsLp, values: np.ndarray) -> np.ndarray:
+    """``A @ values`` for the column-wise matrix of ``lp``."""
+    start = np.asarray(lp.a_matrix_.start_)
+    index = np.asarray(lp.a_matrix_.index_)
+    value = np.asarray(lp.a_matrix_.value_)
+    col = np.repeat(np.arange(lp.num_col_), np.diff(start))
+    out = np.zeros(lp.num_row_)
+    np.add.at(out, index, value * values[col])
+    return out
+
+
+def attach(res, marg: Marginals, periods: list[str]) -> None:
+    """Put the marginal values on a :class:`~model.api.SolveResult`: a ``budget_dual``
+    column in the period KPIs, the capacity table, and a ``marginals`` block for summary.json."""
+    r = marg.rows
+    b = r[r["kind"] == "budget"]
+    by_period = dict(zip([periods[int(i)] for i in b["index"]], b["dual"], strict=True))
+    if not res.periods.empty:
+        res.periods["budget_dual"] = res.periods["period"].map(by_period)
+    cap = r[r["kind"] == "capacity"]
+    res.capacity = pd.DataFrame({
+        "resource": cap["resource"], "period": cap["period"], "capacity": cap["rhs"],
+        "used": cap["activity"], "slack": cap["slack"], "dual": cap["dual"],
+    }).reset_index(drop=True)
+    total = r[r["kind"] == "total_budget"]
+    def num(v) -> float | None:  # summary.json allows no NaN (an LP that failed)
+        return float(v) if v is not None and np.isfinite(v) else None
+
+    res.marginals = {
+        "method": "local LP: offered levels fixed, each unit-period may move fractionally "
+                  "to its neighbouring levels; values are d(objective)/d(rhs)",
+        "status": marg.status,
+        "local_objective": marg.local_objective,
+        "budget": {str(k): num(v) for k, v in by_period.items()},
+        "total_budget": num(total["dual"].iloc[0]) if len(total) else None,
+        "capacity": [
+            {"resource": str(a), "period": str(p), "dual": num(d)}
+            for a, p, d in zip(cap["resource"], cap["period"], cap["dual"], strict=True)
+        ],
+    }

@@ -1,0 +1,128 @@
+"""Marginal values (model/marginals.py): a hand value, and duals against finite differences.
+
+The duals are those of the *local LP* of the plan (offered levels fixed, each unit-period may
+move fractionally to a neighbouring level). A finite difference re-solves that same LP with
+the right-hand side moved by a small delta around the same integer plan: the slope must equal
+the dual (both directions, where the LP is not at a breakpoint).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from casefiles import write_case
+
+from model.api import load_case, solve
+from model.generate import generate_case
+from model.generate import write_case as write_generated
+
+# model.build / model.solve / model.marginals are imported inside the tests: importing the
+# submodule model.solve at collection time would rebind the name ``model.solve`` (the API
+# function) to the module for test files collected later (``from model import solve``).
+
+ONE_UNIT = {
+    "case.yaml": "name: one-unit",
+    "segments.csv": """
+        segment
+        S
+    """,
+    "products.csv": """
+        product,unit_margin
+        P,1
+    """,
+    "levels.csv": """
+        level,rank
+        B,1
+        G,2
+    """,
+    "periods.csv": """
+        period,budget
+        M1,120
+        M2,
+    """,
+    # B: profit 50 for cost 100; G: profit 80 for cost 150 -> the upgrade earns 30 per 50.
+    "options.csv": """
+        segment,product,period,level,revenue,cost
+        S,P,M1,B,150,100
+        S,P,M1,G,230,150
+        S,P,M2,B,150,100
+        S,P,M2,G,230,150
+    """,
+}
+
+
+def _solved(folder):
+    from model.build import create_model, prepare
+    from model.solve import SolverOptions, solve_model
+
+    case = load_case(folder)
+    d = prepare(case)
+    m = create_model(d)
+    groups = [np.arange(s, e) for s, e in zip(d.group_start, d.group_end, strict=True)]
+    out = solve_model(m, groups, d.options["u"].to_numpy()[d.group_start], SolverOptions(mip_gap=0))
+    assert out.status == "optimal"
+    return case, m, groups, out
+
+
+def test_hand_value_one_unit(tmp_path):
+    """Budget 120 allows B (cost 100) only; one more unit buys 1/50 of the upgrade worth 30."""
+    res = solve(load_case(write_case(tmp_path, ONE_UNIT)), mip_gap=0)
+    assert res.objective == pytest.approx(50 + 80)  # M1 at B, M2 (no budget) at G
+    assert res.periods["budget_dual"].iloc[0] == pytest.approx(30 / 50)
+    assert np.isnan(res.periods["budget_dual"].iloc[1])  # no budget row in M2
+    assert res.marginals["budget"] == {"M1": pytest.approx(0.6)}
+    assert res.summary()["marginals"]["local_objective"] == pytest.approx(130 + 0.6 * 20)
+
+
+def test_slack_budget_is_worth_nothing(tmp_path):
+    files = dict(ONE_UNIT)
+    files["periods.csv"] = "period,budget\nM1,1000\nM2,\n"
+    res = solve(load_case(write_case(tmp_path, files)), mip_gap=0)
+    assert res.periods["budget_dual"].iloc[0] == 0.0
+
+
+@pytest.mark.parametrize("capacity", [False, True])
+def test_duals_match_finite_differences(tmp_path, capacity):
+    from model.marginals import marginal_values
+
+    tables, settings = generate_case(4, 6, 4, 3, seed=3, capacity=capacity, tightness=0.7)
+    case, m, groups, out = _solved(write_generated(tables, settings, tmp_path / "c"))
+    base = marginal_values(m, out.col_values, groups, case.periods)
+    rows = base.rows[base.rows["kind"].isin(["budget", "capacity"])]
+    assert len(rows) >= (6 if capacity else 3)
+    assert (rows["dual"] >= -1e-9).all()
+    assert (rows["slack"] >= -1e-6).all()  # the plan respects every row
+    assert base.local_objective >= out.objective - 1e-6
+    exact = 0
+    for r in rows.itertuples():
+        key = (r.kind, r.index)
+        delta = 1e-4 * max(1.0, abs(r.rhs))
+        slopes = []
+        for step in (delta, -delta):
+            moved = marginal_values(m, out.col_values, groups, case.periods, shift={key: step})
+            assert moved.status == "optimal"
+            slopes.append((moved.local_objective - base.local_objective) / step)
+        up, down = slopes
+        # The LP value is concave in the rhs: right slope <= dual <= left slope.
+        assert up - 1e-6 <= r.dual <= down + 1e-6, (key, up, r.dual, down)
+        exact += r.dual > 1e-6 and up == pytest.approx(down, rel=1e-6, abs=1e-9)
+    assert exact >= 1, "no binding row priced away from a breakpoint: nothing was tested"
+
+
+def test_failed_local_lp_still_gives_valid_json():
+    """If the local LP fails, the duals are unknown (NaN): summary.json must still be valid."""
+    import json
+
+    import pandas as pd
+
+    from model.api import SolveResult
+    from model.marginals import Marginals, attach
+
+    res = SolveResult("c", "optimal", 1.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+    res.periods = pd.DataFrame({"period": ["M1"]})
+    rows = pd.DataFrame({"kind": ["budget", "capacity"], "index": [0, 1], "period": ["M1", "M1"],
+                         "resource": [None, "r"], "rhs": [1.0, 2.0], "activity": [1.0, 2.0],
+                         "slack": [0.0, 0.0], "dual": [np.nan, np.nan]})
+    attach(res, Marginals(rows, None, "Infeasible"), ["M1"])
+    text = json.dumps(res.summary(), allow_nan=False)
+    assert '"budget": {"M1": null}' in text and res.marginals["status"] == "Infeasible"
