@@ -195,16 +195,20 @@ def run_batch(
     out: str | Path,
     options: BatchOptions | None = None,
     on_progress: Callable[[str, SolveResult | None, int, int], None] | None = None,
+    add_base: bool = True,
 ) -> BatchResult:
     """Check, plan and run the scenarios; write one folder each plus summary.csv/.xlsx.
 
     Raises :class:`~model.scenarios.ScenarioError` (before anything runs) for an invalid
-    scenario file. ``on_progress(name, result, done, total)`` is called after each scenario.
+    scenario file. ``on_progress(name, result, done, total)`` is called after each scenario
+    (result None for one skipped by ``resume``). ``add_base`` puts an unchanged ``base``
+    first when the file has none, so every scenario can be compared with it.
     """
     opts = options or BatchOptions()
     t0 = time.perf_counter()
     out = Path(out)
-    scenarios = with_base(scenarios, chains)
+    if add_base:
+        scenarios = with_base(scenarios, chains)
     check(case, scenarios)
     planned = plan(case, scenarios, chains, opts.solve_options())
     folders = folder_names([p.name for p in planned])

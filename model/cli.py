@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from model import batch_cli
 from model.api import load_case, solve
 from model.case import CaseError
 
@@ -92,6 +93,9 @@ def solve_cmd(
 
         print_summary(res, console, target)
     raise typer.Exit(0 if res.has_plan else 1)
+
+
+batch_cli.register(app)  # svcplan batch | frontier
 
 
 def main() -> None:  # pragma: no cover - console entry point
