@@ -259,6 +259,8 @@ def apply(case: Case, scenario: Scenario) -> Case:
                     node[leaf] = value
                 continue
             df = tables[table]
+            if TABLES[table].col(column).kind != "id":
+                df[column] = df[column].astype(float)
             rows = _mask(df, scenario.where) if scenario.where else slice(None)
             if kind == "scale":
                 df.loc[rows, column] = df.loc[rows, column] * float(value)

@@ -215,8 +215,8 @@ def solve_model(
     """Solve and classify the outcome.
 
     ``groups`` lists the option rows of each unit-period, ``group_unit`` its unit.
-    ``initial`` (0/1 per option, e.g. the previous scenario's plan) replaces the LP-rounding
-    warm start when it completes to a feasible plan.
+    ``initial`` (0/1 per option, e.g. the previous scenario's plan) is completed to a full
+    solution; HiGHS starts from it when it beats the LP-rounding start.
     """
     mat = to_highs(m)
     lp = mat.lp
@@ -230,18 +230,20 @@ def solve_model(
     start = time.perf_counter()
     warm_obj, source = None, "none"
     if opts.warm_start and mat.integrality.any() and lp.num_row_:
-        warm = _from_start(mat, initial, opts) if initial is not None else None
-        source = "previous plan"
-        if warm is None:
-            warm, source = _warm_start(mat, groups, group_unit, opts), "lp rounding"
-        if warm is not None:
+        candidates = [(_warm_start(mat, groups, group_unit, opts), "lp rounding")]
+        if initial is not None:  # the better of the two starts goes to HiGHS
+            candidates.append((_from_start(mat, initial, opts), "previous plan"))
+        for warm, name in candidates:
+            if warm is None:
+                continue
+            value = float(np.dot(lp.col_cost_, warm) + lp.offset_)
+            if warm_obj is None or value > warm_obj + 1e-9 * max(1.0, abs(warm_obj)):
+                best, warm_obj, source = warm, value, name
+        if warm_obj is not None:
             sol = highspy.HighsSolution()
-            sol.col_value = list(warm)
+            sol.col_value = list(best)
             sol.value_valid = True
             h.setSolution(sol)
-            warm_obj = float(np.dot(lp.col_cost_, warm) + lp.offset_)
-        else:
-            source = "none"
     if opts.time_limit is not None:
         spent = time.perf_counter() - start
         h.setOptionValue("time_limit", max(0.01, float(opts.time_limit) - spent))
