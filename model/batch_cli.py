@@ -163,11 +163,11 @@ def frontier(
     console.print(t)
     losers = diff.dropna(subset=["first_loss_scale"]).head(8)
     if len(losers):
-        console.print("Who loses service first as the budget shrinks (segment × class, "
-                      "largest scale below its best rank):")
+        console.print("Who loses service first as the budget shrinks (segment × class):")
         for r in losers.itertuples(index=False):
-            console.print(f"  {r.segment} × {r.product_class}: below its best from "
-                          f"scale {r.first_loss_scale:g}", highlight=False)
+            console.print(f"  {r.segment} × {r.product_class}: mean rank {r.best_rank:.2f} → "
+                          f"{r.rank_at_first_loss:.2f} at scale {r.first_loss_scale:g}",
+                          highlight=False)
     console.print(f"frontier.csv, differentiation.csv, summary.csv in [bold]{target}[/]")
     raise typer.Exit(res.exit_code)
 

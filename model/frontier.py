@@ -8,7 +8,8 @@ neighbour). From the scenario folders it derives:
   objective per extra unit of budget since the previous (smaller) point;
 - ``differentiation.csv``: per segment × product class, the demand-weighted mean service
   rank at every point and the largest budget scale at which the group is below the rank it
-  gets with the most money — sorting by it shows who loses premium service first.
+  gets with the most money, and how far it drops there — sorted (largest scale, then largest
+  drop first) it shows who loses premium service first as the budget shrinks.
 
 Pure pandas on top of :mod:`model.batch`.
 """
@@ -115,5 +116,11 @@ def differentiation(out: Path, scenarios, folders, scales) -> pd.DataFrame:
         max((scale_of[c] for c in d.columns[:-1] if below.at[i, c]), default=np.nan)
         for i in d.index
     ]
-    d = d.reset_index().sort_values("first_loss_scale", ascending=False, na_position="last")
+    d["best_rank"] = richest
+    d["rank_at_first_loss"] = [
+        d.at[i, f"rank@{f:g}"] if pd.notna(f) else np.nan for i, f in d["first_loss_scale"].items()
+    ]
+    d["drop"] = d["best_rank"] - d["rank_at_first_loss"]
+    d = d.reset_index().sort_values(["first_loss_scale", "drop"], ascending=[False, False],
+                                    na_position="last")
     return d.reset_index(drop=True)
