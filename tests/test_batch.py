@@ -189,3 +189,52 @@ def test_frontier_is_monotone_and_marginals_match(case, tmp_path):
     assert front["marginal_per_budget"][k] == pytest.approx(expected)
     assert {"segment", "product_class", "first_loss_scale", "rank@0.75"} <= set(diff.columns)
     assert (tmp_path / "frontier.csv").exists() and (tmp_path / "differentiation.csv").exists()
+
+
+class _CrashingRunner:
+    """In-process stand-in for the process pool: a case named 'crash' kills its worker."""
+
+    workers = 2
+
+    def __init__(self, workers: int):
+        self.restarts = 0
+
+    def submit(self, case, start, options):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        from model.batch import solve_task
+
+        fut = Future()
+        if case.name == "crash":
+            fut.set_exception(BrokenProcessPool("worker died"))
+        else:
+            fut.set_result(solve_task(case, start, options))
+        return fut
+
+    def wait(self, futures):
+        return set(futures)
+
+    def result(self, fut):
+        return fut.result()
+
+    def restart(self):
+        self.restarts += 1
+
+    def close(self):
+        pass
+
+
+def test_a_crashing_worker_is_retried_then_recorded_and_the_rest_complete(case, tmp_path, monkeypatch):
+    import model.batch as batch
+
+    monkeypatch.setattr(batch, "_Local", _CrashingRunner)
+    scenarios, chains = parse_scenarios({"scenarios": [
+        {"name": "dies", "set": {"case.name": "crash"}},
+        {"name": "cut", "scale": {"periods.budget": 0.9}},
+    ]})
+    res = run_batch(case, scenarios, chains, tmp_path, BatchOptions(mip_gap=0, workers=2))
+    s = res.summary.set_index("scenario")
+    assert s.loc["dies", "status"] == "error" and "crashed" in s.loc["dies", "reason"]
+    assert s.loc["base", "status"] == s.loc["cut", "status"] == "optimal"
+    assert res.exit_code == 1
