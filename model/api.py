@@ -52,6 +52,7 @@ class SolveResult:
     message: str = ""
     solver_objective: float | None = None
     warm_start_objective: float | None = None
+    warm_start: str = ""  # where the starting plan came from: previous plan | lp rounding | none
     assignment: pd.DataFrame = field(default_factory=pd.DataFrame)
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -131,10 +132,14 @@ def solve(
     warm_start: bool = True,
     log: bool = False,
     marginals: bool = True,
+    start: pd.DataFrame | None = None,
 ) -> SolveResult:
     """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``.
 
     ``marginals`` adds shadow prices of budgets and capacities (:mod:`model.marginals`).
+    ``start``: a previous plan (an assignment table, e.g. the last scenario's) to start
+    from, repaired to the budgets; without one (or if it stays infeasible) the LP-rounding
+    warm start is used.
     """
     from model.build import create_model, prepare
     from model.results import assignment_table, choose, group_table, period_table, recomputed_objective
@@ -154,7 +159,12 @@ def solve(
     m = create_model(data)
     groups = [np.arange(s, e) for s, e in zip(data.group_start, data.group_end, strict=True)]
     build_seconds = time.perf_counter() - t0
-    out = solve_model(m, groups, data.options["u"].to_numpy()[data.group_start], opts)
+    x_start = None
+    if start is not None and warm_start and not start.empty:
+        from model.warmstart import start_vector
+
+        x_start = start_vector(data.options, start, case)
+    out = solve_model(m, groups, data.options["u"].to_numpy()[data.group_start], opts, x_start)
     res = SolveResult(
         case_name=case.name,
         status=out.status,
@@ -171,6 +181,7 @@ def solve(
         message=out.message,
         solver_objective=out.objective,
         warm_start_objective=out.warm_start_objective,
+        warm_start=out.details.get("warm_start", ""),
         warnings=case.warnings,
         case_path=str(Path(case.source).resolve()) if Path(case.source).exists() else None,
     )

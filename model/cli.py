@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from model import batch_cli
 from model.api import load_case, solve
 from model.calibrate_cli import app as calibrate_app
 from model.case import CaseError
@@ -127,6 +128,9 @@ def report_cmd(
     except CaseError as exc:
         report_case_error(exc)
     console.print(f"Report written to [bold]{path}[/]")
+
+
+batch_cli.register(app)  # svcplan batch | frontier
 
 
 def main() -> None:  # pragma: no cover - console entry point

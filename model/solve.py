@@ -189,12 +189,34 @@ def _warm_start(
     return np.asarray(h.getSolution().col_value)
 
 
+def _from_start(mat: _Matrix, x_start: np.ndarray, opts: SolverOptions) -> np.ndarray | None:
+    """Complete a given plan (x fixed) to all columns; None if it is infeasible."""
+    lp = mat.lp
+    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
+    ok = mat.x_cols >= 0
+    lower[mat.x_cols[ok]] = upper[mat.x_cols[ok]] = np.round(x_start[ok])
+    h = _new_highs(SolverOptions(threads=opts.threads))
+    h.passModel(lp)
+    h.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), lower, upper)
+    h.setOptionValue("time_limit", 10.0)
+    h.run()
+    if h.getInfo().primal_solution_status != 2:
+        return None
+    return np.asarray(h.getSolution().col_value)
+
+
 def solve_model(
-    m: pyo.ConcreteModel, groups: list[np.ndarray], group_unit: np.ndarray, opts: SolverOptions
+    m: pyo.ConcreteModel,
+    groups: list[np.ndarray],
+    group_unit: np.ndarray,
+    opts: SolverOptions,
+    initial: np.ndarray | None = None,
 ) -> SolveOutcome:
     """Solve and classify the outcome.
 
     ``groups`` lists the option rows of each unit-period, ``group_unit`` its unit.
+    ``initial`` (0/1 per option, e.g. the previous scenario's plan) is completed to a full
+    solution; HiGHS starts from it when it beats the LP-rounding start.
     """
     mat = to_highs(m)
     lp = mat.lp
@@ -206,21 +228,30 @@ def solve_model(
     if opts.write_model:
         h.writeModel(str(opts.write_model))
     start = time.perf_counter()
-    warm_obj = None
+    warm_obj, source = None, "none"
     if opts.warm_start and mat.integrality.any() and lp.num_row_:
-        warm = _warm_start(mat, groups, group_unit, opts)
-        if warm is not None:
+        candidates = [(_warm_start(mat, groups, group_unit, opts), "lp rounding")]
+        if initial is not None:  # the better of the two starts goes to HiGHS
+            candidates.append((_from_start(mat, initial, opts), "previous plan"))
+        for warm, name in candidates:
+            if warm is None:
+                continue
+            value = float(np.dot(lp.col_cost_, warm) + lp.offset_)
+            if warm_obj is None or value > warm_obj + 1e-9 * max(1.0, abs(warm_obj)):
+                best, warm_obj, source = warm, value, name
+        if warm_obj is not None:
             sol = highspy.HighsSolution()
-            sol.col_value = list(warm)
+            sol.col_value = list(best)
             sol.value_valid = True
             h.setSolution(sol)
-            warm_obj = float(np.dot(lp.col_cost_, warm) + lp.offset_)
     if opts.time_limit is not None:
         spent = time.perf_counter() - start
         h.setOptionValue("time_limit", max(0.01, float(opts.time_limit) - spent))
     h.run()
     seconds = time.perf_counter() - start
-    return _outcome(h, mat, seconds, warm_obj)
+    out = _outcome(h, mat, seconds, warm_obj)
+    out.details["warm_start"] = source
+    return out
 
 
 def _outcome(h: highspy.Highs, mat: _Matrix, seconds: float, warm_obj: float | None) -> SolveOutcome:

@@ -1,0 +1,178 @@
+"""``svcplan batch`` and ``svcplan frontier``: the command-line face of :mod:`model.batch`.
+
+Exit codes: 0 every scenario found a plan, 1 some did not (infeasible, invalid after the
+change, crashed), 2 invalid case or scenario file or usage (nothing ran).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from model.api import load_case
+from model.batch import BatchOptions, BatchResult, run_batch
+from model.case import CaseError
+from model.scenarios import ScenarioError, load_scenarios
+
+console = Console()
+err_console = Console(stderr=True)
+
+CaseArg = Annotated[Path, typer.Argument(help="Case folder of CSV files, or one .xlsx workbook.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")]
+WorkersOpt = Annotated[int | None, typer.Option(help="Local worker processes (default: cores).",
+                                                min=1)]
+DaskOpt = Annotated[str | None, typer.Option(help="Dask scheduler, e.g. tcp://10.0.0.5:8786.")]
+ResumeOpt = Annotated[bool, typer.Option(help="Skip scenarios already done with the same inputs.")]
+TimeOpt = Annotated[float | None, typer.Option(help="Seconds per scenario.", min=0)]
+GapOpt = Annotated[float | None, typer.Option(help="Relative MIP gap per scenario.", min=0)]
+WarmOpt = Annotated[bool, typer.Option(help="Start each sweep step from the previous plan.")]
+
+
+def _fail(title: str, exc: CaseError) -> None:
+    err_console.print(f"[bold red]{title}[/]: {len(exc.problems)} problem(s)")
+    for p in exc.problems:
+        err_console.print(f"  - {p}", markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+def _load(case: Path):
+    try:
+        return load_case(case)
+    except CaseError as exc:
+        _fail("Invalid input", exc)
+
+
+def _run(fn, *args, quiet: bool, **kw) -> BatchResult:
+    """Run a batch under a progress bar with ETA; invalid scenarios exit 2."""
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+    with Progress(*columns, console=console, disable=quiet, transient=False) as bar:
+        task = bar.add_task("scenarios", total=None)
+
+        def tick(name, result, done, total):
+            status = "skipped (done)" if result is None else result.status
+            bar.update(task, completed=done, total=total, description=f"{name}: {status}")
+
+        try:
+            return fn(*args, on_progress=tick, **kw)
+        except ScenarioError as exc:
+            bar.stop()
+            _fail("Invalid scenario file", exc)
+        except (OSError, RuntimeError) as exc:  # e.g. no Dask scheduler at that address
+            bar.stop()
+            err_console.print(f"[bold red]Cannot run the batch[/]: {exc}")
+            raise typer.Exit(2) from None
+
+
+def _fmt(v, spec: str) -> str:
+    return "-" if v is None or pd.isna(v) else format(v, spec)
+
+
+def _pct(v) -> str:
+    return "-" if v is None or pd.isna(v) else f"{100 * v:.1f}"
+
+
+def print_table(res: BatchResult) -> None:
+    """The final comparison table: one line per scenario against the base."""
+    t = Table(title=f"Scenarios ({res.out})")
+    for c in ("scenario", "status", "objective", "profit Δ", "Δ %", "changed", "service",
+              "gained", "lost", "s"):
+        left = c in ("scenario", "status", "gained", "lost")
+        t.add_column(c, justify="left" if left else "right")
+    for r in res.summary.itertuples(index=False):
+        colour = "green" if r.status == "optimal" else "yellow" if r.has_plan else "red"
+        t.add_row(r.scenario, f"[{colour}]{r.status}[/]", _fmt(r.objective, ",.0f"),
+                  _fmt(r.profit_delta, "+,.0f"), _fmt(r.profit_delta_pct, "+.2f"),
+                  _fmt(r.changed_unit_periods, ".0f"), _pct(r.service),
+                  str(r.segments_gained or "") if pd.notna(r.segments_gained) else "",
+                  str(r.segments_lost or "") if pd.notna(r.segments_lost) else "",
+                  _fmt(r.seconds, ".1f"))
+    console.print(t)
+    for r in res.summary.itertuples(index=False):
+        if not r.has_plan and r.reason:
+            console.print(f"[red]{r.scenario}[/]: {r.reason}", highlight=False)
+    done = f", {len(res.skipped)} already done" if res.skipped else ""
+    console.print(f"{len(res.ran)} solved{done} in {res.seconds:.1f}s; "
+                  f"summary.csv and summary.xlsx in [bold]{res.out}[/]")
+
+
+def batch(
+    case: CaseArg,
+    scenarios: Annotated[Path, typer.Argument(help="Scenario file (YAML, SPEC §7).")],
+    out: OutOpt = None, workers: WorkersOpt = None, dask: DaskOpt = None,
+    resume: ResumeOpt = False, time_limit: TimeOpt = None, gap: GapOpt = None,
+    warm: WarmOpt = True, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Solve every scenario of a what-if file and compare each with the base."""
+    c = _load(case)
+    try:
+        items, chains = load_scenarios(scenarios)
+    except ScenarioError as exc:
+        _fail("Invalid scenario file", exc)
+    from model.cli import default_out
+
+    target = out or default_out(f"{c.name}-batch")
+    opts = BatchOptions(time_limit=time_limit, mip_gap=gap, workers=workers, dask=dask,
+                        resume=resume, warm=warm)
+    res = _run(run_batch, c, items, chains, target, opts, quiet=quiet)
+    print_table(res)
+    raise typer.Exit(res.exit_code)
+
+
+def frontier(
+    case: CaseArg,
+    budget: Annotated[str, typer.Option(help="Scales start:stop:count or a,b,c.")] = "0.5:1.5:11",
+    out: OutOpt = None, workers: WorkersOpt = None, dask: DaskOpt = None,
+    resume: ResumeOpt = False, time_limit: TimeOpt = None, gap: GapOpt = None,
+    warm: WarmOpt = True, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Profit against budget: the marginal value of budget and who loses service first."""
+    from model.cli import default_out
+    from model.frontier import parse_range, run_frontier
+
+    try:
+        scales = parse_range(budget)
+    except ValueError as exc:
+        err_console.print(str(exc))
+        raise typer.Exit(2) from None
+    c = _load(case)
+    target = out or default_out(f"{c.name}-frontier")
+    opts = BatchOptions(time_limit=time_limit, mip_gap=gap, workers=workers, dask=dask,
+                        resume=resume, warm=warm)
+    res, front, diff = _run(run_frontier, c, scales, target, opts, quiet=quiet)
+    t = Table(title="Budget frontier")
+    for col in ("scale", "budget", "status", "objective", "marginal / budget", "service", "used %"):
+        t.add_column(col, justify="left" if col == "status" else "right")
+    for r in front.itertuples(index=False):
+        t.add_row(f"{r.scale:g}", _fmt(r.budget, ",.0f"), r.status, _fmt(r.objective, ",.0f"),
+                  _fmt(r.marginal_per_budget, ".3f"), _pct(r.service),
+                  _fmt(r.budget_use_pct, ".1f"))
+    console.print(t)
+    losers = diff.dropna(subset=["first_loss_scale"]).head(8)
+    if len(losers):
+        console.print("Who loses service first as the budget shrinks (segment × class):")
+        for r in losers.itertuples(index=False):
+            console.print(f"  {r.segment} × {r.product_class}: mean rank {r.best_rank:.2f} → "
+                          f"{r.rank_at_first_loss:.2f} at scale {r.first_loss_scale:g}",
+                          highlight=False)
+    console.print(f"frontier.csv, differentiation.csv, summary.csv in [bold]{target}[/]")
+    raise typer.Exit(res.exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the batch commands to the main ``svcplan`` app."""
+    app.command("batch")(batch)
+    app.command("frontier")(frontier)

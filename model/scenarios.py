@@ -1,0 +1,304 @@
+"""Scenario files (SPEC §7): what-if changes to a case, checked before anything runs.
+
+A scenario file lists named ``scenarios`` (``scale`` a column, ``set`` a value, narrowed by
+``where``) and ``sweeps`` (one scenario per value, the cartesian product across keys). It is
+read into strict pydantic models, so a misspelt key is an error, never a silent no-op; then
+every scenario is checked against the case (unknown table, column or setting, duplicate
+names, a ``where`` matching no row) and all problems are reported together — a batch of
+fifty solves must not die on scenario 37 because of a typo.
+
+:func:`apply` turns (case, scenario) into a new validated :class:`Case` by changing the
+typed tables and re-validating, so a scenario can never produce a case the solver would not
+accept from files. Pure pandas; no solver.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from model.case import Case, CaseError, Problem
+from model.schema import TABLES
+from model.settings import setting_keys
+
+Scalar = float | int | str | bool | None
+#: The base scenario's name when a file does not list one; comparisons are made against it.
+BASE = "base"
+
+
+class Scenario(BaseModel):
+    """One named what-if: ``scale`` multiplies, ``set`` assigns, ``where`` narrows rows."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    scale: dict[str, float] = Field(default_factory=dict)
+    set_: dict[str, Scalar] = Field(default_factory=dict, alias="set")
+    where: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
+
+    def keys(self) -> list[str]:
+        return [*self.scale, *self.set_]
+
+
+class Sweep(BaseModel):
+    """One scenario per value; several keys give the cartesian product of their values."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(min_length=1)
+    scale: dict[str, list[float]] = Field(default_factory=dict)
+    set_: dict[str, list[Scalar]] = Field(default_factory=dict, alias="set")
+    where: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
+
+
+class ScenarioFile(BaseModel):
+    """The whole file: plain scenarios and sweeps (either may be absent, not both)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenarios: list[Scenario] = Field(default_factory=list)
+    sweeps: list[Sweep] = Field(default_factory=list)
+
+
+class ScenarioError(CaseError):
+    """An invalid scenario file; carries every problem (reported like a case error, exit 2)."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A scenario ready to run: its (validated) case, input hash and sweep chain position.
+
+    ``case`` is None when applying the scenario made the case invalid; ``error`` says why.
+    ``chain``/``step`` group consecutive sweep scenarios that can warm-start each other.
+    """
+
+    scenario: Scenario
+    case: Case | None
+    input_hash: str
+    error: str = ""
+    chain: str = ""
+    step: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return f"{v:g}"
+    return str(v)
+
+
+def expand(sweep: Sweep) -> list[Scenario]:
+    """A sweep's scenarios, named ``budget=0.8`` (one key) or ``name:budget=0.8,margin=1.1``."""
+    items = [("scale", k, vs) for k, vs in sweep.scale.items()]
+    items += [("set", k, vs) for k, vs in sweep.set_.items()]
+    out = []
+    for combo in itertools.product(*[vs for _, _, vs in items]):
+        scale = {k: v for (kind, k, _), v in zip(items, combo, strict=True) if kind == "scale"}
+        sets = {k: v for (kind, k, _), v in zip(items, combo, strict=True) if kind == "set"}
+        if len(items) == 1:
+            name = f"{sweep.name}={_fmt(combo[0])}"
+        else:
+            keys = [k.split(".")[-1] for _, k, _ in items]
+            parts = [f"{k}={_fmt(v)}" for k, v in zip(keys, combo, strict=True)]
+            name = f"{sweep.name}:{','.join(parts)}"
+        out.append(Scenario(name=name, scale=scale, set=sets, where=dict(sweep.where)))
+    return out
+
+
+def load_scenarios(path: str | Path) -> tuple[list[Scenario], dict[str, str]]:
+    """Read a scenario file; return the scenarios (sweeps expanded) and each one's chain.
+
+    The chain of a sweep scenario is its sweep's name (consecutive values warm-start each
+    other); a plain scenario is its own chain. Raises :class:`ScenarioError`.
+    """
+    path = Path(path)
+    label = path.name
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(label, f"cannot be read: {exc}")]) from None
+    return parse_scenarios(data or {}, label)
+
+
+def parse_scenarios(
+    data: Any, label: str = "scenarios.yaml"
+) -> tuple[list[Scenario], dict[str, str]]:
+    """Like :func:`load_scenarios`, from already-parsed YAML (a dict)."""
+    try:
+        spec = ScenarioFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(Problem(label, f"{where}: {what}"))
+        raise ScenarioError(problems) from None
+    scenarios = list(spec.scenarios)
+    chains = {s.name: f"scenario:{s.name}" for s in scenarios}
+    for sw in spec.sweeps:
+        if not sw.scale and not sw.set_:
+            raise ScenarioError([Problem(label, f"sweep '{sw.name}' has no scale or set values")])
+        for s in expand(sw):
+            scenarios.append(s)
+            chains.setdefault(s.name, f"sweep:{sw.name}")
+    if not scenarios:
+        raise ScenarioError([Problem(label, "no scenarios or sweeps")])
+    return scenarios, chains
+
+
+def _split(key: str) -> tuple[str, str]:
+    table, _, column = key.partition(".")
+    return table, column
+
+
+def check(case: Case, scenarios: list[Scenario], label: str = "scenarios.yaml") -> None:
+    """Every problem of the scenarios against this case, raised together (ScenarioError)."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    settings = set(setting_keys())
+    for s in scenarios:
+        def bad(msg: str, s: Scenario = s) -> None:
+            problems.append(Problem(label, f"scenario '{s.name}': {msg}"))
+
+        if s.name in seen:
+            bad("duplicate name")
+        seen.add(s.name)
+        changed: set[str] = set()
+        for kind, key, value in [("scale", k, v) for k, v in s.scale.items()] + [
+            ("set", k, v) for k, v in s.set_.items()
+        ]:
+            table, column = _split(key)
+            if not column:
+                bad(f"{kind} key '{key}' must be table.column or case.setting")
+            elif table == "case":
+                if column not in settings:
+                    bad(f"unknown setting '{column}' (known: {', '.join(sorted(settings))})")
+                elif kind == "scale" and not isinstance(_setting(case, column), int | float):
+                    bad(f"cannot scale setting '{column}': it is not a number in this case")
+            elif table not in TABLES:
+                bad(f"unknown table '{table}' (known: case, {', '.join(TABLES)})")
+            elif table not in case.tables:
+                bad(f"table '{table}' is not part of this case")
+            elif column not in TABLES[table].names:
+                bad(f"table '{table}' has no column '{column}'")
+            else:
+                col = TABLES[table].col(column)
+                changed.add(table)
+                if kind == "scale" and col.kind == "id":
+                    bad(f"cannot scale the id column '{key}'")
+                if kind == "set" and col.kind != "id" and not _is_number_or_none(value):
+                    bad(f"{key} needs a number (or null for blank), got {value!r}")
+        if s.where and not changed:
+            bad("'where' needs a scale or set of a table column")
+        for table in changed:
+            df = case.tables[table]
+            for column in s.where:
+                if column not in df.columns:
+                    bad(f"where: table '{table}' has no column '{column}'")
+            if all(c in df.columns for c in s.where) and s.where and not _mask(df, s.where).any():
+                bad(f"where {s.where} matches no row of {table}")
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _is_number_or_none(v: Any) -> bool:
+    return v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+
+
+def _setting(case: Case, key: str) -> Any:
+    node: Any = case.settings.model_dump()
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _mask(df: pd.DataFrame, where: dict[str, Any]) -> pd.Series:
+    """Rows whose columns equal the given value (or one of a list); ids compare as text."""
+    ok = pd.Series(True, index=df.index)
+    for column, want in where.items():
+        values = want if isinstance(want, list) else [want]
+        col = df[column]
+        if pd.api.types.is_numeric_dtype(col):
+            nums = [float(v) for v in values if _is_number_or_none(v) and v is not None]
+            ok &= col.isin(nums)
+        else:
+            ok &= col.astype(str).isin([str(v) for v in values])
+    return ok
+
+
+def apply(case: Case, scenario: Scenario) -> Case:
+    """The case with the scenario's changes, re-validated (raises :class:`CaseError`)."""
+    tables = {name: df.copy() for name, df in case.tables.items()}
+    settings = case.settings.model_dump(exclude_none=True)
+    for kind, changes in (("scale", scenario.scale), ("set", scenario.set_)):
+        for key, value in changes.items():
+            table, column = _split(key)
+            if table == "case":
+                *parents, leaf = column.split(".")
+                node = settings
+                for p in parents:
+                    node = node.setdefault(p, {})
+                if kind == "scale":
+                    node[leaf] = _setting(case, column) * value
+                elif value is None:
+                    node.pop(leaf, None)
+                else:
+                    node[leaf] = value
+                continue
+            df = tables[table]
+            if TABLES[table].col(column).kind != "id":
+                df[column] = df[column].astype(float)
+            rows = _mask(df, scenario.where) if scenario.where else slice(None)
+            if kind == "scale":
+                df.loc[rows, column] = df.loc[rows, column] * float(value)
+            elif value is None:
+                df.loc[rows, column] = None if TABLES[table].col(column).kind == "id" else np.nan
+            else:
+                is_id = TABLES[table].col(column).kind == "id"
+                df.loc[rows, column] = str(value) if is_id else float(value)
+    return Case.from_tables(tables, settings)
+
+
+def input_hash(case: Case, solve_options: dict[str, Any]) -> str:
+    """A hash of everything a scenario's result depends on: its case and solver options."""
+    h = hashlib.sha256()
+    h.update(json.dumps(case.settings.model_dump(), sort_keys=True, default=str).encode())
+    h.update(json.dumps(solve_options, sort_keys=True, default=str).encode())
+    for name in sorted(case.tables):
+        h.update(name.encode())
+        h.update(case.tables[name].to_csv(index=False, float_format="%.17g").encode())
+    return h.hexdigest()[:16]
+
+
+def plan(
+    case: Case, scenarios: list[Scenario], chains: dict[str, str], solve_options: dict[str, Any]
+) -> list[Planned]:
+    """Apply every scenario (checked first); an invalid result is kept as an error entry."""
+    out: list[Planned] = []
+    steps: dict[str, int] = {}
+    for s in scenarios:
+        chain = chains.get(s.name, f"scenario:{s.name}")
+        step = steps.get(chain, 0)
+        steps[chain] = step + 1
+        try:
+            c = apply(case, s)
+        except CaseError as exc:
+            reason = "; ".join(str(p) for p in exc.problems)
+            digest = hashlib.sha256(s.model_dump_json().encode()).hexdigest()[:16]
+            out.append(Planned(s, None, digest, f"invalid case: {reason}", chain, step))
+            continue
+        out.append(Planned(s, c, input_hash(c, solve_options), "", chain, step))
+    return out

@@ -1,0 +1,89 @@
+"""The batch summary: one row per scenario, read back from the scenario folders.
+
+Built from the files on disk (not from memory) so that a resumed batch, whose finished
+scenarios were solved by an earlier process, summarises exactly like an uninterrupted one.
+Each row carries the headline KPIs and the comparison with the ``base`` scenario: profit
+delta, how many unit-periods changed level, which segments gained or lost service.
+Pure pandas.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model.scenarios import BASE
+
+COLUMNS = ["scenario", "status", "objective", "mip_gap", "revenue", "logistics_cost", "profit",
+           "budget_used", "budget_use_pct", "service", "inventory_days", "seconds",
+           "profit_delta", "profit_delta_pct", "changed_unit_periods", "segments_gained",
+           "segments_lost", "warm_start", "reason", "has_plan"]
+#: Columns that vary between two runs of the same inputs (timings, how the solve started).
+VOLATILE = ["seconds", "warm_start"]
+_IDS = {"segment": str, "product": str, "period": str, "level": str, "product_class": str}
+
+
+def _read(folder: Path, file: str) -> pd.DataFrame | None:
+    f = folder / file
+    return pd.read_csv(f, dtype=_IDS) if f.exists() else None
+
+
+def scenario_row(name: str, folder: Path) -> dict:
+    """Headline KPIs of one scenario folder (status ``missing`` if it never finished)."""
+    try:
+        s = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"scenario": name, "status": "missing", "has_plan": False, "reason": "not run"}
+    k = s.get("kpis", {})
+    row = {"scenario": name, "status": s["status"], "objective": s.get("objective"),
+           "mip_gap": s.get("mip_gap"), "revenue": k.get("revenue"),
+           "logistics_cost": k.get("logistics_cost"), "profit": k.get("profit"),
+           "budget_used": k.get("budget_used"), "service": k.get("mean_service"),
+           "inventory_days": k.get("inventory_days"), "seconds": s.get("total_seconds"),
+           "warm_start": s.get("warm_start", ""), "reason": s.get("reason", ""),
+           "has_plan": bool(k)}
+    periods = _read(folder, "kpi_periods.csv")
+    if periods is not None and periods["budget"].notna().any():
+        b = periods["budget"].notna()
+        row["budget_use_pct"] = float(
+            100 * periods.loc[b, "budget_used"].sum() / periods.loc[b, "budget"].sum()
+        ) if periods.loc[b, "budget"].sum() > 0 else None
+    return row
+
+
+def compare(folder: Path, base: Path) -> dict:
+    """Unit-periods whose level differs from the base plan; segments that gained/lost service."""
+    a, b = _read(folder, "assignment.csv"), _read(base, "assignment.csv")
+    out: dict = {}
+    if a is None or b is None:
+        return out
+    key = ["segment", "product", "period"]
+    m = a[[*key, "level"]].merge(b[[*key, "level"]], on=key, how="outer", suffixes=("", "_base"))
+    out["changed_unit_periods"] = int((m["level"] != m["level_base"]).sum())
+    sa, sb = _read(folder, "kpi_segments.csv"), _read(base, "kpi_segments.csv")
+    if sa is not None and sb is not None:
+        s = sa.set_index("segment")["mean_service"].sub(sb.set_index("segment")["mean_service"])
+        out["segments_gained"] = ",".join(s.index[s > 1e-9])
+        out["segments_lost"] = ",".join(s.index[s < -1e-9])
+    return out
+
+
+def collect(out: Path, scenarios: list[tuple[str, str]]) -> pd.DataFrame:
+    """The summary table for ``(scenario name, folder name)`` pairs, in the given order."""
+    rows = [scenario_row(name, out / folder) for name, folder in scenarios]
+    base = dict(scenarios).get(BASE)
+    base_row = next((r for r in rows if r["scenario"] == BASE), None)
+    for r, (_, folder) in zip(rows, scenarios, strict=True):
+        if base is None or not r["has_plan"] or not (base_row and base_row["has_plan"]):
+            continue
+        r["profit_delta"] = r["profit"] - base_row["profit"]
+        bp = base_row["profit"]
+        r["profit_delta_pct"] = 100 * r["profit_delta"] / abs(bp) if bp else np.nan
+        r.update(compare(out / folder, out / base))
+    df = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    df["has_plan"] = df["has_plan"].fillna(False).astype(bool)
+    df["reason"] = df["reason"].fillna("").astype(str).str.split("\n").str[0]
+    return df

@@ -1,0 +1,240 @@
+"""Batches: a broken scenario among good ones, SIGKILL then --resume, Dask vs local, warm starts.
+
+All on a small generated case solved to proven optimality (gap 0), so two runs of the same
+inputs must agree on every non-timing column of the summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import load_case, solve
+from model.batch import BatchOptions, run_batch
+from model.frontier import parse_range, run_frontier
+from model.generate import generate_case, write_case
+from model.scenarios import Scenario, apply, parse_scenarios
+from model.summary import VOLATILE
+from model.warmstart import start_vector
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = {
+    "scenarios": [
+        {"name": "cut", "scale": {"periods.budget": 0.8}},
+        {"name": "no-switching", "set": {"case.switching_cost": 0}},
+    ],
+    "sweeps": [{"name": "budget", "scale": {"periods.budget": [0.75, 0.85, 1.0, 1.15]}}],
+}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return write_case(*generate_case(3, 6, 3, 3, seed=11), tmp_path_factory.mktemp("c") / "case")
+
+
+@pytest.fixture(scope="module")
+def case(folder):
+    return load_case(folder)
+
+
+def stable(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary.drop(columns=VOLATILE).reset_index(drop=True)
+
+
+def test_broken_and_infeasible_scenarios_are_reported_and_the_rest_complete(case, tmp_path):
+    scenarios, chains = parse_scenarios({"scenarios": [
+        {"name": "good", "scale": {"periods.budget": 0.9}},
+        {"name": "broken", "set": {"levels.cost_multiplier": -1}},
+        {"name": "starved", "scale": {"periods.budget": 0.01}},
+        {"name": "margin", "scale": {"products.unit_margin": 1.1}},
+    ]})
+    res = run_batch(case, scenarios, chains, tmp_path / "out", BatchOptions(mip_gap=0, workers=2))
+    s = res.summary.set_index("scenario")
+    assert list(s.index) == ["base", "good", "broken", "starved", "margin"]
+    assert s.loc["broken", "status"] == "error" and "out of range" in s.loc["broken", "reason"]
+    assert s.loc["starved", "status"] == "infeasible"
+    assert (s.loc[["base", "good", "margin"], "status"] == "optimal").all()
+    assert res.exit_code == 1
+    for name in ("good", "margin"):
+        direct = solve(apply(case, next(x for x in scenarios if x.name == name)), mip_gap=0)
+        assert s.loc[name, "objective"] == pytest.approx(direct.objective, rel=1e-9)
+    broken = json.loads((tmp_path / "out" / "broken" / "summary.json").read_text())
+    assert broken["status"] == "error" and broken["input_hash"]
+    assert (tmp_path / "out" / "summary.csv").exists() and (tmp_path / "out" / "summary.xlsx").exists()
+    # comparison with the base: profit delta and changed unit-periods are consistent
+    assert s.loc["base", "profit_delta"] == 0 and s.loc["base", "changed_unit_periods"] == 0
+    assert s.loc["good", "profit_delta"] == pytest.approx(s.loc["good", "profit"] - s.loc["base", "profit"])
+
+
+def _files(folder: Path) -> dict[str, tuple[float, str]]:
+    return {p.name: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in sorted(folder.iterdir())}
+
+
+def _batch_cmd(folder: Path, sc: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "model", "batch", str(folder), str(sc), "--out", str(out),
+            "--gap", "0", "--workers", "1", "--quiet", *extra]
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_gives_the_same_summary_and_recomputes_nothing(folder, tmp_path):
+    import yaml
+
+    sc = tmp_path / "s.yaml"
+    spec = {"sweeps": [{"name": "budget", "scale": {"periods.budget": [0.75, 0.8, 0.85, 0.9, 0.95,
+                                                                        1.0, 1.05, 1.1, 1.15]}}]}
+    sc.write_text(yaml.safe_dump(spec))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    ref = subprocess.run(_batch_cmd(folder, sc, tmp_path / "ref"), cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert ref.returncode == 0, ref.stdout + ref.stderr
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_batch_cmd(folder, sc, out), cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(out.glob("*/summary.json"))) < 3:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the batch and its worker processes, no clean-up
+    proc.wait()
+    done = sorted(p.parent for p in out.glob("*/summary.json"))
+    assert 3 <= len(done) < 10, "the kill should land mid-batch"
+    assert not (out / "summary.csv").exists()
+    before = {d.name: _files(d) for d in done}
+    again = subprocess.run(_batch_cmd(folder, sc, out, "--resume"), cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"{len(done)} already done" in again.stdout
+    for d in done:
+        assert _files(d) == before[d.name], f"{d.name} was recomputed"
+    pd.testing.assert_frame_equal(stable(pd.read_csv(out / "summary.csv")),
+                                  stable(pd.read_csv(tmp_path / "ref" / "summary.csv")))
+
+
+@pytest.mark.slow
+def test_resume_reruns_a_scenario_whose_inputs_changed(case, tmp_path):
+    scenarios, chains = parse_scenarios({"scenarios": [{"name": "cut", "scale": {"periods.budget": 0.8}}]})
+    run_batch(case, scenarios, chains, tmp_path, BatchOptions(mip_gap=0, workers=1))
+    again = run_batch(case, scenarios, chains, tmp_path, BatchOptions(mip_gap=0, workers=1, resume=True))
+    assert again.ran == [] and again.skipped == ["base", "cut"]
+    changed, chains = parse_scenarios({"scenarios": [{"name": "cut", "scale": {"periods.budget": 0.75}}]})
+    third = run_batch(case, changed, chains, tmp_path, BatchOptions(mip_gap=0, workers=1, resume=True))
+    assert third.ran == ["cut"] and third.skipped == ["base"]
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_same_summary_as_local_processes(case, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    scenarios, chains = parse_scenarios(SCENARIOS)
+    local = run_batch(case, scenarios, dict(chains), tmp_path / "local",
+                      BatchOptions(mip_gap=0, workers=2))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster:
+        remote = run_batch(case, scenarios, dict(chains), tmp_path / "dask",
+                           BatchOptions(mip_gap=0, workers=2, dask=cluster.scheduler_address))
+    assert local.exit_code == remote.exit_code == 0
+    pd.testing.assert_frame_equal(stable(local.summary), stable(remote.summary))
+    a = pd.read_csv(tmp_path / "local" / "budget=0.85" / "assignment.csv")
+    b = pd.read_csv(tmp_path / "dask" / "budget=0.85" / "assignment.csv")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_warm_start_from_previous_plan_keeps_the_optimum(case):
+    cases = [apply(case, Scenario(name=str(s), scale={"periods.budget": s})) for s in (1.0, 0.75, 1.1)]
+    prev = solve(cases[0], mip_gap=0)
+    for c in cases[1:]:
+        cold = solve(c, mip_gap=0)
+        warm = solve(c, mip_gap=0, start=prev.assignment)
+        assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
+        assert warm.warm_start in {"previous plan", "lp rounding"}
+        prev = warm
+    # the optimum itself as the previous plan: it completes to a start worth the optimum
+    again = solve(cases[-1], mip_gap=0, start=prev.assignment)
+    assert again.warm_start_objective == pytest.approx(prev.objective, rel=1e-9)
+
+
+def test_repair_brings_a_plan_within_a_smaller_budget(case):
+    from model.build import prepare
+
+    rich = solve(case, mip_gap=0)
+    tight = apply(case, Scenario(name="t", scale={"periods.budget": 0.75}))
+    opt = prepare(tight).options
+    x = start_vector(opt, rich.assignment, tight)
+    budget = tight.tables["periods"]["budget"].to_numpy()
+    spend = np.bincount(opt["t"], weights=opt["cost"] * x, minlength=len(budget))
+    assert (spend <= budget + 1e-6).all()
+    # one level per unit-period
+    assert (pd.Series(x).groupby([opt["u"], opt["t"]]).sum() == 1).all()
+
+
+def test_frontier_is_monotone_and_marginals_match(case, tmp_path):
+    assert parse_range("0.5:1.5:11")[:3] == [0.5, 0.6, 0.7] and parse_range("0.6,1") == [0.6, 1.0]
+    res, front, diff = run_frontier(case, [0.75, 0.85, 1.0, 1.15], tmp_path,
+                                    BatchOptions(mip_gap=0, workers=2))
+    assert res.exit_code == 0 and list(front["scale"]) == [0.75, 0.85, 1.0, 1.15]
+    assert front["objective"].is_monotonic_increasing
+    k = 2
+    expected = ((front["objective"][k] - front["objective"][k - 1])
+                / (front["budget"][k] - front["budget"][k - 1]))
+    assert front["marginal_per_budget"][k] == pytest.approx(expected)
+    assert {"segment", "product_class", "first_loss_scale", "rank@0.75"} <= set(diff.columns)
+    assert (tmp_path / "frontier.csv").exists() and (tmp_path / "differentiation.csv").exists()
+
+
+class _CrashingRunner:
+    """In-process stand-in for the process pool: a case named 'crash' kills its worker."""
+
+    workers = 2
+
+    def __init__(self, workers: int):
+        self.restarts = 0
+
+    def submit(self, case, start, options):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        from model.batch import solve_task
+
+        fut = Future()
+        if case.name == "crash":
+            fut.set_exception(BrokenProcessPool("worker died"))
+        else:
+            fut.set_result(solve_task(case, start, options))
+        return fut
+
+    def wait(self, futures):
+        return set(futures)
+
+    def result(self, fut):
+        return fut.result()
+
+    def restart(self):
+        self.restarts += 1
+
+    def close(self):
+        pass
+
+
+def test_a_crashing_worker_is_retried_then_recorded_and_the_rest_complete(case, tmp_path, monkeypatch):
+    import model.batch as batch
+
+    monkeypatch.setattr(batch, "_Local", _CrashingRunner)
+    scenarios, chains = parse_scenarios({"scenarios": [
+        {"name": "dies", "set": {"case.name": "crash"}},
+        {"name": "cut", "scale": {"periods.budget": 0.9}},
+    ]})
+    res = run_batch(case, scenarios, chains, tmp_path, BatchOptions(mip_gap=0, workers=2))
+    s = res.summary.set_index("scenario")
+    assert s.loc["dies", "status"] == "error" and "crashed" in s.loc["dies", "reason"]
+    assert s.loc["base", "status"] == s.loc["cut", "status"] == "optimal"
+    assert res.exit_code == 1
