@@ -57,6 +57,8 @@ class SolveResult:
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
     classes: pd.DataFrame = field(default_factory=pd.DataFrame)
     warnings: tuple[str, ...] = ()
+    explanation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    interrupted: bool = False
 
     @property
     def has_plan(self) -> bool:
@@ -83,7 +85,12 @@ class SolveResult:
             "solver_message": self.message,
             "solver_objective": num(self.solver_objective),
             "warnings": list(self.warnings),
+            "interrupted": self.interrupted,
         }
+        if not self.explanation.empty:
+            from model.explain import explanation_lines
+
+            out["explanation"] = explanation_lines(self.explanation)
         if self.has_plan:
             p = self.periods
             out["kpis"] = {
@@ -162,7 +169,12 @@ def solve(
         solver_objective=out.objective,
         warm_start_objective=out.warm_start_objective,
         warnings=case.warnings,
+        interrupted=bool(out.details.get("interrupted")),
     )
+    if out.status == "infeasible":
+        from model.explain import explain
+
+        res.explanation = explain(case, time_limit=opts.time_limit, threads=opts.threads)
     if out.x is not None:
         chosen = choose(data.options, out.x)
         a = assignment_table(case, chosen, data.levels, data.unit_periods)

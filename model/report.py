@@ -27,7 +27,8 @@ TABLE_FILES = {
     "segments": "kpi_segments.csv",
     "classes": "kpi_classes.csv",
 }
-OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "summary.json"]
+EXPLANATION_FILE = "infeasibility.csv"
+OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", EXPLANATION_FILE, "summary.json"]
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -54,6 +55,8 @@ def write_outputs(res: SolveResult, out: Path, extra: dict[str, Any] | None = No
         for name, file in TABLE_FILES.items():
             frames[name].to_csv(out / file, index=False, encoding="utf-8")
         write_excel(out / "results.xlsx", res.summary(), frames)
+    if not res.explanation.empty:
+        res.explanation.to_csv(out / EXPLANATION_FILE, index=False, encoding="utf-8")
     summary = res.summary()
     if extra:
         summary.update(extra)
@@ -94,7 +97,12 @@ def print_summary(res: SolveResult, console: Console | None = None, out: Path | 
     for w in res.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     if not res.has_plan:
-        console.print(f"No plan: {res.message}")
+        why = "no plan meets every limit and policy" if res.status == "infeasible" else res.message
+        console.print(f"No plan: {why}", markup=False)
+        if not res.explanation.empty:
+            console.print("[bold]Why[/] (the smallest relaxation that gives a plan):")
+            for line in res.explanation["message"]:
+                console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
         return
     t = Table(title="Budget use per period", show_lines=False)
     for c in ("period", "revenue", "logistics cost", "profit", "budget", "used", "inv. days", "service"):

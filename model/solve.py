@@ -218,9 +218,42 @@ def solve_model(
     if opts.time_limit is not None:
         spent = time.perf_counter() - start
         h.setOptionValue("time_limit", max(0.01, float(opts.time_limit) - spent))
-    h.run()
+    interrupted = run_interruptible(h)
     seconds = time.perf_counter() - start
-    return _outcome(h, mat, seconds, warm_obj)
+    out = _outcome(h, mat, seconds, warm_obj)
+    if interrupted:
+        out.details["interrupted"] = True
+        out.message = (
+            "interrupted (Ctrl-C); returning the best plan found so far"
+            if out.x is not None
+            else "interrupted (Ctrl-C) before any plan was found"
+        )
+    elif out.status == "time_limit" and out.x is None:
+        out.message = "no plan found within the time limit"
+    return out
+
+
+def run_interruptible(h: highspy.Highs) -> bool:
+    """Run HiGHS in its worker thread so Ctrl-C stops the search instead of killing us.
+
+    The main thread waits in short slices; a ``KeyboardInterrupt`` (SIGINT) asks HiGHS to
+    stop at its next interrupt check (``cancelSolve``) and we keep waiting, so the caller
+    still gets the incumbent, the bound and an honest status. Returns True if interrupted.
+    """
+    h.HandleUserInterrupt = True
+    thread = h.startSolve()
+    interrupted = False
+    while True:
+        try:
+            done, _ = h.wait(0.1)
+        except KeyboardInterrupt:
+            interrupted = True
+            h.cancelSolve()
+            continue
+        if done:
+            break
+    thread.join()
+    return interrupted
 
 
 def _outcome(h: highspy.Highs, mat: _Matrix, seconds: float, warm_obj: float | None) -> SolveOutcome:
@@ -246,8 +279,8 @@ def _outcome(h: highspy.Highs, mat: _Matrix, seconds: float, warm_obj: float | N
         status = "feasible" if has_plan else "time_limit"
     elif ms == S.kUnboundedOrInfeasible and not has_plan:
         status = "infeasible"
-    else:
-        status = "error"
+    else:  # never "unknown": a plan without a proof is "feasible", no plan is an error
+        status = "feasible" if has_plan else "error"
     if bound is not None and not np.isfinite(bound):
         bound = None
     x = values = None
