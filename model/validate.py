@@ -46,6 +46,7 @@ def validate(raw: RawCase) -> Case:
     """Validate a raw case; return a :class:`Case` or raise :class:`CaseError` listing all problems."""
     out = _Collector()
     out.problems.extend(raw.problems)
+    out.warnings.extend(raw.warnings)
     settings = _settings(raw, out)
     tables: dict[str, pd.DataFrame] = {}
     for name, spec in TABLES.items():
@@ -148,7 +149,7 @@ def _typed_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Seri
         bad = ~blank & num.isna()
         if bad.any():
             rows = s.index[bad]
-            out.rows(file, col.name, rows, [f"{v!r} is not a number" for v in s[bad]])
+            out.rows(file, col.name, rows, [_not_a_number(v) for v in s[bad]])
     finite = num.isna() | np.isfinite(num)
     if not finite.all():
         rows = s.index[~finite]
@@ -170,6 +171,14 @@ def _typed_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Seri
     if col.default is not None:
         num = num.fillna(col.default)
     return num
+
+
+def _not_a_number(v: object) -> str:
+    """The message for a cell that is not a number, with a hint for a comma in it."""
+    if "," in str(v):
+        return (f"{v!r} is not a number (write numbers with a decimal point and no thousands "
+                "separators, e.g. 1234.5)")
+    return f"{v!r} is not a number"
 
 
 def _check_keys(spec: Table, df: pd.DataFrame, file: str, out: _Collector) -> None:
