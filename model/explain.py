@@ -174,16 +174,22 @@ def _elastic(case: Case, time_limit: float, threads: int | None) -> _Elastic:
     chosen = data.options[x > 0.5]
     slack = values[n:]
     short: dict[tuple, dict] = {}
+    tier_relaxed = False
     for j, k in enumerate(elastic):
         s = float(slack[j])
         if s * weights[j] <= TOL:
             continue
         name, idx = mat.rows[k]
+        if name == "tier_order":
+            tier_relaxed = True
+            continue
         rhs = upper[k] if signs[j] < 0 else lower[k]
         con = m.find_component(name)[idx] if name == "capacity" else None
         key, info = _describe(case, data, chosen, name, idx, float(rhs), s,
                               cap_names.get(id(con)) if con is not None else None)
         short[key] = info
+    if tier_relaxed:
+        short.update(_tier_inversions(case, chosen))
     return _Elastic(True, short, chosen)
 
 
@@ -242,29 +248,25 @@ def _describe(case: Case, data, chosen: pd.DataFrame, name: str, idx, rhs: float
             "limit": float(k), "needed": k + slack, "short_by": slack,
             "message": f"unit ({seg}, {prod}): needs {k + slack:g} level changes against "
                        f"max_changes {k}"}
-    return _tier(case, chosen, idx, slack)
+    raise ValueError(f"no description for constraint {name}")
 
 
-def _tier(case: Case, chosen: pd.DataFrame, idx, slack: float) -> tuple[tuple, dict]:
-    """A relaxed tier-ordering row: name the worst inversion in the elastic plan."""
+def _tier_inversions(case: Case, chosen: pd.DataFrame) -> dict[tuple, dict]:
+    """Tier-ordering rows relaxed: name each inversion of the elastic plan, per product and
+    period (segment of the better tier, segment of the worse tier, their levels)."""
     tiers = case.tables["segments"].set_index("segment")["tier"]
     c = chosen.assign(tier=chosen["segment"].map(tiers)).dropna(subset=["tier"])
-    worst = None
+    out: dict[tuple, dict] = {}
     for (prod, t), g in c.groupby(["product", "t"], sort=True):
-        for _, a in g.iterrows():
-            for _, b in g.iterrows():
-                gap = b["rank"] - a["rank"]
-                if a["tier"] < b["tier"] and gap > 0 and (worst is None or gap > worst[0]):
-                    worst = (gap, prod, t, a, b)
-    if worst is None:
-        return ("tier_order", None, None, None, f"row {idx}"), {
-            "limit": 0.0, "needed": slack, "short_by": slack,
-            "message": f"tier ordering must be relaxed by {slack:g} rank steps"}
-    gap, prod, t, a, b = worst
-    p = case.periods[int(t)]
-    return ("tier_order", p, None, f"{a['segment']} < {b['segment']}", prod), {
-        "limit": 0.0, "needed": float(gap), "short_by": float(gap),
-        "message": f"period {p}, product {prod}: tier ordering needs segment {a['segment']} "
-                   f"(tier {a['tier']:g}) at a rank >= segment {b['segment']} "
-                   f"(tier {b['tier']:g}), "
-                   f"but the closest plan gives {a['level']} vs {b['level']}"}
+        p = case.periods[int(t)]
+        for a in g.itertuples(index=False):
+            for b in g.itertuples(index=False):
+                gap = float(b.rank - a.rank)
+                if a.tier < b.tier and gap > 0:
+                    out[("tier_order", p, None, f"{a.segment} < {b.segment}", prod)] = {
+                        "limit": 0.0, "needed": gap, "short_by": gap,
+                        "message": f"period {p}, product {prod}: tier ordering needs segment "
+                                   f"{a.segment} (tier {a.tier:g}) at a rank >= segment "
+                                   f"{b.segment} (tier {b.tier:g}), but the closest plan gives "
+                                   f"{a.level} vs {b.level} ({gap:g} rank step(s))"}
+    return out
