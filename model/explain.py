@@ -77,7 +77,8 @@ def explain(
                     name = _policy_name(row, p)
                     shares[key].append(dict(
                         _key_fields(key), kind="policy", policy=name, accounts_for=share,
-                        message=f"  {name} accounts for {_fmt(share)} of it (lifting it alone)"))
+                        message=f"  {name} accounts for {_fmt(share)}{_unit(key)} of it "
+                                "(lifting it alone)"))
     rows = []
     for key, v in base.short.items():
         rows.append(dict(_key_fields(key), **v))
@@ -121,6 +122,13 @@ def _policy_name(row, p: pd.Series) -> str:
     parts = [f"{kind} level {p[col]}" for kind, col in (("min", "min_level"), ("max", "max_level"))
              if given(col)]
     return f"the {' / '.join(parts) or 'empty'} policy for {who} (policies row {row})"
+
+
+def _unit(key: tuple) -> str:
+    """The unit a shortfall of this kind of limit is measured in (money needs none)."""
+    kind, _, resource = key[:3]
+    return {"capacity": f" units of {resource}", "inventory": " day(s)",
+            "tier_order": " rank step(s)", "max_changes": " change(s)"}.get(kind, "")
 
 
 def _fmt(v: float) -> str:

@@ -106,7 +106,8 @@ def test_tier_ordering_against_policies(tmp_path):
     assert res.status == "infeasible"
     ex = res.explanation
     limits = ex[ex["kind"] == "tier_order"]
-    assert len(limits) >= 1
+    assert limits["period"].tolist() == ["2025-01", "2025-02", "2025-03"]
+    assert (limits["short_by"] == 1).all()
     assert "tier ordering needs segment KEY (tier 1) at a rank >= segment OTH (tier 2)" in (
         limits["message"].iloc[0])
     shares = ex[ex["kind"] == "policy"]["policy"]
