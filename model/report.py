@@ -50,6 +50,8 @@ def write_outputs(res: SolveResult, out: Path, extra: dict[str, Any] | None = No
     out.mkdir(parents=True, exist_ok=True)
     for name in OUTPUT_FILES:  # summary.json first: the folder is "not done" from now on
         (out / name).unlink(missing_ok=True)
+    for leftover in [*out.glob(".summary-*.json"), *out.glob("*.tmp.xlsx")]:  # killed runs
+        leftover.unlink(missing_ok=True)
     frames = {name: getattr(res, name) for name in TABLE_FILES}
     if res.has_plan:
         for name, file in TABLE_FILES.items():
