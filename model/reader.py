@@ -53,6 +53,14 @@ def _renumber(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _unique_columns(df: pd.DataFrame, label: str, raw: RawCase) -> pd.DataFrame:
+    """Two columns with the same name (after trimming spaces) are an error; keep the first."""
+    dup = df.columns.duplicated()
+    for col in sorted(set(df.columns[dup])):
+        raw.problems.append(Problem(label, "column appears more than once", row=1, column=col))
+    return df.loc[:, ~dup]
+
+
 def _drop_blank_rows(df: pd.DataFrame) -> pd.DataFrame:
     """Drop trailing rows where every cell is blank (spreadsheets leave them behind)."""
     if df.empty:
@@ -111,7 +119,7 @@ def _read_folder(folder: Path) -> RawCase:
             raw.problems.append(Problem(file.name, f"cannot be read as CSV: {msg}"))
             continue
         df = normalise_cells(df, name, file.name, raw.warnings)
-        raw.tables[name] = _drop_blank_rows(_renumber(df))
+        raw.tables[name] = _unique_columns(_drop_blank_rows(_renumber(df)), file.name, raw)
         raw.labels[name] = file.name
     return raw
 
@@ -132,6 +140,7 @@ def _read_workbook(path: Path) -> RawCase:
         if name in sheets:
             label = f"{path.name}, sheet {name}"
             df = _drop_blank_rows(_renumber(normalise_cells(sheets[name], name, label, raw.warnings)))
+            df = _unique_columns(df, label, raw)
             raw.tables[name] = df
             raw.labels[name] = label
             _check_formulas(path, name, df, label, raw)
