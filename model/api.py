@@ -130,8 +130,13 @@ def solve(
     write_model: str | Path | None = None,
     warm_start: bool = True,
     log: bool = False,
+    explain: bool = True,
 ) -> SolveResult:
-    """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``."""
+    """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``.
+
+    ``explain``: when the case is infeasible, find the smallest relaxation that gives a plan
+    (:mod:`model.explain`; a few more solves) and put it in ``SolveResult.explanation``.
+    """
     from model.build import create_model, prepare
     from model.results import assignment_table, choose, group_table, period_table
     from model.results import recomputed_objective
@@ -171,10 +176,10 @@ def solve(
         warnings=case.warnings,
         interrupted=bool(out.details.get("interrupted")),
     )
-    if out.status == "infeasible":
-        from model.explain import explain
+    if out.status == "infeasible" and explain:
+        from model.explain import explain as smallest_relaxation
 
-        res.explanation = explain(case, time_limit=opts.time_limit, threads=opts.threads)
+        res.explanation = smallest_relaxation(case, time_limit=opts.time_limit, threads=opts.threads)
     if out.x is not None:
         chosen = choose(data.options, out.x)
         a = assignment_table(case, chosen, data.levels, data.unit_periods)

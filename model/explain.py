@@ -14,6 +14,9 @@ instead each policy row is lifted alone and the elastic re-solve repeated, so th
 say how much of each shortfall that policy accounts for ("the min-level policy for
 KEY × star accounts for 28,900 of it").
 
+The first re-solve gets the solve's time limit (60 s without one) and the policy
+re-solves share one more; a relaxation not proven minimal is said to be so.
+
 Work happens at the matrix level (:func:`model.solve.to_highs` names every row), so the
 model builder needs no hooks. Pyomo/highspy stay inside build/solve; this module only
 drives them and returns a pandas table.
@@ -21,6 +24,7 @@ drives them and returns a pandas table.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -45,6 +49,7 @@ class _Elastic:
     found: bool
     short: dict[tuple, dict]  # key -> {"limit", "needed", "short_by", ...}
     chosen: pd.DataFrame  # option rows of the elastic plan
+    proven: bool = True  # the relaxation is proven minimal (not cut short by the time limit)
 
 
 def explain(
@@ -59,16 +64,24 @@ def explain(
     relaxing (the case is feasible after all).
     """
     limit = 60.0 if time_limit is None else max(1.0, float(time_limit))
+    start = time.perf_counter()
     base = _elastic(case, limit, threads)
     if not base.found:
         return _frame([{"kind": "unknown", "message": (
             "the case is infeasible, and no relaxation was found within the time limit; "
             "try a longer --time-limit")}])
     shares: dict[tuple, list[dict]] = {key: [] for key in base.short}
+    notes = [] if base.proven else [_note(
+        "the relaxation above was not proven minimal within the time limit")]
     pol = case.tables.get("policies")
     if base.short and pol is not None and len(pol) > 0:
         for row, p in list(pol.iterrows())[:MAX_POLICIES]:
-            other = _elastic(_without_policy(case, row), limit, threads)
+            left = 2 * limit - (time.perf_counter() - start)  # attribution gets one more limit
+            if left < 0.5:
+                notes.append(_note("policy shares were not computed for every policy: "
+                                   "time limit reached"))
+                break
+            other = _elastic(_without_policy(case, row), left, threads)
             if not other.found:
                 continue
             for key, v in base.short.items():
@@ -83,7 +96,11 @@ def explain(
     for key, v in base.short.items():
         rows.append(dict(_key_fields(key), **v))
         rows.extend(shares[key])
-    return _frame(rows)
+    return _frame(rows + notes)
+
+
+def _note(text: str) -> dict:
+    return {"kind": "note", "message": f"note: {text}"}
 
 
 def explanation_lines(table: pd.DataFrame) -> list[str]:
@@ -177,6 +194,7 @@ def _elastic(case: Case, time_limit: float, threads: int | None) -> _Elastic:
     run_interruptible(h)
     if h.getInfo().primal_solution_status != 2:
         return _Elastic(False, {}, pd.DataFrame())
+    proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     values = np.asarray(h.getSolution().col_value)
     x = np.where(mat.x_cols >= 0, values[np.maximum(mat.x_cols, 0)], 0.0)
     chosen = data.options[x > 0.5]
@@ -198,7 +216,7 @@ def _elastic(case: Case, time_limit: float, threads: int | None) -> _Elastic:
         short[key] = info
     if tier_relaxed:
         short.update(_tier_inversions(case, chosen))
-    return _Elastic(True, short, chosen)
+    return _Elastic(True, short, chosen, proven)
 
 
 def _scales(case: Case, data) -> dict[str, float]:
