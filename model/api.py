@@ -179,7 +179,9 @@ def solve(
     if out.status == "infeasible" and explain:
         from model.explain import explain as smallest_relaxation
 
-        res.explanation = smallest_relaxation(case, time_limit=opts.time_limit, threads=opts.threads)
+        res.explanation = smallest_relaxation(
+            case, time_limit=opts.time_limit, threads=opts.threads
+        )
     if out.x is not None:
         chosen = choose(data.options, out.x)
         a = assignment_table(case, chosen, data.levels, data.unit_periods)

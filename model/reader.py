@@ -139,8 +139,8 @@ def _read_workbook(path: Path) -> RawCase:
     for name in TABLES:
         if name in sheets:
             label = f"{path.name}, sheet {name}"
-            df = _drop_blank_rows(_renumber(normalise_cells(sheets[name], name, label, raw.warnings)))
-            df = _unique_columns(df, label, raw)
+            df = normalise_cells(sheets[name], name, label, raw.warnings)
+            df = _unique_columns(_drop_blank_rows(_renumber(df)), label, raw)
             raw.tables[name] = df
             raw.labels[name] = label
             _check_formulas(path, name, df, label, raw)
