@@ -97,7 +97,7 @@ def print_summary(res: SolveResult, console: Console | None = None, out: Path | 
         f"build {res.build_seconds:.2f}s, solve {res.solve_seconds:.2f}s)"
     )
     for w in res.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
     if not res.has_plan:
         why = "no plan meets every limit and policy" if res.status == "infeasible" else res.message
         console.print(f"No plan: {why}", markup=False)
