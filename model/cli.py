@@ -77,17 +77,14 @@ def solve_cmd(
         raise typer.Exit(2)
     try:
         c = load_case(case)
-        target = out or default_out(c.name)
-        res = solve(
-            c, time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
-            warm_start=not no_warm_start, log=log,
-        )
-        res.write(target)
     except CaseError as exc:
         report_case_error(exc)
-    except KeyboardInterrupt:  # Ctrl-C before the solve ran or while writing: nothing complete
-        err_console.print("interrupted before a complete result was written (no summary.json)")
-        raise typer.Exit(130) from None
+    target = out or default_out(c.name)
+    res = solve(
+        c, time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
+        warm_start=not no_warm_start, log=log,
+    )
+    res.write(target)
     if quiet:
         console.print(f"{res.status} {res.objective}")
     else:
