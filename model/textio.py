@@ -9,7 +9,8 @@ file. The decisions:
   pair is common GB2312 text; otherwise the encoding ``charset-normalizer`` detects
   (Latin-1, Windows-125x, Shift-JIS …). Accepted with a warning naming the encoding;
   bytes no encoding explains are refused.
-- ``;`` / tab / ``|`` delimiters: sniffed from the header line, accepted with a warning.
+- ``;`` / tab / ``|`` delimiters: sniffed from the header line (or taken from Excel's
+  ``sep=;`` first line), accepted with a warning.
 - Decimal commas (``12,5``) in number columns of a ``;``-delimited file: accepted with a
   warning (``1.234,5`` → ``1234.5``). In a ``,``-delimited file a comma inside a number is
   ambiguous (thousands or decimals?) and is refused by validation with a hint.
@@ -93,7 +94,10 @@ def read_csv_file(file: Path, table: str, warnings: list[str]) -> pd.DataFrame:
     text = text.lstrip("\ufeff")
     if not text.strip():
         return pd.DataFrame()
-    sep = sniff_delimiter(text)
+    hint = re.match(r"sep=(.)\r?\n", text)  # Excel's "sep=;" first line
+    if hint:
+        text = text[hint.end():]
+    sep = hint.group(1) if hint and hint.group(1) in DELIMITERS else sniff_delimiter(text)
     if sep != ",":
         warnings.append(f"{file.name}: read with {_DELIM_NAME[sep]} as the delimiter")
     df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)

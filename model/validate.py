@@ -175,6 +175,8 @@ def _typed_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Seri
 
 def _not_a_number(v: object) -> str:
     """The message for a cell that is not a number, with a hint for a comma in it."""
+    if str(v).strip().endswith("%"):
+        return f"{v!r} is not a number (write fractions without '%', e.g. 0.95)"
     if "," in str(v):
         return (f"{v!r} is not a number (write numbers with a decimal point and no thousands "
                 "separators, e.g. 1234.5)")

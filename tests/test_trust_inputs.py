@@ -69,6 +69,22 @@ def test_semicolons_and_decimal_commas(tmp_path, reference):
     assert solve(case, mip_gap=0).objective == pytest.approx(reference[1])
 
 
+def test_excel_sep_line_and_percent_hint(tmp_path, reference):
+    folder = write_case(tmp_path, BASE)
+    demand = "sep=;\n" + clean(BASE["demand.csv"]).replace(",", ";")
+    (folder / "demand.csv").write_text(demand)
+    case = load_case(folder)
+    assert len(case.tables["demand"]) == 6
+    assert solve(case, mip_gap=0).objective == pytest.approx(reference[1])
+    levels = clean(BASE["levels.csv"]).replace("0.95", "95%")
+    (folder / "levels.csv").write_text(levels)
+    with pytest.raises(CaseError) as err:
+        load_case(folder)
+    (p,) = err.value.problems
+    assert (p.row, p.column) == (3, "service_target")
+    assert "without '%'" in p.message
+
+
 def test_comma_inside_a_number_of_a_comma_file_is_refused_with_a_hint(tmp_path):
     folder = write_case(tmp_path, BASE)
     (folder / "demand.csv").write_text(clean(BASE["demand.csv"]).replace("50.5", '"50,5"'))
