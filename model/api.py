@@ -176,6 +176,9 @@ def solve(
         warnings=case.warnings,
         interrupted=bool(out.details.get("interrupted")),
     )
+    if out.status == "error":
+        res.message = (f"the solver could not solve the model (HiGHS: {out.message}); extreme "
+                       "numbers in the case (very large or very small) are the usual cause")
     if out.status == "infeasible" and explain:
         from model.explain import explain as smallest_relaxation
 

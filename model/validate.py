@@ -21,6 +21,8 @@ from model.reader import RawCase
 from model.schema import REFERENCES, TABLES, Col, Table
 from model.settings import Settings, setting_keys
 
+#: Cells at least this large are refused: the solver treats 1e20 as infinity.
+MAX_MAGNITUDE = 1e15
 #: At most this many rows are listed for one kind of problem in one column.
 MAX_ROWS_PER_PROBLEM = 20
 
@@ -154,6 +156,12 @@ def _typed_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Seri
     if not finite.all():
         rows = s.index[~finite]
         out.rows(file, col.name, rows, [f"{v} is not a finite number" for v in num[~finite]])
+    huge = finite & num.notna() & (num.abs() >= MAX_MAGNITUDE)
+    if huge.any():  # HiGHS treats |coefficients| >= 1e20 as infinite; products of cells get there
+        rows = s.index[huge]
+        msg = f"is too large to plan with (must be below {MAX_MAGNITUDE:g}; check the units)"
+        out.rows(file, col.name, rows, [f"{v:g} {msg}" for v in num[huge]])
+        finite &= ~huge
     if col.kind == "int":
         frac = num.notna() & finite & (num != np.round(num))
         if frac.any():

@@ -104,6 +104,17 @@ def test_ids_with_spaces_are_trimmed_with_a_warning(tmp_path, reference):
     assert solve(case, mip_gap=0).objective == pytest.approx(reference[1])
 
 
+def test_huge_numbers_are_refused(tmp_path):
+    """Found by fuzzing: a flipped byte made cost_multiplier 1e25, past HiGHS's infinity."""
+    folder = write_case(tmp_path, BASE)
+    (folder / "levels.csv").write_text(clean(BASE["levels.csv"]).replace("1.25", "1e25"))
+    with pytest.raises(CaseError) as err:
+        load_case(folder)
+    (p,) = err.value.problems
+    assert (p.row, p.column) == (3, "cost_multiplier")
+    assert "too large to plan with" in p.message
+
+
 def test_undecodable_file_is_refused(tmp_path):
     folder = write_case(tmp_path, BASE)
     (folder / "demand.csv").write_bytes(bytes(range(256)) * 4)
