@@ -182,9 +182,14 @@ def solve(
     if out.status == "infeasible" and explain:
         from model.explain import explain as smallest_relaxation
 
-        res.explanation = smallest_relaxation(
-            case, time_limit=opts.time_limit, threads=opts.threads
-        )
+        try:
+            res.explanation = smallest_relaxation(
+                case, time_limit=opts.time_limit, threads=opts.threads
+            )
+        except Exception as exc:  # the proof of infeasibility stands even if explaining fails
+            res.explanation = pd.DataFrame(
+                [{"kind": "note", "message": f"note: no explanation ({type(exc).__name__}: {exc})"}]
+            )
     if out.x is not None:
         chosen = choose(data.options, out.x)
         a = assignment_table(case, chosen, data.levels, data.unit_periods)
