@@ -135,3 +135,16 @@ def test_feasible_case_has_no_explanation(tmp_path):
     res = solve(load_case(write_case(tmp_path, BASE)), mip_gap=0)
     assert res.status == "optimal" and res.explanation.empty
     assert "explanation" not in res.summary()
+
+
+def test_a_failing_explanation_keeps_the_infeasible_status(tmp_path, monkeypatch):
+    import model.explain
+
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(model.explain, "explain", broken)
+    res = solve(load_case(write_case(tmp_path, TIGHT)), mip_gap=0)
+    assert res.status == "infeasible"
+    assert res.explanation["message"].tolist() == ["note: no explanation (RuntimeError: boom)"]
+    assert solve(load_case(write_case(tmp_path, TIGHT, "t2")), explain=False).explanation.empty
