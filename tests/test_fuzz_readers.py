@@ -113,7 +113,7 @@ def check_answer(result, out: Path, what: str) -> int:
     return code
 
 
-@settings(max_examples=70, deadline=None, derandomize=True,
+@settings(max_examples=45, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(CLASSES), st.randoms(use_true_random=False))
 def test_corrupted_csv_cases_never_crash(kind, rnd):

@@ -29,7 +29,7 @@ from oracle import best
 
 from model import load_case, solve
 
-SETTINGS = settings(max_examples=10, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=8, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 LEVELS = [("B", 1, 0.8, 1.0), ("G", 2, 0.95, 1.25), ("S", 3, 0.99, 1.5)]
 PRODUCTS_HEAD = "product,product_class,unit_margin,base_unit_cost,holding_cost,demand_cv\n"
