@@ -61,6 +61,8 @@ class SolveResult:
     marginals: dict[str, Any] = field(default_factory=dict)
     case_path: str | None = None  # where the case was read from (the report's curves)
     warnings: tuple[str, ...] = ()
+    explanation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    interrupted: bool = False
 
     @property
     def has_plan(self) -> bool:
@@ -87,11 +89,16 @@ class SolveResult:
             "solver_message": self.message,
             "solver_objective": num(self.solver_objective),
             "warnings": list(self.warnings),
+            "interrupted": self.interrupted,
         }
         if self.marginals:
             out["marginals"] = self.marginals
         if self.case_path:
             out["case_path"] = self.case_path
+        if not self.explanation.empty:
+            from model.explain import explanation_lines
+
+            out["explanation"] = explanation_lines(self.explanation)
         if self.has_plan:
             p = self.periods
             out["kpis"] = {
@@ -133,6 +140,7 @@ def solve(
     log: bool = False,
     marginals: bool = True,
     start: pd.DataFrame | None = None,
+    explain: bool = True,
 ) -> SolveResult:
     """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``.
 
@@ -140,6 +148,8 @@ def solve(
     ``start``: a previous plan (an assignment table, e.g. the last scenario's) to start
     from, repaired to the budgets; without one (or if it stays infeasible) the LP-rounding
     warm start is used.
+    ``explain``: when the case is infeasible, find the smallest relaxation that gives a plan
+    (:mod:`model.explain`; a few more solves) and put it in ``SolveResult.explanation``.
     """
     from model.build import create_model, prepare
     from model.results import assignment_table, choose, group_table, period_table, recomputed_objective
@@ -184,7 +194,22 @@ def solve(
         warm_start=out.details.get("warm_start", ""),
         warnings=case.warnings,
         case_path=str(Path(case.source).resolve()) if Path(case.source).exists() else None,
+        interrupted=bool(out.details.get("interrupted")),
     )
+    if out.status == "error":
+        res.message = (f"the solver could not solve the model (HiGHS: {out.message}); extreme "
+                       "numbers in the case (very large or very small) are the usual cause")
+    if out.status == "infeasible" and explain:
+        from model.explain import explain as smallest_relaxation
+
+        try:
+            res.explanation = smallest_relaxation(
+                case, time_limit=opts.time_limit, threads=opts.threads
+            )
+        except Exception as exc:  # the proof of infeasibility stands even if explaining fails
+            res.explanation = pd.DataFrame(
+                [{"kind": "note", "message": f"note: no explanation ({type(exc).__name__}: {exc})"}]
+            )
     if out.x is not None:
         chosen = choose(data.options, out.x)
         a = assignment_table(case, chosen, data.levels, data.unit_periods)

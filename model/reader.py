@@ -17,6 +17,7 @@ import yaml
 
 from model.case import Problem
 from model.schema import TABLES
+from model.textio import FileProblem, normalise_cells, read_csv_file, uncalculated_formulas
 
 
 @dataclass
@@ -33,6 +34,7 @@ class RawCase:
     labels: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     settings_label: str = "case.yaml"
+    warnings: list[str] = field(default_factory=list)  # quirks accepted and normalised
 
     def label(self, table: str) -> str:
         return self.labels.get(table, f"{table}.csv")
@@ -49,6 +51,14 @@ def _renumber(df: pd.DataFrame) -> pd.DataFrame:
     df.columns = [str(c).strip() for c in df.columns]
     df.index = pd.RangeIndex(2, len(df) + 2)
     return df
+
+
+def _unique_columns(df: pd.DataFrame, label: str, raw: RawCase) -> pd.DataFrame:
+    """Two columns with the same name (after trimming spaces) are an error; keep the first."""
+    dup = df.columns.duplicated()
+    for col in sorted(set(df.columns[dup])):
+        raw.problems.append(Problem(label, "column appears more than once", row=1, column=col))
+    return df.loc[:, ~dup]
 
 
 def _drop_blank_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -98,15 +108,18 @@ def _read_folder(folder: Path) -> RawCase:
         if not file.exists():
             continue
         try:
-            df = pd.read_csv(
-                file, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=False
-            )
+            df = read_csv_file(file, name, raw.warnings)
         except pd.errors.EmptyDataError:
             df = pd.DataFrame()
-        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raw.problems.append(Problem(file.name, f"cannot be read as CSV: {exc}"))
+        except FileProblem as exc:
+            raw.problems.append(Problem(file.name, str(exc)))
             continue
-        raw.tables[name] = _drop_blank_rows(_renumber(df))
+        except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
+            msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raw.problems.append(Problem(file.name, f"cannot be read as CSV: {msg}"))
+            continue
+        df = normalise_cells(df, name, file.name, raw.warnings)
+        raw.tables[name] = _unique_columns(_drop_blank_rows(_renumber(df)), file.name, raw)
         raw.labels[name] = file.name
     return raw
 
@@ -114,7 +127,7 @@ def _read_folder(folder: Path) -> RawCase:
 def _read_workbook(path: Path) -> RawCase:
     raw = RawCase(tables={}, settings={}, source=str(path), settings_label=f"{path.name}, sheet case")
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+        sheets = pd.read_excel(path, sheet_name=None, dtype=object, keep_default_na=False)
     except Exception as exc:  # openpyxl raises many types for damaged files
         raw.problems.append(Problem(path.name, f"cannot be read as an Excel workbook: {exc}"))
         return raw
@@ -125,9 +138,28 @@ def _read_workbook(path: Path) -> RawCase:
         raw.problems.append(Problem(path.name, "required sheet 'case' (columns key, value) is missing"))
     for name in TABLES:
         if name in sheets:
-            raw.tables[name] = _drop_blank_rows(_renumber(sheets[name]))
-            raw.labels[name] = f"{path.name}, sheet {name}"
+            label = f"{path.name}, sheet {name}"
+            df = normalise_cells(sheets[name], name, label, raw.warnings)
+            df = _unique_columns(_drop_blank_rows(_renumber(df)), label, raw)
+            raw.tables[name] = df
+            raw.labels[name] = label
+            _check_formulas(path, name, df, label, raw)
     return raw
+
+
+def _check_formulas(path: Path, sheet: str, df: pd.DataFrame, label: str, raw: RawCase) -> None:
+    """Blank required cells that hold a never-calculated formula get a fix-it message."""
+    required = [c.name for c in TABLES[sheet].columns if c.required and c.name in df.columns]
+    blank = [(int(r), c) for c in required for r in df.index[df[c] == ""]][:200]
+    try:
+        found = uncalculated_formulas(path, sheet, blank)
+    except Exception:  # a second, formula-level read is best effort only
+        return
+    for (row, col), formula in found.items():
+        raw.problems.append(Problem(
+            label, f"formula {formula!r} has no saved value (the workbook was never "
+            "calculated); open and save it in Excel or LibreOffice, or paste values",
+            row=row, column=col))
 
 
 def _settings_from_sheet(df: pd.DataFrame, raw: RawCase) -> dict[str, Any]:

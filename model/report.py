@@ -28,7 +28,8 @@ TABLE_FILES = {
     "classes": "kpi_classes.csv",
     "capacity": "kpi_capacity.csv",
 }
-OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "report.html", "summary.json"]
+EXPLANATION_FILE = "infeasibility.csv"
+OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "report.html", EXPLANATION_FILE, "summary.json"]
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -50,6 +51,8 @@ def write_outputs(res: SolveResult, out: Path, extra: dict[str, Any] | None = No
     out.mkdir(parents=True, exist_ok=True)
     for name in OUTPUT_FILES:  # summary.json first: the folder is "not done" from now on
         (out / name).unlink(missing_ok=True)
+    for leftover in [*out.glob(".summary-*.json"), *out.glob("*.tmp.xlsx")]:  # killed runs
+        leftover.unlink(missing_ok=True)
     frames = {name: getattr(res, name) for name in TABLE_FILES}
     if res.has_plan:
         for name, file in TABLE_FILES.items():
@@ -57,6 +60,8 @@ def write_outputs(res: SolveResult, out: Path, extra: dict[str, Any] | None = No
                 continue  # e.g. no capacity rows (or marginals off): no file
             frames[name].to_csv(out / file, index=False, encoding="utf-8")
         write_excel(out / "results.xlsx", res.summary(), frames)
+    if not res.explanation.empty:
+        res.explanation.to_csv(out / EXPLANATION_FILE, index=False, encoding="utf-8")
     summary = res.summary()
     if extra:
         summary.update(extra)
@@ -105,9 +110,14 @@ def print_summary(res: SolveResult, console: Console | None = None, out: Path | 
         f"build {res.build_seconds:.2f}s, solve {res.solve_seconds:.2f}s)"
     )
     for w in res.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
     if not res.has_plan:
-        console.print(f"No plan: {res.message}")
+        why = "no plan meets every limit and policy" if res.status == "infeasible" else res.message
+        console.print(f"No plan: {why}", markup=False)
+        if not res.explanation.empty:
+            console.print("[bold]Why[/] (the smallest relaxation that gives a plan):")
+            for line in res.explanation["message"]:
+                console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
         return
     t = Table(title="Budget use per period", show_lines=False)
     for c in ("period", "revenue", "logistics cost", "profit", "budget", "used", "inv. days", "service"):

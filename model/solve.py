@@ -139,21 +139,25 @@ def _new_highs(opts: SolverOptions) -> highspy.Highs:
     return h
 
 
-def _relaxation(mat: _Matrix, opts: SolverOptions) -> np.ndarray | None:
+def _relaxation(mat: _Matrix, opts: SolverOptions, info: dict | None = None) -> np.ndarray | None:
     h = _new_highs(SolverOptions(threads=opts.threads))
+    if opts.time_limit is not None:  # the whole solve must respect the user's limit
+        h.setOptionValue("time_limit", float(opts.time_limit))
     lp = mat.lp
     saved = lp.integrality_
     lp.integrality_ = []
     h.passModel(lp)
     lp.integrality_ = saved
-    h.run()
+    if run_interruptible(h) and info is not None:
+        info["interrupted"] = True
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return np.asarray(h.getSolution().col_value)
 
 
 def _warm_start(
-    mat: _Matrix, groups: list[np.ndarray], group_unit: np.ndarray, opts: SolverOptions
+    mat: _Matrix, groups: list[np.ndarray], group_unit: np.ndarray, opts: SolverOptions,
+    info: dict | None = None,
 ) -> np.ndarray | None:
     """LP relaxation, then a small MIP over the units the LP left fractional.
 
@@ -162,9 +166,11 @@ def _warm_start(
     periods). The MIP left over has a few dozen free units and solves in a fraction of a
     second, giving a plan that respects every linking term.
     """
-    xr = _relaxation(mat, opts)
-    if xr is None:
+    xr = _relaxation(mat, opts, info)
+    if xr is None or (info or {}).get("interrupted"):
         return None
+    if info is not None:  # the LP optimum bounds every plan: a true bound even if the MIP stops
+        info["lp_bound"] = float(np.dot(mat.lp.col_cost_, xr) + mat.lp.offset_)
     lp = mat.lp
     lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
     fractional_units = set()
@@ -183,7 +189,8 @@ def _warm_start(
     h.setOptionValue("mip_rel_gap", 1e-5)
     limit = 10.0 if opts.time_limit is None else max(0.5, opts.time_limit / 5)
     h.setOptionValue("time_limit", limit)
-    h.run()
+    if run_interruptible(h) and info is not None:
+        info["interrupted"] = True
     if h.getInfo().primal_solution_status != 2:  # kSolutionStatusFeasible
         return None
     return np.asarray(h.getSolution().col_value)
@@ -229,8 +236,9 @@ def solve_model(
         h.writeModel(str(opts.write_model))
     start = time.perf_counter()
     warm_obj, source = None, "none"
+    info: dict = {}
     if opts.warm_start and mat.integrality.any() and lp.num_row_:
-        candidates = [(_warm_start(mat, groups, group_unit, opts), "lp rounding")]
+        candidates = [(_warm_start(mat, groups, group_unit, opts, info), "lp rounding")]
         if initial is not None:  # the better of the two starts goes to HiGHS
             candidates.append((_from_start(mat, initial, opts), "previous plan"))
         for warm, name in candidates:
@@ -247,11 +255,62 @@ def solve_model(
     if opts.time_limit is not None:
         spent = time.perf_counter() - start
         h.setOptionValue("time_limit", max(0.01, float(opts.time_limit) - spent))
-    h.run()
+    interrupted = run_interruptible(h, cancel=bool(info.get("interrupted"))) or bool(
+        info.get("interrupted"))
     seconds = time.perf_counter() - start
     out = _outcome(h, mat, seconds, warm_obj)
     out.details["warm_start"] = source
+    _honest_bound(out, info.get("lp_bound"))
+    if interrupted:
+        out.details["interrupted"] = True
+        out.message = (
+            "interrupted (Ctrl-C); returning the best plan found so far"
+            if out.x is not None
+            else "interrupted (Ctrl-C) before any plan was found"
+        )
+    elif out.status == "time_limit" and out.x is None:
+        out.message = "no plan found within the time limit"
     return out
+
+
+def _honest_bound(out: SolveOutcome, lp_bound: float | None) -> None:
+    """A MIP stopped early may have no dual bound yet, or only a weak one (root LP
+    unfinished); the warm start's LP relaxation is a true bound too: report the tighter."""
+    if lp_bound is None or not np.isfinite(lp_bound):
+        return
+    if out.bound is not None and out.bound <= lp_bound + 1e-9 * max(1.0, abs(lp_bound)):
+        return
+    out.bound = lp_bound
+    if out.objective is not None:
+        out.mip_gap = max(0.0, lp_bound - out.objective) / max(abs(out.objective), 1e-9)
+    out.details["bound_from"] = "LP relaxation"
+
+
+def run_interruptible(h: highspy.Highs, cancel: bool = False) -> bool:
+    """Run HiGHS in its worker thread so Ctrl-C stops the search instead of killing us.
+
+    The main thread waits in short slices; a ``KeyboardInterrupt`` (SIGINT) asks HiGHS to
+    stop at its next interrupt check (``cancelSolve``) and we keep waiting, so the caller
+    still gets the incumbent, the bound and an honest status. Returns True if interrupted.
+    ``cancel`` stops at once (Ctrl-C came during an earlier phase): HiGHS still reports the
+    solution it was given.
+    """
+    h.HandleUserInterrupt = True
+    thread = h.startSolve()
+    if cancel:
+        h.cancelSolve()
+    interrupted = False
+    while True:
+        try:
+            done, _ = h.wait(0.1)
+        except KeyboardInterrupt:
+            interrupted = True
+            h.cancelSolve()
+            continue
+        if done:
+            break
+    thread.join()
+    return interrupted
 
 
 def _outcome(h: highspy.Highs, mat: _Matrix, seconds: float, warm_obj: float | None) -> SolveOutcome:
@@ -277,8 +336,8 @@ def _outcome(h: highspy.Highs, mat: _Matrix, seconds: float, warm_obj: float | N
         status = "feasible" if has_plan else "time_limit"
     elif ms == S.kUnboundedOrInfeasible and not has_plan:
         status = "infeasible"
-    else:
-        status = "error"
+    else:  # never "unknown": a plan without a proof is "feasible", no plan is an error
+        status = "feasible" if has_plan else "error"
     if bound is not None and not np.isfinite(bound):
         bound = None
     x = values = None

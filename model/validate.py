@@ -21,6 +21,8 @@ from model.reader import RawCase
 from model.schema import REFERENCES, TABLES, Col, Table
 from model.settings import Settings, setting_keys
 
+#: Cells at least this large are refused: the solver treats 1e20 as infinity.
+MAX_MAGNITUDE = 1e15
 #: At most this many rows are listed for one kind of problem in one column.
 MAX_ROWS_PER_PROBLEM = 20
 
@@ -46,6 +48,7 @@ def validate(raw: RawCase) -> Case:
     """Validate a raw case; return a :class:`Case` or raise :class:`CaseError` listing all problems."""
     out = _Collector()
     out.problems.extend(raw.problems)
+    out.warnings.extend(raw.warnings)
     settings = _settings(raw, out)
     tables: dict[str, pd.DataFrame] = {}
     for name, spec in TABLES.items():
@@ -151,11 +154,17 @@ def _typed_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Seri
         bad = ~blank & num.isna()
         if bad.any():
             rows = s.index[bad]
-            out.rows(file, col.name, rows, [f"{v!r} is not a number" for v in s[bad]])
+            out.rows(file, col.name, rows, [_not_a_number(v) for v in s[bad]])
     finite = num.isna() | np.isfinite(num)
     if not finite.all():
         rows = s.index[~finite]
         out.rows(file, col.name, rows, [f"{v} is not a finite number" for v in num[~finite]])
+    huge = finite & num.notna() & (num.abs() >= MAX_MAGNITUDE)
+    if huge.any():  # HiGHS treats |coefficients| >= 1e20 as infinite; products of cells get there
+        rows = s.index[huge]
+        msg = f"is too large to plan with (must be below {MAX_MAGNITUDE:g}; check the units)"
+        out.rows(file, col.name, rows, [f"{v:g} {msg}" for v in num[huge]])
+        finite &= ~huge
     if col.kind == "int":
         frac = num.notna() & finite & (num != np.round(num))
         if frac.any():
@@ -173,6 +182,16 @@ def _typed_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Seri
     if col.default is not None:
         num = num.fillna(col.default)
     return num
+
+
+def _not_a_number(v: object) -> str:
+    """The message for a cell that is not a number, with a hint for a comma in it."""
+    if str(v).strip().endswith("%"):
+        return f"{v!r} is not a number (write fractions without '%', e.g. 0.95)"
+    if "," in str(v):
+        return (f"{v!r} is not a number (write numbers with a decimal point and no thousands "
+                "separators, e.g. 1234.5)")
+    return f"{v!r} is not a number"
 
 
 def _check_keys(spec: Table, df: pd.DataFrame, file: str, out: _Collector) -> None:

@@ -1,0 +1,298 @@
+"""Why a case has no plan: the smallest relaxation of its limits, said in planner terms.
+
+When HiGHS proves a case infeasible, "infeasible" alone does not help a planner. This
+module re-solves the same model *elastically*: every limit that can make a case impossible
+(period budgets, the horizon budget, capacities, the inventory-days limit, tier ordering
+and max changes) gets a penalised slack column, and the re-solve minimises the total
+relative relaxation (each slack divided by the size of its limit, so 10% over a budget
+weighs as much as 10% over a capacity). The plan it finds is always feasible: every unit
+keeps at least one allowed level (validation guarantees it) and every other row is
+satisfiable once its limit is elastic.
+
+Policies are not relaxed in that first re-solve, because they are the planner's own rules;
+instead each policy row is lifted alone and the elastic re-solve repeated, so the report can
+say how much of each shortfall that policy accounts for ("the min-level policy for
+KEY × star accounts for 28,900 of it").
+
+The first re-solve gets the solve's time limit (60 s without one) and the policy
+re-solves share one more; a relaxation not proven minimal is said to be so.
+
+Work happens at the matrix level (:func:`model.solve.to_highs` names every row), so the
+model builder needs no hooks. Pyomo/highspy stay inside build/solve; this module only
+drives them and returns a pandas table.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from model.case import Case
+
+#: Row families of the built model that are made elastic.
+ELASTIC = ("budget", "total_budget", "capacity", "inventory", "tier_order", "max_changes")
+#: A slack below this (relative to its limit's scale) is round-off, not a relaxation.
+TOL = 1e-6
+#: At most this many policy rows are lifted one at a time for attribution.
+MAX_POLICIES = 20
+COLUMNS = ["kind", "period", "resource", "segment", "product", "limit", "needed", "short_by",
+           "policy", "accounts_for", "message"]
+
+
+@dataclass
+class _Elastic:
+    """The outcome of one elastic re-solve: relaxed limits keyed in planner terms."""
+
+    found: bool
+    short: dict[tuple, dict]  # key -> {"limit", "needed", "short_by", ...}
+    chosen: pd.DataFrame  # option rows of the elastic plan
+    proven: bool = True  # the relaxation is proven minimal (not cut short by the time limit)
+
+
+def explain(
+    case: Case, *, time_limit: float | None = None, threads: int | None = None
+) -> pd.DataFrame:
+    """The table of relaxations that make ``case`` feasible, one row per limit or policy share.
+
+    ``kind`` is budget | total_budget | capacity | inventory | tier_order | max_changes for a
+    relaxed limit (``short_by`` in that limit's own unit: money, resource units, inventory
+    days, rank steps, changes) and ``policy`` for a share of one limit's shortfall that a
+    policy row accounts for. ``message`` is the planner sentence. Empty when nothing needs
+    relaxing (the case is feasible after all).
+    """
+    limit = 60.0 if time_limit is None else max(1.0, float(time_limit))
+    start = time.perf_counter()
+    base = _elastic(case, limit, threads)
+    if not base.found:
+        return _frame([{"kind": "unknown", "message": (
+            "the case is infeasible, and no relaxation was found within the time limit; "
+            "try a longer --time-limit")}])
+    shares: dict[tuple, list[dict]] = {key: [] for key in base.short}
+    notes = [] if base.proven else [_note(
+        "the relaxation above was not proven minimal within the time limit")]
+    pol = case.tables.get("policies")
+    if base.short and pol is not None and len(pol) > 0:
+        for row, p in list(pol.iterrows())[:MAX_POLICIES]:
+            left = 2 * limit - (time.perf_counter() - start)  # attribution gets one more limit
+            if left < 0.5:
+                notes.append(_note("policy shares were not computed for every policy: "
+                                   "time limit reached"))
+                break
+            other = _elastic(_without_policy(case, row), left, threads)
+            if not other.found:
+                continue
+            for key, v in base.short.items():
+                share = v["short_by"] - other.short.get(key, {}).get("short_by", 0.0)
+                if share > max(TOL, 1e-6 * abs(v["short_by"])):
+                    name = _policy_name(row, p)
+                    shares[key].append(dict(
+                        _key_fields(key), kind="policy", policy=name, accounts_for=share,
+                        message=f"  {name} accounts for {_fmt(share)}{_unit(key)} of it "
+                                "(lifting it alone)"))
+    rows = []
+    for key, v in base.short.items():
+        rows.append(dict(_key_fields(key), **v))
+        rows.extend(shares[key])
+    return _frame(rows + notes)
+
+
+def _note(text: str) -> dict:
+    return {"kind": "note", "message": f"note: {text}"}
+
+
+def explanation_lines(table: pd.DataFrame) -> list[str]:
+    """The planner sentences of an explanation table, in order (for console and JSON)."""
+    return [] if table is None or table.empty else [str(m) for m in table["message"]]
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _key_fields(key: tuple) -> dict:
+    kind, period, resource, segment, product = key
+    return {"kind": kind, "period": period, "resource": resource, "segment": segment,
+            "product": product}
+
+
+def _without_policy(case: Case, row) -> Case:
+    tables = dict(case.tables)
+    rest = tables["policies"].drop(index=row)
+    if rest.empty:
+        tables.pop("policies")
+    else:
+        tables["policies"] = rest
+    return replace(case, tables=tables)
+
+
+def _policy_name(row, p: pd.Series) -> str:
+    def given(col: str) -> bool:
+        return p[col] is not None and not pd.isna(p[col])
+
+    who = " × ".join([
+        f"segment {p['segment']}" if given("segment") else "all segments",
+        f"class {p['product_class']}" if given("product_class") else "all classes",
+    ])
+    parts = [f"{kind} level {p[col]}" for kind, col in (("min", "min_level"), ("max", "max_level"))
+             if given(col)]
+    return f"the {' / '.join(parts) or 'empty'} policy for {who} (policies row {row})"
+
+
+def _unit(key: tuple) -> str:
+    """The unit a shortfall of this kind of limit is measured in (money needs none)."""
+    kind, _, resource = key[:3]
+    return {"capacity": f" units of {resource}", "inventory": " day(s)",
+            "tier_order": " rank step(s)", "max_changes": " change(s)"}.get(kind, "")
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.4g}"
+
+
+def _elastic(case: Case, time_limit: float, threads: int | None) -> _Elastic:
+    """Build the model, add slack to the elastic rows, minimise relative relaxation."""
+    import highspy
+
+    from model.build import create_model, prepare
+    from model.solve import SolverOptions, _new_highs, run_interruptible, to_highs
+
+    data = prepare(case)
+    m = create_model(data)
+    mat = to_highs(m)
+    lp = mat.lp
+    n = lp.num_col_
+    lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+    scale = _scales(case, data)
+    cap_names = {id(con): (r, p) for r, p, con in getattr(m, "_capacity_rows", [])}
+    elastic, signs, weights = [], [], []
+    for k, (name, _idx) in enumerate(mat.rows):
+        if name not in ELASTIC:
+            continue
+        if np.isfinite(upper[k]) and not np.isfinite(lower[k]):
+            sign, rhs = -1.0, upper[k]
+        elif np.isfinite(lower[k]) and not np.isfinite(upper[k]):
+            sign, rhs = 1.0, lower[k]
+        else:
+            continue
+        elastic.append(k)
+        signs.append(sign)
+        weights.append(1.0 / max(abs(rhs), scale.get(name, 1.0), 1.0))
+    h = _new_highs(SolverOptions(threads=threads))
+    h.passModel(lp)
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
+    h.changeObjectiveOffset(0.0)
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    e = len(elastic)
+    if e:
+        h.addCols(e, np.array(weights), np.zeros(e), np.full(e, highspy.kHighsInf), e,
+                  np.arange(e, dtype=np.int32), np.array(elastic, dtype=np.int32), np.array(signs))
+    h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("mip_rel_gap", 1e-6)
+    run_interruptible(h)
+    if h.getInfo().primal_solution_status != 2:
+        return _Elastic(False, {}, pd.DataFrame())
+    proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    values = np.asarray(h.getSolution().col_value)
+    x = np.where(mat.x_cols >= 0, values[np.maximum(mat.x_cols, 0)], 0.0)
+    chosen = data.options[x > 0.5]
+    slack = values[n:]
+    short: dict[tuple, dict] = {}
+    tier_relaxed = False
+    for j, k in enumerate(elastic):
+        s = float(slack[j])
+        if s * weights[j] <= TOL:
+            continue
+        name, idx = mat.rows[k]
+        if name == "tier_order":
+            tier_relaxed = True
+            continue
+        rhs = upper[k] if signs[j] < 0 else lower[k]
+        con = m.find_component(name)[idx] if name == "capacity" else None
+        key, info = _describe(case, data, chosen, name, idx, float(rhs), s,
+                              cap_names.get(id(con)) if con is not None else None)
+        short[key] = info
+    if tier_relaxed:
+        short.update(_tier_inversions(case, chosen))
+    return _Elastic(True, short, chosen, proven)
+
+
+def _scales(case: Case, data) -> dict[str, float]:
+    """Typical size of each row family, so a slack on a zero limit is still weighed fairly."""
+    opt = data.options
+    q = opt.groupby(["u", "t"])["units"].max().groupby(level="t").sum()
+    k = (case.settings.max_inventory_days or 0.0) / case.settings.period_days
+    ranks = data.levels["rank"]
+    return {
+        "inventory": float(max(k * q.max(), 1.0)) if len(q) else 1.0,
+        "tier_order": float(max(ranks.max() - ranks.min(), 1.0)),
+    }
+
+
+def _describe(case: Case, data, chosen: pd.DataFrame, name: str, idx, rhs: float,
+              slack: float, capacity_of) -> tuple[tuple, dict]:
+    """One relaxed row in planner terms: its key and the table fields with the sentence."""
+    periods = case.periods
+    if name == "budget":
+        p = periods[int(idx)]
+        return ("budget", p, None, None, None), {
+            "limit": rhs, "needed": rhs + slack, "short_by": slack,
+            "message": f"period {p}: the cheapest plan the policies and other limits allow costs "
+                       f"{_fmt(rhs + slack)} against a budget of {_fmt(rhs)} "
+                       f"(short by {_fmt(slack)})"}
+    if name == "total_budget":
+        return ("total_budget", None, None, None, None), {
+            "limit": rhs, "needed": rhs + slack, "short_by": slack,
+            "message": f"horizon: the cheapest plan the policies and other limits allow costs "
+                       f"{_fmt(rhs + slack)} against total_budget {_fmt(rhs)} "
+                       f"(short by {_fmt(slack)})"}
+    if name == "capacity":
+        r, p = capacity_of if capacity_of else (f"row {idx}", None)
+        return ("capacity", p, r, None, None), {
+            "limit": rhs, "needed": rhs + slack, "short_by": slack,
+            "message": f"period {p}, resource {r}: the plan needs {_fmt(rhs + slack)} against a "
+                       f"capacity of {_fmt(rhs)} (short by {_fmt(slack)})"}
+    if name == "inventory":
+        t = int(idx)
+        p = periods[t]
+        limit = case.settings.max_inventory_days
+        sel = chosen[chosen["t"] == t]
+        q = float(sel["units"].sum())
+        days = float(sel["safety_stock"].sum()) / q * case.settings.period_days if q > 0 else np.inf
+        return ("inventory", p, None, None, None), {
+            "limit": limit, "needed": days, "short_by": days - limit,
+            "message": f"period {p}: the levels the policies allow hold {days:,.1f} days of "
+                       f"safety stock against max_inventory_days {limit:g}"}
+    if name == "max_changes":
+        u = int(idx)
+        up = data.unit_periods
+        seg, prod = up.loc[up["u"] == u, ["segment", "product"]].iloc[0]
+        k = case.settings.max_changes
+        return ("max_changes", None, None, seg, prod), {
+            "limit": float(k), "needed": k + slack, "short_by": slack,
+            "message": f"unit ({seg}, {prod}): needs {k + slack:g} level changes against "
+                       f"max_changes {k}"}
+    raise ValueError(f"no description for constraint {name}")
+
+
+def _tier_inversions(case: Case, chosen: pd.DataFrame) -> dict[tuple, dict]:
+    """Tier-ordering rows relaxed: name each inversion of the elastic plan, per product and
+    period (segment of the better tier, segment of the worse tier, their levels)."""
+    tiers = case.tables["segments"].set_index("segment")["tier"]
+    c = chosen.assign(tier=chosen["segment"].map(tiers)).dropna(subset=["tier"])
+    out: dict[tuple, dict] = {}
+    for (prod, t), g in c.groupby(["product", "t"], sort=True):
+        p = case.periods[int(t)]
+        for a in g.itertuples(index=False):
+            for b in g.itertuples(index=False):
+                gap = float(b.rank - a.rank)
+                if a.tier < b.tier and gap > 0:
+                    out[("tier_order", p, None, f"{a.segment} < {b.segment}", prod)] = {
+                        "limit": 0.0, "needed": gap, "short_by": gap,
+                        "message": f"period {p}, product {prod}: tier ordering needs segment "
+                                   f"{a.segment} (tier {a.tier:g}) at a rank >= segment "
+                                   f"{b.segment} (tier {b.tier:g}), but the closest plan gives "
+                                   f"{a.level} vs {b.level} ({gap:g} rank step(s))"}
+    return out

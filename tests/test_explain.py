@@ -1,0 +1,150 @@
+"""Infeasibility explained: the smallest relaxation, in planner terms, per kind of limit.
+
+Each case is infeasible for one reason whose size can be computed by hand; the test checks
+the reported shortfall, the policy share, and that relaxing the limit by the reported amount
+really gives a plan (the explanation is sufficient, not just plausible).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from casefiles import write_case
+from trustcase import BASE
+from typer.testing import CliRunner
+
+from model import load_case, solve
+from model.cli import app
+
+# KEY×P: 100 units at margin 10, cost 4 (x1.6 at S); OTH×Q: 50 units, cost 3 (x1 at B).
+TIGHT = {
+    "case.yaml": "name: tight",
+    "segments.csv": "segment,tier\nKEY,1\nOTH,2",
+    "products.csv": "product,product_class,unit_margin,base_unit_cost\nP,star,10,4\nQ,std,8,3",
+    "levels.csv": "level,rank,cost_multiplier\nB,1,1.0\nG,2,1.25\nS,3,1.6",
+    "periods.csv": "period,budget\n2025-01,1000\n2025-02,300",
+    "demand.csv": """
+        segment,product,period,base_demand
+        KEY,P,2025-01,100
+        KEY,P,2025-02,100
+        OTH,Q,2025-01,50
+        OTH,Q,2025-02,50
+    """,
+    "policies.csv": "segment,product_class,min_level,max_level\nKEY,star,S,",
+}
+
+
+def test_budget_shortfall_and_policy_share(tmp_path):
+    """Period 2: the cheapest allowed plan is KEY at S (100*4*1.6 = 640) + OTH at B (150) = 790
+    against 300: short by 490. Without the policy KEY takes B (400): short by 250, so the
+    min-level policy accounts for 640 - 400 = 240."""
+    res = solve(load_case(write_case(tmp_path, TIGHT)), mip_gap=0)
+    assert res.status == "infeasible" and not res.has_plan
+    ex = res.explanation
+    assert list(ex["kind"]) == ["budget", "policy"]
+    assert ex["period"].tolist() == ["2025-02", "2025-02"]
+    assert ex["limit"].iloc[0] == pytest.approx(300)
+    assert ex["needed"].iloc[0] == pytest.approx(790)
+    assert ex["short_by"].iloc[0] == pytest.approx(490)
+    assert ex["accounts_for"].iloc[1] == pytest.approx(240)
+    assert "period 2025-02" in ex["message"].iloc[0] and "short by 490" in ex["message"].iloc[0]
+    assert "min level S policy for segment KEY × class star" in ex["message"].iloc[1]
+    fixed = dict(TIGHT, **{"periods.csv": "period,budget\n2025-01,1000\n2025-02,790"})
+    assert solve(load_case(write_case(tmp_path, fixed, "fixed")), mip_gap=0).status == "optimal"
+
+
+def test_cli_exit_1_with_explanation_everywhere(tmp_path):
+    folder = write_case(tmp_path, TIGHT)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["solve", str(folder), "--out", str(out)])
+    assert r.exit_code == 1, r.output
+    assert "short by 490" in r.output and "accounts for 240" in r.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "infeasible"
+    assert summary["explanation"][0].startswith("period 2025-02: the cheapest plan")
+    csv = (out / "infeasibility.csv").read_text()
+    assert csv.splitlines()[0].startswith("kind,period,resource,segment,product,limit,needed")
+    assert not (out / "assignment.csv").exists()
+
+
+def test_capacity_shortfall(tmp_path):
+    """Every level uses 1 WH per unit; the least-capturing level B serves 100*0.7 + 50.5*0.8
+    = 110.4 units in 2025-01 against a capacity of 100: short by 10.4."""
+    files = dict(BASE)
+    files["usage.csv"] = "level,resource,per_unit\nB,WH,1\nG,WH,1\nS,WH,1"
+    files["capacity.csv"] = "resource,period,capacity\nWH,2025-01,100"
+    res = solve(load_case(write_case(tmp_path, files)), mip_gap=0)
+    assert res.status == "infeasible"
+    (row,) = res.explanation.itertuples()
+    assert (row.kind, row.period, row.resource) == ("capacity", "2025-01", "WH")
+    assert row.short_by == pytest.approx(10.4)
+    assert "resource WH" in row.message and "short by 10.4" in row.message
+
+
+def test_inventory_days_shortfall_is_sufficient(tmp_path):
+    files = dict(BASE, **{"case.yaml": "name: inv\nmax_inventory_days: 0.5\n"})
+    res = solve(load_case(write_case(tmp_path, files)), mip_gap=0)
+    assert res.status == "infeasible"
+    ex = res.explanation
+    assert set(ex["kind"]) == {"inventory"}
+    needed = ex["needed"].max()
+    assert needed > 0.5
+    assert "days of safety stock against max_inventory_days 0.5" in ex["message"].iloc[0]
+    files["case.yaml"] = f"name: inv\nmax_inventory_days: {needed + 1e-6}\n"
+    assert solve(load_case(write_case(tmp_path, files, "ok")), mip_gap=0).has_plan
+
+
+def test_tier_ordering_against_policies(tmp_path):
+    """KEY (tier 1) may use at most B, OTH (tier 2) at least G, on the same product: every
+    period violates tier ordering; each policy alone accounts for the whole inversion."""
+    files = dict(BASE)
+    files["case.yaml"] = "name: tiers\ntier_ordering: true\n"
+    files["demand.csv"] = BASE["demand.csv"].replace("OTH,Q", "OTH,P")
+    files["policies.csv"] = "segment,product_class,min_level,max_level\nKEY,,,B\nOTH,,G,"
+    res = solve(load_case(write_case(tmp_path, files)), mip_gap=0)
+    assert res.status == "infeasible"
+    ex = res.explanation
+    limits = ex[ex["kind"] == "tier_order"]
+    assert limits["period"].tolist() == ["2025-01", "2025-02", "2025-03"]
+    assert (limits["short_by"] == 1).all()
+    assert "tier ordering needs segment KEY (tier 1) at a rank >= segment OTH (tier 2)" in (
+        limits["message"].iloc[0])
+    shares = ex[ex["kind"] == "policy"]["policy"]
+    assert any("max level B policy for segment KEY" in p for p in shares)
+    assert any("min level G policy for segment OTH" in p for p in shares)
+
+
+def test_max_changes_forced_by_a_policy(tmp_path):
+    """KEY×P is at S today, the policy caps it at G and max_changes is 0: one change needed."""
+    files = dict(BASE)
+    files["case.yaml"] = "name: mc\nmax_changes: 0\n"
+    files["current.csv"] = "segment,product,level\nKEY,P,S"
+    files["policies.csv"] = "segment,product_class,min_level,max_level\nKEY,,,G"
+    res = solve(load_case(write_case(tmp_path, files)), mip_gap=0)
+    assert res.status == "infeasible"
+    ex = res.explanation
+    assert ex["kind"].tolist() == ["max_changes", "policy"]
+    assert (ex["segment"].iloc[0], ex["product"].iloc[0]) == ("KEY", "P")
+    assert ex["needed"].iloc[0] == pytest.approx(1)
+    assert "unit (KEY, P): needs 1 level changes against max_changes 0" in ex["message"].iloc[0]
+    assert ex["accounts_for"].iloc[1] == pytest.approx(1)
+
+
+def test_feasible_case_has_no_explanation(tmp_path):
+    res = solve(load_case(write_case(tmp_path, BASE)), mip_gap=0)
+    assert res.status == "optimal" and res.explanation.empty
+    assert "explanation" not in res.summary()
+
+
+def test_a_failing_explanation_keeps_the_infeasible_status(tmp_path, monkeypatch):
+    import model.explain
+
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(model.explain, "explain", broken)
+    res = solve(load_case(write_case(tmp_path, TIGHT)), mip_gap=0)
+    assert res.status == "infeasible"
+    assert res.explanation["message"].tolist() == ["note: no explanation (RuntimeError: boom)"]
+    assert solve(load_case(write_case(tmp_path, TIGHT, "t2")), explain=False).explanation.empty

@@ -1,0 +1,153 @@
+"""Honest limits and atomic outputs: time limits, Ctrl-C, re-runs into the same folder.
+
+The hard case is a generated 5 x 30 x 5 x 12 case (7,344 binaries) whose optimality HiGHS
+cannot prove at gap 0 within minutes, so every limit below really cuts the search short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from casefiles import write_case
+from test_explain import TIGHT
+from trustcase import BASE
+
+from model import load_case, solve
+from model.generate import generate_case
+from model.generate import write_case as write_generated
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def hard(tmp_path_factory) -> Path:
+    tables, settings = generate_case(5, 30, 5, 12, seed=1)
+    return write_generated(tables, settings, tmp_path_factory.mktemp("hard") / "hard")
+
+
+def test_time_limit_without_a_plan_says_so(hard, tmp_path):
+    res = solve(load_case(hard), time_limit=0.02, mip_gap=0, warm_start=False)
+    assert res.status == "time_limit"
+    assert not res.has_plan and res.objective is None
+    assert res.message == "no plan found within the time limit"
+    res.write(tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "time_limit" and summary["objective"] is None
+    assert not (tmp_path / "assignment.csv").exists()
+
+
+def test_time_limit_with_a_plan_reports_true_bound_and_gap(hard):
+    res = solve(load_case(hard), time_limit=3.0, mip_gap=0)
+    assert res.status == "time_limit", "a cut-short solve must never be called optimal"
+    if not res.has_plan:  # a very loaded machine may not finish the LP relaxation in 3 s
+        assert res.message == "no plan found within the time limit"
+        return
+    assert res.bound is not None and res.mip_gap is not None
+    assert res.bound >= res.solver_objective - 1e-6
+    assert res.mip_gap == pytest.approx(
+        (res.bound - res.solver_objective) / abs(res.solver_objective), rel=1e-3, abs=1e-9)
+    assert res.mip_gap > 0
+
+
+def _cli(*args: str, **kw) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "model", "solve", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_ctrl_c_during_the_search_returns_the_best_plan(hard, tmp_path):
+    """SIGINT once the branch-and-bound log starts: exit 0, status feasible, every file."""
+    out = tmp_path / "out"
+    proc = _cli(str(hard), "--out", str(out), "--gap", "0", "--log")
+    deadline = time.monotonic() + 120
+    for line in proc.stdout:  # the B&B table header is printed when the MIP search starts
+        if "B&B Tree" in line or time.monotonic() > deadline:
+            break
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert "Traceback" not in stderr, stderr
+    assert proc.returncode == 0, stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True
+    assert summary["status"] == "feasible"
+    assert summary["bound"] >= summary["solver_objective"] - 1e-6
+    assert "interrupted (Ctrl-C)" in summary["solver_message"]
+    assert (out / "assignment.csv").exists() and (out / "results.xlsx").exists()
+
+
+def test_ctrl_c_during_the_warm_start_is_honest(hard, tmp_path):
+    """SIGINT as soon as HiGHS starts (the warm start's LP relaxation): the search is cut
+    short, but the folder is complete and honest — never "optimal", ``interrupted`` set."""
+    out = tmp_path / "out"
+    proc = _cli(str(hard), "--out", str(out), "--gap", "0", "--log")
+    for line in proc.stdout:  # HiGHS's banner: the first solver object was just created
+        if "HiGHS" in line:
+            break
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert "Traceback" not in stderr, stderr
+    if proc.returncode == 130:  # landed in Python code between two HiGHS runs: nothing written
+        assert not (out / "summary.json").exists()
+        return
+    assert proc.returncode in (0, 1), stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True
+    assert summary["status"] in ("feasible", "time_limit")
+    assert (proc.returncode == 0) == (out / "assignment.csv").exists()
+
+
+def test_ctrl_c_before_the_solve_leaves_no_summary(tmp_path, monkeypatch):
+    """Ctrl-C while reading or building: typer exits 130, nothing is written."""
+    from typer.testing import CliRunner
+
+    import model.cli as cli
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "solve", interrupted)
+    out = tmp_path / "out"
+    folder = write_case(tmp_path, BASE)
+    result = CliRunner().invoke(cli.app, ["solve", str(folder), "--out", str(out)])
+    assert result.exit_code in (1, 130)
+    assert "Traceback" not in result.output
+    assert not (out / "summary.json").exists()
+
+
+def test_rerun_into_the_same_folder_leaves_no_stale_files(tmp_path):
+    out = tmp_path / "out"
+    ok = load_case(write_case(tmp_path, BASE, "ok"))
+    bad = load_case(write_case(tmp_path, TIGHT, "bad"))
+    solve(ok).write(out)
+    assert (out / "assignment.csv").exists()
+    (out / ".summary-leftover.json").write_text("{}")  # a run killed with SIGKILL mid-write
+    solve(bad).write(out)
+    assert sorted(p.name for p in out.iterdir()) == ["infeasibility.csv", "summary.json"]
+    solve(ok).write(out)
+    names = sorted(p.name for p in out.iterdir())
+    assert "infeasibility.csv" not in names and "assignment.csv" in names
+    assert json.loads((out / "summary.json").read_text())["status"] == "optimal"
+
+
+def test_interrupted_write_leaves_no_summary(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    res = solve(load_case(write_case(tmp_path, BASE)))
+    res.write(out)
+    import model.report as report
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "write_excel", boom)
+    with pytest.raises(KeyboardInterrupt):
+        res.write(out)
+    assert not (out / "summary.json").exists(), "a half-written folder must not look complete"
