@@ -149,7 +149,8 @@ def _new_highs(opts: SolverOptions) -> highspy.Highs:
     return h
 
 
-def _relaxation(mat: _Matrix, opts: SolverOptions) -> np.ndarray | None:
+def _relaxation(mat: _Matrix, opts: SolverOptions) -> tuple[np.ndarray, float] | None:
+    """The LP relaxation's solution and objective (an upper bound on every plan)."""
     h = _new_highs(SolverOptions(threads=opts.threads))
     lp = mat.lp
     saved = lp.integrality_
@@ -159,22 +160,23 @@ def _relaxation(mat: _Matrix, opts: SolverOptions) -> np.ndarray | None:
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    return np.asarray(h.getSolution().col_value)
+    return np.asarray(h.getSolution().col_value), float(h.getInfo().objective_function_value)
 
 
 def _warm_start(
     mat: _Matrix, groups: list[np.ndarray], group_unit: np.ndarray, opts: SolverOptions
-) -> np.ndarray | None:
+) -> tuple[np.ndarray | None, float | None]:
     """LP relaxation, then a small MIP over the units the LP left fractional.
 
     Every unit whose LP choice is integral in every period is fixed to it; units with any
     fractional period stay free in all periods (switching and goodwill link a unit's
     periods). The MIP left over has a few dozen free units and solves in a fraction of a
-    second, giving a plan that respects every linking term.
+    second, giving a plan that respects every linking term. Returns (plan, LP bound).
     """
-    xr = _relaxation(mat, opts)
-    if xr is None:
-        return None
+    relaxed = _relaxation(mat, opts)
+    if relaxed is None:
+        return None, None
+    xr, lp_bound = relaxed
     lp = mat.lp
     lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
     sizes = np.array([len(g) for g in groups], dtype=np.int64)
@@ -196,8 +198,8 @@ def _warm_start(
     h.setOptionValue("time_limit", limit)
     h.run()
     if h.getInfo().primal_solution_status != 2:  # kSolutionStatusFeasible
-        return None
-    return np.asarray(h.getSolution().col_value)
+        return None, lp_bound
+    return np.asarray(h.getSolution().col_value), lp_bound
 
 
 def solve_model(
@@ -219,19 +221,43 @@ def solve_model(
     start = time.perf_counter()
     warm_obj = None
     if opts.warm_start and mat.integrality.any() and lp.num_row_:
-        warm = _warm_start(mat, groups, group_unit, opts)
+        warm, lp_bound = _warm_start(mat, groups, group_unit, opts)
         if warm is not None:
+            warm_obj = float(np.dot(lp.col_cost_, warm) + lp.offset_)
+            if lp_bound - warm_obj <= max(float(gap) * abs(warm_obj), 1e-6):
+                # The LP bound already proves the warm plan within the gap: no MIP needed.
+                return _proven_by_lp(mat, warm, warm_obj, lp_bound, time.perf_counter() - start)
             sol = highspy.HighsSolution()
             sol.col_value = list(warm)
             sol.value_valid = True
             h.setSolution(sol)
-            warm_obj = float(np.dot(lp.col_cost_, warm) + lp.offset_)
     if opts.time_limit is not None:
         spent = time.perf_counter() - start
         h.setOptionValue("time_limit", max(0.01, float(opts.time_limit) - spent))
     h.run()
     seconds = time.perf_counter() - start
     return _outcome(h, mat, seconds, warm_obj)
+
+
+def _proven_by_lp(
+    mat: _Matrix, plan: np.ndarray, objective: float, bound: float, seconds: float
+) -> SolveOutcome:
+    """A warm-start plan whose gap to the LP relaxation bound is within the target."""
+    bound = max(bound, objective)
+    return SolveOutcome(
+        status="optimal",
+        objective=objective,
+        bound=bound,
+        mip_gap=(bound - objective) / max(abs(objective), 1e-12),
+        x=plan[mat.x_cols],
+        solve_seconds=seconds,
+        n_variables=mat.lp.num_col_,
+        n_binaries=int(mat.integrality.sum()),
+        n_constraints=mat.lp.num_row_,
+        message="Optimal (warm-start plan proven within the gap by the LP relaxation bound)",
+        warm_start_objective=objective,
+        col_values=plan,
+    )
 
 
 def _outcome(

@@ -98,3 +98,16 @@ def test_generated_settings_round_trip(tmp_path):
     settings = yaml.safe_load((tmp_path / "case7" / "case.yaml").read_text())
     assert case.settings.switching_cost == settings["switching_cost"]
     assert case.settings.tier_ordering is True
+
+
+@pytest.mark.parametrize("seed", [8, 9])
+def test_gap_target_is_honest(tmp_path, seed):
+    """With the default 0.01% gap (possibly proven by the LP bound alone, without a MIP
+    run), the plan is within the gap of the true optimum and the bound is a real bound."""
+    case = _case(tmp_path, seed)
+    fast = solve(case, mip_gap=1e-4)
+    exact = solve(case, mip_gap=0.0, warm_start=False)
+    assert fast.status == exact.status == "optimal"
+    assert fast.objective <= exact.objective + 1e-6
+    assert fast.objective >= exact.objective - 1e-4 * abs(exact.objective) - 1e-6
+    assert fast.bound >= exact.objective - 1e-6
