@@ -157,6 +157,8 @@ def _relaxation(mat: _Matrix, opts: SolverOptions) -> tuple[np.ndarray, float] |
     lp.integrality_ = []
     h.passModel(lp)
     lp.integrality_ = saved
+    if opts.time_limit is not None:
+        h.setOptionValue("time_limit", 0.6 * float(opts.time_limit))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
@@ -219,7 +221,7 @@ def solve_model(
     if opts.write_model:
         h.writeModel(str(opts.write_model))
     start = time.perf_counter()
-    warm_obj = None
+    warm_obj = lp_bound = None
     if opts.warm_start and mat.integrality.any() and lp.num_row_:
         warm, lp_bound = _warm_start(mat, groups, group_unit, opts)
         if warm is not None:
@@ -236,7 +238,18 @@ def solve_model(
         h.setOptionValue("time_limit", max(0.01, float(opts.time_limit) - spent))
     h.run()
     seconds = time.perf_counter() - start
-    return _outcome(h, mat, seconds, warm_obj)
+    return _with_lp_bound(_outcome(h, mat, seconds, warm_obj), lp_bound)
+
+
+def _with_lp_bound(out: SolveOutcome, lp_bound: float | None) -> SolveOutcome:
+    """Both the LP relaxation and HiGHS's dual bound are valid upper bounds: keep the
+    tighter one (HiGHS reports none when a limit stops it before its own root LP)."""
+    if lp_bound is None or out.objective is None:
+        return out
+    bound = lp_bound if out.bound is None else min(out.bound, lp_bound)
+    out.bound = max(bound, out.objective)
+    out.mip_gap = (out.bound - out.objective) / max(abs(out.objective), 1e-12)
+    return out
 
 
 def _proven_by_lp(
