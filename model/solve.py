@@ -157,6 +157,9 @@ def _relaxation(mat: _Matrix, opts: SolverOptions) -> tuple[np.ndarray, float] |
     lp.integrality_ = []
     h.passModel(lp)
     lp.integrality_ = saved
+    # Interior point + crossover: on the switching/goodwill LP of a 84k-binary case it takes
+    # 24 s where dual simplex had not finished after 180 s (docs/performance.md).
+    h.setOptionValue("solver", "ipm")
     if opts.time_limit is not None:
         h.setOptionValue("time_limit", 0.6 * float(opts.time_limit))
     h.run()
