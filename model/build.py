@@ -2,11 +2,14 @@
 
 :func:`create_model` calls one small ``add_*`` block per term of the formulation. Every
 block reads ready coefficient arrays from :class:`ModelData` (made by :func:`prepare`), so
-economics live in one place (:mod:`model.economics`) and the blocks contain only algebra.
+economics live in one place (:mod:`model.economics`) and the blocks contain only algebra,
+written as arrays of (row, column, coefficient) handed to
+:func:`model.build_arrays.add_rows`: no per-element Python rules in the hot paths, and the
+solver hand-off reads the same arrays (see :mod:`model.build_arrays`).
 
 Notation (as in the docstrings below): options ``i`` = allowed (u, l, t) rows of the
-option table, ``x_i`` binary; ``t`` periods; ``D_t`` discount; ``c_i`` option cost;
-``p_i`` option profit; ``q_i`` units; ``ss_i`` safety stock.
+option table, ``x_i`` binary (column i); ``t`` periods; ``D_t`` discount; ``c_i`` option
+cost; ``p_i`` option profit; ``q_i`` units; ``ss_i`` safety stock.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
+from model.build_arrays import LinearForm, add_rows, add_var, ranges, set_objective
 from model.case import Case
 from model.economics import level_table, option_table, unit_period_table
+
+_EMPTY = np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -39,6 +44,16 @@ class ModelData:
     def settings(self):
         return self.case.settings
 
+    def group_of(self) -> np.ndarray:
+        """Group (u, t) position of ``u·T + t``, −1 where the unit-period has no option."""
+        g = np.full(max(self.n_units, 1) * self.n_periods, -1, dtype=np.int64)
+        first = self.group_start
+        if len(first):
+            u = self.options["u"].to_numpy()[first]
+            t = self.options["t"].to_numpy()[first]
+            g[u * self.n_periods + t] = np.arange(len(first))
+        return g
+
 
 def prepare(case: Case, options: pd.DataFrame | None = None) -> ModelData:
     """Compute the option economics and the (u, t) grouping the blocks index by."""
@@ -51,11 +66,9 @@ def prepare(case: Case, options: pd.DataFrame | None = None) -> ModelData:
     return ModelData(case, opt, up, level_table(case), start, end, n_units, len(case.periods))
 
 
-def _lin(coefs, variables) -> LinearExpression:
-    """A linear expression built in one call (no operator overloading in the hot path)."""
-    return LinearExpression(
-        [MonomialTermExpression((float(c), v)) for c, v in zip(coefs, variables, strict=True)]
-    )
+def _coef(m: pyo.ConcreteModel, name: str) -> list:
+    """Per-period terms shared by budget and objective: ``(kind, t, col, value)`` arrays."""
+    return m._terms.setdefault(name, [])
 
 
 def add_assignment(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -63,13 +76,11 @@ def add_assignment(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     Only allowed options get a variable (sparse index): a policy-forbidden level has none.
     """
-    m.x = pyo.Var(range(len(d.options)), domain=pyo.Binary)
-    xs = [m.x[i] for i in range(len(d.options))]
-    m._xs = xs
-    groups = list(zip(d.group_start, d.group_end, strict=True))
-    m.assign = pyo.Constraint(
-        range(len(groups)), rule=lambda m, k: sum(xs[groups[k][0] : groups[k][1]]) == 1
-    )
+    n = len(d.options)
+    add_var(m, "x", n, binary=True)
+    m._xs = m._form.variables[:n]
+    gid = np.repeat(np.arange(len(d.group_start)), d.group_end - d.group_start)
+    add_rows(m, "assign", (gid, np.arange(n), np.ones(n)), len(d.group_start), 1.0, 1.0)
 
 
 def add_fixed_costs(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -80,20 +91,28 @@ def add_fixed_costs(m: pyo.ConcreteModel, d: ModelData) -> None:
     """
     fixed = d.levels.set_index("level")["fixed_cost"]
     opt = d.options
-    charged = opt["level"].map(fixed).to_numpy() > 0
-    pairs = sorted(set(zip(opt["level"][charged], opt["t"][charged], strict=True)), key=str)
-    m._y_index = pairs
-    m.y = pyo.Var(range(len(pairs)), domain=pyo.Binary)
-    pos = {p: k for k, p in enumerate(pairs)}
-    sel = np.flatnonzero(charged)
-    rows = [(i, pos[(lv, t)]) for i, lv, t in zip(sel, opt["level"].iloc[sel], opt["t"].iloc[sel], strict=True)]
-    m.fixed_link = pyo.Constraint(range(len(rows)), rule=lambda m, r: m._xs[rows[r][0]] <= m.y[rows[r][1]])
-    cost = np.array([fixed[lv] for lv, _ in pairs], dtype=float)
-    m._fixed_by_t = [
-        _lin(cost[[k for k, (_, t) in enumerate(pairs) if t == tt]],
-             [m.y[k] for k, (_, t) in enumerate(pairs) if t == tt])
-        for tt in range(d.n_periods)
-    ]
+    charged = np.flatnonzero(opt["level"].map(fixed).to_numpy() > 0)
+    lv, t = opt["level"].to_numpy()[charged], opt["t"].to_numpy()[charged]
+    pairs = sorted(set(zip(lv.tolist(), t.tolist(), strict=True)), key=str)
+    m.y_index = pairs
+    oy = add_var(m, "y", len(pairs), binary=True)
+    table = pd.DataFrame(pairs, columns=["level", "t"]).reset_index()
+    k = pd.DataFrame({"level": lv, "t": t}).merge(table, how="left")["index"].to_numpy()
+    r = np.arange(len(charged))
+    add_rows(m, "fixed_link", (np.r_[r, r], np.r_[charged, oy + k],
+                               np.r_[np.ones(len(r)), -np.ones(len(r))]), len(r), None, 0.0)
+    cost = np.array([fixed[p[0]] for p in pairs], dtype=float)
+    tt = np.array([p[1] for p in pairs], dtype=np.int64)
+    _coef(m, "spend").append((tt, oy + np.arange(len(pairs)), cost))
+    _coef(m, "profit").append((tt, oy + np.arange(len(pairs)), -cost))
+
+
+def _option_at(d: ModelData, u: np.ndarray, level: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Option row of each (u, level, t), −1 where that option does not exist."""
+    opt = d.options
+    table = pd.DataFrame({"u": opt["u"], "level": opt["level"], "t": opt["t"]}).reset_index()
+    q = pd.DataFrame({"u": u, "level": level, "t": t})
+    return q.merge(table, how="left")["index"].fillna(-1).to_numpy().astype(np.int64)
 
 
 def add_switching(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -108,36 +127,38 @@ def add_switching(m: pyo.ConcreteModel, d: ModelData) -> None:
     ``max_changes`` K: ``Σ_t changes[u,t] ≤ K``.
     """
     s = d.settings
-    m._changes_by_t = [[] for _ in range(d.n_periods)]
-    m.switch = pyo.ConstraintList()
     if s.switching_cost <= 0 and s.max_changes is None:
         return
     opt = d.options
-    idx = {(u, lv, t): i for i, u, lv, t in zip(opt.index, opt["u"], opt["level"], opt["t"], strict=True)}
-    later = np.flatnonzero(opt["t"].to_numpy() > 0)
-    m.d = pyo.Var(later.tolist(), domain=pyo.NonNegativeReals)
-    per_unit: dict[int, list] = {}
-    for i, u, lv, t in zip(later, opt["u"].iloc[later], opt["level"].iloc[later], opt["t"].iloc[later], strict=True):
-        prev = idx.get((u, lv, t - 1))
-        m.switch.add(m.d[i] >= m._xs[i] - (m._xs[prev] if prev is not None else 0))
-        m._changes_by_t[t].append(m.d[i])
-        per_unit.setdefault(u, []).append(m.d[i])
-    m.w0 = pyo.Var(pyo.Any, dense=False, bounds=(0, 1))
+    ou, ot = opt["u"].to_numpy(), opt["t"].to_numpy()
+    later = np.flatnonzero(ot > 0)
+    od = add_var(m, "d", len(later), lb=0.0)
+    prev = _option_at(d, ou[later], opt["level"].to_numpy()[later], ot[later] - 1)
+    r = np.arange(len(later))
+    has = prev >= 0
+    add_rows(m, "switch", (np.r_[r, r, r[has]], np.r_[od + r, later, prev[has]],
+                           np.r_[np.ones(len(r)), -np.ones(len(r)), np.ones(has.sum())]),
+             len(r), 0.0, None)
+    change_u, change_col, change_t = [ou[later]], [od + r], [ot[later]]
     if "current" in d.case.tables:
-        upos = d.unit_periods.drop_duplicates("u").set_index(["segment", "product"])["u"]
-        cur = d.case.tables["current"]
-        for seg, prod, lv in cur[["segment", "product", "level"]].itertuples(index=False):
-            if (seg, prod) not in upos.index:
-                continue
-            u = int(upos[(seg, prod)])
-            c = idx.get((u, lv, 0))
-            m.switch.add(m.w0[u] >= 1 - (m._xs[c] if c is not None else 0))
-            m._changes_by_t[0].append(m.w0[u])
-            per_unit.setdefault(u, []).append(m.w0[u])
+        upos = d.unit_periods.drop_duplicates("u")[["segment", "product", "u"]]
+        cur = d.case.tables["current"][["segment", "product", "level"]].merge(upos)
+        cu = cur["u"].to_numpy().astype(np.int64)
+        c = _option_at(d, cu, cur["level"].to_numpy(), np.zeros(len(cu), dtype=np.int64))
+        ow = add_var(m, "w0", len(cu), lb=0.0, ub=1.0)
+        k, has = np.arange(len(cu)), c >= 0
+        add_rows(m, "switch_first", (np.r_[k, k[has]], np.r_[ow + k, c[has]], np.ones(
+            len(k) + has.sum())), len(k), 1.0, None)
+        change_u.append(cu)
+        change_col.append(ow + k)
+        change_t.append(np.zeros(len(cu), dtype=np.int64))
+    cols, tt = np.concatenate(change_col), np.concatenate(change_t)
+    if s.switching_cost > 0:
+        _coef(m, "profit").append((tt, cols, np.full(len(cols), -float(s.switching_cost))))
     if s.max_changes is not None:
-        m.max_changes = pyo.Constraint(
-            list(per_unit), rule=lambda m, u: sum(per_unit[u]) <= s.max_changes
-        )
+        units, row = np.unique(np.concatenate(change_u), return_inverse=True)
+        add_rows(m, "max_changes", (row, cols, np.ones(len(cols))), len(units), None,
+                 float(s.max_changes), index=units.tolist())
 
 
 def add_goodwill(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -145,37 +166,37 @@ def add_goodwill(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     Extra units ``lift[u,t] = σ_s·b[u,t]·G[u,t]`` earn ``lift·(margin − base_unit_cost)``
     and use ``lift·base_unit_cost`` of the budget. ``G`` is only created for units that can
-    gain (σ_s > 0, some later demand, some level with goodwill > 0).
+    gain (σ_s > 0, some later demand, some level with goodwill > 0); ``G[k]`` is the k-th
+    row of ``m.G_index`` (u, t).
     """
-    m._lift_profit_by_t = [[] for _ in range(d.n_periods)]
-    m._lift_cost_by_t = [[] for _ in range(d.n_periods)]
-    m.G = pyo.Var(pyo.Any, dense=False, domain=pyo.NonNegativeReals)
-    m.goodwill = pyo.ConstraintList()
     g = d.levels.set_index("level")["goodwill"]
-    if d.n_periods < 2 or not (g > 0).any():
-        return
     up = d.unit_periods
     gain = (up["sensitivity"] > 0) & (up["base_demand"] > 0) & (up["t"] > 0)
-    units = set(up.loc[gain, "u"])
-    if not units:
+    if d.n_periods < 2 or not (g > 0).any() or not gain.any():
         return
-    rho = d.settings.goodwill_retention
+    rows = up.loc[up["u"].isin(set(up.loc[gain, "u"])) & (up["t"] > 0)]
+    gu, gt = rows["u"].to_numpy(), rows["t"].to_numpy()
+    m.G_index = list(zip(gu.tolist(), gt.tolist(), strict=True))
+    og = add_var(m, "G", len(rows), lb=0.0)
+    T = d.n_periods
+    pos = np.full(d.n_units * T, -1, dtype=np.int64)
+    pos[gu * T + gt] = np.arange(len(rows))
     opt = d.options
     gl = opt["level"].map(g).to_numpy()
-    by_ut: dict[tuple[int, int], list[int]] = {}
-    for i in np.flatnonzero(gl > 0):
-        u, t = int(opt["u"].iat[i]), int(opt["t"].iat[i])
-        if u in units:
-            by_ut.setdefault((u, t), []).append(i)
-    for r in up.loc[up["u"].isin(units) & (up["t"] > 0)].itertuples(index=False):
-        u, t = int(r.u), int(r.t)
-        prev = by_ut.get((u, t - 1), [])
-        carry = rho * m.G[u, t - 1] if t > 1 else 0
-        m.goodwill.add(m.G[u, t] == carry + _lin(gl[prev], [m._xs[i] for i in prev]))
-        k = r.sensitivity * r.base_demand
-        if k > 0:
-            m._lift_profit_by_t[t].append(k * (r.unit_margin - r.base_unit_cost) * m.G[u, t])
-            m._lift_cost_by_t[t].append(k * r.base_unit_cost * m.G[u, t])
+    ou, ot = opt["u"].to_numpy(), opt["t"].to_numpy()
+    i = np.flatnonzero((gl > 0) & (ot < T - 1))
+    row_x = pos[ou[i] * T + ot[i] + 1]
+    i, row_x = i[row_x >= 0], row_x[row_x >= 0]
+    k = np.arange(len(rows))
+    carry = np.flatnonzero(gt > 1)
+    rho = float(d.settings.goodwill_retention)
+    add_rows(m, "goodwill", (np.r_[k, carry, row_x], np.r_[og + k, og + carry - 1, i],
+                             np.r_[np.ones(len(k)), np.full(len(carry), -rho), -gl[i]]),
+             len(k), 0.0, 0.0, index=m.G_index)
+    lift = (rows["sensitivity"] * rows["base_demand"]).to_numpy()
+    margin = (rows["unit_margin"] - rows["base_unit_cost"]).to_numpy()
+    _coef(m, "profit").append((gt, og + k, lift * margin))
+    _coef(m, "spend").append((gt, og + k, lift * rows["base_unit_cost"].to_numpy()))
 
 
 def add_tier_ordering(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -184,67 +205,80 @@ def add_tier_ordering(m: pyo.ConcreteModel, d: ModelData) -> None:
     ``rank(u,t) = Σ_l rank_l·x[u,l,t]``. Only consecutive tiers present for the product are
     linked (the order is transitive); segments without a tier are free.
     """
-    m.tier_order = pyo.ConstraintList()
     if not d.settings.tier_ordering:
         return
     tiers = d.case.tables["segments"].set_index("segment")["tier"].dropna()
     opt = d.options
-    rank_expr = {}
-    for (u, t), grp in opt.groupby(["u", "t"], sort=False):
-        rank_expr[(u, t)] = _lin(grp["rank"], [m._xs[i] for i in grp.index])
     units = opt.drop_duplicates("u")[["u", "segment", "product"]]
     units = units[units["segment"].isin(tiers.index)].assign(tier=lambda f: f["segment"].map(tiers))
-    for _, grp in units.groupby("product", sort=False):
-        levels = sorted(grp["tier"].unique())
-        for hi, lo in zip(levels[:-1], levels[1:], strict=True):
-            better = grp.loc[grp["tier"] == hi, "u"]
-            worse = grp.loc[grp["tier"] == lo, "u"]
-            for t in range(d.n_periods):
-                for a in better:
-                    for b in worse:
-                        m.tier_order.add(rank_expr[(a, t)] >= rank_expr[(b, t)])
+    units["step"] = units.groupby("product")["tier"].rank(method="dense").astype(int)
+    a = units.rename(columns={"u": "a"})
+    b = units.assign(step=units["step"] - 1).rename(columns={"u": "b"})
+    pairs = a[["a", "product", "step"]].merge(b[["b", "product", "step"]])
+    T = d.n_periods
+    pa = np.repeat(pairs["a"].to_numpy(), T)
+    pb = np.repeat(pairs["b"].to_numpy(), T)
+    t = np.tile(np.arange(T), len(pairs))
+    gid = d.group_of()
+    ga, gb = gid[pa * T + t], gid[pb * T + t]
+    ok = (ga >= 0) & (gb >= 0)
+    ga, gb = ga[ok], gb[ok]
+    start, size = d.group_start, d.group_end - d.group_start
+    rank = opt["rank"].to_numpy().astype(float)
+    r = np.arange(len(ga))
+    ca, cb = ranges(start[ga], size[ga]), ranges(start[gb], size[gb])
+    add_rows(m, "tier_order", (np.r_[np.repeat(r, size[ga]), np.repeat(r, size[gb])],
+                               np.r_[ca, cb], np.r_[rank[ca], -rank[cb]]), len(r), 0.0, None)
 
 
-def _period_sum(m: pyo.ConcreteModel, d: ModelData, column: str | np.ndarray) -> list:
-    """``Σ_i v_i·x_i`` per period, for a column of the option table (or an array)."""
-    v = d.options[column].to_numpy() if isinstance(column, str) else column
+def _per_period(m: pyo.ConcreteModel, d: ModelData, name: str, option_coef: np.ndarray):
+    """Per-period COO triplets ``Σ_i v_i x_i + (recorded terms of name)``."""
     t = d.options["t"].to_numpy()
-    out = []
-    for tt in range(d.n_periods):
-        sel = np.flatnonzero((t == tt) & (v != 0))
-        out.append(_lin(v[sel], [m._xs[i] for i in sel]))
-    return out
+    parts = [(t, np.arange(len(t)), option_coef), *m._terms.get(name, [])]
+    return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))
 
 
 def add_budget(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Budgets: per period ``Σ c_i x_i + Σ lift·buc + Σ F_l y[l,t] ≤ B_t`` (blank B_t = none),
     and over the horizon the same summed over t ``≤ total_budget`` (undiscounted)."""
-    cost = _period_sum(m, d, "cost")
-    m._spend_by_t = [
-        cost[t] + sum(m._lift_cost_by_t[t]) + m._fixed_by_t[t] for t in range(d.n_periods)
-    ]
+    rows, cols, vals = _per_period(m, d, "spend", d.options["cost"].to_numpy())
     budget = d.case.tables["periods"]["budget"].to_numpy()
-    rows = [t for t in range(d.n_periods) if not np.isnan(budget[t])]
-    m.budget = pyo.Constraint(rows, rule=lambda m, t: m._spend_by_t[t] <= float(budget[t]))
+    given = np.flatnonzero(~np.isnan(budget))
+    pos = np.full(d.n_periods, -1)
+    pos[given] = np.arange(len(given))
+    sel = pos[rows] >= 0
+    add_rows(m, "budget", (pos[rows[sel]], cols[sel], vals[sel]), len(given),
+             None, budget[given], index=given.tolist())
     total = d.settings.total_budget
     if total is not None:
-        m.total_budget = pyo.Constraint(expr=sum(m._spend_by_t) <= total)
+        add_rows(m, "total_budget", (np.zeros(len(rows), dtype=np.int64), cols, vals), 1,
+                 None, float(total), index=[None])
 
 
 def add_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Resource capacity: ``Σ_i q_i·per_unit[l_i,r]·x_i ≤ cap[r,t]`` for given (r, t)."""
     cap, usage = d.case.tables.get("capacity"), d.case.tables.get("usage")
-    m.capacity = pyo.ConstraintList()
     m._capacity_rows = []
     if cap is None or usage is None:
         return
-    q = d.options["units"].to_numpy()
+    q, t = d.options["units"].to_numpy(), d.options["t"].to_numpy()
+    tpos = {p: k for k, p in enumerate(d.case.periods)}
+    rows, cols, vals, limit, names = [], [], [], [], []
     for r, grp in usage.groupby("resource", sort=False):
         per = d.options["level"].map(grp.set_index("level")["per_unit"]).fillna(0.0).to_numpy()
-        load = _period_sum(m, d, q * per)
-        tpos = {p: k for k, p in enumerate(d.case.periods)}
-        for period, c in cap.loc[cap["resource"] == r, ["period", "capacity"]].itertuples(index=False):
-            m._capacity_rows.append((r, period, m.capacity.add(load[tpos[period]] <= float(c))))
+        for period, c in cap.loc[cap["resource"] == r, ["period", "capacity"]].itertuples(
+                index=False):
+            i = np.flatnonzero(t == tpos[period])
+            rows.append(np.full(len(i), len(limit)))
+            cols.append(i)
+            vals.append(q[i] * per[i])
+            limit.append(float(c))
+            names.append((r, period))
+    trip = tuple(np.concatenate(a) if a else _EMPTY for a in (rows, cols, vals))
+    index = list(range(1, len(limit) + 1))
+    comp = add_rows(m, "capacity", trip, len(limit), None, np.array(limit), index=index)
+    m._capacity_rows = [(r, p, comp[k]) for (r, p), k in zip(names, index, strict=True)
+                        if k in comp]
 
 
 def add_inventory_limit(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -254,27 +288,24 @@ def add_inventory_limit(m: pyo.ConcreteModel, d: ModelData) -> None:
         return
     k = days / d.settings.period_days
     coef = d.options["safety_stock"].to_numpy() - k * d.options["units"].to_numpy()
-    rows = _period_sum(m, d, coef)
-    m.inventory = pyo.Constraint(range(d.n_periods), rule=lambda m, t: rows[t] <= 0)
+    t = d.options["t"].to_numpy()
+    add_rows(m, "inventory", (t, np.arange(len(t)), coef), d.n_periods, None, 0.0)
 
 
 def add_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
     """``max Σ_t D_t·(Σ p_i x_i + Σ lift·(margin−buc) − Σ F_l y[l,t] − S·Σ_u w[u,t])``."""
-    disc = d.case.tables["periods"]["discount"].to_numpy()
-    profit = _period_sum(m, d, "profit")
-    sc = d.settings.switching_cost
-    terms = []
-    for t in range(d.n_periods):
-        per = profit[t] + sum(m._lift_profit_by_t[t]) - m._fixed_by_t[t]
-        if sc > 0 and m._changes_by_t[t]:
-            per = per - sc * sum(m._changes_by_t[t])
-        terms.append(float(disc[t]) * per)
-    m.profit = pyo.Objective(expr=sum(terms), sense=pyo.maximize)
+    disc = d.case.tables["periods"]["discount"].to_numpy().astype(float)
+    rows, cols, vals = _per_period(m, d, "profit", d.options["profit"].to_numpy())
+    cost = np.zeros(m._form.n_cols)
+    np.add.at(cost, cols, disc[rows] * vals)
+    set_objective(m, cost)
 
 
 def create_model(d: ModelData) -> pyo.ConcreteModel:
     """The whole MILP: one flat sequence of blocks, each documenting its own algebra."""
     m = pyo.ConcreteModel(name=d.case.name)
+    m._form = LinearForm()
+    m._terms = {}  # per-period budget ("spend") and objective ("profit") terms of blocks
     add_assignment(m, d)
     add_fixed_costs(m, d)
     add_switching(m, d)

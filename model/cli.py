@@ -131,6 +131,32 @@ def report_cmd(
 
 
 batch_cli.register(app)  # svcplan batch | frontier
+@app.command("generate")
+def generate_cmd(
+    out: Annotated[Path, typer.Argument(help="Case folder to write (or a .xlsx workbook).")],
+    segments: Annotated[int, typer.Option(help="Number of segments.", min=1)] = 5,
+    products: Annotated[int, typer.Option(help="Number of products.", min=1)] = 40,
+    levels: Annotated[int, typer.Option(help="Number of service levels.", min=2)] = 5,
+    periods: Annotated[int, typer.Option(help="Number of periods (months).", min=1)] = 12,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same case).")] = 0,
+    goodwill: Annotated[bool, typer.Option(help="Goodwill carry-over.")] = True,
+    switching: Annotated[bool, typer.Option(help="Switching cost and current levels.")] = True,
+    policies: Annotated[bool, typer.Option(help="Min/max level policies.")] = True,
+    capacity: Annotated[bool, typer.Option(help="Capacity and usage tables.")] = False,
+    tightness: Annotated[
+        float, typer.Option(help="Budget: 0 cheapest plan, 1 best plan.", min=0)
+    ] = 0.75,
+) -> None:
+    """Write a synthetic planning case of any size (segments x products x levels x periods)."""
+    from model.generate import generate_case, write_case
+
+    tables, settings = generate_case(
+        segments, products, levels, periods, seed=seed, goodwill=goodwill, switching=switching,
+        policies=policies, capacity=capacity, tightness=tightness,
+    )
+    path = write_case(tables, settings, out)
+    n = segments * products * levels * periods
+    console.print(f"wrote {path}: {segments}x{products}x{levels}x{periods} (up to {n:,} binaries)")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,0 +1,143 @@
+"""Array-first construction: every block of :mod:`model.build` states its rows as arrays.
+
+A block hands :func:`add_rows` its terms as triplets (row, column, coefficient) plus row
+bounds. :func:`add_rows` creates the Pyomo constraint from those arrays (one generic loop,
+no per-term operator overloading) and records the same arrays in the model's
+:class:`LinearForm`. The Pyomo model stays the one definition users and writers see; the
+solver hand-off (:func:`model.solve.to_highs`) reads the recorded arrays instead of walking
+millions of Pyomo expressions, which is ~50× faster at a million binaries.
+``tests/test_fast_build.py`` checks that both views are the same matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+
+
+@dataclass
+class RowBlock:
+    """One constraint component as CSR arrays: row k has terms ``ptr[k]:ptr[k+1]``."""
+
+    name: str
+    index: list
+    ptr: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+@dataclass
+class LinearForm:
+    """The model as arrays: columns (in Pyomo variable order) and row blocks."""
+
+    var_names: list[str] = field(default_factory=list)
+    offsets: dict[str, int] = field(default_factory=dict)
+    lb: list[np.ndarray] = field(default_factory=list)
+    ub: list[np.ndarray] = field(default_factory=list)
+    integer: list[np.ndarray] = field(default_factory=list)
+    variables: list = field(default_factory=list)  # Pyomo VarData, column order
+    blocks: list[RowBlock] = field(default_factory=list)
+    cost: np.ndarray | None = None  # objective coefficient per column (maximised)
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.variables)
+
+
+def add_var(
+    m: pyo.ConcreteModel, name: str, n: int, *, binary: bool = False,
+    lb: float | None = 0.0, ub: float | None = None,
+) -> int:
+    """An indexed Var ``name[0..n-1]``; returns the column of its first element."""
+    form: LinearForm = m._form
+    domain = pyo.Binary if binary else pyo.Reals
+    comp = pyo.Var(range(n), domain=domain, bounds=None if binary else (lb, ub))
+    setattr(m, name, comp)
+    offset = form.n_cols
+    form.var_names.append(name)
+    form.offsets[name] = offset
+    form.lb.append(np.full(n, 0.0 if binary else (-np.inf if lb is None else lb)))
+    form.ub.append(np.full(n, 1.0 if binary else (np.inf if ub is None else ub)))
+    form.integer.append(np.full(n, binary))
+    form.variables.extend(comp.values())
+    return offset
+
+
+def csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int):
+    """COO triplets → (ptr, cols, vals) sorted by row (stable), zero coefficients dropped."""
+    rows, cols, vals = (np.asarray(a) for a in (rows, cols, vals))
+    keep = vals != 0
+    rows, cols, vals = rows[keep], cols[keep], vals[keep].astype(float)
+    order = np.argsort(rows, kind="stable")
+    ptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n_rows))].astype(np.int64)
+    return ptr, cols[order].astype(np.int64), vals[order]
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``concat(arange(s, s + n) for s, n in zip(starts, lengths))`` without a Python loop."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.r_[0, np.cumsum(lengths)[:-1]]
+    return np.repeat(np.asarray(starts, dtype=np.int64) - first, lengths) + np.arange(total)
+
+
+def add_rows(
+    m: pyo.ConcreteModel, name: str, triplets: tuple, n_rows: int,
+    lo: float | np.ndarray | None, hi: float | np.ndarray | None, index: list | None = None,
+) -> pyo.Constraint:
+    """Constraint ``lo ≤ Σ_j a_kj·col_j ≤ hi`` for each row k, from COO ``triplets``.
+
+    ``index`` names the rows (default ``0..n_rows-1``; ``[None]`` makes a scalar component).
+    Rows without terms stay in the recorded matrix (an infeasible empty row must still make
+    the model infeasible) but are skipped in Pyomo, which rejects constant constraints.
+    """
+    form: LinearForm = m._form
+    ptr, cols, vals = csr(*triplets, n_rows)
+    lo_a = np.broadcast_to(np.asarray(-np.inf if lo is None else lo, dtype=float), (n_rows,))
+    hi_a = np.broadcast_to(np.asarray(np.inf if hi is None else hi, dtype=float), (n_rows,))
+    index = list(range(n_rows)) if index is None else index
+    form.blocks.append(RowBlock(name, index, ptr, cols, vals, lo_a.copy(), hi_a.copy()))
+    V = form.variables
+    p, c, v = ptr.tolist(), cols.tolist(), vals.tolist()
+    lo_l, hi_l = lo_a.tolist(), hi_a.tolist()
+
+    def expr(k: int):
+        a, b = p[k], p[k + 1]
+        if a == b:
+            return pyo.Constraint.Skip
+        e = LinearExpression([MonomialTermExpression((v[j], V[c[j]])) for j in range(a, b)])
+        lk, hk = lo_l[k], hi_l[k]
+        if lk == hk:
+            return e == lk
+        return (None if lk == -np.inf else lk, e, None if hk == np.inf else hk)
+
+    if index == [None]:
+        comp = pyo.Constraint(expr=expr(0))
+        setattr(m, name, comp)
+        return comp
+    comp = pyo.Constraint(index)
+    setattr(m, name, comp)
+    for k, key in enumerate(index):
+        e = expr(k)
+        if e is not pyo.Constraint.Skip:
+            comp[key] = e
+    return comp
+
+
+def set_objective(m: pyo.ConcreteModel, cost: np.ndarray) -> None:
+    """``max Σ_j cost_j·col_j`` (one LinearExpression), recorded for the hand-off."""
+    form: LinearForm = m._form
+    form.cost = np.asarray(cost, dtype=float)
+    nz = np.flatnonzero(form.cost)
+    V = form.variables
+    e = LinearExpression(
+        [MonomialTermExpression((float(form.cost[j]), V[j])) for j in nz.tolist()]
+    )
+    m.profit = pyo.Objective(expr=e, sense=pyo.maximize)
