@@ -70,7 +70,7 @@ def phase_export(case: Path, mps: Path) -> dict:
 
     from model.api import load_case
     from model.build import create_model, prepare
-    from model.solve import to_highs
+    from model.highs import to_highs
 
     mat = to_highs(create_model(prepare(load_case(case))))
     h = highspy.Highs()

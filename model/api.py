@@ -152,8 +152,8 @@ def solve(
     (:mod:`model.explain`; a few more solves) and put it in ``SolveResult.explanation``.
     """
     from model.build import create_model, prepare
+    from model.highs import SolverOptions, solve_model
     from model.results import assignment_table, choose, group_table, period_table, recomputed_objective
-    from model.solve import SolverOptions, solve_model
 
     t0 = time.perf_counter()
     cfg = case.settings.solver

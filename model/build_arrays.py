@@ -4,7 +4,7 @@ A block hands :func:`add_rows` its terms as triplets (row, column, coefficient) 
 bounds. :func:`add_rows` creates the Pyomo constraint from those arrays (one generic loop,
 no per-term operator overloading) and records the same arrays in the model's
 :class:`LinearForm`. The Pyomo model stays the one definition users and writers see; the
-solver hand-off (:func:`model.solve.to_highs`) reads the recorded arrays instead of walking
+solver hand-off (:func:`model.highs.to_highs`) reads the recorded arrays instead of walking
 millions of Pyomo expressions, which is ~50× faster at a million binaries.
 ``tests/test_fast_build.py`` checks that both views are the same matrix.
 """

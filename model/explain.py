@@ -17,7 +17,7 @@ KEY × star accounts for 28,900 of it").
 The first re-solve gets the solve's time limit (60 s without one) and the policy
 re-solves share one more; a relaxation not proven minimal is said to be so.
 
-Work happens at the matrix level (:func:`model.solve.to_highs` names every row), so the
+Work happens at the matrix level (:func:`model.highs.to_highs` names every row), so the
 model builder needs no hooks. Pyomo/highspy stay inside build/solve; this module only
 drives them and returns a pandas table.
 """
@@ -157,7 +157,7 @@ def _elastic(case: Case, time_limit: float, threads: int | None) -> _Elastic:
     import highspy
 
     from model.build import create_model, prepare
-    from model.solve import SolverOptions, _new_highs, run_interruptible, to_highs
+    from model.highs import SolverOptions, _new_highs, run_interruptible, to_highs
 
     data = prepare(case)
     m = create_model(data)

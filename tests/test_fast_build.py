@@ -51,8 +51,7 @@ def _compiled(m):
     (3, {"tier_ordering": False, "switching_cost": 0.0, "max_changes": 2}),
 ])
 def test_recorded_matrix_is_the_pyomo_model(tmp_path, seed, extra):
-    from model.solve import to_highs  # imported here: at module level it would shadow
-    # the package's ``model.solve`` function for test modules collected after this one
+    from model.highs import to_highs
 
     m = create_model(prepare(_case(tmp_path, seed, **extra)))
     mat = to_highs(m)

@@ -16,9 +16,6 @@ from model.api import load_case, solve
 from model.generate import generate_case
 from model.generate import write_case as write_generated
 
-# model.build / model.solve / model.marginals are imported inside the tests: importing the
-# submodule model.solve at collection time would rebind the name ``model.solve`` (the API
-# function) to the module for test files collected later (``from model import solve``).
 
 ONE_UNIT = {
     "case.yaml": "name: one-unit",
@@ -53,7 +50,7 @@ ONE_UNIT = {
 
 def _solved(folder):
     from model.build import create_model, prepare
-    from model.solve import SolverOptions, solve_model
+    from model.highs import SolverOptions, solve_model
 
     case = load_case(folder)
     d = prepare(case)

@@ -216,7 +216,7 @@ def test_more_budget_never_lowers_the_optimum(files):
 @given(cases(), st.randoms(use_true_random=False))
 def test_forbidding_a_chosen_level_never_raises_the_optimum(files, rnd):
     from model.build import create_model, prepare
-    from model.solve import SolverOptions, solve_model
+    from model.highs import SolverOptions, solve_model
 
     base = run(files)
     if not base.has_plan:
