@@ -16,7 +16,6 @@ from model.api import load_case, solve
 from model.generate import generate_case
 from model.generate import write_case as write_generated
 
-
 ONE_UNIT = {
     "case.yaml": "name: one-unit",
     "segments.csv": """
