@@ -114,6 +114,23 @@ def missing_captures(case: Case, pairs: pd.DataFrame) -> pd.DataFrame:
     return miss.drop_duplicates(ignore_index=True)
 
 
+def _unit_periods(case: Case) -> pd.DataFrame:
+    """Every unit × period with positions ``u``, ``t`` and base_demand (0 where not given)."""
+    t = case.tables
+    units = units_frame(case)[UNIT].reset_index(drop=True)
+    units["u"] = np.arange(len(units))
+    periods = t["periods"][["period"]].reset_index(drop=True)
+    periods["t"] = np.arange(len(periods))
+    up = units.merge(periods, how="cross")
+    if "demand" in t:
+        d = t["demand"][[*UNIT, "period", "base_demand"]]
+        up = up.merge(d, on=[*UNIT, "period"], how="left")
+        up["base_demand"] = up["base_demand"].fillna(0.0)
+    else:
+        up["base_demand"] = 0.0
+    return up
+
+
 def option_table(case: Case) -> pd.DataFrame:
     """One row per allowed (unit, level, period) with everything SPEC §2 derives.
 
@@ -127,19 +144,8 @@ def option_table(case: Case) -> pd.DataFrame:
     t = case.tables
     pairs = allowed_options(case)
     pairs = pairs[pairs["allowed"]].drop(columns="allowed")
-    units = units_frame(case)[UNIT].reset_index(drop=True)
-    units["u"] = np.arange(len(units))
-    periods = t["periods"][["period"]].reset_index(drop=True)
-    periods["t"] = np.arange(len(periods))
-    pairs = pairs.merge(units, on=UNIT)
     pairs["capture"] = _with_capture(case, pairs).fillna(0.0).to_numpy()
-    opt = pairs.merge(periods, how="cross")
-    if "demand" in t:
-        d = t["demand"][[*UNIT, "period", "base_demand"]]
-        opt = opt.merge(d, on=[*UNIT, "period"], how="left")
-        opt["base_demand"] = opt["base_demand"].fillna(0.0)
-    else:
-        opt["base_demand"] = 0.0
+    opt = pairs.merge(_unit_periods(case), on=UNIT)
     prod = t["products"][["product", "unit_margin", "base_unit_cost", "holding_cost", "demand_cv"]]
     lv = level_table(case)[["level", "z", "lead_time_days", "cost_multiplier"]]
     opt = opt.merge(prod, on="product", how="left").merge(lv, on="level", how="left")
@@ -192,17 +198,7 @@ def unit_period_table(case: Case) -> pd.DataFrame:
     base_unit_cost. Extra units from goodwill are ``sensitivity·base_demand·G``.
     """
     t = case.tables
-    units = units_frame(case)[UNIT].reset_index(drop=True)
-    units["u"] = np.arange(len(units))
-    periods = t["periods"][["period"]].reset_index(drop=True)
-    periods["t"] = np.arange(len(periods))
-    up = units.merge(periods, how="cross")
-    if "demand" in t:
-        d = t["demand"][[*UNIT, "period", "base_demand"]]
-        up = up.merge(d, on=[*UNIT, "period"], how="left")
-        up["base_demand"] = up["base_demand"].fillna(0.0)
-    else:
-        up["base_demand"] = 0.0
+    up = _unit_periods(case)
     seg = t["segments"][["segment", "goodwill_sensitivity"]].rename(
         columns={"goodwill_sensitivity": "sensitivity"}
     )
