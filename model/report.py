@@ -46,23 +46,30 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
+def _clear(out: Path) -> None:
+    """Make ``out`` an empty run folder: summary.json goes first, so from the first deletion
+    on the folder reads as "not done"; then every other output and leftovers of killed runs."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").unlink(missing_ok=True)
+    for name in OUTPUT_FILES:
+        (out / name).unlink(missing_ok=True)
+    for leftover in [*out.glob(".summary-*.json"), *out.glob("*.tmp.xlsx")]:
+        leftover.unlink(missing_ok=True)
+
+
 def write_outputs(res: SolveResult, out: Path, extra: dict[str, Any] | None = None) -> Path:
     """Write every output file of one solve into ``out`` (created if needed)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for name in OUTPUT_FILES:  # summary.json first: the folder is "not done" from now on
-        (out / name).unlink(missing_ok=True)
-    for leftover in [*out.glob(".summary-*.json"), *out.glob("*.tmp.xlsx")]:  # killed runs
-        leftover.unlink(missing_ok=True)
+    _clear(out)
+    summary = res.summary()
     frames = {name: getattr(res, name) for name in TABLE_FILES}
     if res.has_plan:
         for name, file in TABLE_FILES.items():
             if frames[name].empty and not len(frames[name].columns):
                 continue  # e.g. no capacity rows (or marginals off): no file
             frames[name].to_csv(out / file, index=False, encoding="utf-8")
-        write_excel(out / "results.xlsx", res.summary(), frames)
+        write_excel(out / "results.xlsx", summary, frames)
     if not res.explanation.empty:
         res.explanation.to_csv(out / EXPLANATION_FILE, index=False, encoding="utf-8")
-    summary = res.summary()
     if extra:
         summary.update(extra)
     write_json_atomic(out / "summary.json", summary)
@@ -71,9 +78,7 @@ def write_outputs(res: SolveResult, out: Path, extra: dict[str, Any] | None = No
 
 def write_error_summary(out: Path, case_name: str, exc: BaseException) -> None:
     """A summary.json with status ``error`` for a run that failed unexpectedly."""
-    out.mkdir(parents=True, exist_ok=True)
-    for name in OUTPUT_FILES:
-        (out / name).unlink(missing_ok=True)
+    _clear(out)
     summary = {"case": case_name, "status": "error", "objective": None, "bound": None,
                "mip_gap": None, "error": f"{type(exc).__name__}: {exc}"}
     write_json_atomic(out / "summary.json", summary)
