@@ -61,7 +61,10 @@ def phase_svcplan(case: Path, time_limit: float) -> dict:
     return {"status": res.status, "build": res.build_seconds, "solve": res.solve_seconds,
             "total": time.perf_counter() - t0, "gap": res.mip_gap, "objective": res.objective,
             "binaries": res.n_binaries, "rows": res.n_constraints, "peak_mb": _peak_mb(),
-            "message": res.message}
+            "message": res.message, "lp_seconds": res.search.get("lp_seconds"),
+            "rounded_objective": res.search.get("rounded_objective"),
+            "lp_bound": res.search.get("lp_bound"), "search_rounds": res.search.get("rounds"),
+            "search_seconds": res.search.get("search_seconds")}
 
 
 def phase_export(case: Path, mps: Path) -> dict:

@@ -7,7 +7,7 @@ and :meth:`SolveResult.write`. No Pyomo or HiGHS object is ever returned.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,8 @@ class SolveResult:
     warnings: tuple[str, ...] = ()
     explanation: pd.DataFrame = field(default_factory=pd.DataFrame)
     interrupted: bool = False
+    #: how the plan was found: LP time and bound, rounded plan, neighbourhood-search rounds
+    search: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_plan(self) -> bool:
@@ -165,6 +167,8 @@ def solve(
         warm_start=warm_start,
         log=log,
     )
+    if opts.time_limit is not None:  # the limit bounds the whole run, build included
+        opts = replace(opts, deadline=t0 + float(opts.time_limit))
     data = prepare(case)
     m = create_model(data)
     groups = [np.arange(s, e) for s, e in zip(data.group_start, data.group_end, strict=True)]
@@ -174,7 +178,11 @@ def solve(
         from model.warmstart import start_vector
 
         x_start = start_vector(data.options, start, case)
-    out = solve_model(m, groups, data.options["u"].to_numpy()[data.group_start], opts, x_start)
+    u = data.options["u"].to_numpy()
+    cluster = np.zeros(int(u.max()) + 1 if len(u) else 0, dtype=np.int64)
+    cluster[u] = pd.factorize(data.options["product"])[0]  # tier ordering links a product's units
+    out = solve_model(m, groups, data.options["u"].to_numpy()[data.group_start], opts, x_start,
+                      cluster=cluster)
     res = SolveResult(
         case_name=case.name,
         status=out.status,
@@ -195,6 +203,7 @@ def solve(
         warnings=case.warnings,
         case_path=str(Path(case.source).resolve()) if Path(case.source).exists() else None,
         interrupted=bool(out.details.get("interrupted")),
+        search=dict(out.details.get("search", {})),
     )
     if out.status == "error":
         res.message = (f"the solver could not solve the model (HiGHS: {out.message}); extreme "

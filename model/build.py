@@ -77,7 +77,7 @@ def add_assignment(m: pyo.ConcreteModel, d: ModelData) -> None:
     Only allowed options get a variable (sparse index): a policy-forbidden level has none.
     """
     n = len(d.options)
-    add_var(m, "x", n, binary=True)
+    add_var(m, "x", n, binary=True, owner=d.options["u"].to_numpy())
     m._xs = m._form.variables[:n]
     gid = np.repeat(np.arange(len(d.group_start)), d.group_end - d.group_start)
     add_rows(m, "assign", (gid, np.arange(n), np.ones(n)), len(d.group_start), 1.0, 1.0)
@@ -132,7 +132,7 @@ def add_switching(m: pyo.ConcreteModel, d: ModelData) -> None:
     opt = d.options
     ou, ot = opt["u"].to_numpy(), opt["t"].to_numpy()
     later = np.flatnonzero(ot > 0)
-    od = add_var(m, "d", len(later), lb=0.0)
+    od = add_var(m, "d", len(later), lb=0.0, owner=ou[later])
     prev = _option_at(d, ou[later], opt["level"].to_numpy()[later], ot[later] - 1)
     r = np.arange(len(later))
     has = prev >= 0
@@ -145,7 +145,7 @@ def add_switching(m: pyo.ConcreteModel, d: ModelData) -> None:
         cur = d.case.tables["current"][["segment", "product", "level"]].merge(upos)
         cu = cur["u"].to_numpy().astype(np.int64)
         c = _option_at(d, cu, cur["level"].to_numpy(), np.zeros(len(cu), dtype=np.int64))
-        ow = add_var(m, "w0", len(cu), lb=0.0, ub=1.0)
+        ow = add_var(m, "w0", len(cu), lb=0.0, ub=1.0, owner=cu)
         k, has = np.arange(len(cu)), c >= 0
         add_rows(m, "switch_first", (np.r_[k, k[has]], np.r_[ow + k, c[has]], np.ones(
             len(k) + has.sum())), len(k), 1.0, None)
@@ -177,7 +177,7 @@ def add_goodwill(m: pyo.ConcreteModel, d: ModelData) -> None:
     rows = up.loc[up["u"].isin(set(up.loc[gain, "u"])) & (up["t"] > 0)]
     gu, gt = rows["u"].to_numpy(), rows["t"].to_numpy()
     m.G_index = list(zip(gu.tolist(), gt.tolist(), strict=True))
-    og = add_var(m, "G", len(rows), lb=0.0)
+    og = add_var(m, "G", len(rows), lb=0.0, owner=gu)
     T = d.n_periods
     pos = np.full(d.n_units * T, -1, dtype=np.int64)
     pos[gu * T + gt] = np.arange(len(rows))

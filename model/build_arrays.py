@@ -40,6 +40,7 @@ class LinearForm:
     lb: list[np.ndarray] = field(default_factory=list)
     ub: list[np.ndarray] = field(default_factory=list)
     integer: list[np.ndarray] = field(default_factory=list)
+    owner: list[np.ndarray] = field(default_factory=list)  # unit of each column, −1 = shared
     variables: list = field(default_factory=list)  # Pyomo VarData, column order
     blocks: list[RowBlock] = field(default_factory=list)
     cost: np.ndarray | None = None  # objective coefficient per column (maximised)
@@ -51,9 +52,13 @@ class LinearForm:
 
 def add_var(
     m: pyo.ConcreteModel, name: str, n: int, *, binary: bool = False,
-    lb: float | None = 0.0, ub: float | None = None,
+    lb: float | None = 0.0, ub: float | None = None, owner: np.ndarray | None = None,
 ) -> int:
-    """An indexed Var ``name[0..n-1]``; returns the column of its first element."""
+    """An indexed Var ``name[0..n-1]``; returns the column of its first element.
+
+    ``owner`` names the unit each element belongs to (−1: shared by all units, the default),
+    so the solver can free or fix one unit's columns together (neighbourhood search).
+    """
     form: LinearForm = m._form
     domain = pyo.Binary if binary else pyo.Reals
     comp = pyo.Var(range(n), domain=domain, bounds=None if binary else (lb, ub))
@@ -64,6 +69,8 @@ def add_var(
     form.lb.append(np.full(n, 0.0 if binary else (-np.inf if lb is None else lb)))
     form.ub.append(np.full(n, 1.0 if binary else (np.inf if ub is None else ub)))
     form.integer.append(np.full(n, binary))
+    form.owner.append(np.full(n, -1, dtype=np.int64) if owner is None
+                      else np.asarray(owner, dtype=np.int64))
     form.variables.extend(comp.values())
     return offset
 

@@ -1,45 +1,42 @@
 """Solving the Pyomo model with HiGHS, and mapping every outcome to an honest status.
 
-The model is defined once, in Pyomo. It is handed to HiGHS as one standard-form matrix
-(Pyomo's ``LinearStandardFormCompiler`` → ``highspy.passModel``) instead of row by row,
-which keeps the hand-off cheap and lets us run a structure-aware warm start:
+The flow of one solve (:func:`solve_model`), all within one deadline:
 
-1. solve the LP relaxation (a multiple-choice knapsack LP: nearly integral, only a few
-   units per linking row are fractional);
-2. fix every unit-period whose LP choice is already integral and solve the small MIP left
-   over: a feasible plan with every linking term (budgets, switching, goodwill …) respected;
-3. give that plan to HiGHS (``setSolution``) so the gap closes at the root.
+1. hand the model to HiGHS as one matrix (:mod:`model.highs_matrix`);
+2. build an incumbent from the structure (:mod:`model.incumbent`): the LP relaxation,
+   rounded by a small MIP over its fractional units, improved by a neighbourhood search;
+   the LP value is a true bound, so when the plan is within the requested gap of it we
+   are done without branch-and-bound;
+3. otherwise give the plan to HiGHS (``setSolution``) and let its MIP close the gap with
+   whatever time is left; report the tighter of its bound and the LP bound.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-import scipy.sparse as sp
+
+from model.highs_matrix import (  # noqa: F401 (re-exported: the public solver surface)
+    SolverOptions,
+    _Matrix,
+    _new_highs,
+    run_interruptible,
+    to_highs,
+)
+from model.incumbent import (
+    SearchLog,
+    from_start,
+    neighbourhood_search,
+    relaxation,
+    round_fractional,
+)
 
 #: HiGHS's own default relative gap; ``0`` proves optimality exactly.
 DEFAULT_GAP = 1e-4
-_INF = highspy.kHighsInf
-
-
-@dataclass(frozen=True)
-class SolverOptions:
-    """Solver controls (CLI flags override case.yaml ``solver:``)."""
-
-    time_limit: float | None = None
-    mip_gap: float | None = None
-    threads: int | None = None
-    write_model: Path | None = None
-    warm_start: bool = True
-    log: bool = False
 
 
 @dataclass
@@ -61,184 +58,24 @@ class SolveOutcome:
     details: dict = field(default_factory=dict)
 
 
-@contextlib.contextmanager
-def _fd_silenced(fd: int):
-    """Silence a C-level file descriptor (stdout) for the duration of the block."""
-    sys.stdout.flush()
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), fd)
-            yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-
-
-@dataclass
-class _Matrix:
-    """The model as HiGHS sees it, plus the maps back to Pyomo names.
-
-    ``rows[k]`` is (constraint component name, index) of row k, e.g. ``("budget", 3)``;
-    ``x_cols[i]`` is the column of option i.
-    """
-
-    lp: highspy.HighsLp
-    x_cols: np.ndarray
-    integrality: np.ndarray
-    rows: list[tuple[str, object]]
-
-
-def to_highs(m: pyo.ConcreteModel) -> _Matrix:
-    """The Pyomo model as one HiGHS LP/MIP, from the arrays its blocks were built from.
-
-    :mod:`model.build_arrays` records every constraint's (row, column, coefficient) arrays
-    while creating it in Pyomo, so the hand-off is one sparse stack instead of a walk over
-    Pyomo expressions (``LinearStandardFormCompiler`` costs ~10 µs per nonzero).
-    """
-    form = m._form
-    n = form.n_cols
-    blocks = form.blocks
-    nnz = [len(b.cols) for b in blocks]
-    ptr = np.concatenate([[0]] + [b.ptr[1:] + off for b, off in
-                                  zip(blocks, np.cumsum([0, *nnz[:-1]]), strict=True)])
-    cols = np.concatenate([b.cols for b in blocks]) if blocks else np.zeros(0, np.int64)
-    vals = np.concatenate([b.vals for b in blocks]) if blocks else np.zeros(0)
-    A = sp.csr_matrix((vals, cols, ptr), shape=(len(ptr) - 1, n)).tocsc()
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, A.shape[0]
-    lp.col_cost_ = form.cost if form.cost is not None else np.zeros(n)
-    lp.offset_ = 0.0
-    lp.sense_ = highspy.ObjSense.kMaximize
-
-    def inf(a: np.ndarray) -> np.ndarray:
-        return np.clip(a, -_INF, _INF)
-
-    lp.col_lower_ = inf(np.concatenate(form.lb))
-    lp.col_upper_ = inf(np.concatenate(form.ub))
-    lp.row_lower_ = inf(np.concatenate([b.lo for b in blocks]))
-    lp.row_upper_ = inf(np.concatenate([b.hi for b in blocks]))
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
-    integ = np.concatenate(form.integer)
-    kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
-    lp.integrality_ = [kinds[i] for i in integ.tolist()]
-    x_cols = form.offsets["x"] + np.arange(len(m._xs))
-    rows = [(b.name, k) for b in blocks for k in b.index]
-    return _Matrix(lp, x_cols, integ, rows)
-
-
-_BANNER_SHOWN = False
-
-
-def _new_highs(opts: SolverOptions) -> highspy.Highs:
-    """A HiGHS instance with our options. HiGHS prints a banner on the first construction
-    in a process, before any option can silence it; we route it away unless logging."""
-    global _BANNER_SHOWN
-    if _BANNER_SHOWN or opts.log:
-        h = highspy.Highs()
-    else:
-        with _fd_silenced(1):
-            h = highspy.Highs()
-    _BANNER_SHOWN = True
-    h.setOptionValue("output_flag", bool(opts.log))
-    if opts.threads:
-        h.setOptionValue("threads", int(opts.threads))
-    return h
-
-
-def _relaxation(mat: _Matrix, opts: SolverOptions, info: dict | None = None) -> np.ndarray | None:
-    h = _new_highs(SolverOptions(threads=opts.threads))
-    lp = mat.lp
-    saved = lp.integrality_
-    lp.integrality_ = []
-    h.passModel(lp)
-    lp.integrality_ = saved
-    # Interior point + crossover: on the switching/goodwill LP of a 84k-binary case it takes
-    # 24 s where dual simplex had not finished after 180 s (docs/performance.md).
-    h.setOptionValue("solver", "ipm")
-    if opts.time_limit is not None:  # the LP gets 60% of the user's limit, the rest the MIP
-        h.setOptionValue("time_limit", 0.6 * float(opts.time_limit))
-    if run_interruptible(h) and info is not None:
-        info["interrupted"] = True
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    return np.asarray(h.getSolution().col_value)
-
-
-def _warm_start(
-    mat: _Matrix, groups: list[np.ndarray], group_unit: np.ndarray, opts: SolverOptions,
-    info: dict | None = None,
-) -> np.ndarray | None:
-    """LP relaxation, then a small MIP over the units the LP left fractional.
-
-    Every unit whose LP choice is integral in every period is fixed to it; units with any
-    fractional period stay free in all periods (switching and goodwill link a unit's
-    periods). The MIP left over has a few dozen free units and solves in a fraction of a
-    second, giving a plan that respects every linking term. The LP bound goes to ``info``.
-    """
-    xr = _relaxation(mat, opts, info)
-    if xr is None or (info or {}).get("interrupted"):
-        return None
-    if info is not None:  # the LP optimum bounds every plan: a true bound even if the MIP stops
-        info["lp_bound"] = float(np.dot(mat.lp.col_cost_, xr) + mat.lp.offset_)
-    lp = mat.lp
-    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
-    sizes = np.array([len(g) for g in groups], dtype=np.int64)
-    options = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
-    unit_of = np.repeat(np.asarray(group_unit, dtype=np.int64), sizes)
-    cols = mat.x_cols[options]
-    vals = xr[cols]
-    frac = np.minimum(vals, 1 - vals) > 1e-6
-    fractional = np.zeros(int(unit_of.max()) + 1 if len(unit_of) else 0, dtype=bool)
-    fractional[unit_of[frac]] = True
-    fix = cols[~fractional[unit_of]]
-    fix_lo, fix_hi = lower.copy(), upper.copy()
-    fix_lo[fix] = fix_hi[fix] = np.round(xr[fix])
-    h = _new_highs(SolverOptions(threads=opts.threads))
-    h.passModel(lp)
-    h.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), fix_lo, fix_hi)
-    h.setOptionValue("mip_rel_gap", 1e-5)
-    limit = 10.0 if opts.time_limit is None else max(0.5, opts.time_limit / 5)
-    h.setOptionValue("time_limit", limit)
-    if run_interruptible(h) and info is not None:
-        info["interrupted"] = True
-    if h.getInfo().primal_solution_status != 2:  # kSolutionStatusFeasible
-        return None
-    return np.asarray(h.getSolution().col_value)
-
-
-def _from_start(mat: _Matrix, x_start: np.ndarray, opts: SolverOptions) -> np.ndarray | None:
-    """Complete a given plan (x fixed) to all columns; None if it is infeasible."""
-    lp = mat.lp
-    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
-    ok = mat.x_cols >= 0
-    lower[mat.x_cols[ok]] = upper[mat.x_cols[ok]] = np.round(x_start[ok])
-    h = _new_highs(SolverOptions(threads=opts.threads))
-    h.passModel(lp)
-    h.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), lower, upper)
-    h.setOptionValue("time_limit", 10.0)
-    h.run()
-    if h.getInfo().primal_solution_status != 2:
-        return None
-    return np.asarray(h.getSolution().col_value)
-
-
 def solve_model(
     m: pyo.ConcreteModel,
     groups: list[np.ndarray],
     group_unit: np.ndarray,
     opts: SolverOptions,
     initial: np.ndarray | None = None,
+    cluster: np.ndarray | None = None,
 ) -> SolveOutcome:
     """Solve and classify the outcome.
 
-    ``groups`` lists the option rows of each unit-period, ``group_unit`` its unit.
-    ``initial`` (0/1 per option, e.g. the previous scenario's plan) is completed to a full
-    solution; HiGHS starts from it when it beats the LP-rounding start.
+    ``groups`` lists the option rows of each unit-period, ``group_unit`` its unit (kept
+    for callers; the matrix knows each column's unit). ``initial`` (0/1 per option, e.g.
+    the previous scenario's plan) is completed to a full solution and used when it beats
+    the LP-rounding start. ``cluster`` (per unit, e.g. its product) groups the units the
+    neighbourhood search frees together.
     """
+    if opts.deadline is None and opts.time_limit is not None:
+        opts = replace(opts, deadline=time.perf_counter() + float(opts.time_limit))
     mat = to_highs(m)
     lp = mat.lp
     h = _new_highs(opts)
@@ -250,39 +87,39 @@ def solve_model(
         h.writeModel(str(opts.write_model))
     start = time.perf_counter()
     warm_obj, source = None, "none"
-    info: dict = {}
+    log = SearchLog()
     if opts.warm_start and mat.integrality.any() and lp.num_row_:
-        candidates = [(_warm_start(mat, groups, group_unit, opts, info), "lp rounding")]
-        if initial is not None:  # the better of the two starts goes to HiGHS
-            candidates.append((_from_start(mat, initial, opts), "previous plan"))
-        for warm, name in candidates:
-            if warm is None:
-                continue
-            value = float(np.dot(lp.col_cost_, warm) + lp.offset_)
-            if warm_obj is None or value > warm_obj + 1e-9 * max(1.0, abs(warm_obj)):
-                best, warm_obj, source = warm, value, name
-        lp_bound = info.get("lp_bound")
-        if warm_obj is not None and lp_bound is not None and not info.get("interrupted") and (
-            lp_bound - warm_obj <= max(float(gap) * abs(warm_obj), 1e-6)
+        best, warm_obj, source = _incumbent(mat, opts, float(gap), initial, cluster, log)
+        if warm_obj is not None and log.lp_bound is not None and not log.interrupted and (
+            log.lp_bound - warm_obj <= max(float(gap) * abs(warm_obj), 1e-6)
         ):
-            # The LP bound already proves the warm plan within the gap: no MIP needed.
-            out = _proven_by_lp(mat, best, warm_obj, lp_bound, time.perf_counter() - start)
-            out.details["warm_start"] = source
+            # The LP bound already proves the plan within the gap: no branch-and-bound.
+            out = _proven_by_lp(mat, best, warm_obj, log.lp_bound, time.perf_counter() - start)
+            _record(out, source, log)
+            return out
+        left = opts.remaining()
+        if (warm_obj is not None and log.lp_bound is not None and not log.interrupted
+                and left is not None and left < 2 * log.lp_seconds):
+            # HiGHS's root LP alone takes longer than the LP relaxation did (dual simplex,
+            # no crossover-free shortcut) and overruns a short limit: stop with the plan.
+            out = _proven_by_lp(mat, best, warm_obj, log.lp_bound,
+                                time.perf_counter() - start, "time_limit",
+                                "time limit: returning the searched plan, bound from the LP relaxation")
+            _record(out, source, log)
             return out
         if warm_obj is not None:
             sol = highspy.HighsSolution()
             sol.col_value = list(best)
             sol.value_valid = True
             h.setSolution(sol)
-    if opts.time_limit is not None:
-        spent = time.perf_counter() - start
-        h.setOptionValue("time_limit", max(0.01, float(opts.time_limit) - spent))
-    interrupted = run_interruptible(h, cancel=bool(info.get("interrupted"))) or bool(
-        info.get("interrupted"))
+    left = opts.remaining()
+    if left is not None:
+        h.setOptionValue("time_limit", max(0.01, left))
+    interrupted = run_interruptible(h, cancel=log.interrupted) or log.interrupted
     seconds = time.perf_counter() - start
     out = _outcome(h, mat, seconds, warm_obj)
-    out.details["warm_start"] = source
-    _honest_bound(out, info.get("lp_bound"))
+    _record(out, source, log)
+    _honest_bound(out, log.lp_bound)
     if interrupted:
         out.details["interrupted"] = True
         out.message = (
@@ -293,6 +130,57 @@ def solve_model(
     elif out.status == "time_limit" and out.x is None:
         out.message = "no plan found within the time limit"
     return out
+
+
+def _incumbent(
+    mat: _Matrix, opts: SolverOptions, gap: float, initial: np.ndarray | None,
+    cluster: np.ndarray | None, log: SearchLog,
+) -> tuple[np.ndarray | None, float | None, str]:
+    """The best plan we can build before branch-and-bound: ``(columns, objective, source)``.
+
+    Time shares (of what is left before the deadline): LP relaxation up to 50%, rounding
+    up to 30%, neighbourhood search up to 85% of the rest (on these models HiGHS's
+    branch-and-bound rarely improves a searched plan; it gets the remainder); without a
+    deadline the search gets 2× the LP time (at least 5 s), branch-and-bound runs to the gap.
+    """
+    def share(frac: float, default: float | None) -> float | None:
+        left = opts.remaining()
+        return default if left is None else frac * left
+
+    candidates = []
+    lp = relaxation(mat, opts, share(0.5, None), log)
+    if lp is not None and not log.interrupted:
+        xr, reduced = lp
+        x = round_fractional(mat, xr, opts, share(0.3, 10.0), log)
+        if x is not None:
+            candidates.append((x, "lp rounding"))
+    if initial is not None and not log.interrupted:
+        candidates.append((from_start(mat, initial, opts), "previous plan"))
+    best, value, source = None, None, "none"
+    for x, name in candidates:
+        if x is None:
+            continue
+        v = float(np.dot(mat.lp.col_cost_, x) + mat.lp.offset_)
+        if value is None or v > value + 1e-9 * max(1.0, abs(value)):
+            best, value, source = x, v, name
+    if best is not None and lp is not None and not log.interrupted:
+        seconds = share(0.85, max(5.0, 2.0 * log.lp_seconds))
+        improved = neighbourhood_search(mat, best, lp[1], cluster, gap, opts, seconds, log)
+        v = float(np.dot(mat.lp.col_cost_, improved) + mat.lp.offset_)
+        if v > value:
+            best, value = improved, v
+            source += " + neighbourhood search"
+    return best, value, source
+
+
+def _record(out: SolveOutcome, source: str, log: SearchLog) -> None:
+    out.details["warm_start"] = source
+    out.details["search"] = {
+        "lp_seconds": round(log.lp_seconds, 3), "lp_bound": log.lp_bound,
+        "rounded_objective": log.rounded_objective, "rounds": log.rounds,
+        "improved": log.improved, "search_seconds": round(log.seconds, 3),
+        "objectives": log.objectives, "trace": log.trace,
+    }
 
 
 def _honest_bound(out: SolveOutcome, lp_bound: float | None) -> None:
@@ -308,40 +196,15 @@ def _honest_bound(out: SolveOutcome, lp_bound: float | None) -> None:
     out.details["bound_from"] = "LP relaxation"
 
 
-def run_interruptible(h: highspy.Highs, cancel: bool = False) -> bool:
-    """Run HiGHS in its worker thread so Ctrl-C stops the search instead of killing us.
-
-    The main thread waits in short slices; a ``KeyboardInterrupt`` (SIGINT) asks HiGHS to
-    stop at its next interrupt check (``cancelSolve``) and we keep waiting, so the caller
-    still gets the incumbent, the bound and an honest status. Returns True if interrupted.
-    ``cancel`` stops at once (Ctrl-C came during an earlier phase): HiGHS still reports the
-    solution it was given.
-    """
-    h.HandleUserInterrupt = True
-    thread = h.startSolve()
-    if cancel:
-        h.cancelSolve()
-    interrupted = False
-    while True:
-        try:
-            done, _ = h.wait(0.1)
-        except KeyboardInterrupt:
-            interrupted = True
-            h.cancelSolve()
-            continue
-        if done:
-            break
-    thread.join()
-    return interrupted
-
-
 def _proven_by_lp(
-    mat: _Matrix, plan: np.ndarray, objective: float, bound: float, seconds: float
+    mat: _Matrix, plan: np.ndarray, objective: float, bound: float, seconds: float,
+    status: str = "optimal",
+    message: str = "Optimal (warm-start plan proven within the gap by the LP relaxation bound)",
 ) -> SolveOutcome:
-    """A warm-start plan whose gap to the LP relaxation bound is within the target."""
+    """The incumbent as the answer, with the LP relaxation value as its bound."""
     bound = max(bound, objective)
     return SolveOutcome(
-        status="optimal",
+        status=status,
         objective=objective,
         bound=bound,
         mip_gap=(bound - objective) / max(abs(objective), 1e-12),
@@ -350,7 +213,7 @@ def _proven_by_lp(
         n_variables=mat.lp.num_col_,
         n_binaries=int(mat.integrality.sum()),
         n_constraints=mat.lp.num_row_,
-        message="Optimal (warm-start plan proven within the gap by the LP relaxation bound)",
+        message=message,
         warm_start_objective=objective,
         col_values=plan,
     )
