@@ -1,0 +1,100 @@
+"""The structure-aware incumbent (model.incumbent): sub-MIPs cut from the matrix, LP
+rounding and the neighbourhood search never change what is optimal, never return an
+infeasible plan, never make a plan worse; one deadline bounds the whole solve."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model import Case, solve
+from model.build import create_model, prepare
+from model.generate import generate_case
+from model.highs import SolverOptions, to_highs
+from model.incumbent import SearchLog, neighbourhood_search, relaxation, round_fractional, submip
+
+
+def _matrix(segments: int, products: int, levels: int, periods: int, seed: int):
+    tables, settings = generate_case(segments, products, levels, periods, seed=seed)
+    case = Case.from_tables(tables, settings)
+    data = prepare(case)
+    return case, to_highs(create_model(data)), data
+
+
+def _assert_feasible(mat, x: np.ndarray) -> None:
+    lp = mat.lp
+    act = mat.A @ x
+    tol = 1e-6 * np.maximum(1.0, np.abs(act))
+    assert np.all(act >= np.asarray(lp.row_lower_) - tol)
+    assert np.all(act <= np.asarray(lp.row_upper_) + tol)
+    assert np.all(x >= np.asarray(lp.col_lower_) - 1e-9)
+    assert np.all(x <= np.asarray(lp.col_upper_) + 1e-9)
+    ints = x[mat.integrality.astype(bool)]
+    assert np.allclose(ints, np.round(ints), atol=1e-6)
+
+
+def _value(mat, x: np.ndarray) -> float:
+    return float(np.dot(mat.lp.col_cost_, x))
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_submip_with_every_column_free_is_the_plain_optimum(seed):
+    case, mat, _ = _matrix(3, 6, 3, 3, seed)
+    plain = solve(case, mip_gap=0, warm_start=False, marginals=False)
+    free = np.ones(mat.lp.num_col_, dtype=bool)
+    x = submip(mat, np.zeros(mat.lp.num_col_), free, SolverOptions(), 60.0, start=False)
+    _assert_feasible(mat, x)
+    assert _value(mat, x) == pytest.approx(plain.solver_objective, rel=1e-9)
+
+
+def test_rounding_and_search_give_feasible_plans_that_only_improve():
+    """150 units (> the search's small-model cut-off of 120), 4 periods, all linking terms."""
+    _, mat, data = _matrix(5, 30, 4, 4, 7)
+    log = SearchLog()
+    xr, reduced = relaxation(mat, SolverOptions(), None, log)
+    x0 = round_fractional(mat, xr, SolverOptions(), 30.0, log)
+    _assert_feasible(mat, x0)
+    assert _value(mat, x0) <= log.lp_bound + 1e-6
+    cluster = np.zeros(mat.owner.max() + 1, dtype=np.int64)
+    cluster[data.options["u"].to_numpy()] = data.options["product"].factorize()[0]
+    x1 = neighbourhood_search(mat, x0, reduced, cluster, 0.0, SolverOptions(), 8.0, log)
+    _assert_feasible(mat, x1)
+    assert log.rounds > 0, "the search must run on a model of this size"
+    assert _value(mat, x0) - 1e-6 <= _value(mat, x1) <= log.lp_bound + 1e-6
+    assert log.objectives == sorted(log.objectives)
+
+
+def test_submip_keeps_fixed_columns_and_never_worsens_the_start():
+    _, mat, _ = _matrix(4, 10, 3, 4, 5)
+    log = SearchLog()
+    xr, _ = relaxation(mat, SolverOptions(), None, log)
+    x0 = round_fractional(mat, xr, SolverOptions(), 30.0, log)
+    rng = np.random.default_rng(0)
+    free_units = rng.random(mat.owner.max() + 1) < 0.3
+    free = (mat.owner < 0) | free_units[np.maximum(mat.owner, 0)] & (mat.owner >= 0)
+    x1 = submip(mat, x0, free, SolverOptions(), 30.0)
+    _assert_feasible(mat, x1)
+    assert np.array_equal(x1[~free], x0[~free])
+    assert _value(mat, x1) >= _value(mat, x0) - 1e-6
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_search_never_changes_the_optimum(seed):
+    """At gap 0 a solve that runs the search proves the same optimum as a plain solve."""
+    tables, settings = generate_case(5, 30, 3, 3, seed=seed)
+    case = Case.from_tables(tables, settings)
+    plain = solve(case, mip_gap=0, warm_start=False, marginals=False)
+    searched = solve(case, mip_gap=0, marginals=False)
+    assert plain.status == searched.status == "optimal"
+    assert searched.search["rounds"] > 0
+    assert searched.objective == pytest.approx(plain.objective, rel=1e-9)
+
+
+def test_time_limit_bounds_the_whole_run():
+    """Build, LP, rounding, search and branch-and-bound share one deadline (a solve of this
+    case at gap 0 takes minutes, so the limit really cuts it short)."""
+    tables, settings = generate_case(5, 30, 5, 12, seed=1)
+    case = Case.from_tables(tables, settings)
+    res = solve(case, mip_gap=0, time_limit=6.0, marginals=False)
+    assert res.status == "time_limit"
+    assert res.total_seconds <= 6.0 + 3.0
