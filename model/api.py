@@ -93,6 +93,8 @@ class SolveResult:
             "warnings": list(self.warnings),
             "interrupted": self.interrupted,
         }
+        if self.search:  # how the plan was found (LP bound, rounding, neighbourhood search)
+            out["search"] = {k: v for k, v in self.search.items() if k not in ("trace", "objectives")}
         if self.marginals:
             out["marginals"] = self.marginals
         if self.case_path:

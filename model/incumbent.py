@@ -52,9 +52,11 @@ def relaxation(mat: _Matrix, opts: SolverOptions, seconds: float | None, log: Se
     lp.integrality_ = []
     h.passModel(lp)
     lp.integrality_ = saved
-    # Interior point + crossover: on the switching/goodwill LP of a 84k-binary case it takes
-    # 24 s where dual simplex had not finished after 180 s (docs/performance.md).
-    h.setOptionValue("solver", "ipm")
+    # Interior point + crossover when periods are linked (switching, goodwill): on such a
+    # 84k-binary LP it takes 23 s where dual simplex takes 148 s. Without those rows dual
+    # simplex is faster (5.0 s vs 9.2 s at 84k). Measured in docs/performance.md.
+    linked = {"switch", "switch_first", "goodwill"} & {name for name, _ in mat.rows}
+    h.setOptionValue("solver", "ipm" if linked else "simplex")
     if seconds is not None:
         h.setOptionValue("time_limit", max(0.01, seconds))
     start = time.perf_counter()
