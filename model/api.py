@@ -7,6 +7,7 @@ and :meth:`SolveResult.write`. No Pyomo or HiGHS object is ever returned.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,7 @@ def solve(
     marginals: bool = True,
     start: pd.DataFrame | None = None,
     explain: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> SolveResult:
     """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``.
 
@@ -154,6 +156,7 @@ def solve(
     warm start is used.
     ``explain``: when the case is infeasible, find the smallest relaxation that gives a plan
     (:mod:`model.explain`; a few more solves) and put it in ``SolveResult.explanation``.
+    ``progress``: called with one short line per phase (LP bound, search gap, …).
     """
     from model.build import create_model, prepare
     from model.highs import SolverOptions, solve_model
@@ -168,7 +171,9 @@ def solve(
         write_model=Path(write_model) if write_model else None,
         warm_start=warm_start,
         log=log,
+        progress=progress,
     )
+    opts.say("building the model…")
     if opts.time_limit is not None:  # the limit bounds the whole run, build included
         opts = replace(opts, deadline=t0 + float(opts.time_limit))
     data = prepare(case)

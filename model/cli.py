@@ -85,10 +85,13 @@ def solve_cmd(
         report_case_error(exc)
     target = out or default_out(c.name)
     try:
-        res = solve(
-            c, time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
-            warm_start=not no_warm_start, log=log,
-        )
+        kw = dict(time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
+                  warm_start=not no_warm_start, log=log)
+        if log or quiet:
+            res = solve(c, **kw)
+        else:  # one status line per phase: long runs show what they are doing
+            with console.status("solving…") as status:
+                res = solve(c, progress=status.update, **kw)
     except Exception as exc:  # a bug of ours or the solver's: say so plainly, record it, exit 1
         from model.report import write_error_summary
 

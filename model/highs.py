@@ -115,6 +115,7 @@ def solve_model(
     left = opts.remaining()
     if left is not None:
         h.setOptionValue("time_limit", max(0.01, left))
+    opts.say("branch-and-bound (HiGHS)…")
     interrupted = run_interruptible(h, cancel=log.interrupted) or log.interrupted
     seconds = time.perf_counter() - start
     out = _outcome(h, mat, seconds, warm_obj)

@@ -11,7 +11,8 @@ import contextlib
 import os
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import highspy
@@ -35,6 +36,12 @@ class SolverOptions:
     #: ``time.perf_counter()`` by which the whole run (build, LP, search, MIP) must end; set
     #: by :func:`model.api.solve` from ``time_limit`` so the limit bounds the run, not each step.
     deadline: float | None = None
+    #: called with a short line at each phase (the CLI shows it as a status line)
+    progress: Callable[[str], None] | None = field(default=None, compare=False)
+
+    def say(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(message)
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline (None: no limit)."""

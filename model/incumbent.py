@@ -57,6 +57,7 @@ def relaxation(mat: _Matrix, opts: SolverOptions, seconds: float | None, log: Se
     # simplex is faster (5.0 s vs 9.2 s at 84k). Measured in docs/performance.md.
     linked = {"switch", "switch_first", "goodwill"} & {name for name, _ in mat.rows}
     h.setOptionValue("solver", "ipm" if linked else "simplex")
+    opts.say(f"LP relaxation ({lp.num_col_:,} columns, {lp.num_row_:,} rows)…")
     if seconds is not None:
         h.setOptionValue("time_limit", max(0.01, seconds))
     start = time.perf_counter()
@@ -141,6 +142,8 @@ def round_fractional(
     integer = mat.integrality.astype(bool)
     free = ~integer | (mat.owner < 0) | np.isin(mat.owner, frac_units)
     x0 = np.where(integer, np.round(xr), xr)
+    opts.say(f"LP bound {log.lp_bound:,.2f} ({log.lp_seconds:.1f} s); rounding "
+             f"{len(frac_units)} fractional units…")
     out = submip(mat, x0, free, opts, seconds, start=False, log=log)
     if out is not None:
         log.rounded_objective = _objective(mat, out)
@@ -202,6 +205,8 @@ def neighbourhood_search(
             log.improved += 1
             log.objectives.append(best)
             stale = 0
+            opts.say(f"neighbourhood search: gap {100 * (log.lp_bound - best) / abs(best):.4f}% "
+                     f"to the LP bound (round {log.rounds})…")
         else:
             stale += 1
         if took < 0.5 * limit:

@@ -98,3 +98,14 @@ def test_time_limit_bounds_the_whole_run():
     res = solve(case, mip_gap=0, time_limit=6.0, marginals=False)
     assert res.status == "time_limit"
     assert res.total_seconds <= 6.0 + 3.0
+
+
+def test_progress_reports_each_phase():
+    tables, settings = generate_case(5, 30, 3, 3, seed=1)
+    lines: list[str] = []
+    res = solve(Case.from_tables(tables, settings), mip_gap=0, marginals=False,
+                progress=lines.append)
+    assert res.status == "optimal"
+    assert lines[0] == "building the model…"
+    assert any(line.startswith("LP relaxation (") for line in lines)
+    assert any(line.startswith("LP bound ") and "rounding" in line for line in lines)
