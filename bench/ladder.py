@@ -44,10 +44,13 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def phase_generate(case: Path, size: str) -> dict:
+def phase_generate(case: Path, size: str, variant: str = "full") -> dict:
+    """``full``: every linking term (switching, goodwill, tiers, policies, inventory days);
+    ``core``: no switching and no goodwill (periods independent but for the budgets)."""
     from model.generate import generate_case, write_case
 
-    tables, settings = generate_case(*LADDER[size], seed=1)
+    linked = variant == "full"
+    tables, settings = generate_case(*LADDER[size], seed=1, goodwill=linked, switching=linked)
     write_case(tables, settings, case)
     return {}
 
@@ -124,10 +127,11 @@ def _fmt(v, spec: str = ".1f") -> str:
     return "–" if v is None else format(v, spec)
 
 
-def run_size(size: str, work: Path, svc_limit: float, plain_limit: float) -> dict:
+def run_size(size: str, work: Path, svc_limit: float, plain_limit: float,
+             variant: str = "full") -> dict:
     case, mps = work / f"case-{size}", work / f"model-{size}.mps"
-    _child(["generate", str(case), size], 3600)
-    row = {"size": size, "shape": "x".join(map(str, LADDER[size]))}
+    _child(["generate", str(case), size, variant], 3600)
+    row = {"size": size, "shape": "x".join(map(str, LADDER[size])), "variant": variant}
     row["svcplan"] = _child(["svcplan", str(case), str(svc_limit)], svc_limit * 3 + 600)
     _child(["export", str(case), str(mps)], 3600)
     row["highs"] = _child(["highs", str(mps), str(plain_limit), "0"], plain_limit * 2 + 300)
@@ -140,7 +144,8 @@ def table_row(r: dict) -> str:
     s, h, lp = r["svcplan"], r["highs"], r["lp"]
     gap = None if s.get("gap") is None else 100 * s["gap"]
     hgap = None if h.get("gap") is None else 100 * h["gap"]
-    return (f"| {r['size']} ({r['shape']}) | {s.get('binaries', '–')} | {_fmt(s.get('build'))} "
+    name = f"{r['size']} ({r['shape']}, {r.get('variant', 'full')})"
+    return (f"| {name} | {s.get('binaries', '–')} | {_fmt(s.get('build'))} "
             f"| {_fmt(s.get('solve'))} | {_fmt(s.get('total'))} | {_fmt(s.get('peak_mb'), '.0f')} "
             f"| {_fmt(gap, '.4f')} | {s.get('status')} | {_fmt(h.get('seconds'))} "
             f"({h.get('status')}) | {_fmt(hgap, '.4f')} | {_fmt(lp.get('seconds'))} |")
@@ -157,12 +162,14 @@ def main() -> None:
     ap.add_argument("--sizes", nargs="+", default=list(LADDER), choices=list(LADDER))
     ap.add_argument("--svcplan-limit", type=float, default=600.0)
     ap.add_argument("--plain-limit", type=float, default=600.0)
+    ap.add_argument("--variant", choices=["full", "core"], default="full",
+                    help="full: every linking term; core: without switching and goodwill")
     ap.add_argument("--log", type=Path, default=Path("bench/results.jsonl"))
     a = ap.parse_args()
     if a.phase:
         kind, *rest = a.phase
         if kind == "generate":
-            out = phase_generate(Path(rest[0]), rest[1])
+            out = phase_generate(Path(rest[0]), rest[1], *rest[2:])
         elif kind == "svcplan":
             out = phase_svcplan(Path(rest[0]), float(rest[1]))
         elif kind == "export":
@@ -176,7 +183,7 @@ def main() -> None:
     print(HEADER, flush=True)
     with tempfile.TemporaryDirectory(prefix="svcplan-bench-") as tmp:
         for size in a.sizes:
-            row = run_size(size, Path(tmp), a.svcplan_limit, a.plain_limit)
+            row = run_size(size, Path(tmp), a.svcplan_limit, a.plain_limit, a.variant)
             print(table_row(row), flush=True)
             with open(a.log, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(row) + "\n")
