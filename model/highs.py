@@ -33,6 +33,7 @@ from model.incumbent import (
     neighbourhood_search,
     relaxation,
     round_fractional,
+    thrifty_plan,
 )
 
 #: HiGHS's own default relative gap; ``0`` proves optimality exactly.
@@ -116,9 +117,12 @@ def solve_model(
     if left is not None:
         h.setOptionValue("time_limit", max(0.01, left))
     opts.say("branch-and-bound (HiGHS)…")
-    interrupted = run_interruptible(h, cancel=log.interrupted) or log.interrupted
+    interrupted = run_interruptible(h, cancel=log.interrupted, deadline=opts.deadline)
+    interrupted = interrupted or log.interrupted
     seconds = time.perf_counter() - start
     out = _outcome(h, mat, seconds, warm_obj)
+    if not interrupted and out.status == "feasible" and opts.remaining() == 0.0:
+        out.status, out.message = "time_limit", "Time limit reached"  # cancelled by us
     _record(out, source, log)
     _honest_bound(out, log.lp_bound)
     if interrupted:
@@ -139,7 +143,9 @@ def _incumbent(
 ) -> tuple[np.ndarray | None, float | None, str]:
     """The best plan we can build before branch-and-bound: ``(columns, objective, source)``.
 
-    Time shares (of what is left before the deadline): LP relaxation up to 50%, rounding
+    Time shares (of what is left before the deadline): LP relaxation up to 70% (without it
+    there is no plan at all: at 300k binaries the LP needs ~170 s and a 50% share of a
+    300 s limit lost it), rounding
     up to 30%, neighbourhood search up to 85% of the rest (on these models HiGHS's
     branch-and-bound rarely improves a searched plan; it gets the remainder); without a
     deadline the search gets 2× the LP time (at least 5 s), branch-and-bound runs to the gap.
@@ -149,12 +155,16 @@ def _incumbent(
         return default if left is None else frac * left
 
     candidates = []
-    lp = relaxation(mat, opts, share(0.5, None), log)
+    lp = relaxation(mat, opts, share(0.7, None), log)
     if lp is not None and not log.interrupted:
         xr, reduced = lp
         x = round_fractional(mat, xr, opts, share(0.3, 10.0), log)
         if x is not None:
             candidates.append((x, "lp rounding"))
+    if lp is None and not log.interrupted and opts.remaining() != 0.0:
+        opts.say("LP relaxation did not finish in time; starting from the thriftiest plan…")
+        thrifty = from_start(mat, thrifty_plan(mat), opts, share(0.3, 30.0) or 0.0)
+        candidates.append((thrifty, "thrifty plan"))
     if initial is not None and not log.interrupted:
         candidates.append((from_start(mat, initial, opts), "previous plan"))
     best, value, source = None, None, "none"
@@ -164,9 +174,10 @@ def _incumbent(
         v = float(np.dot(mat.lp.col_cost_, x) + mat.lp.offset_)
         if value is None or v > value + 1e-9 * max(1.0, abs(value)):
             best, value, source = x, v, name
-    if best is not None and lp is not None and not log.interrupted:
+    if best is not None and not log.interrupted:
         seconds = share(0.85, max(5.0, 2.0 * log.lp_seconds))
-        improved = neighbourhood_search(mat, best, lp[1], cluster, gap, opts, seconds, log)
+        reduced = lp[1] if lp is not None else np.zeros(mat.lp.num_col_)
+        improved = neighbourhood_search(mat, best, reduced, cluster, gap, opts, seconds, log)
         v = float(np.dot(mat.lp.col_cost_, improved) + mat.lp.offset_)
         if v > value:
             best, value = improved, v

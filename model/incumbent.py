@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 
 from model.highs_matrix import SolverOptions, _Matrix, _new_highs, run_interruptible
 
@@ -61,7 +62,8 @@ def relaxation(mat: _Matrix, opts: SolverOptions, seconds: float | None, log: Se
     if seconds is not None:
         h.setOptionValue("time_limit", max(0.01, seconds))
     start = time.perf_counter()
-    log.interrupted |= run_interruptible(h)
+    until = None if seconds is None else start + seconds + 1.0
+    log.interrupted |= run_interruptible(h, deadline=until)
     log.lp_seconds = time.perf_counter() - start
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
@@ -113,7 +115,7 @@ def submip(
         sol.col_value = list(x[free])
         sol.value_valid = True
         h.setSolution(sol)
-    interrupted = run_interruptible(h)
+    interrupted = run_interruptible(h, deadline=time.perf_counter() + float(seconds) + 1.0)
     if log is not None:
         log.interrupted |= interrupted
     if h.getInfo().primal_solution_status != _FEASIBLE:
@@ -168,7 +170,7 @@ def neighbourhood_search(
     in the same time, docs/performance.md).
     """
     start = time.perf_counter()
-    if log.lp_bound is None or not len(mat.x_cols):
+    if not len(mat.x_cols):
         return x
     rng = np.random.default_rng(seed)
     units = mat.owner[mat.x_cols]
@@ -187,7 +189,7 @@ def neighbourhood_search(
     step_limit, stale = 4.0, 0
     while True:
         left = seconds - (time.perf_counter() - start)
-        gap = (log.lp_bound - best) / max(abs(best), 1e-9)
+        gap = np.inf if log.lp_bound is None else (log.lp_bound - best) / max(abs(best), 1e-9)
         if gap <= target_gap or left < 0.5 or log.interrupted:
             break
         free_units = views[log.rounds % len(views)].pick(size, rng)
@@ -205,7 +207,8 @@ def neighbourhood_search(
             log.improved += 1
             log.objectives.append(best)
             stale = 0
-            opts.say(f"neighbourhood search: gap {100 * (log.lp_bound - best) / abs(best):.4f}% "
+            opts.say(f"neighbourhood search: objective {best:,.2f}" if log.lp_bound is None else
+                     f"neighbourhood search: gap {100 * (log.lp_bound - best) / abs(best):.4f}% "
                      f"to the LP bound (round {log.rounds})…")
         else:
             stale += 1
@@ -246,7 +249,9 @@ class _View:
         return np.isin(self.cluster, order[:n])
 
 
-def from_start(mat: _Matrix, x_start: np.ndarray, opts: SolverOptions) -> np.ndarray | None:
+def from_start(
+    mat: _Matrix, x_start: np.ndarray, opts: SolverOptions, seconds: float = 10.0
+) -> np.ndarray | None:
     """Complete a given plan (option columns fixed) to all columns; None if infeasible."""
     lp = mat.lp
     lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
@@ -255,8 +260,45 @@ def from_start(mat: _Matrix, x_start: np.ndarray, opts: SolverOptions) -> np.nda
     h = _new_highs(SolverOptions(threads=opts.threads))
     h.passModel(lp)
     h.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), lower, upper)
-    h.setOptionValue("time_limit", 10.0)
-    h.run()
+    h.setOptionValue("time_limit", float(seconds))
+    run_interruptible(h, deadline=time.perf_counter() + float(seconds) + 1.0)
     if h.getInfo().primal_solution_status != _FEASIBLE:
         return None
     return np.asarray(h.getSolution().col_value)
+
+
+_RESOURCE_ROWS = ("budget", "total_budget", "capacity")
+
+
+def thrifty_plan(mat: _Matrix) -> np.ndarray:
+    """0/1 per option: in every unit-period the allowed level using the least resources.
+
+    The fallback when the LP relaxation does not finish in its share of the time limit
+    (1M binaries under a short limit): a plan far from optimal but nearly always feasible
+    (it spends least on every budget and capacity row); :func:`from_start` checks it and
+    completes the other columns, the neighbourhood search then improves it. Use is each
+    resource row's coefficient scaled by that row's limit; ties go to profit. Inventory
+    rows (``Σ (ss − k·q) x ≤ 0``) are left out: their right-hand side is 0, they have no
+    scale, and higher levels sell more, so they rarely bind where budgets do.
+    """
+    n_opt = len(mat.x_cols)
+    kind = np.array([name for name, _ in mat.rows], dtype=object)
+    res = np.flatnonzero(np.isin(kind, _RESOURCE_ROWS))
+    A = mat.A.tocsr()
+    upper = np.abs(np.asarray(mat.lp.row_upper_)[res])
+    cols = np.where(mat.x_cols >= 0, mat.x_cols, 0)
+    use = np.zeros(n_opt)
+    if len(res):
+        scale = sp.diags(1.0 / np.where(np.isfinite(upper) & (upper > 0), upper, 1.0))
+        use = np.asarray((scale @ A[res]).sum(axis=0)).ravel()[cols]
+    profit = np.asarray(mat.lp.col_cost_)[cols]
+    assign = np.flatnonzero(kind == "assign")
+    group = np.full(mat.lp.num_col_, -1)
+    g = A[assign].tocoo()
+    group[g.col] = g.row
+    og = group[cols]
+    order = np.lexsort((-profit, use, og))  # per group: least use, then most profit
+    first = order[np.r_[True, og[order][1:] != og[order][:-1]]]
+    x = np.zeros(n_opt)
+    x[first[og[first] >= 0]] = 1.0
+    return x

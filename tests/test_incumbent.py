@@ -11,7 +11,15 @@ from model import Case, solve
 from model.build import create_model, prepare
 from model.generate import generate_case
 from model.highs import SolverOptions, to_highs
-from model.incumbent import SearchLog, neighbourhood_search, relaxation, round_fractional, submip
+from model.incumbent import (
+    SearchLog,
+    from_start,
+    neighbourhood_search,
+    relaxation,
+    round_fractional,
+    submip,
+    thrifty_plan,
+)
 
 
 def _matrix(segments: int, products: int, levels: int, periods: int, seed: int):
@@ -109,3 +117,33 @@ def test_progress_reports_each_phase():
     assert lines[0] == "building the model…"
     assert any(line.startswith("LP relaxation (") for line in lines)
     assert any(line.startswith("LP bound ") and "rounding" in line for line in lines)
+
+
+def test_thrifty_plan_is_one_feasible_level_per_unit_period_using_least_budget():
+    case, mat, data = _matrix(4, 10, 4, 3, 5)
+    x = thrifty_plan(mat)
+    group = np.repeat(np.arange(len(data.group_start)), data.group_end - data.group_start)
+    assert np.all(np.bincount(group, weights=x) == 1.0)
+    full = from_start(mat, x, SolverOptions())
+    _assert_feasible(mat, full)
+    # no other plan spends less in any period: each chosen option is its group's cheapest
+    cost = data.options["cost"].to_numpy()
+    chosen = cost[x > 0.5]
+    cheapest = data.options.assign(c=cost).groupby(["u", "t"])["c"].min().to_numpy()
+    assert chosen.sum() == pytest.approx(cheapest.sum())
+
+
+def test_without_the_lp_the_solve_still_returns_a_feasible_plan(monkeypatch):
+    """The LP relaxation 'times out': the thrifty plan, searched, is the answer; no bound."""
+    import model.highs as highs
+
+    tables, settings = generate_case(5, 30, 4, 4, seed=7)
+    case = Case.from_tables(tables, settings)
+    best = solve(case, mip_gap=1e-6, marginals=False)
+    monkeypatch.setattr(highs, "relaxation", lambda *a, **k: None)
+    res = solve(case, time_limit=8, marginals=False)
+    assert res.status in ("time_limit", "feasible", "optimal")
+    assert res.warm_start.startswith("thrifty plan")
+    assert res.objective <= best.objective + 1e-6 * abs(best.objective)
+    assert res.assignment.groupby(["segment", "product", "period"]).size().eq(1).all()
+    assert len(res.assignment) == len(best.assignment)
