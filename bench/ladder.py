@@ -148,12 +148,13 @@ def table_row(r: dict) -> str:
     return (f"| {name} | {s.get('binaries', '–')} | {_fmt(s.get('build'))} "
             f"| {_fmt(s.get('solve'))} | {_fmt(s.get('total'))} | {_fmt(s.get('peak_mb'), '.0f')} "
             f"| {_fmt(gap, '.4f')} | {s.get('status')} | {_fmt(h.get('seconds'))} "
-            f"({h.get('status')}) | {_fmt(hgap, '.4f')} | {_fmt(lp.get('seconds'))} |")
+            f"({h.get('status')}) | {_fmt(hgap, '.4f')} | {_fmt(lp.get('seconds'))} "
+            f"({lp.get('status')}) | {_fmt(s.get('lp_seconds'))} |")
 
 
 HEADER = ("| size | binaries | build s | solve s | total s | peak MB | gap % | status "
-          "| plain HiGHS s | plain gap % | LP relaxation s |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+          "| plain HiGHS s | plain gap % | LP relaxation s (default) | svcplan's LP s (IPM) |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
+from model import lagrange
 from model.highs_matrix import (  # noqa: F401 (re-exported: the public solver surface)
     SolverOptions,
     _Matrix,
@@ -99,13 +100,16 @@ def solve_model(
             _record(out, source, log)
             return out
         left = opts.remaining()
-        if (warm_obj is not None and log.lp_bound is not None and not log.interrupted
-                and left is not None and left < 2 * log.lp_seconds):
-            # HiGHS's root LP alone takes longer than the LP relaxation did (dual simplex,
-            # no crossover-free shortcut) and overruns a short limit: stop with the plan.
+        if (warm_obj is not None and not log.interrupted and left is not None
+                and (log.lp_bound is None or left < 2 * log.lp_seconds)):
+            # HiGHS's root LP takes longer than the LP relaxation did (dual simplex) — and
+            # when that relaxation did not even finish, HiGHS's MIP ignores its time limit
+            # (1M binaries: still in presolve 500 s past it): stop with the plan we have.
+            message = ("time limit: returning the searched plan, bound from the LP relaxation"
+                       if log.lp_bound is not None else "time limit: the LP relaxation did not "
+                       "finish; returning the searched thriftiest plan (no bound)")
             out = _proven_by_lp(mat, best, warm_obj, log.lp_bound,
-                                time.perf_counter() - start, "time_limit",
-                                "time limit: returning the searched plan, bound from the LP relaxation")
+                                time.perf_counter() - start, "time_limit", message)
             _record(out, source, log)
             return out
         if warm_obj is not None:
@@ -155,7 +159,13 @@ def _incumbent(
         return default if left is None else frac * left
 
     candidates = []
-    lp = relaxation(mat, opts, share(0.7, None), log)
+    lp = None
+    if lagrange.applies(mat, opts.prices):
+        opts.say(f"pricing the {len(lagrange.dense_rows(mat))} dense budget rows "
+                 f"({mat.lp.num_col_:,} columns)…")
+        lp = lagrange.lagrangian(mat, opts, share(0.5, None), log, gap)
+    if lp is None and not log.interrupted:
+        lp = relaxation(mat, opts, share(0.7, None), log)
     if lp is not None and not log.interrupted:
         xr, reduced = lp
         x = round_fractional(mat, xr, opts, share(0.3, 10.0), log)
@@ -189,6 +199,7 @@ def _record(out: SolveOutcome, source: str, log: SearchLog) -> None:
     out.details["warm_start"] = source
     out.details["search"] = {
         "lp_seconds": round(log.lp_seconds, 3), "lp_bound": log.lp_bound,
+        "lp_method": log.lp_method,
         "rounded_objective": log.rounded_objective, "rounds": log.rounds,
         "improved": log.improved, "search_seconds": round(log.seconds, 3),
         "objectives": log.objectives, "trace": log.trace,
@@ -209,17 +220,17 @@ def _honest_bound(out: SolveOutcome, lp_bound: float | None) -> None:
 
 
 def _proven_by_lp(
-    mat: _Matrix, plan: np.ndarray, objective: float, bound: float, seconds: float,
+    mat: _Matrix, plan: np.ndarray, objective: float, bound: float | None, seconds: float,
     status: str = "optimal",
     message: str = "Optimal (warm-start plan proven within the gap by the LP relaxation bound)",
 ) -> SolveOutcome:
-    """The incumbent as the answer, with the LP relaxation value as its bound."""
-    bound = max(bound, objective)
+    """The incumbent as the answer, with the LP relaxation value as its bound (if any)."""
+    bound = None if bound is None else max(bound, objective)
     return SolveOutcome(
         status=status,
         objective=objective,
         bound=bound,
-        mip_gap=(bound - objective) / max(abs(objective), 1e-12),
+        mip_gap=None if bound is None else (bound - objective) / max(abs(objective), 1e-12),
         x=plan[mat.x_cols],
         solve_seconds=seconds,
         n_variables=mat.lp.num_col_,

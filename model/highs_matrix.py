@@ -36,6 +36,9 @@ class SolverOptions:
     #: ``time.perf_counter()`` by which the whole run (build, LP, search, MIP) must end; set
     #: by :func:`model.api.solve` from ``time_limit`` so the limit bounds the run, not each step.
     deadline: float | None = None
+    #: bound by pricing the dense budget rows (:mod:`model.lagrange`) instead of solving the
+    #: whole LP relaxation: None = for large models (≥ 100k columns), True/False = always/never
+    prices: bool | None = None
     #: called with a short line at each phase (the CLI shows it as a status line)
     progress: Callable[[str], None] | None = field(default=None, compare=False)
 

@@ -36,6 +36,7 @@ class SearchLog:
 
     lp_seconds: float = 0.0
     lp_bound: float | None = None
+    lp_method: str = ""  # "lp" (the whole LP relaxation) or "prices" (model.lagrange)
     rounded_objective: float | None = None
     rounds: int = 0
     improved: int = 0
@@ -65,6 +66,7 @@ def relaxation(mat: _Matrix, opts: SolverOptions, seconds: float | None, log: Se
     until = None if seconds is None else start + seconds + 1.0
     log.interrupted |= run_interruptible(h, deadline=until)
     log.lp_seconds = time.perf_counter() - start
+    log.lp_method = "lp"
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     sol = h.getSolution()

@@ -1,0 +1,73 @@
+"""Pricing the dense budget rows (model.lagrange): every L(λ) is a valid bound, close to
+the LP optimum; the prices converge; the pipeline with prices keeps the exact optimum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model import Case, lagrange, solve
+from model.build import create_model, prepare
+from model.generate import generate_case
+from model.highs import SolverOptions, to_highs
+from model.incumbent import SearchLog, relaxation, round_fractional
+
+
+def _mat(shape: tuple[int, int, int, int], seed: int):
+    tables, settings = generate_case(*shape, seed=seed)
+    case = Case.from_tables(tables, settings)
+    return case, to_highs(create_model(prepare(case)))
+
+
+def test_prices_find_each_rows_root_from_both_sides():
+    """Separable decreasing spend curves with kinks: the Illinois secant hits each target."""
+    target = np.array([10.0, 5.0, 100.0, 3.0])
+    slope = np.array([2.0, 0.5, 40.0, 1.0])
+
+    def spend(lam):  # row 3 is slack even at price 0
+        return np.where(lam < 1.0, 20.0 - slope * lam, 20.0 - slope - 3 * slope * (lam - 1.0)) - \
+            np.array([0.0, 0.0, -300.0, 18.0])
+
+    p = lagrange._Prices(target, scale=np.ones(4))
+    lam = np.zeros(4)
+    for _ in range(40):
+        lam = p.step(lam, spend(lam))
+    s = spend(lam)
+    assert lam[3] == 0.0 and s[3] <= target[3]
+    assert np.allclose(s[:3], target[:3], rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [2, 5])
+def test_priced_bound_is_valid_and_close_to_the_lp_optimum(seed):
+    _, mat = _mat((5, 40, 4, 6), seed)
+    lp_log, price_log = SearchLog(), SearchLog()
+    relaxation(mat, SolverOptions(), None, lp_log)
+    out = lagrange.lagrangian(mat, SolverOptions(), None, price_log, gap=1e-5)
+    assert out is not None and price_log.lp_method == "prices"
+    lp_star = lp_log.lp_bound
+    assert price_log.lp_bound >= lp_star - 1e-7 * abs(lp_star)  # weak duality
+    assert price_log.lp_bound <= lp_star + 2e-4 * abs(lp_star)
+    plan = round_fractional(mat, out[0], SolverOptions(), 30.0, price_log)
+    act = mat.A @ plan
+    assert np.all(act <= np.asarray(mat.lp.row_upper_) + 1e-6 * np.maximum(1, abs(act)))
+    assert np.all(act >= np.asarray(mat.lp.row_lower_) - 1e-6 * np.maximum(1, abs(act)))
+    assert float(mat.lp.col_cost_ @ plan + mat.lp.offset_) <= price_log.lp_bound
+
+
+def test_not_applicable_without_dense_rows_or_when_small():
+    case, mat = _mat((2, 4, 3, 2), 1)
+    assert not lagrange.applies(mat)  # below MIN_COLUMNS
+    assert lagrange.applies(mat, True) == bool(len(lagrange.dense_rows(mat)))
+    assert not lagrange.applies(mat, False)
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_pipeline_with_prices_keeps_the_exact_optimum(seed, monkeypatch):
+    tables, settings = generate_case(3, 8, 3, 4, seed=seed)
+    case = Case.from_tables(tables, settings)
+    plain = solve(case, mip_gap=0, warm_start=False, marginals=False)
+    monkeypatch.setattr(lagrange, "MIN_COLUMNS", 0)
+    priced = solve(case, mip_gap=0, marginals=False)
+    assert priced.search["lp_method"] == "prices"
+    assert priced.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
+    assert priced.bound >= plain.solver_objective - 1e-6 * abs(plain.solver_objective)
