@@ -3,7 +3,8 @@
 The flow of one solve (:func:`solve_model`), all within one deadline:
 
 1. hand the model to HiGHS as one matrix (:mod:`model.highs_matrix`);
-2. build an incumbent from the structure (:mod:`model.incumbent`): the LP relaxation,
+2. build an incumbent from the structure (:mod:`model.incumbent`): the LP relaxation (for
+   large models its bound by pricing the dense budget rows, :mod:`model.lagrange`),
    rounded by a small MIP over its fractional units, improved by a neighbourhood search;
    the LP value is a true bound, so when the plan is within the requested gap of it we
    are done without branch-and-bound;
@@ -97,9 +98,20 @@ def solve_model(
         ):
             # The LP bound already proves the plan within the gap: no branch-and-bound.
             out = _proven_by_lp(mat, best, warm_obj, log.lp_bound, time.perf_counter() - start)
+            if log.lp_method == "prices":
+                out.message = ("Optimal (warm-start plan proven within the gap by the LP bound "
+                               "from priced budget rows)")
             _record(out, source, log)
             return out
         left = opts.remaining()
+        if warm_obj is not None and not log.interrupted and log.lp_method == "prices":
+            # Priced bound: the model is too large for HiGHS's branch-and-bound (its root
+            # LP alone took > 200 s at 300k, past the deadline and deaf to cancelSolve).
+            out = _proven_by_lp(mat, best, warm_obj, log.lp_bound, time.perf_counter() - start,
+                                "feasible", "searched plan within the reported gap of the LP "
+                                "bound (priced budget rows); branch-and-bound skipped at this size")
+            _record(out, source, log)
+            return out
         if (warm_obj is not None and not log.interrupted and left is not None
                 and (log.lp_bound is None or left < 2 * log.lp_seconds)):
             # HiGHS's root LP takes longer than the LP relaxation did (dual simplex) — and
@@ -128,7 +140,7 @@ def solve_model(
     if not interrupted and out.status == "feasible" and opts.remaining() == 0.0:
         out.status, out.message = "time_limit", "Time limit reached"  # cancelled by us
     _record(out, source, log)
-    _honest_bound(out, log.lp_bound)
+    _honest_bound(out, log.lp_bound, log.lp_method)
     if interrupted:
         out.details["interrupted"] = True
         out.message = (
@@ -147,12 +159,13 @@ def _incumbent(
 ) -> tuple[np.ndarray | None, float | None, str]:
     """The best plan we can build before branch-and-bound: ``(columns, objective, source)``.
 
-    Time shares (of what is left before the deadline): LP relaxation up to 70% (without it
-    there is no plan at all: at 300k binaries the LP needs ~170 s and a 50% share of a
-    300 s limit lost it), rounding
-    up to 30%, neighbourhood search up to 85% of the rest (on these models HiGHS's
-    branch-and-bound rarely improves a searched plan; it gets the remainder); without a
-    deadline the search gets 2× the LP time (at least 5 s), branch-and-bound runs to the gap.
+    Time shares (of what is left before the deadline): pricing the budget rows (large
+    models) up to 50%, else or then the whole LP relaxation up to 70% (without a bound and
+    a point to round there is no good plan), rounding up to 30%, neighbourhood search up to
+    85% of the rest (HiGHS's branch-and-bound rarely improves a searched plan on these
+    models; it gets the remainder). Without a deadline the search gets 2× the LP time (at
+    least 5 s) and branch-and-bound runs to the gap. If no LP point is found at all, the
+    thriftiest plan is completed and searched instead.
     """
     def share(frac: float, default: float | None) -> float | None:
         left = opts.remaining()
@@ -168,7 +181,7 @@ def _incumbent(
         lp = relaxation(mat, opts, share(0.7, None), log)
     if lp is not None and not log.interrupted:
         xr, reduced = lp
-        x = round_fractional(mat, xr, opts, share(0.3, 10.0), log)
+        x = round_fractional(mat, xr, opts, share(0.3, 10.0), log, gap)
         if x is not None:
             candidates.append((x, "lp rounding"))
     if lp is None and not log.interrupted and opts.remaining() != 0.0:
@@ -206,7 +219,7 @@ def _record(out: SolveOutcome, source: str, log: SearchLog) -> None:
     }
 
 
-def _honest_bound(out: SolveOutcome, lp_bound: float | None) -> None:
+def _honest_bound(out: SolveOutcome, lp_bound: float | None, lp_method: str = "lp") -> None:
     """A MIP stopped early may have no dual bound yet, or only a weak one (root LP
     unfinished); the warm start's LP relaxation is a true bound too: report the tighter."""
     if lp_bound is None or not np.isfinite(lp_bound):
@@ -216,7 +229,7 @@ def _honest_bound(out: SolveOutcome, lp_bound: float | None) -> None:
     out.bound = lp_bound
     if out.objective is not None:
         out.mip_gap = max(0.0, lp_bound - out.objective) / max(abs(out.objective), 1e-9)
-    out.details["bound_from"] = "LP relaxation"
+    out.details["bound_from"] = "LP relaxation" if lp_method != "prices" else "priced budget rows"
 
 
 def _proven_by_lp(
