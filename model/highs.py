@@ -81,13 +81,9 @@ def solve_model(
         opts = replace(opts, deadline=time.perf_counter() + float(opts.time_limit))
     mat = to_highs(m)
     lp = mat.lp
-    h = _new_highs(opts)
-    h.passModel(lp)
     gap = DEFAULT_GAP if opts.mip_gap is None else opts.mip_gap
-    h.setOptionValue("mip_rel_gap", float(gap))
-    h.setOptionValue("mip_abs_gap", 1e-6)
     if opts.write_model:
-        h.writeModel(str(opts.write_model))
+        _main_highs(lp, opts, gap).writeModel(str(opts.write_model))
     start = time.perf_counter()
     warm_obj, source = None, "none"
     log = SearchLog()
@@ -124,11 +120,13 @@ def solve_model(
                                 time.perf_counter() - start, "time_limit", message)
             _record(out, source, log)
             return out
-        if warm_obj is not None:
-            sol = highspy.HighsSolution()
-            sol.col_value = list(best)
-            sol.value_valid = True
-            h.setSolution(sol)
+    # HiGHS's own copy of the model (1–1.5 GB at 1M binaries) only when its MIP runs
+    h = _main_highs(lp, opts, gap)
+    if warm_obj is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(best)
+        sol.value_valid = True
+        h.setSolution(sol)
     left = opts.remaining()
     if left is not None:
         h.setOptionValue("time_limit", max(0.01, left))
@@ -151,6 +149,14 @@ def solve_model(
     elif out.status == "time_limit" and out.x is None:
         out.message = "no plan found within the time limit"
     return out
+
+
+def _main_highs(lp: highspy.HighsLp, opts: SolverOptions, gap: float) -> highspy.Highs:
+    h = _new_highs(opts)
+    h.passModel(lp)
+    h.setOptionValue("mip_rel_gap", float(gap))
+    h.setOptionValue("mip_abs_gap", 1e-6)
+    return h
 
 
 def _incumbent(
