@@ -65,6 +65,7 @@ def phase_svcplan(case: Path, time_limit: float) -> dict:
             "total": time.perf_counter() - t0, "gap": res.mip_gap, "objective": res.objective,
             "binaries": res.n_binaries, "rows": res.n_constraints, "peak_mb": _peak_mb(),
             "message": res.message, "lp_seconds": res.search.get("lp_seconds"),
+            "lp_method": res.search.get("lp_method"),
             "rounded_objective": res.search.get("rounded_objective"),
             "lp_bound": res.search.get("lp_bound"), "search_rounds": res.search.get("rounds"),
             "search_seconds": res.search.get("search_seconds")}
@@ -149,11 +150,11 @@ def table_row(r: dict) -> str:
             f"| {_fmt(s.get('solve'))} | {_fmt(s.get('total'))} | {_fmt(s.get('peak_mb'), '.0f')} "
             f"| {_fmt(gap, '.4f')} | {s.get('status')} | {_fmt(h.get('seconds'))} "
             f"({h.get('status')}) | {_fmt(hgap, '.4f')} | {_fmt(lp.get('seconds'))} "
-            f"({lp.get('status')}) | {_fmt(s.get('lp_seconds'))} |")
+            f"({lp.get('status')}) | {_fmt(s.get('lp_seconds'))} ({s.get('lp_method')}) |")
 
 
 HEADER = ("| size | binaries | build s | solve s | total s | peak MB | gap % | status "
-          "| plain HiGHS s | plain gap % | LP relaxation s (default) | svcplan's LP s (IPM) |\n"
+          "| plain HiGHS s | plain gap % | LP relaxation s (default) | svcplan's bound s |\n"
           "|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 

@@ -93,10 +93,10 @@ def solve_model(
             log.lp_bound - warm_obj <= max(float(gap) * abs(warm_obj), 1e-6)
         ):
             # The LP bound already proves the plan within the gap: no branch-and-bound.
-            out = _proven_by_lp(mat, best, warm_obj, log.lp_bound, time.perf_counter() - start)
-            if log.lp_method == "prices":
-                out.message = ("Optimal (warm-start plan proven within the gap by the LP bound "
-                               "from priced budget rows)")
+            by = "LP bound from priced budget rows" if log.lp_method == "prices" else (
+                "LP relaxation bound")
+            out = _proven_by_lp(mat, best, warm_obj, log.lp_bound, time.perf_counter() - start,
+                                message=f"Optimal (warm-start plan proven within the gap by the {by})")
             _record(out, source, log)
             return out
         left = opts.remaining()

@@ -8,6 +8,7 @@ over Pyomo expressions); :mod:`model.incumbent` and :mod:`model.highs` solve it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -81,6 +82,11 @@ class _Matrix:
     rows: list[tuple[str, object]]
     A: sp.csc_matrix  # the constraint matrix (rows × columns), for sub-models
     owner: np.ndarray  # unit of each column (−1: shared, e.g. offered-level indicators)
+
+    @functools.cached_property
+    def kinds(self) -> np.ndarray:
+        """Constraint component name of each row (``"budget"``, ``"assign"``, …)."""
+        return np.array([name for name, _ in self.rows], dtype=object)
 
 
 def to_highs(m: pyo.ConcreteModel) -> _Matrix:

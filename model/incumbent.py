@@ -57,7 +57,7 @@ def relaxation(mat: _Matrix, opts: SolverOptions, seconds: float | None, log: Se
     # Interior point + crossover when periods are linked (switching, goodwill): on such a
     # 84k-binary LP it takes 23 s where dual simplex takes 148 s. Without those rows dual
     # simplex is faster (5.0 s vs 9.2 s at 84k). Measured in docs/performance.md.
-    linked = {"switch", "switch_first", "goodwill"} & {name for name, _ in mat.rows}
+    linked = {"switch", "switch_first", "goodwill"} & set(np.unique(mat.kinds))
     h.setOptionValue("solver", "ipm" if linked else "simplex")
     opts.say(f"LP relaxation ({lp.num_col_:,} columns, {lp.num_row_:,} rows)…")
     if seconds is not None:
@@ -288,7 +288,7 @@ def thrifty_plan(mat: _Matrix) -> np.ndarray:
     scale, and higher levels sell more, so they rarely bind where budgets do.
     """
     n_opt = len(mat.x_cols)
-    kind = np.array([name for name, _ in mat.rows], dtype=object)
+    kind = mat.kinds
     res = np.flatnonzero(np.isin(kind, _RESOURCE_ROWS))
     A = mat.A.tocsr()
     upper = np.abs(np.asarray(mat.lp.row_upper_)[res])

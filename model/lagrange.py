@@ -46,7 +46,7 @@ def applies(mat: _Matrix, force: bool | None = None) -> bool:
 
 def dense_rows(mat: _Matrix) -> np.ndarray:
     """The dense resource rows, if all of them are ``≤`` rows (else none: not applicable)."""
-    kind = np.array([name for name, _ in mat.rows], dtype=object)
+    kind = mat.kinds
     rows = np.flatnonzero(np.isin(kind, DENSE_KINDS))
     lower = np.asarray(mat.lp.row_lower_)[rows]
     return rows if np.all(lower <= -highspy.kHighsInf) else rows[:0]
@@ -99,7 +99,7 @@ def _core_prices(mat: _Matrix, D, c: np.ndarray, b: np.ndarray, scale: np.ndarra
                  iterations: int = 40) -> np.ndarray:
     """Start prices from the separable core: each unit-period alone picks its best option
     at prices λ (switching, goodwill, tiers and fixed costs ignored)."""
-    kind = np.array([name for name, _ in mat.rows], dtype=object)
+    kind = mat.kinds
     A = mat.A.tocsr()
     assign = A[np.flatnonzero(kind == "assign")].tocoo()
     cols = mat.x_cols[mat.x_cols >= 0]
