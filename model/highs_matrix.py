@@ -88,6 +88,14 @@ class _Matrix:
         """Constraint component name of each row (``"budget"``, ``"assign"``, …)."""
         return np.array([name for name, _ in self.rows], dtype=object)
 
+    @functools.cached_property
+    def groups(self) -> np.ndarray:
+        """Unit-period of each column: its ``assign`` row's number among them (−1: none)."""
+        assign = self.A.tocsr()[np.flatnonzero(self.kinds == "assign")].tocoo()
+        group = np.full(self.lp.num_col_, -1)
+        group[assign.col] = assign.row
+        return group
+
 
 def to_highs(m: pyo.ConcreteModel) -> _Matrix:
     """The Pyomo model as one HiGHS LP/MIP, from the arrays its blocks were built from.

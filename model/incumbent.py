@@ -184,10 +184,7 @@ def neighbourhood_search(
     size = 60  # units per neighbourhood to start with
     if n_units <= 2 * size:  # small model: branch-and-bound on all of it does better
         return x
-    chosen = x[mat.x_cols] > 0.5
-    rc = np.where(chosen, np.inf, np.abs(reduced_cost[mat.x_cols]))
-    unit_score = np.full(n_units, np.inf)
-    np.minimum.at(unit_score, units, rc)
+    unit_score = unit_margins(mat, x, reduced_cost)
     views = [_View.of(np.arange(n_units), unit_score)]
     if cluster is not None:
         views.append(_View.of(np.asarray(cluster), unit_score))
@@ -226,6 +223,16 @@ def neighbourhood_search(
             break
     log.seconds = time.perf_counter() - start
     return x
+
+
+def unit_margins(mat: _Matrix, x: np.ndarray, reduced_cost: np.ndarray) -> np.ndarray:
+    """Per unit: the smallest |reduced cost| of an option it does not take in ``x`` (how
+    close the LP is to moving it; inf for a unit with a single option)."""
+    units = mat.owner[mat.x_cols]
+    rc = np.where(x[mat.x_cols] > 0.5, np.inf, np.abs(reduced_cost[mat.x_cols]))
+    margin = np.full(int(units.max()) + 1, np.inf)
+    np.minimum.at(margin, units, rc)
+    return margin
 
 
 @dataclass
@@ -298,11 +305,7 @@ def thrifty_plan(mat: _Matrix) -> np.ndarray:
         scale = sp.diags(1.0 / np.where(np.isfinite(upper) & (upper > 0), upper, 1.0))
         use = np.asarray((scale @ A[res]).sum(axis=0)).ravel()[cols]
     profit = np.asarray(mat.lp.col_cost_)[cols]
-    assign = np.flatnonzero(kind == "assign")
-    group = np.full(mat.lp.num_col_, -1)
-    g = A[assign].tocoo()
-    group[g.col] = g.row
-    og = group[cols]
+    og = mat.groups[cols]
     order = np.lexsort((-profit, use, og))  # per group: least use, then most profit
     first = order[np.r_[True, og[order][1:] != og[order][:-1]]]
     x = np.zeros(n_opt)

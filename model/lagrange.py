@@ -29,7 +29,7 @@ import highspy
 import numpy as np
 
 from model.highs_matrix import SolverOptions, _Matrix, _new_highs, run_interruptible
-from model.incumbent import SearchLog
+from model.incumbent import SearchLog, unit_margins
 
 #: rows that are priced: dense ``≤`` rows over a whole period or horizon
 DENSE_KINDS = ("budget", "total_budget", "capacity", "inventory")
@@ -99,15 +99,9 @@ def _core_prices(mat: _Matrix, D, c: np.ndarray, b: np.ndarray, scale: np.ndarra
                  iterations: int = 40) -> np.ndarray:
     """Start prices from the separable core: each unit-period alone picks its best option
     at prices λ (switching, goodwill, tiers and fixed costs ignored)."""
-    kind = mat.kinds
-    A = mat.A.tocsr()
-    assign = A[np.flatnonzero(kind == "assign")].tocoo()
     cols = mat.x_cols[mat.x_cols >= 0]
-    group = np.full(mat.lp.num_col_, -1)
-    group[assign.col] = assign.row
-    order = np.argsort(group[cols], kind="stable")
-    cols = cols[order]
-    g = group[cols]
+    cols = cols[np.argsort(mat.groups[cols], kind="stable")]
+    g = mat.groups[cols]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     Dx, cx = D[:, cols].tocsc(), c[cols]
     prices = _Prices(b, scale)
@@ -203,13 +197,9 @@ def lagrangian(
 
 def _marginal_units(mat: _Matrix, x: np.ndarray, rc: np.ndarray, n: int) -> np.ndarray:
     """The ``n`` units with an unchosen option of smallest |reduced cost|."""
-    cols = mat.x_cols[mat.x_cols >= 0]
-    units = mat.owner[cols]
-    score = np.where(x[cols] > 0.5, np.inf, np.abs(rc[cols]))
-    best = np.full(int(mat.owner.max()) + 1, np.inf)
-    np.minimum.at(best, units, score)
-    order = np.argsort(best, kind="stable")[:n]
-    return order[np.isfinite(best[order])]
+    margin = unit_margins(mat, x, rc)
+    order = np.argsort(margin, kind="stable")[:n]
+    return order[np.isfinite(margin[order])]
 
 
 def _block_highs(mat: _Matrix, rest: np.ndarray, opts: SolverOptions) -> highspy.Highs:
