@@ -180,8 +180,6 @@ def _incumbent(
     candidates = []
     lp = None
     if lagrange.applies(mat, opts.prices):
-        opts.say(f"pricing the {len(lagrange.dense_rows(mat))} dense budget rows "
-                 f"({mat.lp.num_col_:,} columns)…")
         lp = lagrange.lagrangian(mat, opts, share(0.5, None), log, gap)
     if lp is None and not log.interrupted:
         lp = relaxation(mat, opts, share(0.7, None), log)

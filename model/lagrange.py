@@ -134,6 +134,7 @@ def lagrangian(
     start = time.perf_counter()
     lp, A = mat.lp, mat.A
     dense = dense_rows(mat)
+    opts.say(f"pricing the {len(dense)} dense budget rows ({lp.num_col_:,} columns)…")
     rest = np.setdiff1d(np.arange(lp.num_row_), dense)
     D = A[dense].tocsr()
     b = np.asarray(lp.row_upper_)[dense]
