@@ -47,7 +47,7 @@ def _peak_mb() -> float:
 def phase_generate(case: Path, size: str, variant: str = "full") -> dict:
     """``full``: every linking term (switching, goodwill, tiers, policies, inventory days);
     ``core``: no switching and no goodwill (periods independent but for the budgets)."""
-    from model.generate import generate_case, write_case
+    from svcplan.prep.generate import generate_case, write_case
 
     linked = variant == "full"
     tables, settings = generate_case(*LADDER[size], seed=1, goodwill=linked, switching=linked)
@@ -57,7 +57,7 @@ def phase_generate(case: Path, size: str, variant: str = "full") -> dict:
 
 def phase_svcplan(case: Path, time_limit: float) -> dict:
     t0 = time.perf_counter()
-    from model.api import load_case, solve
+    from svcplan.api import load_case, solve
 
     c = load_case(case)
     res = solve(c, mip_gap=GAP, time_limit=time_limit)
@@ -75,9 +75,9 @@ def phase_export(case: Path, mps: Path) -> dict:
     """Write the exact model svcplan hands to HiGHS (what ``--write-model`` writes)."""
     import highspy
 
-    from model.api import load_case
-    from model.build import create_model, prepare
-    from model.highs import to_highs
+    from svcplan.api import load_case
+    from svcplan.formulation.blocks import create_model, prepare
+    from svcplan.solver.strategy import to_highs
 
     mat = to_highs(create_model(prepare(load_case(case))))
     h = highspy.Highs()

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from model.api import load_case, solve
-from model.scenarios import Scenario, apply
+from svcplan.api import load_case, solve
+from svcplan.whatif.scenarios import Scenario, apply
 
 
 def main() -> None:

@@ -4,8 +4,8 @@ The data flow is one way: files → :func:`load_case` (validated :class:`Case`) 
 economics → Pyomo model → HiGHS → :class:`SolveResult` with tidy DataFrames.
 """
 
-from model.api import SolveResult, load_case, solve
-from model.case import Case, CaseError, Problem
+from .api import SolveResult, load_case, solve
+from .case.case import Case, CaseError, Problem
 
 __all__ = ["Case", "CaseError", "Problem", "SolveResult", "load_case", "solve"]
 __version__ = "0.1.0"

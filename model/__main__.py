@@ -1,5 +1,5 @@
 """``python -m model`` runs the svcplan command line (same as the ``svcplan`` script)."""
 
-from model.cli import app
+from .cli.app import app
 
 app(prog_name="svcplan")

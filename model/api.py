@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.case import Case
-from model.reader import read_case
-from model.validate import validate
+from .case.case import Case
+from .case.reader import read_case
+from .case.validate import validate
 
 #: Statuses that come with a plan.
 WITH_PLAN = {"optimal", "feasible", "time_limit"}
@@ -101,7 +101,7 @@ class SolveResult:
         if self.case_path:
             out["case_path"] = self.case_path
         if not self.explanation.empty:
-            from model.explain import explanation_lines
+            from .insight.explain import explanation_lines
 
             out["explanation"] = explanation_lines(self.explanation)
         if self.has_plan:
@@ -120,7 +120,7 @@ class SolveResult:
 
     def write(self, out_dir: str | Path) -> Path:
         """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``."""
-        from model.report import write_outputs
+        from .outputs.files import write_outputs
 
         return write_outputs(self, Path(out_dir))
 
@@ -158,9 +158,9 @@ def solve(
     (:mod:`model.explain`; a few more solves) and put it in ``SolveResult.explanation``.
     ``progress``: called with one short line per phase (LP bound, search gap, …).
     """
-    from model.build import create_model, prepare
-    from model.highs import SolverOptions, solve_model
-    from model.results import assignment_table, choose, group_table, period_table, recomputed_objective
+    from .formulation.blocks import create_model, prepare
+    from .outputs.tables import assignment_table, choose, group_table, period_table, recomputed_objective
+    from .solver.strategy import SolverOptions, solve_model
 
     t0 = time.perf_counter()
     cfg = case.settings.solver
@@ -182,7 +182,7 @@ def solve(
     build_seconds = time.perf_counter() - t0
     x_start = None
     if start is not None and warm_start and not start.empty:
-        from model.warmstart import start_vector
+        from .solver.warmstart import start_vector
 
         x_start = start_vector(data.options, start, case)
     u = data.options["u"].to_numpy()
@@ -216,7 +216,7 @@ def solve(
         res.message = (f"the solver could not solve the model (HiGHS: {out.message}); extreme "
                        "numbers in the case (very large or very small) are the usual cause")
     if out.status == "infeasible" and explain:
-        from model.explain import explain as smallest_relaxation
+        from .insight.explain import explain as smallest_relaxation
 
         try:
             res.explanation = smallest_relaxation(
@@ -235,7 +235,7 @@ def solve(
         res.classes = group_table(a, "product_class")
         res.objective = recomputed_objective(res.periods)
         if marginals and out.col_values is not None:
-            from model.marginals import attach, marginal_values
+            from .insight.marginals import attach, marginal_values
 
             attach(res, marginal_values(m, out.col_values, groups, case.periods), case.periods)
     res.total_seconds = time.perf_counter() - t0

@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import load_case, solve
-from model.batch import BatchOptions, run_batch
-from model.frontier import parse_range, run_frontier
-from model.generate import generate_case, write_case
-from model.scenarios import Scenario, apply, parse_scenarios
-from model.summary import VOLATILE
-from model.warmstart import start_vector
+from svcplan import load_case, solve
+from svcplan.prep.generate import generate_case, write_case
+from svcplan.solver.warmstart import start_vector
+from svcplan.whatif.batch import BatchOptions, run_batch
+from svcplan.whatif.frontier import parse_range, run_frontier
+from svcplan.whatif.scenarios import Scenario, apply, parse_scenarios
+from svcplan.whatif.summary import VOLATILE
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = {
@@ -82,7 +82,7 @@ def _files(folder: Path) -> dict[str, tuple[float, str]]:
 
 
 def _batch_cmd(folder: Path, sc: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "model", "batch", str(folder), str(sc), "--out", str(out),
+    return [sys.executable, "-m", "svcplan", "batch", str(folder), str(sc), "--out", str(out),
             "--gap", "0", "--workers", "1", "--quiet", *extra]
 
 
@@ -164,7 +164,7 @@ def test_warm_start_from_previous_plan_keeps_the_optimum(case):
 
 
 def test_repair_brings_a_plan_within_a_smaller_budget(case):
-    from model.build import prepare
+    from svcplan.formulation.blocks import prepare
 
     rich = solve(case, mip_gap=0)
     tight = apply(case, Scenario(name="t", scale={"periods.budget": 0.75}))
@@ -203,7 +203,7 @@ class _CrashingRunner:
         from concurrent.futures import Future
         from concurrent.futures.process import BrokenProcessPool
 
-        from model.batch import solve_task
+        from svcplan.whatif.batch import solve_task
 
         fut = Future()
         if case.name == "crash":
@@ -226,7 +226,7 @@ class _CrashingRunner:
 
 
 def test_a_crashing_worker_is_retried_then_recorded_and_the_rest_complete(case, tmp_path, monkeypatch):
-    import model.batch as batch
+    import svcplan.whatif.batch as batch
 
     monkeypatch.setattr(batch, "_Local", _CrashingRunner)
     scenarios, chains = parse_scenarios({"scenarios": [

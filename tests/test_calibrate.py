@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from model import calibrate as cal
-from model.cli import app
+from svcplan.cli.app import app
+from svcplan.prep import calibrate as cal
 
 LEVELS = pd.DataFrame({"level": ["ECO", "STD", "EXP", "PRI"], "rank": [1, 2, 3, 4],
                        "service_target": [0.80, 0.90, 0.95, 0.99]})

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from casefiles import write_case
 
-from model import load_case
-from model.economics import allowed_options, level_table, option_table
+from svcplan import load_case
+from svcplan.economics.options import allowed_options, level_table, option_table
 
 FILES = {
     "case.yaml": "name: econ\nperiod_days: 20\n",

@@ -18,7 +18,7 @@ import pytest
 from casefiles import without, write_case
 from oracle import best
 
-from model import load_case, solve
+from svcplan import load_case, solve
 
 Plan = dict[tuple[str, str], tuple[str, ...]]
 

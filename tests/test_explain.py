@@ -14,8 +14,8 @@ from casefiles import write_case
 from trustcase import BASE
 from typer.testing import CliRunner
 
-from model import load_case, solve
-from model.cli import app
+from svcplan import load_case, solve
+from svcplan.cli.app import app
 
 # KEY×P: 100 units at margin 10, cost 4 (x1.6 at S); OTH×Q: 50 units, cost 3 (x1 at B).
 TIGHT = {
@@ -138,12 +138,13 @@ def test_feasible_case_has_no_explanation(tmp_path):
 
 
 def test_a_failing_explanation_keeps_the_infeasible_status(tmp_path, monkeypatch):
-    import model.explain
 
     def broken(*a, **k):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(model.explain, "explain", broken)
+    import svcplan.insight.explain
+
+    monkeypatch.setattr(svcplan.insight.explain, "explain", broken)
     res = solve(load_case(write_case(tmp_path, TIGHT)), mip_gap=0)
     assert res.status == "infeasible"
     assert res.explanation["message"].tolist() == ["note: no explanation (RuntimeError: boom)"]

@@ -15,9 +15,9 @@ import scipy.sparse as sp
 import yaml
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from model import load_case, solve
-from model.build import create_model, prepare
-from model.generate import generate_case, write_case
+from svcplan import load_case, solve
+from svcplan.formulation.blocks import create_model, prepare
+from svcplan.prep.generate import generate_case, write_case
 
 
 def _case(tmp_path, seed: int, **extra):
@@ -51,7 +51,7 @@ def _compiled(m):
     (3, {"tier_ordering": False, "switching_cost": 0.0, "max_changes": 2}),
 ])
 def test_recorded_matrix_is_the_pyomo_model(tmp_path, seed, extra):
-    from model.highs import to_highs
+    from svcplan.solver.strategy import to_highs
 
     m = create_model(prepare(_case(tmp_path, seed, **extra)))
     mat = to_highs(m)

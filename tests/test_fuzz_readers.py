@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from trustcase import BASE
 from typer.testing import CliRunner
 
-from model.cli import app
+from svcplan.cli.app import app
 
 JUNK = ["abc", "", " ", "NaN", "nan", "inf", "-inf", "-1", "1e400", "0", "1,5", "1.234,5", "TRUE",
         "=A1", "x" * 300, "\x00", "١٢", "12abc", "None", "null", '"', "'", "1e-320", "-0",
@@ -135,7 +135,7 @@ def test_corrupted_workbooks_never_crash(kind, rnd):
 
     from openpyxl import load_workbook
 
-    from model.reader import write_case as write_tables
+    from svcplan.case.reader import write_case as write_tables
 
     tables = {n[:-4]: pd.read_csv(io.StringIO(write_case_text(t)), dtype=str, keep_default_na=False)
               for n, t in BASE.items() if n.endswith(".csv")}

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from model.generate import generate_case, write_case
+from svcplan.prep.generate import generate_case, write_case
 
 SPEC_COLUMNS = {  # SPEC section 5, in SPEC order
     "segments": ["segment", "tier", "goodwill_sensitivity"],

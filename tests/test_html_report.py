@@ -18,10 +18,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model.api import load_case, solve
-from model.generate import generate_case, write_case
-from model.htmlreport import write_report
-from model.report import write_outputs
+from svcplan.api import load_case, solve
+from svcplan.outputs.files import write_outputs
+from svcplan.outputs.html import write_report
+from svcplan.prep.generate import generate_case, write_case
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -62,7 +62,7 @@ def test_profit_bridge_adds_up(run_dir):
     labels = re.findall(r"<title>([^<:]+): ([^<]+)</title>", bridge)
     assert [k for k, _ in labels][-1] == "profit"
     profit = pd.read_csv(run_dir / "kpi_periods.csv")["profit"].sum()
-    from model.svg import fmt
+    from svcplan.outputs.svg import fmt
 
     assert labels[-1][1] == fmt(profit)
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import Case, solve
-from model.build import create_model, prepare
-from model.generate import generate_case
-from model.highs import SolverOptions, to_highs
-from model.incumbent import (
+from svcplan import Case, solve
+from svcplan.formulation.blocks import create_model, prepare
+from svcplan.prep.generate import generate_case
+from svcplan.solver.search import (
     SearchLog,
     from_start,
     neighbourhood_search,
@@ -20,6 +19,7 @@ from model.incumbent import (
     submip,
     thrifty_plan,
 )
+from svcplan.solver.strategy import SolverOptions, to_highs
 
 
 def _matrix(segments: int, products: int, levels: int, periods: int, seed: int):
@@ -135,7 +135,7 @@ def test_thrifty_plan_is_one_feasible_level_per_unit_period_using_least_budget()
 
 def test_without_the_lp_the_solve_still_returns_a_feasible_plan(monkeypatch):
     """The LP relaxation 'times out': the thrifty plan, searched, is the answer; no bound."""
-    import model.highs as highs
+    import svcplan.solver.strategy as highs
 
     tables, settings = generate_case(5, 30, 4, 4, seed=7)
     case = Case.from_tables(tables, settings)

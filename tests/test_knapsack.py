@@ -14,7 +14,7 @@ import pytest
 from casefiles import write_case
 from oracle import best
 
-from model import load_case, solve
+from svcplan import load_case, solve
 
 CLASSES = {"P": "a", "Q": "b"}
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import Case, lagrange, solve
-from model.build import create_model, prepare
-from model.generate import generate_case
-from model.highs import SolverOptions, to_highs
-from model.incumbent import SearchLog, relaxation, round_fractional
+from svcplan import Case, solve
+from svcplan.formulation.blocks import create_model, prepare
+from svcplan.prep.generate import generate_case
+from svcplan.solver import pricing as lagrange
+from svcplan.solver.search import SearchLog, relaxation, round_fractional
+from svcplan.solver.strategy import SolverOptions, to_highs
 
 
 def _mat(shape: tuple[int, int, int, int], seed: int):

@@ -19,9 +19,9 @@ from casefiles import write_case
 from test_explain import TIGHT
 from trustcase import BASE
 
-from model import load_case, solve
-from model.generate import generate_case
-from model.generate import write_case as write_generated
+from svcplan import load_case, solve
+from svcplan.prep.generate import generate_case
+from svcplan.prep.generate import write_case as write_generated
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +58,7 @@ def test_time_limit_with_a_plan_reports_true_bound_and_gap(hard):
 
 def _cli(*args: str, **kw) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "model", "solve", *args], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "svcplan", "solve", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
@@ -109,7 +109,7 @@ def test_ctrl_c_before_the_solve_leaves_no_summary(tmp_path, monkeypatch):
     """Ctrl-C while reading or building: typer exits 130, nothing is written."""
     from typer.testing import CliRunner
 
-    import model.cli as cli
+    import svcplan.cli.app as cli
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
@@ -142,7 +142,7 @@ def test_interrupted_write_leaves_no_summary(tmp_path, monkeypatch):
     out = tmp_path / "out"
     res = solve(load_case(write_case(tmp_path, BASE)))
     res.write(out)
-    import model.report as report
+    import svcplan.outputs.files as report
 
     def boom(*a, **k):
         raise KeyboardInterrupt

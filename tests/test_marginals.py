@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from casefiles import write_case
 
-from model.api import load_case, solve
-from model.generate import generate_case
-from model.generate import write_case as write_generated
+from svcplan.api import load_case, solve
+from svcplan.prep.generate import generate_case
+from svcplan.prep.generate import write_case as write_generated
 
 ONE_UNIT = {
     "case.yaml": "name: one-unit",
@@ -48,8 +48,8 @@ ONE_UNIT = {
 
 
 def _solved(folder):
-    from model.build import create_model, prepare
-    from model.highs import SolverOptions, solve_model
+    from svcplan.formulation.blocks import create_model, prepare
+    from svcplan.solver.strategy import SolverOptions, solve_model
 
     case = load_case(folder)
     d = prepare(case)
@@ -79,7 +79,7 @@ def test_slack_budget_is_worth_nothing(tmp_path):
 
 @pytest.mark.parametrize("capacity", [False, True])
 def test_duals_match_finite_differences(tmp_path, capacity):
-    from model.marginals import marginal_values
+    from svcplan.insight.marginals import marginal_values
 
     tables, settings = generate_case(4, 6, 4, 3, seed=3, capacity=capacity, tightness=0.7)
     case, m, groups, out = _solved(write_generated(tables, settings, tmp_path / "c"))
@@ -111,8 +111,8 @@ def test_failed_local_lp_still_gives_valid_json():
 
     import pandas as pd
 
-    from model.api import SolveResult
-    from model.marginals import Marginals, attach
+    from svcplan.api import SolveResult
+    from svcplan.insight.marginals import Marginals, attach
 
     res = SolveResult("c", "optimal", 1.0, 1.0, 0.0, 0.0, 0.0, 0.0)
     res.periods = pd.DataFrame({"period": ["M1"]})

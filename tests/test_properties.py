@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from oracle import Case as OracleCase
 from oracle import best
 
-from model import load_case, solve
+from svcplan import load_case, solve
 
 SETTINGS = settings(max_examples=8, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -215,8 +215,8 @@ def test_more_budget_never_lowers_the_optimum(files):
 @SETTINGS
 @given(cases(), st.randoms(use_true_random=False))
 def test_forbidding_a_chosen_level_never_raises_the_optimum(files, rnd):
-    from model.build import create_model, prepare
-    from model.highs import SolverOptions, solve_model
+    from svcplan.formulation.blocks import create_model, prepare
+    from svcplan.solver.strategy import SolverOptions, solve_model
 
     base = run(files)
     if not base.has_plan:

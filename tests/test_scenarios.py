@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from model import load_case, solve
-from model.cli import app
-from model.generate import generate_case, write_case
-from model.scenarios import (
+from svcplan import load_case, solve
+from svcplan.cli.app import app
+from svcplan.prep.generate import generate_case, write_case
+from svcplan.whatif.scenarios import (
     Scenario,
     ScenarioError,
     apply,
@@ -125,7 +125,7 @@ def test_sweep_expansion_is_cartesian_and_each_point_equals_hand_copy(raw, case,
 
 
 def test_expand_single_key_names():
-    from model.scenarios import Sweep
+    from svcplan.whatif.scenarios import Sweep
 
     got = expand(Sweep(name="fuel", scale={"products.base_unit_cost": [1.0, 1.15]}))
     assert [s.name for s in got] == ["fuel=1", "fuel=1.15"]
@@ -165,7 +165,7 @@ def test_unknown_keys_duplicates_and_all_problems_at_once(case):
 
 
 def test_scenario_making_the_case_invalid_raises_case_error(case):
-    from model.case import CaseError
+    from svcplan.case.case import CaseError
 
     with pytest.raises(CaseError, match="out of range"):
         apply(case, Scenario(name="x", set={"levels.cost_multiplier": -1}))

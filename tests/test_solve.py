@@ -12,11 +12,11 @@ import pytest
 from casefiles import write_case
 from typer.testing import CliRunner
 
-from model import Case, load_case, solve
-from model.cli import app
-from model.economics import allowed_options
-from model.generate import generate_case
-from model.reader import write_case as write_case_tables
+from svcplan import Case, load_case, solve
+from svcplan.case.reader import write_case as write_case_tables
+from svcplan.cli.app import app
+from svcplan.economics.options import allowed_options
+from svcplan.prep.generate import generate_case
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -190,12 +190,13 @@ def test_write_model_is_the_model_solved(tmp_path, suffix):
 
 
 def test_unexpected_failure_is_status_error_without_traceback(tmp_path, monkeypatch):
-    import model.cli
 
     def broken(*args, **kwargs):
         raise RuntimeError("solver exploded")
 
-    monkeypatch.setattr(model.cli, "solve", broken)
+    import svcplan.cli.app
+
+    monkeypatch.setattr(svcplan.cli.app, "solve", broken)
     folder = write_case(tmp_path, UNICODE)
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["solve", str(folder), "--out", str(out)])

@@ -14,9 +14,9 @@ from casefiles import write_case
 from openpyxl import Workbook
 from trustcase import BASE
 
-from model import load_case, solve
-from model.case import CaseError
-from model.reader import write_case as write_tables
+from svcplan import load_case, solve
+from svcplan.case.case import CaseError
+from svcplan.case.reader import write_case as write_tables
 
 
 def clean(text: str) -> str:

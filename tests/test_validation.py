@@ -6,8 +6,8 @@ import pytest
 from casefiles import write_case
 from typer.testing import CliRunner
 
-from model import CaseError, load_case
-from model.cli import app
+from svcplan import CaseError, load_case
+from svcplan.cli.app import app
 
 GOOD = {
     "case.yaml": "name: v\nswitching_cost: 0\n",
@@ -145,7 +145,7 @@ def test_cli_usage_errors_exit_2(tmp_path):
 def test_validation_does_not_mutate_input_frames():
     import pandas as pd
 
-    from model import Case
+    from svcplan import Case
 
     demand = pd.DataFrame({"segment": ["A"], "product": ["P"], "period": ["T1"], "base_demand": ["4"]})
     tables = {

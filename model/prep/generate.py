@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.reader import write_case  # noqa: F401  (re-exported: generate, then write)
+from ..case.reader import write_case  # noqa: F401  (re-exported: generate, then write)
 
 DEMO_SEGMENTS = ("KEY", "LARGE", "MID", "SMALL", "OCCASIONAL")
 DEMO_LEVELS = ("ECONOMY", "STANDARD", "EXPRESS", "PRIORITY", "PREMIUM")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from model.settings import Settings
+from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,8 @@ class Case:
         cls, tables: dict[str, pd.DataFrame], settings: dict[str, Any] | None = None
     ) -> Case:
         """Validate in-memory tables (pandas in) into a Case; raises :class:`CaseError`."""
-        from model.reader import RawCase
-        from model.validate import validate
+        from .reader import RawCase
+        from .validate import validate
 
         raw = RawCase.from_frames(tables, settings or {})
         return validate(raw)

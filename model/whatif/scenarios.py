@@ -26,9 +26,9 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from model.case import Case, CaseError, Problem
-from model.schema import TABLES
-from model.settings import setting_keys
+from ..case.case import Case, CaseError, Problem
+from ..case.schema import TABLES
+from ..case.settings import setting_keys
 
 Scalar = float | int | str | bool | None
 #: The base scenario's name when a file does not list one; comparisons are made against it.

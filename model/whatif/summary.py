@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.scenarios import BASE
+from .scenarios import BASE
 
 COLUMNS = ["scenario", "status", "objective", "mip_gap", "revenue", "logistics_cost", "profit",
            "budget_used", "budget_use_pct", "service", "inventory_days", "seconds",

@@ -15,10 +15,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from model import batch_cli
-from model.api import load_case, solve
-from model.calibrate_cli import app as calibrate_app
-from model.case import CaseError
+from ..api import load_case, solve
+from ..case.case import CaseError
+from . import batch as batch_cli
+from .calibrate import app as calibrate_app
 
 app = typer.Typer(
     help="svcplan: differentiated service-level planning (Pyomo MILP solved with HiGHS).",
@@ -93,7 +93,7 @@ def solve_cmd(
             with console.status("solving…") as status:
                 res = solve(c, progress=status.update, **kw)
     except Exception as exc:  # a bug of ours or the solver's: say so plainly, record it, exit 1
-        from model.report import write_error_summary
+        from ..outputs.files import write_error_summary
 
         write_error_summary(target, c.name, exc)
         err_console.print(f"[bold red]error[/]: the solve failed unexpectedly: {type(exc).__name__}: {exc}")
@@ -101,13 +101,13 @@ def solve_cmd(
         raise typer.Exit(1) from None
     res.write(target)
     if report and res.has_plan:
-        from model.htmlreport import write_report
+        from ..outputs.html import write_report
 
         console.print(f"Report: {write_report(target)}")
     if quiet:
         console.print(f"{res.status} {res.objective}")
     else:
-        from model.report import print_summary
+        from ..outputs.files import print_summary
 
         print_summary(res, console, target)
     raise typer.Exit(0 if res.has_plan else 1)
@@ -121,7 +121,7 @@ def report_cmd(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="HTML file to write.")] = None,
 ) -> None:
     """Write a self-contained HTML report (inline SVG charts; opens offline)."""
-    from model.htmlreport import write_report
+    from ..outputs.html import write_report
 
     try:
         path = write_report(run_dir, out, case)
@@ -151,7 +151,7 @@ def generate_cmd(
     ] = 0.75,
 ) -> None:
     """Write a synthetic planning case of any size (segments x products x levels x periods)."""
-    from model.generate import generate_case, write_case
+    from ..prep.generate import generate_case, write_case
 
     tables, settings = generate_case(
         segments, products, levels, periods, seed=seed, goodwill=goodwill, switching=switching,

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from model.case import Case
+from ..case.case import Case
 
 #: Row families of the built model that are made elastic.
 ELASTIC = ("budget", "total_budget", "capacity", "inventory", "tier_order", "max_changes")
@@ -156,8 +156,8 @@ def _elastic(case: Case, time_limit: float, threads: int | None) -> _Elastic:
     """Build the model, add slack to the elastic rows, minimise relative relaxation."""
     import highspy
 
-    from model.build import create_model, prepare
-    from model.highs import SolverOptions, _new_highs, run_interruptible, to_highs
+    from ..formulation.blocks import create_model, prepare
+    from ..solver.strategy import SolverOptions, _new_highs, run_interruptible, to_highs
 
     data = prepare(case)
     m = create_model(data)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.case import Case
+from ..case.case import Case
 
 NO_CLASS = "(none)"
 

@@ -15,9 +15,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from model.case import Problem
-from model.schema import TABLES
-from model.textio import FileProblem, normalise_cells, read_csv_file, uncalculated_formulas
+from .case import Problem
+from .schema import TABLES
+from .textio import FileProblem, normalise_cells, read_csv_file, uncalculated_formulas
 
 
 @dataclass

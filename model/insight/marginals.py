@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from model.highs import SolverOptions, _new_highs, to_highs
+from ..solver.strategy import SolverOptions, _new_highs, to_highs
 
 #: Row kinds we price, by Pyomo constraint component name.
 PRICED = ("budget", "total_budget", "capacity", "inventory")

@@ -22,10 +22,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from model.api import load_case
-from model.batch import BatchOptions, BatchResult, run_batch
-from model.case import CaseError
-from model.scenarios import ScenarioError, load_scenarios
+from ..api import load_case
+from ..case.case import CaseError
+from ..whatif.batch import BatchOptions, BatchResult, run_batch
+from ..whatif.scenarios import ScenarioError, load_scenarios
 
 console = Console()
 err_console = Console(stderr=True)
@@ -122,7 +122,7 @@ def batch(
         items, chains = load_scenarios(scenarios)
     except ScenarioError as exc:
         _fail("Invalid scenario file", exc)
-    from model.cli import default_out
+    from .app import default_out
 
     target = out or default_out(f"{c.name}-batch")
     opts = BatchOptions(time_limit=time_limit, mip_gap=gap, workers=workers, dask=dask,
@@ -140,8 +140,8 @@ def frontier(
     warm: WarmOpt = True, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Profit against budget: the marginal value of budget and who loses service first."""
-    from model.cli import default_out
-    from model.frontier import parse_range, run_frontier
+    from ..whatif.frontier import parse_range, run_frontier
+    from .app import default_out
 
     try:
         scales = parse_range(budget)

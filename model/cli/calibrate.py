@@ -16,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from model import calibrate as cal
-from model import svg
+from ..outputs import svg
+from ..prep import calibrate as cal
 
 app = typer.Typer(help="Build case tables from your own data (response curves, tiers, classes).",
                   no_args_is_help=True)

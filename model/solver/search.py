@@ -25,7 +25,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from model.highs_matrix import SolverOptions, _Matrix, _new_highs, run_interruptible
+from .highs import SolverOptions, _Matrix, _new_highs, run_interruptible
 
 _FEASIBLE = 2  # HiGHS kSolutionStatusFeasible
 

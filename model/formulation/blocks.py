@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from model.build_arrays import LinearForm, add_rows, add_var, ranges, set_objective
-from model.case import Case
-from model.economics import level_table, option_table, unit_period_table
+from ..case.case import Case
+from ..economics.options import level_table, option_table, unit_period_table
+from .recorder import LinearForm, add_rows, add_var, ranges, set_objective
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 

@@ -29,10 +29,10 @@ from typing import Any
 
 import pandas as pd
 
-from model.api import SolveResult, solve
-from model.case import Case
-from model.scenarios import BASE, Planned, Scenario, check, plan
-from model.summary import collect
+from ..api import SolveResult, solve
+from ..case.case import Case
+from .scenarios import BASE, Planned, Scenario, check, plan
+from .summary import collect
 
 #: A task that broke its worker process this many times is recorded as crashed.
 MAX_ATTEMPTS = 2
@@ -222,7 +222,7 @@ def run_batch(
                  "warm_start": r.warm_start, "changes": p.scenario.model_dump(by_alias=True)}
         if not r.has_plan and not extra["reason"]:
             extra["reason"] = r.message
-        from model.report import write_outputs
+        from ..outputs.files import write_outputs
 
         write_outputs(r, out / folders[p.name], extra=extra)
         finished += 1

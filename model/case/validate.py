@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from model.case import Case, CaseError, Problem
-from model.reader import RawCase
-from model.schema import REFERENCES, TABLES, Col, Table
-from model.settings import Settings, setting_keys
+from .case import Case, CaseError, Problem
+from .reader import RawCase
+from .schema import REFERENCES, TABLES, Col, Table
+from .settings import Settings, setting_keys
 
 #: Cells at least this large are refused: the solver treats 1e20 as infinity.
 MAX_MAGNITUDE = 1e15
@@ -261,7 +261,7 @@ def _check_policies(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collect
 
 def _check_units(case: Case, raw: RawCase, out: _Collector) -> None:
     """SPEC §1-2 consistency that needs the whole case: allowed levels and captures."""
-    from model.economics import allowed_options, missing_captures
+    from ..economics.options import allowed_options, missing_captures
 
     allowed = allowed_options(case)
     units = allowed[["segment", "product"]].drop_duplicates()

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model import svg
+from . import svg
 
 #: Caps that keep a report readable on large cases (the rest is summarised in a note).
 MAX_PRODUCTS, MAX_UNITS, MAX_SEGMENT_CURVES = 30, 60, 12
@@ -139,7 +139,7 @@ def inventory_chart(p: pd.DataFrame, max_days: float | None) -> str:
 def segment_curves(case, a: pd.DataFrame, seg_kpi: pd.DataFrame) -> list[str]:
     """Revenue and cost of each segment if all its units took level l (where a unit does not
     allow l, its nearest allowed level), with the plan's actual point marked."""
-    from model.economics import level_table, option_table
+    from ..economics.options import level_table, option_table
 
     opt = option_table(case)
     lv = level_table(case)
@@ -324,7 +324,7 @@ def _marginals_section(p: pd.DataFrame, cap: pd.DataFrame, s: dict) -> list[str]
 def write_report(run_dir: str | Path, out: str | Path | None = None,
                  case_path: str | Path | None = None) -> Path:
     """Write ``report.html`` into the run folder (or ``out``) and return its path."""
-    from model.api import load_case
+    from ..api import load_case
 
     run = read_run(Path(run_dir))
     if not run.summary and run.batch.empty:

@@ -13,7 +13,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from model.case import Case
+from ..case.case import Case
 
 UNIT = ["segment", "product"]
 _NORMAL = NormalDist()

@@ -21,15 +21,15 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
-from model import lagrange
-from model.highs_matrix import (  # noqa: F401 (re-exported: the public solver surface)
+from . import pricing as lagrange
+from .highs import (  # noqa: F401 (re-exported: the public solver surface)
     SolverOptions,
     _Matrix,
     _new_highs,
     run_interruptible,
     to_highs,
 )
-from model.incumbent import (
+from .search import (
     SearchLog,
     from_start,
     neighbourhood_search,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.case import Case
+from ..case.case import Case
 
 KEY = ["segment", "product", "period", "level"]
 

@@ -28,8 +28,8 @@ import time
 import highspy
 import numpy as np
 
-from model.highs_matrix import SolverOptions, _Matrix, _new_highs, run_interruptible
-from model.incumbent import SearchLog, unit_margins
+from .highs import SolverOptions, _Matrix, _new_highs, run_interruptible
+from .search import SearchLog, unit_margins
 
 #: rows that are priced: dense ``≤`` rows over a whole period or horizon
 DENSE_KINDS = ("budget", "total_budget", "capacity", "inventory")

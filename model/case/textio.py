@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.schema import TABLES
+from .schema import TABLES
 
 DELIMITERS = (",", ";", "\t", "|")
 _DELIM_NAME = {";": "';'", "\t": "tab", "|": "'|'"}

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.batch import BatchOptions, BatchResult, folder_names, run_batch
-from model.case import Case
-from model.scenarios import Scenario, ScenarioError
-from model.summary import _read
+from ..case.case import Case
+from .batch import BatchOptions, BatchResult, folder_names, run_batch
+from .scenarios import Scenario, ScenarioError
+from .summary import _read
 
 #: A group "loses" service at a point when its mean rank is this much below the richest point.
 RANK_DROP = 0.01
@@ -63,7 +63,7 @@ def run_frontier(
     on_progress=None,
 ) -> tuple[BatchResult, pd.DataFrame, pd.DataFrame]:
     """Run the budget sweep and write frontier.csv and differentiation.csv next to it."""
-    from model.case import Problem
+    from ..case.case import Problem
 
     try:
         scenarios, chains = budget_scenarios(case, scales)

@@ -1,0 +1,1 @@
+"""Preparing cases: the synthetic generator and calibration from a planner's own data."""
