@@ -225,3 +225,10 @@ REFERENCES: dict[tuple[str, str], tuple[str, str]] = {
     ("usage", "level"): ("levels", "level"),
     ("usage", "resource"): ("capacity", "resource"),
 }
+
+#: dtype of every id column that appears in a case table or an output table, for reading
+#: CSV files back (``pd.read_csv(f, dtype=ID_DTYPES)``): ids such as ``007`` or ``2026-03``
+#: must stay text, never become numbers or dates.
+ID_DTYPES: dict[str, type] = {
+    c.name: str for t in TABLES.values() for c in t.columns if c.kind == "id"
+} | {"previous_level": str, "scenario": str}

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from ..api import SolveResult
+    from .result import SolveResult
 
 TABLE_FILES = {
     "assignment": "assignment.csv",

@@ -1,0 +1,140 @@
+"""The result of one solve: status, objective, bound, gap and tidy DataFrames (pandas out).
+
+:class:`SolveResult` is what :func:`svcplan.solve` returns and what every output is made
+from: the files (:mod:`.files`), the console summary, the HTML report. It holds no solver
+object. :meth:`SolveResult.summary` is the content of ``summary.json``: strict JSON, every
+non-finite number written as null.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..insight.explain import explanation_lines
+from ..solver.status import WITH_PLAN, Status
+from .files import write_outputs
+
+
+@dataclass
+class SolveResult:
+    """The outcome of one solve: status, objective, bound, gap, and tidy DataFrames.
+
+    ``objective`` is the SPEC §4 objective of the returned plan recomputed from the output
+    tables (it equals the solver's value up to round-off); ``bound`` is the best proven
+    upper bound, ``mip_gap`` the relative gap between them. The DataFrames are empty when
+    no plan was found (``has_plan`` is False).
+    """
+
+    case_name: str
+    status: Status
+    objective: float | None
+    bound: float | None
+    mip_gap: float | None
+    build_seconds: float
+    solve_seconds: float
+    total_seconds: float
+    n_variables: int = 0
+    n_binaries: int = 0
+    n_constraints: int = 0
+    n_options: int = 0
+    message: str = ""
+    solver_objective: float | None = None
+    warm_start_objective: float | None = None
+    warm_start: str = ""  # where the starting plan came from: previous plan | lp rounding | none
+    assignment: pd.DataFrame = field(default_factory=pd.DataFrame)
+    periods: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    classes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    capacity: pd.DataFrame = field(default_factory=pd.DataFrame)  # duals: model.marginals
+    marginals: dict[str, Any] = field(default_factory=dict)
+    case_path: str | None = None  # where the case was read from (the report's curves)
+    warnings: tuple[str, ...] = ()
+    explanation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    interrupted: bool = False
+    #: how the plan was found: LP time and bound, rounded plan, neighbourhood-search rounds
+    search: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in WITH_PLAN and not self.assignment.empty
+
+    def summary(self) -> dict[str, Any]:
+        """The content of ``summary.json`` (SPEC §6) plus a few headline KPIs."""
+        def num(v):
+            return None if v is None else float(v)
+
+        out: dict[str, Any] = {
+            "case": self.case_name,
+            "status": self.status,
+            "objective": num(self.objective),
+            "bound": num(self.bound),
+            "mip_gap": num(self.mip_gap),
+            "build_seconds": round(self.build_seconds, 4),
+            "solve_seconds": round(self.solve_seconds, 4),
+            "total_seconds": round(self.total_seconds, 4),
+            "variables": self.n_variables,
+            "binaries": self.n_binaries,
+            "constraints": self.n_constraints,
+            "options": self.n_options,
+            "solver_message": self.message,
+            "solver_objective": num(self.solver_objective),
+            "warnings": list(self.warnings),
+            "interrupted": self.interrupted,
+        }
+        if self.search:  # how the plan was found (LP bound, rounding, neighbourhood search)
+            out["search"] = {k: v for k, v in self.search.items() if k not in ("trace", "objectives")}
+        if self.marginals:
+            out["marginals"] = self.marginals
+        if self.case_path:
+            out["case_path"] = self.case_path
+        if not self.explanation.empty:
+            out["explanation"] = explanation_lines(self.explanation)
+        if self.has_plan:
+            out["kpis"] = self._kpis()
+        return _finite(out)
+
+    def _kpis(self) -> dict[str, Any]:
+        """Headline KPIs over the horizon (NaN where undefined, e.g. inventory days without
+        units served; :func:`_finite` turns those into null)."""
+        p = self.periods
+        return {
+            "revenue": float(p["revenue"].sum()),
+            "logistics_cost": float(p["logistics_cost"].sum()),
+            "switching_cost": float(p["switching_cost"].sum()),
+            "profit": float(p["profit"].sum()),
+            "budget_used": float(p["budget_used"].sum()),
+            "mean_service": _mean_service(self.assignment),
+            "inventory_days": float(p["inventory_days"].mean()),
+            "levels_used": int(self.assignment["level"].nunique()),
+        }
+
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``."""
+        return write_outputs(self, Path(out_dir))
+
+
+def _mean_service(a: pd.DataFrame) -> float | None:
+    w = a["base_demand"]
+    s = a["service"]
+    ok = s.notna()
+    if not ok.any() or w[ok].sum() <= 0:
+        return None
+    return float((s[ok] * w[ok]).sum() / w[ok].sum())
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, ±inf) replaced by None, recursively:
+    summary.json is strict JSON, and "undefined" reads as null in every JSON reader."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
