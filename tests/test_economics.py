@@ -10,7 +10,8 @@ import pytest
 from casefiles import write_case
 
 from svcplan import load_case
-from svcplan.economics.options import allowed_options, level_table, option_table
+from svcplan.case.units import allowed_options
+from svcplan.economics.options import level_table, option_table
 
 FILES = {
     "case.yaml": "name: econ\nperiod_days: 20\n",
@@ -100,7 +101,7 @@ def test_allowed_options_intersect_policies(tmp_path):
     files = dict(FILES)
     files["policies.csv"] = "segment,product_class,min_level,max_level\nKEY,,HI,\n,star,,HI\n"
     case = load_case(write_case(tmp_path, files))
-    allowed = allowed_options(case)
+    allowed = allowed_options(case.tables)
     got = set(map(tuple, allowed[allowed["allowed"]][["segment", "product", "level"]].to_numpy()))
     assert ("KEY", "P", "LO") not in got
     assert ("KEY", "P", "HI") in got

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from svcplan import Case, load_case, solve
 from svcplan.case.reader import write_case as write_case_tables
+from svcplan.case.units import allowed_options
 from svcplan.cli.app import app
-from svcplan.economics.options import allowed_options
 from svcplan.prep.generate import generate_case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,11 +25,11 @@ def check_plan_invariants(case: Case, res) -> None:
     """Every SPEC constraint holds in the returned plan, recomputed from the output tables."""
     a, p = res.assignment, res.periods
     # One level per unit and period, for every unit and period.
-    units = allowed_options(case)[["segment", "product"]].drop_duplicates()
+    units = allowed_options(case.tables)[["segment", "product"]].drop_duplicates()
     assert len(a) == len(units) * len(case.periods)
     assert not a.duplicated(["segment", "product", "period"]).any()
     # Only allowed levels.
-    allowed = allowed_options(case)
+    allowed = allowed_options(case.tables)
     ok = set(map(tuple, allowed[allowed["allowed"]][["segment", "product", "level"]].to_numpy()))
     assert set(map(tuple, a[["segment", "product", "level"]].to_numpy())) <= ok
     # Budgets: recompute spend per period from the assignment and the level fixed costs.

@@ -1,8 +1,15 @@
-"""The validated case and the problems found on the way to it.
+"""The validated case: what every later stage consumes.
 
-A :class:`Case` is what every later step consumes: typed tables (defaults filled, blanks
-kept where blank means "none") and :class:`~model.settings.Settings`. It is only ever made
-by :func:`model.validate.validate`, so holding one means the input is consistent.
+A :class:`Case` holds typed tables (defaults filled, blanks kept where blank means "none")
+and :class:`~svcplan.case.settings.Settings`. It is only ever made from checked parts
+(:func:`~svcplan.case.checks.check`), through :meth:`Case.from_raw` or
+:meth:`Case.from_tables`, so holding one means the input is consistent.
+
+The class sits above the rules it relies on (problems, settings, schema <- textio <- reader <-
+units <- checks <- case <- validate): checking returns parts and the class builds itself from
+them, so ``Case.from_tables`` validates without a function-level import and no module of the
+case stage imports one that imports it back. :class:`Problem` and :class:`CaseError` are
+defined in :mod:`.problems` and re-exported here, where later stages import them from.
 """
 
 from __future__ import annotations
@@ -12,38 +19,12 @@ from typing import Any
 
 import pandas as pd
 
+from .checks import check
+from .problems import CaseError, Problem
+from .reader import RawCase
 from .settings import Settings
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the input, located as precisely as the input allows.
-
-    ``row`` is the line of the CSV file (or row of the sheet) as the user sees it: the
-    header is row 1, the first data row is row 2.
-    """
-
-    file: str
-    message: str
-    row: int | None = None
-    column: str | None = None
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.row is not None:
-            where += f", row {self.row}"
-        if self.column:
-            where += f", column '{self.column}'"
-        return f"{where}: {self.message}"
-
-
-class CaseError(Exception):
-    """Raised when a case is invalid; carries every problem found, not just the first."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{len(self.problems)} problem(s) in the case:\n{lines}")
+__all__ = ["Case", "CaseError", "Problem"]
 
 
 @dataclass(frozen=True)
@@ -68,15 +49,18 @@ class Case:
         return self.tables.get(name)
 
     @classmethod
+    def from_raw(cls, raw: RawCase) -> Case:
+        """Validate a raw case (as read, or frames) into a Case; raises :class:`CaseError`."""
+        checked = check(raw)
+        return cls(tables=checked.tables, settings=checked.settings, source=raw.source,
+                   warnings=checked.warnings)
+
+    @classmethod
     def from_tables(
         cls, tables: dict[str, pd.DataFrame], settings: dict[str, Any] | None = None
     ) -> Case:
         """Validate in-memory tables (pandas in) into a Case; raises :class:`CaseError`."""
-        from .reader import RawCase
-        from .validate import validate
-
-        raw = RawCase.from_frames(tables, settings or {})
-        return validate(raw)
+        return cls.from_raw(RawCase.from_frames(tables, settings or {}))
 
     def with_settings(self, **changes: Any) -> Case:
         """A copy with some settings replaced (used by the CLI flags and by scenarios)."""

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .case import Problem
+from .problems import Problem
 from .schema import TABLES
 from .textio import FileProblem, normalise_cells, read_csv_file, uncalculated_formulas
 

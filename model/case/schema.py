@@ -1,7 +1,7 @@
 """The case tables of SPEC §5 as data: columns, kinds, defaults and value checks.
 
 Every other module reads the table layout from here, so the format is defined once.
-:mod:`model.validate` applies these declarations with vectorised pandas checks that keep each
+:mod:`.checks` applies these declarations with vectorised pandas checks that keep each
 failing cell's row number (pandera was tried: its lazy error collection was slower on
 million-row tables and its messages needed translating anyway).
 """

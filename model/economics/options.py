@@ -1,40 +1,23 @@
-"""Option economics (SPEC §1-2): which options exist and what each one earns and costs.
+"""Option economics (SPEC §1-2): what each option earns and costs.
 
 An *option* is one (unit, level, period) the model may choose, where a unit is a
 (segment, product) pair. This module turns a validated case into one tidy table with a
 row per option, so that the model builder only reads prepared coefficient columns and
 never recomputes economics. Pure pandas/numpy: it is tested without a solver.
+
+Which options exist (units, allowed levels, captures) is decided in the case stage
+(:mod:`svcplan.case.units`), because validation needs the same rules; the normal-quantile
+and safety-stock formulas are in :mod:`.service`, shared with calibration and the generator.
 """
 
 from __future__ import annotations
-
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
 from ..case.case import Case
-
-UNIT = ["segment", "product"]
-_NORMAL = NormalDist()
-
-
-def units_frame(case: Case) -> pd.DataFrame:
-    """Every unit (SPEC §1: pairs in demand.csv or options.csv) with its product class.
-
-    Columns: segment, product, product_class, in_options. Order: first appearance.
-    """
-    t = case.tables
-    frames = [t[n][UNIT] for n in ("demand", "options") if n in t]
-    units = pd.concat(frames, ignore_index=True).drop_duplicates(ignore_index=True)
-    units = units.merge(t["products"][["product", "product_class"]], on="product", how="left")
-    if "options" in t:
-        listed = t["options"][UNIT].drop_duplicates()
-        units = units.merge(listed.assign(in_options=True), on=UNIT, how="left")
-        units["in_options"] = units["in_options"].fillna(False).astype(bool)
-    else:
-        units["in_options"] = False
-    return units
+from ..case.units import UNIT, allowed_options, captures, units_frame
+from .service import safety_stock, service_factors
 
 
 def level_table(case: Case) -> pd.DataFrame:
@@ -45,79 +28,14 @@ def level_table(case: Case) -> pd.DataFrame:
     level given only by its safety factor still reports a service level.
     """
     lv = case.tables["levels"].copy()
-    target = lv["service_target"]
-    sf = lv["safety_factor"]
-    z_from_target = target.map(lambda p: _NORMAL.inv_cdf(p) if pd.notna(p) else np.nan)
-    lv["z"] = sf.fillna(z_from_target).fillna(0.0).astype(float)
-    lv["service"] = target.fillna(sf.map(lambda z: _NORMAL.cdf(z) if pd.notna(z) else np.nan))
+    lv["z"], lv["service"] = service_factors(lv["service_target"], lv["safety_factor"])
     return lv.sort_values("rank").reset_index(drop=True)
-
-
-def allowed_options(case: Case) -> pd.DataFrame:
-    """Every unit × level with ``allowed`` (policies and options.csv narrowing, SPEC §1).
-
-    All matching policy rows apply (their rank ranges intersect). A unit listed in
-    options.csv may only use the levels listed for it there (in any period).
-    """
-    units = units_frame(case)
-    lv = case.tables["levels"][["level", "rank"]]
-    pairs = units.merge(lv, how="cross")
-    ok = np.ones(len(pairs), dtype=bool)
-    rank_of = dict(zip(lv["level"], lv["rank"], strict=True))
-    pol = case.tables.get("policies")
-    if pol is not None:
-        for seg, cls, lo, hi in pol[["segment", "product_class", "min_level", "max_level"]].itertuples(
-            index=False
-        ):
-            match = np.ones(len(pairs), dtype=bool)
-            if seg is not None:
-                match &= (pairs["segment"] == seg).to_numpy()
-            if cls is not None:
-                match &= (pairs["product_class"] == cls).to_numpy()
-            out = np.zeros(len(pairs), dtype=bool)
-            if lo is not None:
-                out |= (pairs["rank"] < rank_of[lo]).to_numpy()
-            if hi is not None:
-                out |= (pairs["rank"] > rank_of[hi]).to_numpy()
-            ok &= ~(match & out)
-    if "options" in case.tables:
-        listed = case.tables["options"][[*UNIT, "level"]].drop_duplicates().assign(_listed=True)
-        flag = pairs.merge(listed, on=[*UNIT, "level"], how="left")["_listed"]
-        flag = flag.fillna(False).astype(bool).to_numpy()
-        ok &= ~pairs["in_options"].to_numpy() | flag
-    pairs["allowed"] = ok
-    return pairs
-
-
-def _with_capture(case: Case, pairs: pd.DataFrame) -> pd.Series:
-    """capture[s,l] for each row of ``pairs`` (class-specific row wins over blank class)."""
-    resp = case.tables.get("response")
-    if resp is None:
-        return pd.Series(1.0, index=pairs.index)
-    keys = ["segment", "level"]
-    blank = resp[resp["product_class"].isna()][[*keys, "capture"]]
-    by_class = resp[resp["product_class"].notna()][[*keys, "product_class", "capture"]]
-    left = pairs[[*keys, "product_class"]].reset_index(drop=True)
-    c1 = left.merge(by_class, on=[*keys, "product_class"], how="left")["capture"]
-    c0 = left.merge(blank, on=keys, how="left")["capture"]
-    return pd.Series(c1.fillna(c0).to_numpy(), index=pairs.index)
-
-
-def missing_captures(case: Case, pairs: pd.DataFrame) -> pd.DataFrame:
-    """(segment, level, product_class) combinations of demanded units lacking a capture."""
-    if "response" not in case.tables or "demand" not in case.tables:
-        return pd.DataFrame(columns=["segment", "level", "product_class"])
-    demanded = case.tables["demand"][UNIT].drop_duplicates()
-    pairs = pairs.merge(demanded, on=UNIT)
-    cap = _with_capture(case, pairs)
-    miss = pairs.loc[cap.isna(), ["segment", "level", "product_class"]]
-    return miss.drop_duplicates(ignore_index=True)
 
 
 def _unit_periods(case: Case) -> pd.DataFrame:
     """Every unit × period with positions ``u``, ``t`` and base_demand (0 where not given)."""
     t = case.tables
-    units = units_frame(case)[UNIT].reset_index(drop=True)
+    units = units_frame(t)[UNIT].reset_index(drop=True)
     units["u"] = np.arange(len(units))
     periods = t["periods"][["period"]].reset_index(drop=True)
     periods["t"] = np.arange(len(periods))
@@ -142,9 +60,9 @@ def option_table(case: Case) -> pd.DataFrame:
     Sorted by unit, period, rank.
     """
     t = case.tables
-    pairs = allowed_options(case)
+    pairs = allowed_options(t)
     pairs = pairs[pairs["allowed"]].drop(columns="allowed")
-    pairs["capture"] = _with_capture(case, pairs).fillna(0.0).to_numpy()
+    pairs["capture"] = captures(t, pairs).fillna(0.0).to_numpy()
     opt = pairs.merge(_unit_periods(case), on=UNIT)
     prod = t["products"][["product", "unit_margin", "base_unit_cost", "holding_cost", "demand_cv"]]
     lv = level_table(case)[["level", "z", "lead_time_days", "cost_multiplier"]]
@@ -155,7 +73,7 @@ def option_table(case: Case) -> pd.DataFrame:
         unit_cost = opt[["product", "level"]].merge(uc, how="left")["unit_cost"].fillna(unit_cost)
     opt["unit_cost"] = unit_cost.to_numpy()
     q = opt["base_demand"] * opt["capture"]
-    ss = opt["z"] * opt["demand_cv"] * q * np.sqrt(opt["lead_time_days"] / case.settings.period_days)
+    ss = safety_stock(q, opt["z"], opt["demand_cv"], opt["lead_time_days"], case.settings.period_days)
     opt["units"] = q
     opt["revenue"] = q * opt["unit_margin"]
     opt["handling_cost"] = q * opt["unit_cost"]

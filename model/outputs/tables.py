@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..case.case import Case
+from ..economics.goodwill import goodwill_stock
 
 NO_CLASS = "(none)"
 
@@ -51,12 +52,9 @@ def assignment_table(case: Case, chosen: pd.DataFrame, levels: pd.DataFrame,
     a["previous_level"] = prev
     a["switched"] = prev.notna() & (prev != a["level"])
     a["switching_cost"] = np.where(a["switched"], s.switching_cost, 0.0)
-    # Goodwill G[u,t] = rho*G[u,t-1] + g[level at t-1]; lift = sigma*b*G.
+    # Goodwill G (SPEC §3, rows are unit-major so one row of g per unit); lift = sigma*b*G.
     g = a["level"].map(lv["goodwill"]).to_numpy().reshape(-1, n_t) if len(a) else np.zeros((0, n_t))
-    G = np.zeros_like(g)
-    for t in range(1, n_t):
-        G[:, t] = s.goodwill_retention * G[:, t - 1] + g[:, t - 1]
-    a["goodwill"] = G.ravel()
+    a["goodwill"] = goodwill_stock(g, s.goodwill_retention).ravel()
     a["lift_units"] = a["sensitivity"] * a["base_demand"] * a["goodwill"]
     a["lift_revenue"] = a["lift_units"] * a["unit_margin"]
     a["lift_cost"] = a["lift_units"] * a["base_unit_cost"]

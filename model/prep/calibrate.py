@@ -21,24 +21,28 @@ from __future__ import annotations
 
 import math
 import warnings as _warnings
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
+
+from ..economics.service import service_factors
 
 CLASSES = ("star", "cash_cow", "question_mark", "dog")
 
 
 def level_service(levels: pd.DataFrame) -> pd.Series:
-    """Service probability of each level (by rank): service_target, else Φ(safety_factor)."""
+    """Service probability of each level (by rank): service_target, else Φ(safety_factor).
+
+    ``levels`` is a levels.csv as read (not a validated case), so values are coerced here;
+    the rule itself is :func:`svcplan.economics.service.service_factors`, the one the model
+    reports with.
+    """
     lv = levels.copy()
     lv["rank"] = pd.to_numeric(lv["rank"])
     lv = lv.sort_values("rank")
-    target = pd.to_numeric(lv.get("service_target"), errors="coerce") \
-        if "service_target" in lv else pd.Series(np.nan, index=lv.index)
-    sf = pd.to_numeric(lv.get("safety_factor"), errors="coerce") \
-        if "safety_factor" in lv else pd.Series(np.nan, index=lv.index)
-    service = target.fillna(sf.map(lambda z: NormalDist().cdf(z) if pd.notna(z) else np.nan))
+    target, sf = (pd.to_numeric(lv[c], errors="coerce") if c in lv else pd.Series(np.nan, index=lv.index)
+                  for c in ("service_target", "safety_factor"))
+    service = pd.Series(service_factors(target, sf).service, index=lv.index)
     if service.isna().any():
         missing = ", ".join(lv.loc[service.isna(), "level"].astype(str))
         raise ValueError(f"levels without service_target or safety_factor: {missing}")

@@ -8,17 +8,24 @@ The numbers are shaped so that the optimisation is not trivial: key accounts rew
 while occasional buyers are price driven, premium levels cost more per unit, and each period's
 budget sits between the cheapest allowed plan and the plan where every unit takes its most
 profitable level.
+
+The case format (column names and order) is :data:`svcplan.case.schema.TABLES`; the level's
+safety factor, the safety stock and the goodwill recursion are the model's own functions
+(:mod:`svcplan.economics.service`, :mod:`svcplan.economics.goodwill`), so a generated budget
+is measured with the economics the solver will use.
 """
 
 from __future__ import annotations
 
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..case.reader import write_case  # noqa: F401  (re-exported: generate, then write)
+from ..case.schema import TABLES
+from ..economics.goodwill import goodwill_stock
+from ..economics.service import safety_stock, service_factors
 
 DEMO_SEGMENTS = ("KEY", "LARGE", "MID", "SMALL", "OCCASIONAL")
 DEMO_LEVELS = ("ECONOMY", "STANDARD", "EXPRESS", "PRIORITY", "PREMIUM")
@@ -32,23 +39,6 @@ _CLASS_TREND = np.array([0.015, 0.002, 0.025, -0.010])
 # Per class: (multiplier on steepness, shift of the floor, shift of the top) of the capture curve.
 # Stars react strongly to service, dogs hardly; the other classes use the blank-class rows.
 _CLASS_RESPONSE = {"star": (1.5, -0.05, 0.05), "dog": (0.5, 0.08, -0.05)}
-
-TABLE_COLUMNS: dict[str, list[str]] = {
-    "segments": ["segment", "tier", "goodwill_sensitivity"],
-    "products": ["product", "product_class", "unit_margin", "base_unit_cost", "holding_cost",
-                 "demand_cv"],
-    "levels": ["level", "rank", "service_target", "safety_factor", "lead_time_days",
-               "cost_multiplier", "fixed_cost", "goodwill"],
-    "periods": ["period", "budget", "discount"],
-    "demand": ["segment", "product", "period", "base_demand"],
-    "response": ["segment", "level", "capture", "product_class"],
-    "policies": ["segment", "product_class", "min_level", "max_level"],
-    "current": ["segment", "product", "level"],
-    "capacity": ["resource", "period", "capacity"],
-    "usage": ["level", "resource", "per_unit"],
-}
-"""SPEC section 5 columns of the tables the generator writes, in SPEC order."""
-
 
 def _positions(n: int) -> np.ndarray:
     """Place n items on [0, 1] (first = 0, last = 1) so curves do not depend on the count."""
@@ -67,13 +57,15 @@ def _option_economics(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Revenue and logistics cost of options; arrays broadcast over (segment, product, level, t).
 
-    This mirrors SPEC section 2 (q = demand * capture; cost = q * unit_cost + holding_cost * ss
-    with ss = z * demand_cv * q * sqrt(lead_time_days / period_days)). It is duplicated here to
-    keep the generator free of the model package; a later refactor may use model.economics.
+    SPEC section 2 on dense arrays: q = demand * capture, revenue = q * margin, cost =
+    q * base_cost * multiplier + holding_cost * ss with the model's :func:`safety_stock`.
+    :func:`svcplan.economics.options.option_table` needs a validated Case, which does not
+    exist yet (the budgets computed from these costs are part of the case); and it multiplies
+    ``q * (base_cost * multiplier)``, a different rounding from the ``(q * base_cost) *
+    multiplier`` here, so sharing it would change generated budgets in their last digits.
     """
     q = demand * capture
-    safety_stock = z * cv * q * np.sqrt(lead_days / period_days)
-    return q * margin, q * base_cost * multiplier + holding * safety_stock
+    return q * margin, q * base_cost * multiplier + holding * safety_stock(q, z, cv, lead_days, period_days)
 
 
 def _plan_budget_use(
@@ -86,18 +78,17 @@ def _plan_budget_use(
     goodwill lift (SPEC section 3), because the period budget constraint pays for those too: with
     tightness 0 the cheapest plan then fits its budget exactly.
     """
-    n_seg, n_prod, _, n_per = cost.shape
+    n_per = cost.shape[3]
     chosen = np.take_along_axis(cost, choice[:, :, None, None], axis=2)[:, :, 0, :]
     use = chosen.sum(axis=(0, 1))
     used = np.zeros(len(fixed_cost), dtype=bool)
     used[np.unique(choice)] = True
     use = use + fixed_cost[used].sum()
-    g_step = goodwill[choice]  # (S, P) goodwill earned each period by the kept level
-    g = np.zeros((n_seg, n_prod))
-    for t in range(n_per):  # G[u, 1] = 0, G[u, t] = retention * G[u, t-1] + goodwill
-        lift = sensitivity[:, None] * demand[:, :, t] * g
+    earned = np.broadcast_to(goodwill[choice][:, :, None], demand.shape)  # (S, P, T), level kept
+    stock = goodwill_stock(earned, retention)
+    for t in range(n_per):  # summed period by period: the same additions, so the same budgets
+        lift = sensitivity[:, None] * demand[:, :, t] * stock[:, :, t]
         use[t] += (lift * base_cost[None, :]).sum()
-        g = retention * g + g_step
     return use
 
 
@@ -165,7 +156,7 @@ def generate_case(
     lead = np.round(10.0 * 0.1 ** lvl_x, 1)
     multiplier = np.round(1.0 + 0.8 * lvl_x ** 1.5, 3)
     lvl_goodwill = np.round(0.2 * lvl_x, 3) if goodwill else np.zeros(levels)
-    z = np.array([NormalDist().inv_cdf(p) for p in target])
+    z = service_factors(target, np.nan).z
 
     # Demand (S, P, T): size x segment share x affinity x seasonality x class trend x noise.
     month = np.arange(periods) % 12
@@ -246,7 +237,7 @@ def generate_case(
                  "max_level": lvl_ids[mid_level]}] if "dog" in present else []
         rows += [{"segment": s, "product_class": None, "min_level": lvl_ids[1],
                   "max_level": None} for s, k in zip(seg_ids, tier, strict=True) if k == 1]
-        tables["policies"] = pd.DataFrame(rows, columns=TABLE_COLUMNS["policies"])
+        tables["policies"] = pd.DataFrame(rows, columns=TABLES["policies"].names)
     if switching:
         tables["current"] = pd.DataFrame({
             "segment": np.repeat(seg_a, products), "product": np.tile(prod_a, segments),
@@ -269,7 +260,19 @@ def generate_case(
         "max_inventory_days": 45,
         "solver": {"mip_gap": 0.0001},
     }
-    return tables, settings
+    return _in_format(tables), settings
+
+
+def _in_format(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables with their columns in SPEC order (:data:`TABLES`), the one definition of the
+    format; a column the format does not know is a bug here, not something to write."""
+    out = {}
+    for name, df in tables.items():
+        unknown = set(df.columns) - set(TABLES[name].names)
+        if unknown:
+            raise AssertionError(f"generated {name} has columns outside the format: {sorted(unknown)}")
+        out[name] = df[[c for c in TABLES[name].names if c in df.columns]]
+    return out
 
 
 def _capacity_tables(
@@ -285,7 +288,7 @@ def _capacity_tables(
                 "EXPRESS_FLEET": np.where(lvl_x > 0.5, np.round(lvl_x, 3), 0.0)}
     usage = pd.DataFrame([(lv, r, float(v[i])) for r, v in per_unit.items()
                           for i, lv in enumerate(lvl_ids) if v[i] > 0],
-                         columns=TABLE_COLUMNS["usage"])
+                         columns=TABLES["usage"].names)
     rows = []
     for r, v in per_unit.items():
         def use(choice: np.ndarray, v: np.ndarray = v) -> np.ndarray:
@@ -294,4 +297,4 @@ def _capacity_tables(
         lo, hi = use(cheapest), use(best)
         cap = np.where(hi > lo, lo + tightness * (hi - lo), hi + 1.0)
         rows += [(r, p, float(c)) for p, c in zip(per_ids, np.round(cap, 1), strict=True)]
-    return {"capacity": pd.DataFrame(rows, columns=TABLE_COLUMNS["capacity"]), "usage": usage}
+    return {"capacity": pd.DataFrame(rows, columns=TABLES["capacity"].names), "usage": usage}

@@ -1,0 +1,322 @@
+"""The rules of a valid case: raw tables -> typed, consistent tables and settings, or every problem.
+
+The rules come from :mod:`.schema` (columns, kinds, ranges, keys, references) and from
+SPEC §1 (every unit keeps at least one allowed level, :mod:`.units`). Checking never mutates
+its input: it builds new typed frames. It collects every problem before raising, so a planner
+fixes a file once, not once per error. Checks are vectorised so a million-row demand table
+validates in about a second.
+
+:func:`check` returns the checked parts (:class:`Checked`), not a Case: the
+:class:`~svcplan.case.case.Case` class sits above this module and builds itself from them
+(``Case.from_raw``), which is what lets ``Case.from_tables`` validate without an import
+circle. Imports inside the case stage run one way:
+problems, settings, schema <- textio <- reader <- units <- checks <- case <- validate.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from .problems import CaseError, Problem
+from .reader import RawCase
+from .schema import REFERENCES, TABLES, Col, Table
+from .settings import Settings, setting_keys
+from .units import allowed_options, missing_captures
+
+#: Cells at least this large are refused: the solver treats 1e20 as infinity.
+MAX_MAGNITUDE = 1e15
+#: At most this many rows are listed for one kind of problem in one column.
+MAX_ROWS_PER_PROBLEM = 20
+
+
+class _Collector:
+    """Accumulates problems, folding long lists of the same problem into one line."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+
+    def rows(self, file: str, column: str | None, rows: pd.Index, messages: list[str]) -> None:
+        for row, msg in list(zip(rows, messages, strict=True))[:MAX_ROWS_PER_PROBLEM]:
+            self.problems.append(Problem(file, msg, row=int(row), column=column))
+        if len(rows) > MAX_ROWS_PER_PROBLEM:
+            more = len(rows) - MAX_ROWS_PER_PROBLEM
+            self.problems.append(
+                Problem(file, f"... and {more} more rows like the above", column=column)
+            )
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The parts of a valid case: typed tables, settings and the warnings worth telling."""
+
+    tables: dict[str, pd.DataFrame]
+    settings: Settings
+    warnings: tuple[str, ...]
+
+
+def check(raw: RawCase) -> Checked:
+    """Check a raw case; return its typed parts or raise :class:`CaseError` listing all problems."""
+    out = _Collector()
+    out.problems.extend(raw.problems)
+    out.warnings.extend(raw.warnings)
+    settings = _settings(raw, out)
+    tables: dict[str, pd.DataFrame] = {}
+    for name, spec in TABLES.items():
+        df = raw.tables.get(name)
+        if df is None:
+            if spec.required and not any(p.file == raw.source for p in raw.problems):
+                out.problems.append(Problem(spec.file, "required table is missing"))
+            continue
+        typed = _typed_table(spec, df, raw.label(name), out)
+        if typed is not None:
+            tables[name] = typed
+    if "demand" not in raw.tables and "options" not in raw.tables and raw.tables:
+        out.problems.append(Problem("demand.csv", "a case needs demand.csv or options.csv"))
+    unit_tables = [tables[n] for n in ("demand", "options") if n in tables]
+    if unit_tables and all(df.empty for df in unit_tables):
+        out.problems.append(Problem(raw.label("demand"), "has no rows: a case needs at least one unit"))
+    for name, df in tables.items():
+        _check_keys(TABLES[name], df, raw.label(name), out)
+    _check_references(tables, raw, out)
+    _check_levels(tables, raw, out)
+    _check_policies(tables, raw, out)
+    if not out.problems and settings is not None:
+        _check_units(tables, raw, out)
+        _check_warnings(tables, settings, raw, out)
+    if out.problems or settings is None:
+        raise CaseError(out.problems)
+    return Checked(tables=tables, settings=settings, warnings=tuple(out.warnings))
+
+
+def _settings(raw: RawCase, out: _Collector) -> Settings | None:
+    try:
+        return Settings.model_validate(raw.settings)
+    except ValidationError as exc:
+        keys = setting_keys()
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            if err["type"] == "extra_forbidden":
+                close = difflib.get_close_matches(key, keys, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(keys)}"
+                msg = f"unknown setting '{key}'{hint}"
+            else:
+                msg = f"setting '{key}': {err['msg']} (got {err.get('input')!r})"
+            out.problems.append(Problem(raw.settings_label, msg, column=key))
+        return None
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(s):
+        return s.isna()
+    return s.isna() | (s.astype(str).str.strip() == "")
+
+
+def _typed_table(spec: Table, df: pd.DataFrame, file: str, out: _Collector) -> pd.DataFrame | None:
+    """Check one table's columns and cells; return typed frame (index = file row numbers)."""
+    known = spec.names
+    for col in df.columns:
+        if col in known:
+            continue
+        close = difflib.get_close_matches(col, known, n=1, cutoff=0.75)
+        if close and close[0] not in df.columns:
+            out.problems.append(
+                Problem(file, f"unknown column '{col}'; did you mean '{close[0]}'?", row=1, column=col)
+            )
+        else:
+            out.warnings.append(f"{file}: column '{col}' is not part of the format and was ignored")
+    missing = [c.name for c in spec.columns if c.required and c.name not in df.columns]
+    for name in missing:
+        out.problems.append(Problem(file, "required column is missing", row=1, column=name))
+    if missing:
+        return None
+    typed = pd.DataFrame(index=df.index)
+    for col in spec.columns:
+        if col.name in df.columns:
+            typed[col.name] = _typed_column(col, df[col.name], file, out)
+        else:
+            typed[col.name] = _absent_column(col, len(df), df.index)
+    return typed
+
+
+def _absent_column(col: Col, n: int, index: pd.Index) -> pd.Series:
+    if col.kind == "id":
+        return pd.Series([None] * n, index=index, dtype=object)
+    fill = np.nan if col.default is None else col.default
+    return pd.Series(np.full(n, fill, dtype=float), index=index)
+
+
+def _typed_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Series:
+    blank = _blank(s)
+    if col.required and blank.any():
+        rows = s.index[blank]
+        out.rows(file, col.name, rows, ["value is required but blank"] * len(rows))
+    if col.kind == "id":
+        values = s.to_numpy(dtype=object, copy=True)
+        values[blank.to_numpy()] = None
+        ok = ~blank.to_numpy()
+        values[ok] = [str(v) for v in values[ok]]
+        return pd.Series(values, index=s.index, dtype=object)
+    if pd.api.types.is_numeric_dtype(s):
+        num = s.astype(float)
+    else:
+        num = pd.to_numeric(s.astype(str).str.strip().where(~blank), errors="coerce").astype(float)
+        bad = ~blank & num.isna()
+        if bad.any():
+            rows = s.index[bad]
+            out.rows(file, col.name, rows, [_not_a_number(v) for v in s[bad]])
+    finite = num.isna() | np.isfinite(num)
+    if not finite.all():
+        rows = s.index[~finite]
+        out.rows(file, col.name, rows, [f"{v} is not a finite number" for v in num[~finite]])
+    huge = finite & num.notna() & (num.abs() >= MAX_MAGNITUDE)
+    if huge.any():  # HiGHS treats |coefficients| >= 1e20 as infinite; products of cells get there
+        rows = s.index[huge]
+        msg = f"is too large to plan with (must be below {MAX_MAGNITUDE:g}; check the units)"
+        out.rows(file, col.name, rows, [f"{v:g} {msg}" for v in num[huge]])
+        finite &= ~huge
+    if col.kind == "int":
+        frac = num.notna() & finite & (num != np.round(num))
+        if frac.any():
+            rows = s.index[frac]
+            out.rows(file, col.name, rows, [f"{v:g} is not a whole number" for v in num[frac]])
+    bad_range = pd.Series(False, index=s.index)
+    if col.lo is not None:
+        bad_range |= (num <= col.lo) if col.lo_open else (num < col.lo)
+    if col.hi is not None:
+        bad_range |= (num >= col.hi) if col.hi_open else (num > col.hi)
+    if bad_range.any():
+        rows = s.index[bad_range]
+        text = col.range_text()
+        out.rows(file, col.name, rows, [f"{v:g} is out of range (must be {text})" for v in num[bad_range]])
+    if col.default is not None:
+        num = num.fillna(col.default)
+    return num
+
+
+def _not_a_number(v: object) -> str:
+    """The message for a cell that is not a number, with a hint for a comma in it."""
+    if str(v).strip().endswith("%"):
+        return f"{v!r} is not a number (write fractions without '%', e.g. 0.95)"
+    if "," in str(v):
+        return (f"{v!r} is not a number (write numbers with a decimal point and no thousands "
+                "separators, e.g. 1234.5)")
+    return f"{v!r} is not a number"
+
+
+def _check_keys(spec: Table, df: pd.DataFrame, file: str, out: _Collector) -> None:
+    if not spec.key:
+        return
+    dup = df.duplicated(list(spec.key), keep=False)
+    if not dup.any():
+        return
+    first = df[dup].groupby(list(spec.key), dropna=False, sort=False).head(1)
+    first_row = {
+        tuple(k): r for k, r in zip(first[list(spec.key)].itertuples(index=False), first.index, strict=True)
+    }
+    later = df[dup & df.duplicated(list(spec.key), keep="first")]
+    msgs = []
+    for key, _row in zip(later[list(spec.key)].itertuples(index=False), later.index, strict=True):
+        shown = ", ".join(f"{k}={v!s}" for k, v in zip(spec.key, key, strict=True) if v is not None)
+        msgs.append(f"duplicate row for ({shown}); first given on row {first_row[tuple(key)]}")
+    out.rows(file, ",".join(spec.key), later.index, msgs)
+
+
+def _check_references(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
+    for (name, column), (target, target_col) in REFERENCES.items():
+        df, ref = tables.get(name), tables.get(target)
+        if df is None:
+            continue
+        values = df[column]
+        present = values.notna()
+        if not present.any():
+            continue
+        known = set() if ref is None else set(ref[target_col].dropna())
+        unknown = present & ~values.isin(known)
+        if unknown.any():
+            rows = df.index[unknown]
+            where = f"{target}.csv" if ref is not None else f"{target}.csv (not given)"
+            msgs = [f"unknown {target_col} {v!r}: not in {where}" for v in values[unknown]]
+            out.rows(raw.label(name), column, rows, msgs)
+
+
+def _check_levels(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
+    levels = tables.get("levels")
+    if levels is None:
+        return
+    dup = levels["rank"].duplicated(keep=False) & levels["rank"].notna()
+    if dup.any():
+        rows = levels.index[dup]
+        msgs = [f"rank {r:g} is used by more than one level; ranks must differ" for r in levels["rank"][dup]]
+        out.rows(raw.label("levels"), "rank", rows, msgs)
+    for table in ("periods",):
+        if table in tables and tables[table].empty:
+            out.problems.append(Problem(raw.label(table), "has no rows"))
+    if levels.empty:
+        out.problems.append(Problem(raw.label("levels"), "has no rows"))
+
+
+def _check_policies(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
+    pol, levels = tables.get("policies"), tables.get("levels")
+    if pol is None or levels is None:
+        return
+    rank = dict(zip(levels["level"], levels["rank"], strict=True))
+    lo = pol["min_level"].map(rank)
+    hi = pol["max_level"].map(rank)
+    bad = lo.notna() & hi.notna() & (lo > hi)
+    if bad.any():
+        rows = pol.index[bad]
+        out.rows(raw.label("policies"), "min_level", rows, ["min_level ranks above max_level"] * len(rows))
+
+
+def _check_units(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
+    """SPEC §1-2 consistency that needs the whole case: allowed levels and captures."""
+    allowed = allowed_options(tables)
+    units = allowed[["segment", "product"]].drop_duplicates()
+    empty = units[~allowed.groupby(["segment", "product"], sort=False)["allowed"].any().to_numpy()]
+    for s, p in empty.itertuples(index=False):
+        out.problems.append(
+            Problem(
+                raw.label("policies") if "policies" in tables else raw.label("options"),
+                f"unit (segment {s!r}, product {p!r}) has no allowed level left after policies",
+            )
+        )
+    missing = missing_captures(tables, allowed[allowed["allowed"]])
+    label = raw.label("response")
+    for s, lvl, cls in missing.head(MAX_ROWS_PER_PROBLEM).itertuples(index=False):
+        cls_text = f" or product_class {cls!r}" if cls is not None else ""
+        out.problems.append(
+            Problem(label, f"no capture for segment {s!r}, level {lvl!r} (blank class{cls_text})")
+        )
+    if len(missing) > MAX_ROWS_PER_PROBLEM:
+        out.problems.append(Problem(label, f"... and {len(missing) - MAX_ROWS_PER_PROBLEM} more"))
+
+
+def _check_warnings(
+    t: dict[str, pd.DataFrame], settings: Settings, raw: RawCase, out: _Collector
+) -> None:
+    """Things accepted but worth telling: settings or tables that have no effect."""
+    if settings.tier_ordering and t["segments"]["tier"].isna().all():
+        out.warnings.append("tier_ordering is on but no segment has a tier: it has no effect")
+    if "capacity" in t and "usage" not in t:
+        out.warnings.append("capacity.csv is given without usage.csv: capacities have no effect")
+    if "current" in t:
+        units = _unit_keys(t)
+        cur = t["current"]
+        unknown = ~pd.MultiIndex.from_frame(cur[["segment", "product"]]).isin(units)
+        if unknown.any():
+            out.warnings.append(
+                f"{raw.label('current')}: {int(unknown.sum())} row(s) name units with no demand "
+                "or options; they were ignored"
+            )
+
+
+def _unit_keys(tables: Mapping[str, pd.DataFrame]) -> pd.MultiIndex:
+    frames = [tables[n][["segment", "product"]] for n in ("demand", "options") if n in tables]
+    return pd.MultiIndex.from_frame(pd.concat(frames).drop_duplicates())

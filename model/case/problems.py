@@ -1,0 +1,42 @@
+"""What can be wrong with an input: :class:`Problem` (one located mistake) and :class:`CaseError`.
+
+This is the bottom of the case stage: reading (:mod:`.reader`), checking (:mod:`.checks`) and
+the :class:`~svcplan.case.case.Case` itself all report through these two types, so they live
+apart from all of them and import nothing from the package. :mod:`.case` re-exports both
+(``from svcplan.case.case import CaseError`` keeps working for every later stage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as the input allows.
+
+    ``row`` is the line of the CSV file (or row of the sheet) as the user sees it: the
+    header is row 1, the first data row is row 2.
+    """
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        return f"{where}: {self.message}"
+
+
+class CaseError(Exception):
+    """Raised when a case is invalid; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the case:\n{lines}")
