@@ -73,17 +73,13 @@ def phase_svcplan(case: Path, time_limit: float) -> dict:
 
 def phase_export(case: Path, mps: Path) -> dict:
     """Write the exact model svcplan hands to HiGHS (what ``--write-model`` writes)."""
-    import highspy
-
     from svcplan.api import load_case
-    from svcplan.formulation.blocks import create_model, prepare
-    from svcplan.solver.strategy import to_highs
+    from svcplan.formulation.blocks import create_model
+    from svcplan.formulation.data import prepare
+    from svcplan.formulation.standard_form import standard_form
+    from svcplan.solver.highs import write_model
 
-    mat = to_highs(create_model(prepare(load_case(case))))
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(mat.lp)
-    h.writeModel(str(mps))
+    write_model(standard_form(create_model(prepare(load_case(case)))), mps)
     return {}
 
 

@@ -17,7 +17,17 @@ import pandas as pd
 from .case.case import Case
 from .case.reader import read_case
 from .case.validate import validate
+from .formulation.blocks import create_model
+from .formulation.data import prepare, product_clusters
+from .formulation.standard_form import standard_form
+from .insight import explain as insight_explain
+from .insight.marginals import attach, marginal_values
 from .outputs.result import SolveResult
+from .outputs.tables import assignment_table, choose, group_table, period_table, recomputed_objective
+from .solver.options import SolverOptions
+from .solver.status import Status
+from .solver.strategy import solve_model
+from .solver.warmstart import start_vector
 
 
 def load_case(path: str | Path) -> Case:
@@ -49,10 +59,6 @@ def solve(
     (:mod:`model.explain`; a few more solves) and put it in ``SolveResult.explanation``.
     ``progress``: called with one short line per phase (LP bound, search gap, …).
     """
-    from .formulation.blocks import create_model, prepare
-    from .outputs.tables import assignment_table, choose, group_table, period_table, recomputed_objective
-    from .solver.strategy import SolverOptions, solve_model
-
     t0 = time.perf_counter()
     cfg = case.settings.solver
     opts = SolverOptions(
@@ -68,19 +74,12 @@ def solve(
     if opts.time_limit is not None:  # the limit bounds the whole run, build included
         opts = replace(opts, deadline=t0 + float(opts.time_limit))
     data = prepare(case)
-    m = create_model(data)
-    groups = [np.arange(s, e) for s, e in zip(data.group_start, data.group_end, strict=True)]
+    sf = standard_form(create_model(data))
     build_seconds = time.perf_counter() - t0
     x_start = None
     if start is not None and warm_start and not start.empty:
-        from .solver.warmstart import start_vector
-
         x_start = start_vector(data.options, start, case)
-    u = data.options["u"].to_numpy()
-    cluster = np.zeros(int(u.max()) + 1 if len(u) else 0, dtype=np.int64)
-    cluster[u] = pd.factorize(data.options["product"])[0]  # tier ordering links a product's units
-    out = solve_model(m, groups, data.options["u"].to_numpy()[data.group_start], opts, x_start,
-                      cluster=cluster)
+    out = solve_model(sf, opts, x_start, cluster=product_clusters(data))
     res = SolveResult(
         case_name=case.name,
         status=out.status,
@@ -103,14 +102,12 @@ def solve(
         interrupted=bool(out.details.get("interrupted")),
         search=dict(out.details.get("search", {})),
     )
-    if out.status == "error":
+    if out.status == Status.ERROR:
         res.message = (f"the solver could not solve the model (HiGHS: {out.message}); extreme "
                        "numbers in the case (very large or very small) are the usual cause")
-    if out.status == "infeasible" and explain:
-        from .insight.explain import explain as smallest_relaxation
-
+    if out.status == Status.INFEASIBLE and explain:
         try:
-            res.explanation = smallest_relaxation(
+            res.explanation = insight_explain.explain(
                 case, time_limit=opts.time_limit, threads=opts.threads
             )
         except Exception as exc:  # the proof of infeasibility stands even if explaining fails
@@ -126,8 +123,7 @@ def solve(
         res.classes = group_table(a, "product_class")
         res.objective = recomputed_objective(res.periods)
         if marginals and out.col_values is not None:
-            from .insight.marginals import attach, marginal_values
-
-            attach(res, marginal_values(m, out.col_values, groups, case.periods), case.periods)
+            groups = [np.arange(s, e) for s, e in zip(data.group_start, data.group_end, strict=True)]
+            attach(res, marginal_values(sf, out.col_values, groups, case.periods), case.periods)
     res.total_seconds = time.perf_counter() - t0
     return res

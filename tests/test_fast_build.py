@@ -1,7 +1,8 @@
 """The fast build and hand-off must not change the model, and the warm start not the optimum.
 
-``model.build_arrays`` records every constraint as arrays while it creates it in Pyomo, and
-``solve.to_highs`` hands those arrays to HiGHS. Here the recorded matrix is compared entry by
+``svcplan.formulation.recorder`` records every constraint as arrays while it creates it in
+Pyomo, and ``standard_form`` stacks those arrays into the matrix every solver reads. Here
+the recorded matrix is compared entry by
 entry with what Pyomo's own ``LinearStandardFormCompiler`` makes of the Pyomo model, on
 generated cases that switch every linking term on. Then warm-started solves are compared
 with plain solves (``warm_start=False``) at gap 0.
@@ -16,7 +17,8 @@ import yaml
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from svcplan import load_case, solve
-from svcplan.formulation.blocks import create_model, prepare
+from svcplan.formulation.blocks import create_model
+from svcplan.formulation.data import prepare
 from svcplan.prep.generate import generate_case, write_case
 
 
@@ -51,18 +53,16 @@ def _compiled(m):
     (3, {"tier_ordering": False, "switching_cost": 0.0, "max_changes": 2}),
 ])
 def test_recorded_matrix_is_the_pyomo_model(tmp_path, seed, extra):
-    from svcplan.solver.strategy import to_highs
+    from svcplan.formulation.standard_form import standard_form
 
-    m = create_model(prepare(_case(tmp_path, seed, **extra)))
-    mat = to_highs(m)
+    f = create_model(prepare(_case(tmp_path, seed, **extra)))
+    m = f.model
+    sf = standard_form(f)
     compiled, cost = _compiled(m)
-    lp = mat.lp
-    ids = [id(v) for v in m._form.variables]
-    A = sp.csc_matrix(
-        (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_),
-        shape=(lp.num_row_, lp.num_col_)).tocsr()
+    ids = [id(v) for v in f.form.variables]
+    A = sp.csc_matrix(sf.A).tocsr()
     seen = 0
-    for k, name in enumerate(mat.rows):
+    for k, name in enumerate(sf.rows):
         s, e = A.indptr[k], A.indptr[k + 1]
         if s == e:
             continue  # empty rows are skipped in Pyomo (see add_rows)
@@ -70,14 +70,14 @@ def test_recorded_matrix_is_the_pyomo_model(tmp_path, seed, extra):
         want, lo, hi = compiled[name]
         assert row.keys() == want.keys(), name
         assert all(np.isclose(row[c], want[c]) for c in row), name
-        assert np.isclose(lp.row_lower_[k], lo) or lp.row_lower_[k] == lo == -np.inf, name
-        assert np.isclose(lp.row_upper_[k], hi) or lp.row_upper_[k] == hi == np.inf, name
+        assert np.isclose(sf.row_lower[k], lo) or sf.row_lower[k] == lo == -np.inf, name
+        assert np.isclose(sf.row_upper[k], hi) or sf.row_upper[k] == hi == np.inf, name
         seen += 1
     assert seen == len(compiled)
-    for j, c in enumerate(lp.col_cost_):
+    for j, c in enumerate(sf.cost):
         assert np.isclose(c, cost.get(ids[j], 0.0)), j
-    lb = [v.lb if v.lb is not None else -np.inf for v in m._form.variables]
-    assert np.allclose(lp.col_lower_, lb)
+    lb = [v.lb if v.lb is not None else -np.inf for v in f.form.variables]
+    assert np.allclose(sf.col_lower, lb)
 
 
 @pytest.mark.parametrize("seed", [4, 5, 6])

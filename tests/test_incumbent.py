@@ -1,4 +1,4 @@
-"""The structure-aware incumbent (model.incumbent): sub-MIPs cut from the matrix, LP
+"""The structure-aware incumbent (svcplan.solver.search): sub-MIPs cut from the matrix, LP
 rounding and the neighbourhood search never change what is optimal, never return an
 infeasible plan, never make a plan worse; one deadline bounds the whole solve."""
 
@@ -8,49 +8,49 @@ import numpy as np
 import pytest
 
 from svcplan import Case, solve
-from svcplan.formulation.blocks import create_model, prepare
+from svcplan.formulation.blocks import create_model
+from svcplan.formulation.data import prepare
+from svcplan.formulation.standard_form import standard_form
 from svcplan.prep.generate import generate_case
+from svcplan.solver.bound import SearchLog, relaxation
+from svcplan.solver.options import SolverOptions
 from svcplan.solver.search import (
-    SearchLog,
     from_start,
     neighbourhood_search,
-    relaxation,
     round_fractional,
     submip,
     thrifty_plan,
 )
-from svcplan.solver.strategy import SolverOptions, to_highs
 
 
 def _matrix(segments: int, products: int, levels: int, periods: int, seed: int):
     tables, settings = generate_case(segments, products, levels, periods, seed=seed)
     case = Case.from_tables(tables, settings)
     data = prepare(case)
-    return case, to_highs(create_model(data)), data
+    return case, standard_form(create_model(data)), data
 
 
 def _assert_feasible(mat, x: np.ndarray) -> None:
-    lp = mat.lp
     act = mat.A @ x
     tol = 1e-6 * np.maximum(1.0, np.abs(act))
-    assert np.all(act >= np.asarray(lp.row_lower_) - tol)
-    assert np.all(act <= np.asarray(lp.row_upper_) + tol)
-    assert np.all(x >= np.asarray(lp.col_lower_) - 1e-9)
-    assert np.all(x <= np.asarray(lp.col_upper_) + 1e-9)
-    ints = x[mat.integrality.astype(bool)]
+    assert np.all(act >= mat.row_lower - tol)
+    assert np.all(act <= mat.row_upper + tol)
+    assert np.all(x >= mat.col_lower - 1e-9)
+    assert np.all(x <= mat.col_upper + 1e-9)
+    ints = x[mat.integer]
     assert np.allclose(ints, np.round(ints), atol=1e-6)
 
 
 def _value(mat, x: np.ndarray) -> float:
-    return float(np.dot(mat.lp.col_cost_, x))
+    return float(np.dot(mat.cost, x))
 
 
 @pytest.mark.parametrize("seed", [3, 4])
 def test_submip_with_every_column_free_is_the_plain_optimum(seed):
     case, mat, _ = _matrix(3, 6, 3, 3, seed)
     plain = solve(case, mip_gap=0, warm_start=False, marginals=False)
-    free = np.ones(mat.lp.num_col_, dtype=bool)
-    x = submip(mat, np.zeros(mat.lp.num_col_), free, SolverOptions(), 60.0, start=False)
+    free = np.ones(mat.n_cols, dtype=bool)
+    x = submip(mat, np.zeros(mat.n_cols), free, SolverOptions(), 60.0, start=False)
     _assert_feasible(mat, x)
     assert _value(mat, x) == pytest.approx(plain.solver_objective, rel=1e-9)
 
@@ -135,12 +135,12 @@ def test_thrifty_plan_is_one_feasible_level_per_unit_period_using_least_budget()
 
 def test_without_the_lp_the_solve_still_returns_a_feasible_plan(monkeypatch):
     """The LP relaxation 'times out': the thrifty plan, searched, is the answer; no bound."""
-    import svcplan.solver.strategy as highs
+    import svcplan.solver.strategy as strategy
 
     tables, settings = generate_case(5, 30, 4, 4, seed=7)
     case = Case.from_tables(tables, settings)
     best = solve(case, mip_gap=1e-6, marginals=False)
-    monkeypatch.setattr(highs, "relaxation", lambda *a, **k: None)
+    monkeypatch.setattr(strategy, "relaxation", lambda *a, **k: None)
     res = solve(case, time_limit=8, marginals=False)
     assert res.status in ("time_limit", "feasible", "optimal")
     assert res.warm_start.startswith("thrifty plan")

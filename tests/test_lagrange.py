@@ -1,4 +1,4 @@
-"""Pricing the dense budget rows (model.lagrange): every L(λ) is a valid bound, close to
+"""Pricing the dense budget rows (svcplan.solver.pricing): every L(λ) is a valid bound, close to
 the LP optimum; the prices converge; the pipeline with prices keeps the exact optimum."""
 
 from __future__ import annotations
@@ -7,17 +7,20 @@ import numpy as np
 import pytest
 
 from svcplan import Case, solve
-from svcplan.formulation.blocks import create_model, prepare
+from svcplan.formulation.blocks import create_model
+from svcplan.formulation.data import prepare
+from svcplan.formulation.standard_form import standard_form
 from svcplan.prep.generate import generate_case
 from svcplan.solver import pricing as lagrange
-from svcplan.solver.search import SearchLog, relaxation, round_fractional
-from svcplan.solver.strategy import SolverOptions, to_highs
+from svcplan.solver.bound import SearchLog, relaxation
+from svcplan.solver.options import SolverOptions
+from svcplan.solver.search import round_fractional
 
 
 def _mat(shape: tuple[int, int, int, int], seed: int):
     tables, settings = generate_case(*shape, seed=seed)
     case = Case.from_tables(tables, settings)
-    return case, to_highs(create_model(prepare(case)))
+    return case, standard_form(create_model(prepare(case)))
 
 
 def test_prices_find_each_rows_root_from_both_sides():
@@ -50,9 +53,9 @@ def test_priced_bound_is_valid_and_close_to_the_lp_optimum(seed):
     assert price_log.lp_bound <= lp_star + 2e-4 * abs(lp_star)
     plan = round_fractional(mat, out[0], SolverOptions(), 30.0, price_log)
     act = mat.A @ plan
-    assert np.all(act <= np.asarray(mat.lp.row_upper_) + 1e-6 * np.maximum(1, abs(act)))
-    assert np.all(act >= np.asarray(mat.lp.row_lower_) - 1e-6 * np.maximum(1, abs(act)))
-    assert float(mat.lp.col_cost_ @ plan + mat.lp.offset_) <= price_log.lp_bound
+    assert np.all(act <= mat.row_upper + 1e-6 * np.maximum(1, abs(act)))
+    assert np.all(act >= mat.row_lower - 1e-6 * np.maximum(1, abs(act)))
+    assert float(mat.cost @ plan + mat.offset) <= price_log.lp_bound
 
 
 def test_not_applicable_without_dense_rows_or_when_small():

@@ -48,14 +48,17 @@ ONE_UNIT = {
 
 
 def _solved(folder):
-    from svcplan.formulation.blocks import create_model, prepare
-    from svcplan.solver.strategy import SolverOptions, solve_model
+    from svcplan.formulation.blocks import create_model
+    from svcplan.formulation.data import prepare
+    from svcplan.formulation.standard_form import standard_form
+    from svcplan.solver.options import SolverOptions
+    from svcplan.solver.strategy import solve_model
 
     case = load_case(folder)
     d = prepare(case)
-    m = create_model(d)
+    m = standard_form(create_model(d))  # the solve's matrix, reused by the marginals
     groups = [np.arange(s, e) for s, e in zip(d.group_start, d.group_end, strict=True)]
-    out = solve_model(m, groups, d.options["u"].to_numpy()[d.group_start], SolverOptions(mip_gap=0))
+    out = solve_model(m, SolverOptions(mip_gap=0))
     assert out.status == "optimal"
     return case, m, groups, out
 

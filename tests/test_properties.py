@@ -215,8 +215,11 @@ def test_more_budget_never_lowers_the_optimum(files):
 @SETTINGS
 @given(cases(), st.randoms(use_true_random=False))
 def test_forbidding_a_chosen_level_never_raises_the_optimum(files, rnd):
-    from svcplan.formulation.blocks import create_model, prepare
-    from svcplan.solver.strategy import SolverOptions, solve_model
+    from svcplan.formulation.blocks import create_model
+    from svcplan.formulation.data import prepare
+    from svcplan.formulation.standard_form import standard_form
+    from svcplan.solver.options import SolverOptions
+    from svcplan.solver.strategy import solve_model
 
     base = run(files)
     if not base.has_plan:
@@ -232,9 +235,7 @@ def test_forbidding_a_chosen_level_never_raises_the_optimum(files, rnd):
         return
     drop = int(a["index"].iloc[rnd.randrange(len(a))])
     data2 = prepare(case, options=opt.drop(index=drop).reset_index(drop=True))
-    groups = [np.arange(s, e) for s, e in zip(data2.group_start, data2.group_end, strict=True)]
-    first_unit = data2.options["u"].to_numpy()[data2.group_start]
-    out = solve_model(create_model(data2), groups, first_unit, SolverOptions(mip_gap=0))
+    out = solve_model(standard_form(create_model(data2)), SolverOptions(mip_gap=0))
     if out.status == "optimal":
         assert out.objective <= base.solver_objective + 1e-6
     else:

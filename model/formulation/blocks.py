@@ -1,11 +1,11 @@
 """The Pyomo model of SPEC §3-4, built from prepared option tables in one flat sequence.
 
 :func:`create_model` calls one small ``add_*`` block per term of the formulation. Every
-block reads ready coefficient arrays from :class:`ModelData` (made by :func:`prepare`), so
-economics live in one place (:mod:`model.economics`) and the blocks contain only algebra,
+block reads ready coefficient arrays from :class:`.data.ModelData` (made by :func:`.data.prepare`), so
+economics live in one place (:mod:`svcplan.economics`) and the blocks contain only algebra,
 written as arrays of (row, column, coefficient) handed to
-:func:`model.build_arrays.add_rows`: no per-element Python rules in the hot paths, and the
-solver hand-off reads the same arrays (see :mod:`model.build_arrays`).
+:func:`.recorder.add_rows`: no per-element Python rules in the hot paths, and the
+solver hand-off reads the same arrays (see :mod:`.recorder`).
 
 Notation (as in the docstrings below): options ``i`` = allowed (u, l, t) rows of the
 option table, ``x_i`` binary (column i); ``t`` periods; ``D_t`` discount; ``c_i`` option
@@ -14,76 +14,29 @@ cost; ``p_i`` option profit; ``q_i`` units; ``ss_i`` safety stock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from ..case.case import Case
-from ..economics.options import level_table, option_table, unit_period_table
-from .recorder import LinearForm, add_rows, add_var, ranges, set_objective
+from .data import ModelData
+from .recorder import Formulation, add_rows, add_var, ranges, set_objective
+from .rows import RowKind
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 
 
-@dataclass
-class ModelData:
-    """Everything the blocks need, as arrays aligned with the option table rows."""
-
-    case: Case
-    options: pd.DataFrame  # economics.option_table
-    unit_periods: pd.DataFrame  # economics.unit_period_table
-    levels: pd.DataFrame  # economics.level_table
-    group_start: np.ndarray  # first option row of each (u, t) group
-    group_end: np.ndarray
-    n_units: int
-    n_periods: int
-
-    @property
-    def settings(self):
-        return self.case.settings
-
-    def group_of(self) -> np.ndarray:
-        """Group (u, t) position of ``u·T + t``, −1 where the unit-period has no option."""
-        g = np.full(max(self.n_units, 1) * self.n_periods, -1, dtype=np.int64)
-        first = self.group_start
-        if len(first):
-            u = self.options["u"].to_numpy()[first]
-            t = self.options["t"].to_numpy()[first]
-            g[u * self.n_periods + t] = np.arange(len(first))
-        return g
-
-
-def prepare(case: Case, options: pd.DataFrame | None = None) -> ModelData:
-    """Compute the option economics and the (u, t) grouping the blocks index by."""
-    opt = option_table(case) if options is None else options
-    up = unit_period_table(case)
-    key = opt["u"].to_numpy() * (len(case.periods) + 1) + opt["t"].to_numpy()
-    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.array([], int)
-    end = np.r_[start[1:], len(key)].astype(int)
-    n_units = int(up["u"].max()) + 1 if len(up) else 0
-    return ModelData(case, opt, up, level_table(case), start, end, n_units, len(case.periods))
-
-
-def _coef(m: pyo.ConcreteModel, name: str) -> list:
-    """Per-period terms shared by budget and objective: ``(kind, t, col, value)`` arrays."""
-    return m._terms.setdefault(name, [])
-
-
-def add_assignment(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_assignment(f: Formulation, d: ModelData) -> None:
     """Exactly one level per unit and period: ``Σ_{l} x[u,l,t] = 1  ∀ (u,t)``.
 
     Only allowed options get a variable (sparse index): a policy-forbidden level has none.
     """
     n = len(d.options)
-    add_var(m, "x", n, binary=True, owner=d.options["u"].to_numpy())
-    m._xs = m._form.variables[:n]
+    add_var(f, "x", n, binary=True, owner=d.options["u"].to_numpy())
     gid = np.repeat(np.arange(len(d.group_start)), d.group_end - d.group_start)
-    add_rows(m, "assign", (gid, np.arange(n), np.ones(n)), len(d.group_start), 1.0, 1.0)
+    add_rows(f, RowKind.ASSIGN, (gid, np.arange(n), np.ones(n)), len(d.group_start), 1.0, 1.0)
 
 
-def add_fixed_costs(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_fixed_costs(f: Formulation, d: ModelData) -> None:
     """Fixed cost of offering level l in period t: ``y[l,t] ≥ x_i`` for options i of (l, t).
 
     Only levels with ``fixed_cost > 0`` get ``y``. The disaggregated form (one row per option)
@@ -94,17 +47,17 @@ def add_fixed_costs(m: pyo.ConcreteModel, d: ModelData) -> None:
     charged = np.flatnonzero(opt["level"].map(fixed).to_numpy() > 0)
     lv, t = opt["level"].to_numpy()[charged], opt["t"].to_numpy()[charged]
     pairs = sorted(set(zip(lv.tolist(), t.tolist(), strict=True)), key=str)
-    m.y_index = pairs
-    oy = add_var(m, "y", len(pairs), binary=True)
+    f.model.y_index = pairs
+    oy = add_var(f, "y", len(pairs), binary=True)
     table = pd.DataFrame(pairs, columns=["level", "t"]).reset_index()
     k = pd.DataFrame({"level": lv, "t": t}).merge(table, how="left")["index"].to_numpy()
     r = np.arange(len(charged))
-    add_rows(m, "fixed_link", (np.r_[r, r], np.r_[charged, oy + k],
+    add_rows(f, RowKind.FIXED_LINK, (np.r_[r, r], np.r_[charged, oy + k],
                                np.r_[np.ones(len(r)), -np.ones(len(r))]), len(r), None, 0.0)
     cost = np.array([fixed[p[0]] for p in pairs], dtype=float)
     tt = np.array([p[1] for p in pairs], dtype=np.int64)
-    _coef(m, "spend").append((tt, oy + np.arange(len(pairs)), cost))
-    _coef(m, "profit").append((tt, oy + np.arange(len(pairs)), -cost))
+    f.add_terms("spend", tt, oy + np.arange(len(pairs)), cost)
+    f.add_terms("profit", tt, oy + np.arange(len(pairs)), -cost)
 
 
 def _option_at(d: ModelData, u: np.ndarray, level: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -115,7 +68,7 @@ def _option_at(d: ModelData, u: np.ndarray, level: np.ndarray, t: np.ndarray) ->
     return q.merge(table, how="left")["index"].fillna(-1).to_numpy().astype(np.int64)
 
 
-def add_switching(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_switching(f: Formulation, d: ModelData) -> None:
     """Changes of level, for the switching cost and ``max_changes``.
 
     Per option i = (u,l,t), t ≥ 2: ``d_i ≥ x[u,l,t] − x[u,l,t−1]``, ``d_i ≥ 0`` (an absent
@@ -132,11 +85,11 @@ def add_switching(m: pyo.ConcreteModel, d: ModelData) -> None:
     opt = d.options
     ou, ot = opt["u"].to_numpy(), opt["t"].to_numpy()
     later = np.flatnonzero(ot > 0)
-    od = add_var(m, "d", len(later), lb=0.0, owner=ou[later])
+    od = add_var(f, "d", len(later), lb=0.0, owner=ou[later])
     prev = _option_at(d, ou[later], opt["level"].to_numpy()[later], ot[later] - 1)
     r = np.arange(len(later))
     has = prev >= 0
-    add_rows(m, "switch", (np.r_[r, r, r[has]], np.r_[od + r, later, prev[has]],
+    add_rows(f, RowKind.SWITCH, (np.r_[r, r, r[has]], np.r_[od + r, later, prev[has]],
                            np.r_[np.ones(len(r)), -np.ones(len(r)), np.ones(has.sum())]),
              len(r), 0.0, None)
     change_u, change_col, change_t = [ou[later]], [od + r], [ot[later]]
@@ -145,23 +98,23 @@ def add_switching(m: pyo.ConcreteModel, d: ModelData) -> None:
         cur = d.case.tables["current"][["segment", "product", "level"]].merge(upos)
         cu = cur["u"].to_numpy().astype(np.int64)
         c = _option_at(d, cu, cur["level"].to_numpy(), np.zeros(len(cu), dtype=np.int64))
-        ow = add_var(m, "w0", len(cu), lb=0.0, ub=1.0, owner=cu)
+        ow = add_var(f, "w0", len(cu), lb=0.0, ub=1.0, owner=cu)
         k, has = np.arange(len(cu)), c >= 0
-        add_rows(m, "switch_first", (np.r_[k, k[has]], np.r_[ow + k, c[has]], np.ones(
+        add_rows(f, RowKind.SWITCH_FIRST, (np.r_[k, k[has]], np.r_[ow + k, c[has]], np.ones(
             len(k) + has.sum())), len(k), 1.0, None)
         change_u.append(cu)
         change_col.append(ow + k)
         change_t.append(np.zeros(len(cu), dtype=np.int64))
     cols, tt = np.concatenate(change_col), np.concatenate(change_t)
     if s.switching_cost > 0:
-        _coef(m, "profit").append((tt, cols, np.full(len(cols), -float(s.switching_cost))))
+        f.add_terms("profit", tt, cols, np.full(len(cols), -float(s.switching_cost)))
     if s.max_changes is not None:
         units, row = np.unique(np.concatenate(change_u), return_inverse=True)
-        add_rows(m, "max_changes", (row, cols, np.ones(len(cols))), len(units), None,
+        add_rows(f, RowKind.MAX_CHANGES, (row, cols, np.ones(len(cols))), len(units), None,
                  float(s.max_changes), index=units.tolist())
 
 
-def add_goodwill(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_goodwill(f: Formulation, d: ModelData) -> None:
     """Goodwill carry-over: ``G[u,1] = 0``, ``G[u,t] = ρ·G[u,t−1] + Σ_l g_l·x[u,l,t−1]``.
 
     Extra units ``lift[u,t] = σ_s·b[u,t]·G[u,t]`` earn ``lift·(margin − base_unit_cost)``
@@ -176,8 +129,8 @@ def add_goodwill(m: pyo.ConcreteModel, d: ModelData) -> None:
         return
     rows = up.loc[up["u"].isin(set(up.loc[gain, "u"])) & (up["t"] > 0)]
     gu, gt = rows["u"].to_numpy(), rows["t"].to_numpy()
-    m.G_index = list(zip(gu.tolist(), gt.tolist(), strict=True))
-    og = add_var(m, "G", len(rows), lb=0.0, owner=gu)
+    f.model.G_index = list(zip(gu.tolist(), gt.tolist(), strict=True))
+    og = add_var(f, "G", len(rows), lb=0.0, owner=gu)
     T = d.n_periods
     pos = np.full(d.n_units * T, -1, dtype=np.int64)
     pos[gu * T + gt] = np.arange(len(rows))
@@ -190,16 +143,16 @@ def add_goodwill(m: pyo.ConcreteModel, d: ModelData) -> None:
     k = np.arange(len(rows))
     carry = np.flatnonzero(gt > 1)
     rho = float(d.settings.goodwill_retention)
-    add_rows(m, "goodwill", (np.r_[k, carry, row_x], np.r_[og + k, og + carry - 1, i],
+    add_rows(f, RowKind.GOODWILL, (np.r_[k, carry, row_x], np.r_[og + k, og + carry - 1, i],
                              np.r_[np.ones(len(k)), np.full(len(carry), -rho), -gl[i]]),
-             len(k), 0.0, 0.0, index=m.G_index)
+             len(k), 0.0, 0.0, index=f.model.G_index)
     lift = (rows["sensitivity"] * rows["base_demand"]).to_numpy()
     margin = (rows["unit_margin"] - rows["base_unit_cost"]).to_numpy()
-    _coef(m, "profit").append((gt, og + k, lift * margin))
-    _coef(m, "spend").append((gt, og + k, lift * rows["base_unit_cost"].to_numpy()))
+    f.add_terms("profit", gt, og + k, lift * margin)
+    f.add_terms("spend", gt, og + k, lift * rows["base_unit_cost"].to_numpy())
 
 
-def add_tier_ordering(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_tier_ordering(f: Formulation, d: ModelData) -> None:
     """Tier ordering: per product and period, ``rank(u) ≥ rank(v)`` when tier(u) < tier(v).
 
     ``rank(u,t) = Σ_l rank_l·x[u,l,t]``. Only consecutive tiers present for the product are
@@ -227,38 +180,40 @@ def add_tier_ordering(m: pyo.ConcreteModel, d: ModelData) -> None:
     rank = opt["rank"].to_numpy().astype(float)
     r = np.arange(len(ga))
     ca, cb = ranges(start[ga], size[ga]), ranges(start[gb], size[gb])
-    add_rows(m, "tier_order", (np.r_[np.repeat(r, size[ga]), np.repeat(r, size[gb])],
+    add_rows(f, RowKind.TIER_ORDER, (np.r_[np.repeat(r, size[ga]), np.repeat(r, size[gb])],
                                np.r_[ca, cb], np.r_[rank[ca], -rank[cb]]), len(r), 0.0, None)
 
 
-def _per_period(m: pyo.ConcreteModel, d: ModelData, name: str, option_coef: np.ndarray):
+def _per_period(f: Formulation, d: ModelData, name: str, option_coef: np.ndarray):
     """Per-period COO triplets ``Σ_i v_i x_i + (recorded terms of name)``."""
     t = d.options["t"].to_numpy()
-    parts = [(t, np.arange(len(t)), option_coef), *m._terms.get(name, [])]
+    parts = [(t, np.arange(len(t)), option_coef), *f.terms.get(name, [])]
     return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))
 
 
-def add_budget(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_budget(f: Formulation, d: ModelData) -> None:
     """Budgets: per period ``Σ c_i x_i + Σ lift·buc + Σ F_l y[l,t] ≤ B_t`` (blank B_t = none),
     and over the horizon the same summed over t ``≤ total_budget`` (undiscounted)."""
-    rows, cols, vals = _per_period(m, d, "spend", d.options["cost"].to_numpy())
+    rows, cols, vals = _per_period(f, d, "spend", d.options["cost"].to_numpy())
     budget = d.case.tables["periods"]["budget"].to_numpy()
     given = np.flatnonzero(~np.isnan(budget))
     pos = np.full(d.n_periods, -1)
     pos[given] = np.arange(len(given))
     sel = pos[rows] >= 0
-    add_rows(m, "budget", (pos[rows[sel]], cols[sel], vals[sel]), len(given),
+    add_rows(f, RowKind.BUDGET, (pos[rows[sel]], cols[sel], vals[sel]), len(given),
              None, budget[given], index=given.tolist())
     total = d.settings.total_budget
     if total is not None:
-        add_rows(m, "total_budget", (np.zeros(len(rows), dtype=np.int64), cols, vals), 1,
+        add_rows(f, RowKind.TOTAL_BUDGET, (np.zeros(len(rows), dtype=np.int64), cols, vals), 1,
                  None, float(total), index=[None])
 
 
-def add_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Resource capacity: ``Σ_i q_i·per_unit[l_i,r]·x_i ≤ cap[r,t]`` for given (r, t)."""
+def add_capacity(f: Formulation, d: ModelData) -> None:
+    """Resource capacity: ``Σ_i q_i·per_unit[l_i,r]·x_i ≤ cap[r,t]`` for given (r, t).
+
+    Rows are named by ``(resource, period)``: ``m.capacity["truck", "2026-03"]``.
+    """
     cap, usage = d.case.tables.get("capacity"), d.case.tables.get("usage")
-    m._capacity_rows = []
     if cap is None or usage is None:
         return
     q, t = d.options["units"].to_numpy(), d.options["t"].to_numpy()
@@ -275,13 +230,10 @@ def add_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
             limit.append(float(c))
             names.append((r, period))
     trip = tuple(np.concatenate(a) if a else _EMPTY for a in (rows, cols, vals))
-    index = list(range(1, len(limit) + 1))
-    comp = add_rows(m, "capacity", trip, len(limit), None, np.array(limit), index=index)
-    m._capacity_rows = [(r, p, comp[k]) for (r, p), k in zip(names, index, strict=True)
-                        if k in comp]
+    add_rows(f, RowKind.CAPACITY, trip, len(limit), None, np.array(limit), index=names)
 
 
-def add_inventory_limit(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_inventory_limit(f: Formulation, d: ModelData) -> None:
     """Inventory time: ``Σ ss_i x_i ≤ (D / period_days)·Σ q_i x_i`` per period."""
     days = d.settings.max_inventory_days
     if days is None:
@@ -289,30 +241,28 @@ def add_inventory_limit(m: pyo.ConcreteModel, d: ModelData) -> None:
     k = days / d.settings.period_days
     coef = d.options["safety_stock"].to_numpy() - k * d.options["units"].to_numpy()
     t = d.options["t"].to_numpy()
-    add_rows(m, "inventory", (t, np.arange(len(t)), coef), d.n_periods, None, 0.0)
+    add_rows(f, RowKind.INVENTORY, (t, np.arange(len(t)), coef), d.n_periods, None, 0.0)
 
 
-def add_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_objective(f: Formulation, d: ModelData) -> None:
     """``max Σ_t D_t·(Σ p_i x_i + Σ lift·(margin−buc) − Σ F_l y[l,t] − S·Σ_u w[u,t])``."""
     disc = d.case.tables["periods"]["discount"].to_numpy().astype(float)
-    rows, cols, vals = _per_period(m, d, "profit", d.options["profit"].to_numpy())
-    cost = np.zeros(m._form.n_cols)
+    rows, cols, vals = _per_period(f, d, "profit", d.options["profit"].to_numpy())
+    cost = np.zeros(f.form.n_cols)
     np.add.at(cost, cols, disc[rows] * vals)
-    set_objective(m, cost)
+    set_objective(f, cost)
 
 
-def create_model(d: ModelData) -> pyo.ConcreteModel:
+def create_model(d: ModelData) -> Formulation:
     """The whole MILP: one flat sequence of blocks, each documenting its own algebra."""
-    m = pyo.ConcreteModel(name=d.case.name)
-    m._form = LinearForm()
-    m._terms = {}  # per-period budget ("spend") and objective ("profit") terms of blocks
-    add_assignment(m, d)
-    add_fixed_costs(m, d)
-    add_switching(m, d)
-    add_goodwill(m, d)
-    add_tier_ordering(m, d)
-    add_budget(m, d)
-    add_capacity(m, d)
-    add_inventory_limit(m, d)
-    add_objective(m, d)
-    return m
+    f = Formulation(pyo.ConcreteModel(name=d.case.name))
+    add_assignment(f, d)
+    add_fixed_costs(f, d)
+    add_switching(f, d)
+    add_goodwill(f, d)
+    add_tier_ordering(f, d)
+    add_budget(f, d)
+    add_capacity(f, d)
+    add_inventory_limit(f, d)
+    add_objective(f, d)
+    return f

@@ -1,12 +1,15 @@
-"""Array-first construction: every block of :mod:`model.build` states its rows as arrays.
+"""Array-first construction: every block of :mod:`.blocks` states its rows as arrays.
 
 A block hands :func:`add_rows` its terms as triplets (row, column, coefficient) plus row
 bounds. :func:`add_rows` creates the Pyomo constraint from those arrays (one generic loop,
-no per-term operator overloading) and records the same arrays in the model's
-:class:`LinearForm`. The Pyomo model stays the one definition users and writers see; the
-solver hand-off (:func:`model.highs.to_highs`) reads the recorded arrays instead of walking
-millions of Pyomo expressions, which is ~50× faster at a million binaries.
-``tests/test_fast_build.py`` checks that both views are the same matrix.
+no per-term operator overloading) and records the same arrays in the :class:`LinearForm`
+of the :class:`Formulation` being built. The Pyomo model stays the one definition users and
+writers see; the solver hand-off (:func:`.standard_form.standard_form`) reads the recorded
+arrays instead of walking millions of Pyomo expressions, which is ~50× faster at a million
+binaries. ``tests/test_fast_build.py`` checks that both views are the same matrix.
+
+Nothing is hung on the Pyomo model for other modules to read: what the blocks record lives
+on the :class:`Formulation`, which :func:`.blocks.create_model` returns.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
+from .rows import RowKind
+
 
 @dataclass
 class RowBlock:
     """One constraint component as CSR arrays: row k has terms ``ptr[k]:ptr[k+1]``."""
 
-    name: str
+    kind: RowKind
     index: list
     ptr: np.ndarray
     cols: np.ndarray
@@ -37,6 +42,7 @@ class LinearForm:
 
     var_names: list[str] = field(default_factory=list)
     offsets: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # columns per Var
     lb: list[np.ndarray] = field(default_factory=list)
     ub: list[np.ndarray] = field(default_factory=list)
     integer: list[np.ndarray] = field(default_factory=list)
@@ -50,8 +56,27 @@ class LinearForm:
         return len(self.variables)
 
 
+@dataclass
+class Formulation:
+    """The Pyomo model and what its blocks recorded while building it.
+
+    ``form`` holds every column and row as arrays (the standard form is made from it);
+    ``terms`` the per-period budget (``"spend"``) and objective (``"profit"``) terms that
+    blocks add for :func:`.blocks.add_budget` and :func:`.blocks.add_objective` to collect,
+    as ``(t, column, value)`` arrays.
+    """
+
+    model: pyo.ConcreteModel
+    form: LinearForm = field(default_factory=LinearForm)
+    terms: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(default_factory=dict)
+
+    def add_terms(self, name: str, t: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
+        """Record per-period terms ``values`` on ``cols`` in periods ``t`` under ``name``."""
+        self.terms.setdefault(name, []).append((t, cols, values))
+
+
 def add_var(
-    m: pyo.ConcreteModel, name: str, n: int, *, binary: bool = False,
+    f: Formulation, name: str, n: int, *, binary: bool = False,
     lb: float | None = 0.0, ub: float | None = None, owner: np.ndarray | None = None,
 ) -> int:
     """An indexed Var ``name[0..n-1]``; returns the column of its first element.
@@ -59,13 +84,14 @@ def add_var(
     ``owner`` names the unit each element belongs to (−1: shared by all units, the default),
     so the solver can free or fix one unit's columns together (neighbourhood search).
     """
-    form: LinearForm = m._form
+    form = f.form
     domain = pyo.Binary if binary else pyo.Reals
     comp = pyo.Var(range(n), domain=domain, bounds=None if binary else (lb, ub))
-    setattr(m, name, comp)
+    setattr(f.model, name, comp)
     offset = form.n_cols
     form.var_names.append(name)
     form.offsets[name] = offset
+    form.counts[name] = n
     form.lb.append(np.full(n, 0.0 if binary else (-np.inf if lb is None else lb)))
     form.ub.append(np.full(n, 1.0 if binary else (np.inf if ub is None else ub)))
     form.integer.append(np.full(n, binary))
@@ -96,7 +122,7 @@ def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def add_rows(
-    m: pyo.ConcreteModel, name: str, triplets: tuple, n_rows: int,
+    f: Formulation, kind: RowKind, triplets: tuple, n_rows: int,
     lo: float | np.ndarray | None, hi: float | np.ndarray | None, index: list | None = None,
 ) -> pyo.Constraint:
     """Constraint ``lo ≤ Σ_j a_kj·col_j ≤ hi`` for each row k, from COO ``triplets``.
@@ -105,12 +131,12 @@ def add_rows(
     Rows without terms stay in the recorded matrix (an infeasible empty row must still make
     the model infeasible) but are skipped in Pyomo, which rejects constant constraints.
     """
-    form: LinearForm = m._form
+    form = f.form
     ptr, cols, vals = csr(*triplets, n_rows)
     lo_a = np.broadcast_to(np.asarray(-np.inf if lo is None else lo, dtype=float), (n_rows,))
     hi_a = np.broadcast_to(np.asarray(np.inf if hi is None else hi, dtype=float), (n_rows,))
     index = list(range(n_rows)) if index is None else index
-    form.blocks.append(RowBlock(name, index, ptr, cols, vals, lo_a.copy(), hi_a.copy()))
+    form.blocks.append(RowBlock(kind, index, ptr, cols, vals, lo_a.copy(), hi_a.copy()))
     V = form.variables
     p, c, v = ptr.tolist(), cols.tolist(), vals.tolist()
     lo_l, hi_l = lo_a.tolist(), hi_a.tolist()
@@ -127,10 +153,10 @@ def add_rows(
 
     if index == [None]:
         comp = pyo.Constraint(expr=expr(0))
-        setattr(m, name, comp)
+        setattr(f.model, str(kind), comp)
         return comp
     comp = pyo.Constraint(index)
-    setattr(m, name, comp)
+    setattr(f.model, str(kind), comp)
     for k, key in enumerate(index):
         e = expr(k)
         if e is not pyo.Constraint.Skip:
@@ -138,13 +164,13 @@ def add_rows(
     return comp
 
 
-def set_objective(m: pyo.ConcreteModel, cost: np.ndarray) -> None:
+def set_objective(f: Formulation, cost: np.ndarray) -> None:
     """``max Σ_j cost_j·col_j`` (one LinearExpression), recorded for the hand-off."""
-    form: LinearForm = m._form
+    form = f.form
     form.cost = np.asarray(cost, dtype=float)
     nz = np.flatnonzero(form.cost)
     V = form.variables
     e = LinearExpression(
         [MonomialTermExpression((float(form.cost[j]), V[j])) for j in nz.tolist()]
     )
-    m.profit = pyo.Objective(expr=e, sense=pyo.maximize)
+    f.model.profit = pyo.Objective(expr=e, sense=pyo.maximize)

@@ -17,9 +17,9 @@ KEY × star accounts for 28,900 of it").
 The first re-solve gets the solve's time limit (60 s without one) and the policy
 re-solves share one more; a relaxation not proven minimal is said to be so.
 
-Work happens at the matrix level (:func:`model.highs.to_highs` names every row), so the
-model builder needs no hooks. Pyomo/highspy stay inside build/solve; this module only
-drives them and returns a pandas table.
+Work happens on the standard form (:class:`StandardForm` names every row), so the model
+builder needs no hooks: the elastic model is the standard form with one slack column per
+elastic row, solved through the solver stage. This module returns a pandas table.
 """
 
 from __future__ import annotations
@@ -29,11 +29,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ..case.case import Case
+from ..formulation.blocks import create_model
+from ..formulation.data import ModelData, prepare
+from ..formulation.rows import ELASTIC, RowKind
+from ..formulation.standard_form import StandardForm, standard_form
+from ..solver import highs
+from ..solver.status import Status
 
-#: Row families of the built model that are made elastic.
-ELASTIC = ("budget", "total_budget", "capacity", "inventory", "tier_order", "max_changes")
 #: A slack below this (relative to its limit's scale) is round-off, not a relaxation.
 TOL = 1e-6
 #: At most this many policy rows are lifted one at a time for attribution.
@@ -144,8 +149,8 @@ def _policy_name(row, p: pd.Series) -> str:
 def _unit(key: tuple) -> str:
     """The unit a shortfall of this kind of limit is measured in (money needs none)."""
     kind, _, resource = key[:3]
-    return {"capacity": f" units of {resource}", "inventory": " day(s)",
-            "tier_order": " rank step(s)", "max_changes": " change(s)"}.get(kind, "")
+    return {RowKind.CAPACITY: f" units of {resource}", RowKind.INVENTORY: " day(s)",
+            RowKind.TIER_ORDER: " rank step(s)", RowKind.MAX_CHANGES: " change(s)"}.get(kind, "")
 
 
 def _fmt(v: float) -> str:
@@ -154,123 +159,120 @@ def _fmt(v: float) -> str:
 
 def _elastic(case: Case, time_limit: float, threads: int | None) -> _Elastic:
     """Build the model, add slack to the elastic rows, minimise relative relaxation."""
-    import highspy
-
-    from ..formulation.blocks import create_model, prepare
-    from ..solver.strategy import SolverOptions, _new_highs, run_interruptible, to_highs
-
     data = prepare(case)
-    m = create_model(data)
-    mat = to_highs(m)
-    lp = mat.lp
-    n = lp.num_col_
-    lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
-    scale = _scales(case, data)
-    cap_names = {id(con): (r, p) for r, p, con in getattr(m, "_capacity_rows", [])}
-    elastic, signs, weights = [], [], []
-    for k, (name, _idx) in enumerate(mat.rows):
-        if name not in ELASTIC:
-            continue
-        if np.isfinite(upper[k]) and not np.isfinite(lower[k]):
-            sign, rhs = -1.0, upper[k]
-        elif np.isfinite(lower[k]) and not np.isfinite(upper[k]):
-            sign, rhs = 1.0, lower[k]
-        else:
-            continue
-        elastic.append(k)
-        signs.append(sign)
-        weights.append(1.0 / max(abs(rhs), scale.get(name, 1.0), 1.0))
-    h = _new_highs(SolverOptions(threads=threads))
-    h.passModel(lp)
-    h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
-    h.changeObjectiveOffset(0.0)
-    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
-    e = len(elastic)
-    if e:
-        h.addCols(e, np.array(weights), np.zeros(e), np.full(e, highspy.kHighsInf), e,
-                  np.arange(e, dtype=np.int32), np.array(elastic, dtype=np.int32), np.array(signs))
-    h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("mip_rel_gap", 1e-6)
-    run_interruptible(h)
-    if h.getInfo().primal_solution_status != 2:
+    sf = standard_form(create_model(data))
+    rows, signs, weights = _elastic_rows(sf, _scales(case, data))
+    out = highs.solve_mip(_with_slack(sf, rows, signs, weights), threads=threads,
+                          rel_gap=1e-6, seconds=float(time_limit))
+    if out.x is None:
         return _Elastic(False, {}, pd.DataFrame())
-    proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    values = np.asarray(h.getSolution().col_value)
-    x = np.where(mat.x_cols >= 0, values[np.maximum(mat.x_cols, 0)], 0.0)
-    chosen = data.options[x > 0.5]
-    slack = values[n:]
+    values = out.x
+    chosen = data.options[values[sf.x_cols] > 0.5]
+    slack = values[sf.n_cols:]
     short: dict[tuple, dict] = {}
     tier_relaxed = False
-    for j, k in enumerate(elastic):
+    for j, k in enumerate(rows):
         s = float(slack[j])
         if s * weights[j] <= TOL:
             continue
-        name, idx = mat.rows[k]
-        if name == "tier_order":
+        kind, idx = sf.rows[k]
+        if kind == RowKind.TIER_ORDER:
             tier_relaxed = True
             continue
-        rhs = upper[k] if signs[j] < 0 else lower[k]
-        con = m.find_component(name)[idx] if name == "capacity" else None
-        key, info = _describe(case, data, chosen, name, idx, float(rhs), s,
-                              cap_names.get(id(con)) if con is not None else None)
+        rhs = sf.row_upper[k] if signs[j] < 0 else sf.row_lower[k]
+        key, info = _describe(case, data, chosen, kind, idx, float(rhs), s)
         short[key] = info
     if tier_relaxed:
         short.update(_tier_inversions(case, chosen))
-    return _Elastic(True, short, chosen, proven)
+    return _Elastic(True, short, chosen, out.status == Status.OPTIMAL)
 
 
-def _scales(case: Case, data) -> dict[str, float]:
+def _elastic_rows(sf: StandardForm, scale: dict[str, float]) -> tuple[list[int], list[float],
+                                                                      list[float]]:
+    """The one-sided rows of the elastic kinds, the sign of their slack (−1 on a ``≤`` row)
+    and its weight (1 / the size of the limit, so relaxations are compared relatively)."""
+    rows, signs, weights = [], [], []
+    for k in sf.rows_of(ELASTIC):
+        lower, upper = sf.row_lower[k], sf.row_upper[k]
+        if np.isfinite(upper) and not np.isfinite(lower):
+            sign, rhs = -1.0, upper
+        elif np.isfinite(lower) and not np.isfinite(upper):
+            sign, rhs = 1.0, lower
+        else:
+            continue
+        rows.append(int(k))
+        signs.append(sign)
+        weights.append(1.0 / max(abs(rhs), scale.get(str(sf.rows[k][0]), 1.0), 1.0))
+    return rows, signs, weights
+
+
+def _with_slack(sf: StandardForm, rows: list[int], signs: list[float],
+                weights: list[float]) -> StandardForm:
+    """The elastic model: the plan's objective dropped, one slack column ``s ≥ 0`` per
+    elastic row (``+ sign·s`` in that row) and ``max −Σ weight·s``."""
+    e = len(rows)
+    S = sp.csc_matrix((np.asarray(signs, dtype=float), (np.asarray(rows, dtype=np.int64),
+                       np.arange(e))), shape=(sf.n_rows, e))
+    return replace(
+        sf, A=sp.hstack([sf.A, S], format="csc"),
+        cost=np.r_[np.zeros(sf.n_cols), -np.asarray(weights, dtype=float)], offset=0.0,
+        col_lower=np.r_[sf.col_lower, np.zeros(e)], col_upper=np.r_[sf.col_upper, np.full(e, np.inf)],
+        integer=np.r_[sf.integer, np.zeros(e, dtype=bool)],
+        owner=np.r_[sf.owner, np.full(e, -1, dtype=np.int64)])
+
+
+def _scales(case: Case, data: ModelData) -> dict[str, float]:
     """Typical size of each row family, so a slack on a zero limit is still weighed fairly."""
     opt = data.options
     q = opt.groupby(["u", "t"])["units"].max().groupby(level="t").sum()
     k = (case.settings.max_inventory_days or 0.0) / case.settings.period_days
     ranks = data.levels["rank"]
     return {
-        "inventory": float(max(k * q.max(), 1.0)) if len(q) else 1.0,
-        "tier_order": float(max(ranks.max() - ranks.min(), 1.0)),
+        RowKind.INVENTORY: float(max(k * q.max(), 1.0)) if len(q) else 1.0,
+        RowKind.TIER_ORDER: float(max(ranks.max() - ranks.min(), 1.0)),
     }
 
 
-def _describe(case: Case, data, chosen: pd.DataFrame, name: str, idx, rhs: float,
-              slack: float, capacity_of) -> tuple[tuple, dict]:
+def _describe(case: Case, data: ModelData, chosen: pd.DataFrame, name: str, idx, rhs: float,
+              slack: float) -> tuple[tuple, dict]:
     """One relaxed row in planner terms: its key and the table fields with the sentence."""
     periods = case.periods
-    if name == "budget":
+    if name == RowKind.BUDGET:
         p = periods[int(idx)]
-        return ("budget", p, None, None, None), {
+        return (RowKind.BUDGET, p, None, None, None), {
             "limit": rhs, "needed": rhs + slack, "short_by": slack,
             "message": f"period {p}: the cheapest plan the policies and other limits allow costs "
                        f"{_fmt(rhs + slack)} against a budget of {_fmt(rhs)} "
                        f"(short by {_fmt(slack)})"}
-    if name == "total_budget":
-        return ("total_budget", None, None, None, None), {
+    if name == RowKind.TOTAL_BUDGET:
+        return (RowKind.TOTAL_BUDGET, None, None, None, None), {
             "limit": rhs, "needed": rhs + slack, "short_by": slack,
             "message": f"horizon: the cheapest plan the policies and other limits allow costs "
                        f"{_fmt(rhs + slack)} against total_budget {_fmt(rhs)} "
                        f"(short by {_fmt(slack)})"}
-    if name == "capacity":
-        r, p = capacity_of if capacity_of else (f"row {idx}", None)
-        return ("capacity", p, r, None, None), {
+    if name == RowKind.CAPACITY:
+        r, p = idx  # capacity rows are named (resource, period)
+        return (RowKind.CAPACITY, p, r, None, None), {
             "limit": rhs, "needed": rhs + slack, "short_by": slack,
             "message": f"period {p}, resource {r}: the plan needs {_fmt(rhs + slack)} against a "
                        f"capacity of {_fmt(rhs)} (short by {_fmt(slack)})"}
-    if name == "inventory":
+    if name == RowKind.INVENTORY:
         t = int(idx)
         p = periods[t]
         limit = case.settings.max_inventory_days
         sel = chosen[chosen["t"] == t]
         q = float(sel["units"].sum())
         days = float(sel["safety_stock"].sum()) / q * case.settings.period_days if q > 0 else np.inf
-        return ("inventory", p, None, None, None), {
+        return (RowKind.INVENTORY, p, None, None, None), {
             "limit": limit, "needed": days, "short_by": days - limit,
             "message": f"period {p}: the levels the policies allow hold {days:,.1f} days of "
                        f"safety stock against max_inventory_days {limit:g}"}
-    if name == "max_changes":
+    if name == RowKind.MAX_CHANGES:
         u = int(idx)
         up = data.unit_periods
         seg, prod = up.loc[up["u"] == u, ["segment", "product"]].iloc[0]
         k = case.settings.max_changes
-        return ("max_changes", None, None, seg, prod), {
+        return (RowKind.MAX_CHANGES, None, None, seg, prod), {
             "limit": float(k), "needed": k + slack, "short_by": slack,
             "message": f"unit ({seg}, {prod}): needs {k + slack:g} level changes against "
                        f"max_changes {k}"}
@@ -289,7 +291,7 @@ def _tier_inversions(case: Case, chosen: pd.DataFrame) -> dict[tuple, dict]:
             for b in g.itertuples(index=False):
                 gap = float(b.rank - a.rank)
                 if a.tier < b.tier and gap > 0:
-                    out[("tier_order", p, None, f"{a.segment} < {b.segment}", prod)] = {
+                    out[(RowKind.TIER_ORDER, p, None, f"{a.segment} < {b.segment}", prod)] = {
                         "limit": 0.0, "needed": gap, "short_by": gap,
                         "message": f"period {p}, product {prod}: tier ordering needs segment "
                                    f"{a.segment} (tier {a.tier:g}) at a rank >= segment "

@@ -17,22 +17,21 @@ finite difference of the same LP matches them, see tests/test_marginals.py); a l
 change can move the integer plan and the price with it.
 
 Values are reported as ``d objective / d right-hand side`` (>= 0 for a ``<=`` row of this
-maximisation). Only this module (and build/solve) touch HiGHS.
+maximisation). The local LP is the solve's own standard form with other column bounds:
+nothing is built or compiled a second time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
-from ..solver.strategy import SolverOptions, _new_highs, to_highs
-
-#: Row kinds we price, by Pyomo constraint component name.
-PRICED = ("budget", "total_budget", "capacity", "inventory")
+from ..formulation.rows import DENSE, RowKind
+from ..formulation.standard_form import StandardForm
+from ..solver import highs
+from ..solver.status import Status
 
 
 @dataclass
@@ -74,89 +73,58 @@ def local_lp_bounds(
 
 
 def marginal_values(
-    m: pyo.ConcreteModel,
+    sf: StandardForm,
     col_values: np.ndarray,
     groups: list[np.ndarray],
     periods: list[str],
     shift: dict[tuple[str, object], float] | None = None,
 ) -> Marginals:
-    """Solve the local LP around ``col_values`` (the full solution of ``to_highs(m)``);
-    ``groups`` lists the option rows of each unit-period, ``periods`` the period ids.
-    ``shift`` adds to the right-hand side of named rows, e.g. ``{("budget", 2): 1.0}``:
-    a finite-difference check of the duals re-solves the same local LP with it."""
-    mat = to_highs(m)
-    lp = mat.lp
+    """Solve the local LP around ``col_values`` (the full solution of the standard form
+    ``sf`` the solve used); ``groups`` lists the option rows of each unit-period,
+    ``periods`` the period ids. ``shift`` adds to the right-hand side of named rows, e.g.
+    ``{("budget", 2): 1.0}``: a finite-difference check of the duals re-solves the same
+    local LP with it."""
     values = np.asarray(col_values, dtype=float)
-    lower, upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
-    lo, hi = local_lp_bounds(lower, upper, mat.integrality, values, mat.x_cols, groups)
-    h = _new_highs(SolverOptions())
-    saved = lp.integrality_
-    lp.integrality_ = []
-    h.passModel(lp)
-    lp.integrality_ = saved
-    n = lp.num_col_
-    h.changeColsBounds(n, np.arange(n, dtype=np.int32), lo, hi)
-    for key, delta in (shift or {}).items():
-        k = mat.rows.index(key)
-        h.changeRowBounds(k, lp.row_lower_[k] + delta, lp.row_upper_[k] + delta)
-    h.run()
-    ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    activity = _row_activity(lp, values)
-    dual = np.full(lp.num_row_, np.nan)
-    local_obj = None
-    if ok:
-        sol = h.getSolution()
-        # HiGHS reports row duals as d(objective)/d(row activity) with the objective's own
-        # sense; for a maximisation that is already "profit per unit of rhs" (>= 0 on a
-        # binding <= row). The finite-difference test pins this convention down.
-        dual = np.asarray(sol.row_dual, dtype=float)
-        local_obj = float(h.getInfo().objective_function_value)
+    lo, hi = local_lp_bounds(sf.col_lower, sf.col_upper, sf.integer, values, sf.x_cols, groups)
+    row_shift = {sf.row(key): delta for key, delta in (shift or {}).items()}
+    lp = highs.solve_lp(sf.with_bounds(lo, hi), row_shift=row_shift)
+    activity = sf.A @ values
+    # HiGHS reports row duals as d(objective)/d(row activity) with the objective's own
+    # sense; for a maximisation that is already "profit per unit of rhs" (>= 0 on a
+    # binding <= row). The finite-difference test pins this convention down.
+    dual = lp.row_dual if lp.optimal else np.full(sf.n_rows, np.nan)
     records = []
-    cap_names = {cd.index(): (r, period) for r, period, cd in getattr(m, "_capacity_rows", [])}
-    row_upper = np.asarray(lp.row_upper_)
-    for k, (name, idx) in enumerate(mat.rows):
-        if name not in PRICED:
-            continue
-        rec = {"kind": name, "index": idx, "period": None, "resource": None,
-               "rhs": float(row_upper[k]), "activity": float(activity[k]),
-               "slack": float(row_upper[k] - activity[k]), "dual": float(dual[k])}
-        if name in ("budget", "inventory"):
+    for k in sf.rows_of(DENSE):
+        kind, idx = sf.rows[k]
+        rec = {"kind": str(kind), "index": idx, "period": None, "resource": None,
+               "rhs": float(sf.row_upper[k]), "activity": float(activity[k]),
+               "slack": float(sf.row_upper[k] - activity[k]), "dual": float(dual[k])}
+        if kind in (RowKind.BUDGET, RowKind.INVENTORY):
             rec["period"] = periods[int(idx)]
-        elif name == "capacity" and idx in cap_names:
-            rec["resource"], rec["period"] = cap_names[idx]
+        elif kind == RowKind.CAPACITY:
+            rec["resource"], rec["period"] = idx
         records.append(rec)
     cols = ["kind", "index", "period", "resource", "rhs", "activity", "slack", "dual"]
     rows = pd.DataFrame(records, columns=cols)
     rows["dual"] = rows["dual"].where(rows["dual"].abs() > 1e-9, 0.0)
-    status = "optimal" if ok else h.modelStatusToString(h.getModelStatus())
-    return Marginals(rows, local_obj, status)
-
-
-def _row_activity(lp: highspy.HighsLp, values: np.ndarray) -> np.ndarray:
-    """``A @ values`` for the column-wise matrix of ``lp``."""
-    start = np.asarray(lp.a_matrix_.start_)
-    index = np.asarray(lp.a_matrix_.index_)
-    value = np.asarray(lp.a_matrix_.value_)
-    col = np.repeat(np.arange(lp.num_col_), np.diff(start))
-    out = np.zeros(lp.num_row_)
-    np.add.at(out, index, value * values[col])
-    return out
+    status = Status.OPTIMAL if lp.optimal else lp.message
+    return Marginals(rows, lp.objective, status)
 
 
 def attach(res, marg: Marginals, periods: list[str]) -> None:
     """Put the marginal values on a :class:`~model.api.SolveResult`: a ``budget_dual``
     column in the period KPIs, the capacity table, and a ``marginals`` block for summary.json."""
     r = marg.rows
-    b = r[r["kind"] == "budget"]
+    b = r[r["kind"] == RowKind.BUDGET]
     by_period = dict(zip([periods[int(i)] for i in b["index"]], b["dual"], strict=True))
     if not res.periods.empty:
         res.periods["budget_dual"] = res.periods["period"].map(by_period)
-    cap = r[r["kind"] == "capacity"]
+    cap = r[r["kind"] == RowKind.CAPACITY]
     res.capacity = pd.DataFrame({
         "resource": cap["resource"], "period": cap["period"], "capacity": cap["rhs"],
         "used": cap["activity"], "slack": cap["slack"], "dual": cap["dual"],
     }).reset_index(drop=True)
-    total = r[r["kind"] == "total_budget"]
+    total = r[r["kind"] == RowKind.TOTAL_BUDGET]
     def num(v) -> float | None:  # summary.json allows no NaN (an LP that failed)
         return float(v) if v is not None and np.isfinite(v) else None
 

@@ -1,57 +1,63 @@
-"""The model as HiGHS sees it: one standard-form matrix, options, and a Ctrl-C-safe run.
+"""HiGHS, behind one door: the only module that imports highspy.
 
-The model is defined once, in Pyomo (:mod:`model.build`). :func:`to_highs` hands it to
-HiGHS as one sparse matrix built from the arrays the blocks recorded (instead of a walk
-over Pyomo expressions); :mod:`model.incumbent` and :mod:`model.highs` solve it.
+Every other module hands this one a solver-neutral
+:class:`~svcplan.formulation.standard_form.StandardForm` and gets plain numpy back:
+
+- :func:`solve_lp` — an LP (relaxation, local LP of the marginals) with primal and duals;
+- :func:`solve_mip` — a MIP (the main branch-and-bound, a search sub-model, a completion of
+  a given plan, the elastic model of an explanation), with an honest :class:`Status`;
+- :class:`RepricedLp` — one LP kept in HiGHS while its objective changes (pricing rounds);
+- :func:`write_model` — the model as HiGHS would solve it, to ``.mps`` or ``.lp``.
+
+Here live the HiGHS options, the banner, Ctrl-C and deadline handling
+(:func:`_run_interruptible`) and the mapping of HiGHS's model status onto ours.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
-import scipy.sparse as sp
+
+from ..formulation.standard_form import StandardForm
+from .status import Status
 
 _INF = highspy.kHighsInf
+_FEASIBLE = 2  # HiGHS kSolutionStatusFeasible
+_KINDS = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
 
 
-@dataclass(frozen=True)
-class SolverOptions:
-    """Solver controls (CLI flags override case.yaml ``solver:``)."""
+@dataclass
+class LpSolution:
+    """An LP's answer: ``optimal`` with primal ``x``, reduced costs and row duals, or not."""
 
-    time_limit: float | None = None
-    mip_gap: float | None = None
-    threads: int | None = None
-    write_model: Path | None = None
-    warm_start: bool = True
-    log: bool = False
-    #: ``time.perf_counter()`` by which the whole run (build, LP, search, MIP) must end; set
-    #: by :func:`model.api.solve` from ``time_limit`` so the limit bounds the run, not each step.
-    deadline: float | None = None
-    #: bound by pricing the dense budget rows (:mod:`model.lagrange`) instead of solving the
-    #: whole LP relaxation: None = for large models (≥ 100k columns), True/False = always/never
-    prices: bool | None = None
-    #: called with a short line at each phase (the CLI shows it as a status line)
-    progress: Callable[[str], None] | None = field(default=None, compare=False)
+    optimal: bool
+    x: np.ndarray | None = None
+    col_dual: np.ndarray | None = None
+    row_dual: np.ndarray | None = None
+    objective: float | None = None
+    message: str = ""
+    interrupted: bool = False
 
-    def say(self, message: str) -> None:
-        if self.progress is not None:
-            self.progress(message)
 
-    def remaining(self) -> float | None:
-        """Seconds left before the deadline (None: no limit)."""
-        if self.deadline is None:
-            return None
-        return max(0.0, self.deadline - time.perf_counter())
+@dataclass
+class MipSolution:
+    """A MIP's answer, mapped onto :class:`Status`; ``x`` is every column (None: no plan)."""
+
+    status: Status
+    x: np.ndarray | None
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    message: str
+    proven: bool  # HiGHS reached its own optimality criterion
+    interrupted: bool = False
 
 
 @contextlib.contextmanager
@@ -68,97 +74,48 @@ def _fd_silenced(fd: int):
         os.close(saved)
 
 
-@dataclass
-class _Matrix:
-    """The model as HiGHS sees it, plus the maps back to Pyomo names.
-
-    ``rows[k]`` is (constraint component name, index) of row k, e.g. ``("budget", 3)``;
-    ``x_cols[i]`` is the column of option i.
-    """
-
-    lp: highspy.HighsLp
-    x_cols: np.ndarray
-    integrality: np.ndarray
-    rows: list[tuple[str, object]]
-    A: sp.csc_matrix  # the constraint matrix (rows × columns), for sub-models
-    owner: np.ndarray  # unit of each column (−1: shared, e.g. offered-level indicators)
-
-    @functools.cached_property
-    def kinds(self) -> np.ndarray:
-        """Constraint component name of each row (``"budget"``, ``"assign"``, …)."""
-        return np.array([name for name, _ in self.rows], dtype=object)
-
-    @functools.cached_property
-    def groups(self) -> np.ndarray:
-        """Unit-period of each column: its ``assign`` row's number among them (−1: none)."""
-        assign = self.A.tocsr()[np.flatnonzero(self.kinds == "assign")].tocoo()
-        group = np.full(self.lp.num_col_, -1)
-        group[assign.col] = assign.row
-        return group
-
-
-def to_highs(m: pyo.ConcreteModel) -> _Matrix:
-    """The Pyomo model as one HiGHS LP/MIP, from the arrays its blocks were built from.
-
-    :mod:`model.build_arrays` records every constraint's (row, column, coefficient) arrays
-    while creating it in Pyomo, so the hand-off is one sparse stack instead of a walk over
-    Pyomo expressions (``LinearStandardFormCompiler`` costs ~10 µs per nonzero).
-    """
-    form = m._form
-    n = form.n_cols
-    blocks = form.blocks
-    nnz = [len(b.cols) for b in blocks]
-    ptr = np.concatenate([[0]] + [b.ptr[1:] + off for b, off in
-                                  zip(blocks, np.cumsum([0, *nnz[:-1]]), strict=True)])
-    cols = np.concatenate([b.cols for b in blocks]) if blocks else np.zeros(0, np.int64)
-    vals = np.concatenate([b.vals for b in blocks]) if blocks else np.zeros(0)
-    A = sp.csr_matrix((vals, cols, ptr), shape=(len(ptr) - 1, n)).tocsc()
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, A.shape[0]
-    lp.col_cost_ = form.cost if form.cost is not None else np.zeros(n)
-    lp.offset_ = 0.0
-    lp.sense_ = highspy.ObjSense.kMaximize
-
-    def inf(a: np.ndarray) -> np.ndarray:
-        return np.clip(a, -_INF, _INF)
-
-    lp.col_lower_ = inf(np.concatenate(form.lb))
-    lp.col_upper_ = inf(np.concatenate(form.ub))
-    lp.row_lower_ = inf(np.concatenate([b.lo for b in blocks]))
-    lp.row_upper_ = inf(np.concatenate([b.hi for b in blocks]))
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
-    integ = np.concatenate(form.integer)
-    kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
-    lp.integrality_ = [kinds[i] for i in integ.tolist()]
-    x_cols = form.offsets["x"] + np.arange(len(m._xs))
-    rows = [(b.name, k) for b in blocks for k in b.index]
-    owner = np.concatenate(form.owner) if form.owner else np.zeros(0, dtype=np.int64)
-    return _Matrix(lp, x_cols, integ, rows, A, owner)
-
-
-_BANNER_SHOWN = False
-
-
-def _new_highs(opts: SolverOptions) -> highspy.Highs:
-    """A HiGHS instance with our options. HiGHS prints a banner on the first construction
-    in a process, before any option can silence it; we route it away unless logging."""
-    global _BANNER_SHOWN
-    if _BANNER_SHOWN or opts.log:
+def _new_highs(threads: int | None = None, log: bool = False) -> highspy.Highs:
+    """A HiGHS instance with our options. HiGHS prints a banner when it is constructed,
+    before any option can silence it; we route it away unless logging."""
+    if log:
         h = highspy.Highs()
     else:
         with _fd_silenced(1):
             h = highspy.Highs()
-    _BANNER_SHOWN = True
-    h.setOptionValue("output_flag", bool(opts.log))
-    if opts.threads:
-        h.setOptionValue("threads", int(opts.threads))
+    h.setOptionValue("output_flag", bool(log))
+    if threads:
+        h.setOptionValue("threads", int(threads))
     return h
 
 
-def run_interruptible(
+def _highs_lp(sf: StandardForm, cost: np.ndarray | None = None) -> highspy.HighsLp:
+    """The standard form as a HighsLp (maximisation); integrality only for a MIP."""
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = sf.n_cols, sf.n_rows
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.offset_ = float(sf.offset)
+    lp.col_cost_ = np.asarray(sf.cost if cost is None else cost, dtype=float)
+    lp.col_lower_ = np.clip(sf.col_lower, -_INF, _INF)
+    lp.col_upper_ = np.clip(sf.col_upper, -_INF, _INF)
+    lp.row_lower_ = np.clip(sf.row_lower, -_INF, _INF)
+    lp.row_upper_ = np.clip(sf.row_upper, -_INF, _INF)
+    A = sf.A.tocsc()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr
+    lp.a_matrix_.index_ = A.indices
+    lp.a_matrix_.value_ = A.data
+    if sf.is_mip:
+        lp.integrality_ = [_KINDS[i] for i in sf.integer.astype(int).tolist()]
+    return lp
+
+
+def _loaded(sf: StandardForm, threads: int | None, log: bool = False) -> highspy.Highs:
+    h = _new_highs(threads, log)
+    h.passModel(_highs_lp(sf))
+    return h
+
+
+def _run_interruptible(
     h: highspy.Highs, cancel: bool = False, deadline: float | None = None
 ) -> bool:
     """Run HiGHS in its worker thread so Ctrl-C stops the search instead of killing us.
@@ -190,3 +147,113 @@ def run_interruptible(
             h.cancelSolve()
     thread.join()
     return interrupted
+
+
+def _lp_answer(h: highspy.Highs, interrupted: bool) -> LpSolution:
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        return LpSolution(False, message=h.modelStatusToString(status), interrupted=interrupted)
+    sol = h.getSolution()
+    return LpSolution(True, np.asarray(sol.col_value), np.asarray(sol.col_dual),
+                      np.asarray(sol.row_dual, dtype=float),
+                      float(h.getInfo().objective_function_value), interrupted=interrupted)
+
+
+def solve_lp(
+    sf: StandardForm, *, threads: int | None = None, method: str | None = None,
+    seconds: float | None = None, deadline: float | None = None,
+    row_shift: dict[int, float] | None = None,
+) -> LpSolution:
+    """Solve the LP relaxation of ``sf``. ``method``: ``"ipm"`` or ``"simplex"`` (HiGHS's
+    choice if None); ``seconds`` is HiGHS's own limit, ``deadline`` ours (see
+    :func:`_run_interruptible`); ``row_shift`` adds to both bounds of rows by position."""
+    h = _loaded(sf.relaxed(), threads)
+    if method:
+        h.setOptionValue("solver", method)
+    if seconds is not None:
+        h.setOptionValue("time_limit", max(0.01, float(seconds)))
+    for k, delta in (row_shift or {}).items():
+        h.changeRowBounds(int(k), float(sf.row_lower[k] + delta), float(sf.row_upper[k] + delta))
+    return _lp_answer(h, _run_interruptible(h, deadline=deadline))
+
+
+class RepricedLp:
+    """One LP held in HiGHS (dual simplex) and re-solved after each change of objective:
+    the sparse rest of a model whose dense rows are priced (:mod:`.pricing`)."""
+
+    def __init__(self, sf: StandardForm, threads: int | None = None):
+        self._h = _loaded(sf.relaxed(), threads)
+        self._h.setOptionValue("solver", "simplex")
+        self._idx = np.arange(sf.n_cols, dtype=np.int32)
+
+    def solve(self, cost: np.ndarray, seconds: float | None, deadline: float | None) -> LpSolution:
+        h = self._h
+        h.changeColsCost(len(self._idx), self._idx, np.asarray(cost, dtype=float))
+        if seconds is not None:
+            h.setOptionValue("time_limit", max(0.5, float(seconds)))
+        return _lp_answer(h, _run_interruptible(h, deadline=deadline))
+
+
+def solve_mip(
+    sf: StandardForm, *, threads: int | None = None, log: bool = False,
+    rel_gap: float | None = None, abs_gap: float | None = None,
+    seconds: float | None = None, deadline: float | None = None,
+    start: np.ndarray | None = None, cancel: bool = False,
+) -> MipSolution:
+    """Solve ``sf`` as a MIP (an LP if it has no integer column) and classify the outcome.
+
+    ``start`` (every column) is handed to HiGHS as its first incumbent; ``cancel`` stops
+    at once (HiGHS still reports that incumbent). Gaps and limits left None keep HiGHS's
+    defaults. Never "unknown": a plan without a proof is ``feasible``, no plan ``error``.
+    """
+    h = _loaded(sf, threads, log)
+    if rel_gap is not None:
+        h.setOptionValue("mip_rel_gap", float(rel_gap))
+    if abs_gap is not None:
+        h.setOptionValue("mip_abs_gap", float(abs_gap))
+    if seconds is not None:
+        h.setOptionValue("time_limit", max(0.01, float(seconds)))
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(start)
+        sol.value_valid = True
+        h.setSolution(sol)
+    interrupted = _run_interruptible(h, cancel=cancel, deadline=deadline)
+    return _mip_answer(h, sf.is_mip, interrupted)
+
+
+def _mip_answer(h: highspy.Highs, is_mip: bool, interrupted: bool) -> MipSolution:
+    S = highspy.HighsModelStatus
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has_plan = info.primal_solution_status == _FEASIBLE
+    objective = float(info.objective_function_value) if has_plan else None
+    bound = float(info.mip_dual_bound) if is_mip else objective
+    gap = None
+    if has_plan:
+        gap = float(info.mip_gap) if is_mip else 0.0
+        if not np.isfinite(gap):
+            gap = None
+    if ms == S.kOptimal:
+        status = Status.OPTIMAL
+    elif ms == S.kInfeasible:
+        status = Status.INFEASIBLE
+    elif ms in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit):
+        status = Status.TIME_LIMIT
+    elif ms in (S.kInterrupt, S.kHighsInterrupt, S.kObjectiveBound, S.kObjectiveTarget):
+        status = Status.FEASIBLE if has_plan else Status.TIME_LIMIT
+    elif ms == S.kUnboundedOrInfeasible and not has_plan:
+        status = Status.INFEASIBLE
+    else:
+        status = Status.FEASIBLE if has_plan else Status.ERROR
+    if bound is not None and not np.isfinite(bound):
+        bound = None
+    x = np.asarray(h.getSolution().col_value) if has_plan else None
+    return MipSolution(status, x, objective, bound, gap, h.modelStatusToString(ms),
+                       proven=ms == S.kOptimal, interrupted=interrupted)
+
+
+def write_model(sf: StandardForm, path: Path) -> None:
+    """Write the model as HiGHS solves it (``.mps`` or ``.lp`` by the file's suffix)."""
+    h = _loaded(sf, None)
+    h.writeModel(str(path))

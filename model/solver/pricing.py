@@ -25,31 +25,30 @@ from __future__ import annotations
 
 import time
 
-import highspy
 import numpy as np
 
-from .highs import SolverOptions, _Matrix, _new_highs, run_interruptible
-from .search import SearchLog, unit_margins
+from ..formulation.rows import DENSE
+from ..formulation.standard_form import StandardForm
+from . import highs
+from .bound import SearchLog
+from .options import SolverOptions
+from .search import unit_margins
 
-#: rows that are priced: dense ``≤`` rows over a whole period or horizon
-DENSE_KINDS = ("budget", "total_budget", "capacity", "inventory")
 #: below this many columns interior point on the whole LP is fast enough
 MIN_COLUMNS = 100_000
 
 
-def applies(mat: _Matrix, force: bool | None = None) -> bool:
+def applies(sf: StandardForm, force: bool | None = None) -> bool:
     """Price the dense rows (rather than solve the whole LP) for this model?"""
-    if force is False or not len(dense_rows(mat)):
+    if force is False or not len(dense_rows(sf)):
         return False
-    return bool(force) or mat.lp.num_col_ >= MIN_COLUMNS
+    return bool(force) or sf.n_cols >= MIN_COLUMNS
 
 
-def dense_rows(mat: _Matrix) -> np.ndarray:
+def dense_rows(sf: StandardForm) -> np.ndarray:
     """The dense resource rows, if all of them are ``≤`` rows (else none: not applicable)."""
-    kind = mat.kinds
-    rows = np.flatnonzero(np.isin(kind, DENSE_KINDS))
-    lower = np.asarray(mat.lp.row_lower_)[rows]
-    return rows if np.all(lower <= -highspy.kHighsInf) else rows[:0]
+    rows = sf.rows_of(DENSE)
+    return rows if np.all(np.isneginf(sf.row_lower[rows])) else rows[:0]
 
 
 class _Prices:
@@ -95,13 +94,13 @@ class _Prices:
         return new
 
 
-def _core_prices(mat: _Matrix, D, c: np.ndarray, b: np.ndarray, scale: np.ndarray,
+def _core_prices(sf: StandardForm, D, c: np.ndarray, b: np.ndarray, scale: np.ndarray,
                  iterations: int = 40) -> np.ndarray:
     """Start prices from the separable core: each unit-period alone picks its best option
     at prices λ (switching, goodwill, tiers and fixed costs ignored)."""
-    cols = mat.x_cols[mat.x_cols >= 0]
-    cols = cols[np.argsort(mat.groups[cols], kind="stable")]
-    g = mat.groups[cols]
+    cols = sf.x_cols[sf.x_cols >= 0]
+    cols = cols[np.argsort(sf.groups[cols], kind="stable")]
+    g = sf.groups[cols]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     Dx, cx = D[:, cols].tocsc(), c[cols]
     prices = _Prices(b, scale)
@@ -119,7 +118,7 @@ def _core_prices(mat: _Matrix, D, c: np.ndarray, b: np.ndarray, scale: np.ndarra
 
 
 def lagrangian(
-    mat: _Matrix, opts: SolverOptions, seconds: float | None, log: SearchLog,
+    sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog,
     gap: float = 1e-4, max_rounds: int = 30, marginal: int = 200,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(x, reduced costs)`` for the rounding, with ``log.lp_bound`` the best ``L(λ)`` (a
@@ -132,42 +131,36 @@ def lagrangian(
     and rounding its 164 fence units took 72 s), after ``max_rounds``, or at ``seconds``.
     """
     start = time.perf_counter()
-    lp, A = mat.lp, mat.A
-    dense = dense_rows(mat)
-    opts.say(f"pricing the {len(dense)} dense budget rows ({lp.num_col_:,} columns)…")
-    rest = np.setdiff1d(np.arange(lp.num_row_), dense)
-    D = A[dense].tocsr()
-    b = np.asarray(lp.row_upper_)[dense]
-    c = np.asarray(lp.col_cost_)
+    dense = dense_rows(sf)
+    opts.say(f"pricing the {len(dense)} dense budget rows ({sf.n_cols:,} columns)…")
+    D = sf.A[dense].tocsr()
+    b = sf.row_upper[dense]
+    c = sf.cost
     # a row's natural price scale: objective per unit of that row's use, over its columns
     absD = abs(D)
     scale = (absD.sign() @ np.abs(c)) / np.maximum(np.asarray(absD.sum(axis=1)).ravel(), 1e-12)
     target = b - 1e-6 * np.maximum(np.abs(b), 1.0)  # aim just inside: the point stays feasible
-    lam = _core_prices(mat, D, c, target, scale)
-    h = _block_highs(mat, rest, opts)
+    lam = _core_prices(sf, D, c, target, scale)
+    rest = highs.RepricedLp(sf.without_rows(dense), opts.threads)
     prices = _Prices(target, scale)
-    idx = np.arange(lp.num_col_, dtype=np.int32)
     bounds: list[float] = []
     best_bound, best_x, best_value, best_rc, bound_x = np.inf, None, -np.inf, None, None
     for rnd in range(max_rounds):
         left = None if seconds is None else seconds - (time.perf_counter() - start)
         if left is not None and left <= 0.5:
             break
-        h.changeColsCost(lp.num_col_, idx, c - D.T @ lam)
-        if left is not None:
-            h.setOptionValue("time_limit", max(0.5, left))
         until = None if left is None else time.perf_counter() + left + 1.0
-        log.interrupted |= run_interruptible(h, deadline=until)
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        lp = rest.solve(c - D.T @ lam, left, until)
+        log.interrupted |= lp.interrupted
+        if not lp.optimal:
             break
-        sol = h.getSolution()
-        x = np.asarray(sol.col_value)
+        x = lp.x
         spend = D @ x
-        bound = float(h.getInfo().objective_function_value + lam @ b + lp.offset_)
+        bound = float(lp.objective + lam @ b)  # the LP objective includes the offset
         if bound < best_bound:
-            best_bound, bound_x, best_rc = bound, x, np.asarray(sol.col_dual)
+            best_bound, bound_x, best_rc = bound, x, lp.col_dual
         if np.all(spend <= b + 1e-7 * np.maximum(np.abs(b), 1.0)):
-            value = float(c @ x + lp.offset_)
+            value = sf.objective(x)
             if value > best_value:
                 best_x, best_value = x, value
         log.trace.append(("price", rnd, round(time.perf_counter() - start, 1), bound))
@@ -183,41 +176,21 @@ def lagrangian(
         return None
     log.lp_bound = best_bound
     differ = np.abs(best_x - bound_x) > 1e-9
-    free = np.zeros(int(mat.owner.max()) + 1, dtype=bool)
-    free[mat.owner[differ & (mat.owner >= 0)]] = True
+    free = np.zeros(int(sf.owner.max()) + 1, dtype=bool)
+    free[sf.owner[differ & (sf.owner >= 0)]] = True
     log.trace.append(("fence", int(free.sum()), best_value))
-    free[_marginal_units(mat, bound_x, best_rc, marginal)] = True
+    free[_marginal_units(sf, bound_x, best_rc, marginal)] = True
     # The rounding frees every unit that is fractional in the returned point. Free (set to
     # ½) the units on the fence — where the best feasible point and the best-bound point
     # differ — and the most marginal units by reduced cost, so the budget slack left by
     # the feasible point can be spent; every other unit is fixed where both points agree
     # (the feasible point proves the fixed part leaves room).
-    on = (mat.owner >= 0) & free[np.maximum(mat.owner, 0)] & mat.integrality.astype(bool)
+    on = (sf.owner >= 0) & free[np.maximum(sf.owner, 0)] & sf.integer.astype(bool)
     return np.where(on, 0.5, best_x), best_rc
 
 
-def _marginal_units(mat: _Matrix, x: np.ndarray, rc: np.ndarray, n: int) -> np.ndarray:
+def _marginal_units(sf: StandardForm, x: np.ndarray, rc: np.ndarray, n: int) -> np.ndarray:
     """The ``n`` units with an unchosen option of smallest |reduced cost|."""
-    margin = unit_margins(mat, x, rc)
+    margin = unit_margins(sf, x, rc)
     order = np.argsort(margin, kind="stable")[:n]
     return order[np.isfinite(margin[order])]
-
-
-def _block_highs(mat: _Matrix, rest: np.ndarray, opts: SolverOptions) -> highspy.Highs:
-    """HiGHS holding the LP without the dense rows (dual simplex: it is nearly separable)."""
-    lp = mat.lp
-    sub = highspy.HighsLp()
-    sub.num_col_, sub.num_row_ = lp.num_col_, len(rest)
-    sub.sense_ = lp.sense_
-    sub.offset_ = 0.0
-    sub.col_cost_ = np.asarray(lp.col_cost_)
-    sub.col_lower_, sub.col_upper_ = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
-    sub.row_lower_ = np.asarray(lp.row_lower_)[rest]
-    sub.row_upper_ = np.asarray(lp.row_upper_)[rest]
-    B = mat.A[rest].tocsc()
-    sub.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    sub.a_matrix_.start_, sub.a_matrix_.index_, sub.a_matrix_.value_ = B.indptr, B.indices, B.data
-    h = _new_highs(SolverOptions(threads=opts.threads))
-    h.passModel(sub)
-    h.setOptionValue("solver", "simplex")
-    return h

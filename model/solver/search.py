@@ -5,7 +5,7 @@ ordering, switching, goodwill). Its LP relaxation is nearly integral: a handful 
 are fractional. Plain branch-and-bound spends minutes finding plans that good, so we build
 the incumbent ourselves and hand it to HiGHS (``setSolution``):
 
-1. :func:`relaxation` — the LP relaxation (interior point + crossover: a vertex, so few
+1. :func:`.bound.relaxation` — the LP relaxation (interior point + crossover: a vertex, so few
    fractional units); its value is a true upper bound on every plan;
 2. :func:`round_fractional` — fix every unit the LP decided, solve the small MIP left over
    the fractional units (every linking row still holds: a feasible plan);
@@ -19,120 +19,44 @@ the incumbent ourselves and hand it to HiGHS (``setSolution``):
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from .highs import SolverOptions, _Matrix, _new_highs, run_interruptible
-
-_FEASIBLE = 2  # HiGHS kSolutionStatusFeasible
-
-
-@dataclass
-class SearchLog:
-    """What the incumbent search did, for the solve summary and the benchmark."""
-
-    lp_seconds: float = 0.0
-    lp_bound: float | None = None
-    lp_method: str = ""  # "lp" (the whole LP relaxation) or "prices" (model.lagrange)
-    rounded_objective: float | None = None
-    rounds: int = 0
-    improved: int = 0
-    seconds: float = 0.0
-    objectives: list[float] = field(default_factory=list)
-    interrupted: bool = False
-    trace: list = field(default_factory=list)
-
-
-def relaxation(mat: _Matrix, opts: SolverOptions, seconds: float | None, log: SearchLog):
-    """Optimal LP relaxation ``(x, reduced costs)``, or None (time out, interrupted, …)."""
-    h = _new_highs(SolverOptions(threads=opts.threads))
-    lp = mat.lp
-    saved = lp.integrality_
-    lp.integrality_ = []
-    h.passModel(lp)
-    lp.integrality_ = saved
-    # Interior point + crossover when periods are linked (switching, goodwill): on such a
-    # 84k-binary LP it takes 23 s where dual simplex takes 148 s. Without those rows dual
-    # simplex is faster (5.0 s vs 9.2 s at 84k). Measured in docs/performance.md.
-    linked = {"switch", "switch_first", "goodwill"} & set(np.unique(mat.kinds))
-    h.setOptionValue("solver", "ipm" if linked else "simplex")
-    opts.say(f"LP relaxation ({lp.num_col_:,} columns, {lp.num_row_:,} rows)…")
-    if seconds is not None:
-        h.setOptionValue("time_limit", max(0.01, seconds))
-    start = time.perf_counter()
-    until = None if seconds is None else start + seconds + 1.0
-    log.interrupted |= run_interruptible(h, deadline=until)
-    log.lp_seconds = time.perf_counter() - start
-    log.lp_method = "lp"
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    sol = h.getSolution()
-    x = np.asarray(sol.col_value)
-    log.lp_bound = float(np.dot(lp.col_cost_, x) + lp.offset_)
-    return x, np.asarray(sol.col_dual)
+from ..formulation.rows import RESOURCE
+from ..formulation.standard_form import StandardForm
+from . import highs
+from .bound import SearchLog
+from .options import SolverOptions
 
 
 def submip(
-    mat: _Matrix, x: np.ndarray, free: np.ndarray, opts: SolverOptions, seconds: float,
+    sf: StandardForm, x: np.ndarray, free: np.ndarray, opts: SolverOptions, seconds: float,
     *, start: bool = True, abs_gap: float = 1e-6, log: SearchLog | None = None,
 ) -> np.ndarray | None:
     """Re-optimise the columns ``free`` (bool per column) with every other column at ``x``.
 
-    The sub-model is cut from the matrix: fixed columns move to the row bounds
-    (``lo − A_N·x_N ≤ A_F·x_F ≤ hi − A_N·x_N``) and rows without a free column are dropped
-    (``x`` satisfies them). ``start``: ``x`` is feasible and is given to HiGHS as its first
-    incumbent, so the result is never worse. Returns the full column vector, or None.
+    The sub-model is cut from the matrix (:meth:`StandardForm.restricted`). ``start``:
+    ``x`` is feasible and is given to HiGHS as its first incumbent, so the result is never
+    worse. Returns the full column vector, or None.
     """
-    lp, A = mat.lp, mat.A
-    fixed = ~free
-    act = A[:, fixed] @ x[fixed]
-    AF = A[:, free].tocsr()
-    keep = np.diff(AF.indptr) > 0
-    AF = AF[keep].tocsc()
-    sub = highspy.HighsLp()
-    sub.num_col_, sub.num_row_ = int(free.sum()), int(keep.sum())
-    sub.sense_ = highspy.ObjSense.kMaximize
-    sub.col_cost_ = np.asarray(lp.col_cost_)[free]
-    sub.col_lower_ = np.asarray(lp.col_lower_)[free]
-    sub.col_upper_ = np.asarray(lp.col_upper_)[free]
-    inf = highspy.kHighsInf
-    sub.row_lower_ = np.clip(np.asarray(lp.row_lower_)[keep] - act[keep], -inf, inf)
-    sub.row_upper_ = np.clip(np.asarray(lp.row_upper_)[keep] - act[keep], -inf, inf)
-    sub.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    sub.a_matrix_.start_ = AF.indptr
-    sub.a_matrix_.index_ = AF.indices
-    sub.a_matrix_.value_ = AF.data
-    kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
-    sub.integrality_ = [kinds[i] for i in mat.integrality[free].tolist()]
-    h = _new_highs(SolverOptions(threads=opts.threads))
-    h.passModel(sub)
-    h.setOptionValue("mip_rel_gap", 1e-9)
-    h.setOptionValue("mip_abs_gap", float(abs_gap))
-    h.setOptionValue("time_limit", max(0.05, float(seconds)))
-    if start:
-        sol = highspy.HighsSolution()
-        sol.col_value = list(x[free])
-        sol.value_valid = True
-        h.setSolution(sol)
-    interrupted = run_interruptible(h, deadline=time.perf_counter() + float(seconds) + 1.0)
+    sub = sf.restricted(free, x)
+    out = highs.solve_mip(sub, threads=opts.threads, rel_gap=1e-9, abs_gap=abs_gap,
+                          seconds=max(0.05, float(seconds)),
+                          deadline=time.perf_counter() + float(seconds) + 1.0,
+                          start=x[free] if start else None)
     if log is not None:
-        log.interrupted |= interrupted
-    if h.getInfo().primal_solution_status != _FEASIBLE:
+        log.interrupted |= out.interrupted
+    if out.x is None:
         return None
-    out = x.copy()
-    out[free] = np.asarray(h.getSolution().col_value)
-    return out
-
-
-def _objective(mat: _Matrix, x: np.ndarray) -> float:
-    return float(np.dot(mat.lp.col_cost_, x) + mat.lp.offset_)
+    full = x.copy()
+    full[free] = out.x
+    return full
 
 
 def round_fractional(
-    mat: _Matrix, xr: np.ndarray, opts: SolverOptions, seconds: float, log: SearchLog,
+    sf: StandardForm, xr: np.ndarray, opts: SolverOptions, seconds: float, log: SearchLog,
     gap: float = 0.0,
 ) -> np.ndarray | None:
     """A plan from the LP: units the LP decided keep their levels, the rest is a small MIP.
@@ -141,25 +65,25 @@ def round_fractional(
     a unit's periods); the continuous columns (changes, goodwill stocks) stay free too, so
     they follow the rounded levels exactly.
     """
-    x_units = mat.owner[mat.x_cols]
-    vals = xr[mat.x_cols]
+    x_units = sf.owner[sf.x_cols]
+    vals = xr[sf.x_cols]
     frac_units = np.unique(x_units[np.minimum(vals, 1 - vals) > 1e-6])
-    integer = mat.integrality.astype(bool)
-    free = ~integer | (mat.owner < 0) | np.isin(mat.owner, frac_units)
+    integer = sf.integer.astype(bool)
+    free = ~integer | (sf.owner < 0) | np.isin(sf.owner, frac_units)
     x0 = np.where(integer, np.round(xr), xr)
     opts.say(f"LP bound {log.lp_bound:,.2f} ({log.lp_seconds:.1f} s); rounding "
              f"{len(frac_units)} fractional units…")
     # solved to half the target gap (of the bound), not to 1e-9: with 205 free units the
     # sub-MIP ran into its 80 s limit at 300k, at a tenth of the gap too
     abs_gap = max(1e-6, 0.5 * gap * abs(log.lp_bound or 0.0))
-    out = submip(mat, x0, free, opts, seconds, start=False, abs_gap=abs_gap, log=log)
+    out = submip(sf, x0, free, opts, seconds, start=False, abs_gap=abs_gap, log=log)
     if out is not None:
-        log.rounded_objective = _objective(mat, out)
+        log.rounded_objective = sf.objective(out)
     return out
 
 
 def neighbourhood_search(
-    mat: _Matrix, x: np.ndarray, reduced_cost: np.ndarray, cluster: np.ndarray | None,
+    sf: StandardForm, x: np.ndarray, reduced_cost: np.ndarray, cluster: np.ndarray | None,
     target_gap: float, opts: SolverOptions, seconds: float, log: SearchLog,
     seed: int = 0,
 ) -> np.ndarray:
@@ -176,19 +100,19 @@ def neighbourhood_search(
     in the same time, docs/performance.md).
     """
     start = time.perf_counter()
-    if not len(mat.x_cols):
+    if not len(sf.x_cols):
         return x
     rng = np.random.default_rng(seed)
-    units = mat.owner[mat.x_cols]
+    units = sf.owner[sf.x_cols]
     n_units = int(units.max()) + 1
     size = 60  # units per neighbourhood to start with
     if n_units <= 2 * size:  # small model: branch-and-bound on all of it does better
         return x
-    unit_score = unit_margins(mat, x, reduced_cost)
+    unit_score = unit_margins(sf, x, reduced_cost)
     views = [_View.of(np.arange(n_units), unit_score)]
     if cluster is not None:
         views.append(_View.of(np.asarray(cluster), unit_score))
-    best = _objective(mat, x)
+    best = sf.objective(x)
     step_limit, stale = 4.0, 0
     while True:
         left = seconds - (time.perf_counter() - start)
@@ -196,15 +120,15 @@ def neighbourhood_search(
         if gap <= target_gap or left < 0.5 or log.interrupted:
             break
         free_units = views[log.rounds % len(views)].pick(size, rng)
-        free = (mat.owner < 0) | (free_units[np.maximum(mat.owner, 0)] & (mat.owner >= 0))
+        free = (sf.owner < 0) | (free_units[np.maximum(sf.owner, 0)] & (sf.owner >= 0))
         limit = min(step_limit, left)
         t0 = time.perf_counter()
-        new = submip(mat, x, free, opts, limit, abs_gap=max(1e-6, 0.1 * target_gap * abs(best)),
+        new = submip(sf, x, free, opts, limit, abs_gap=max(1e-6, 0.1 * target_gap * abs(best)),
                      log=log)
         took = time.perf_counter() - t0
         log.rounds += 1
         log.trace.append((round(time.perf_counter() - start, 1), int(free_units.sum()), round(took, 2)))
-        value = _objective(mat, new) if new is not None else -np.inf
+        value = sf.objective(new) if new is not None else -np.inf
         if value > best + 1e-9 * max(1.0, abs(best)):
             x, best = new, value
             log.improved += 1
@@ -225,11 +149,11 @@ def neighbourhood_search(
     return x
 
 
-def unit_margins(mat: _Matrix, x: np.ndarray, reduced_cost: np.ndarray) -> np.ndarray:
+def unit_margins(sf: StandardForm, x: np.ndarray, reduced_cost: np.ndarray) -> np.ndarray:
     """Per unit: the smallest |reduced cost| of an option it does not take in ``x`` (how
     close the LP is to moving it; inf for a unit with a single option)."""
-    units = mat.owner[mat.x_cols]
-    rc = np.where(x[mat.x_cols] > 0.5, np.inf, np.abs(reduced_cost[mat.x_cols]))
+    units = sf.owner[sf.x_cols]
+    rc = np.where(x[sf.x_cols] > 0.5, np.inf, np.abs(reduced_cost[sf.x_cols]))
     margin = np.full(int(units.max()) + 1, np.inf)
     np.minimum.at(margin, units, rc)
     return margin
@@ -263,27 +187,19 @@ class _View:
 
 
 def from_start(
-    mat: _Matrix, x_start: np.ndarray, opts: SolverOptions, seconds: float = 10.0
+    sf: StandardForm, x_start: np.ndarray, opts: SolverOptions, seconds: float = 10.0
 ) -> np.ndarray | None:
     """Complete a given plan (option columns fixed) to all columns; None if infeasible."""
-    lp = mat.lp
-    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
-    ok = mat.x_cols >= 0
-    lower[mat.x_cols[ok]] = upper[mat.x_cols[ok]] = np.round(x_start[ok])
-    h = _new_highs(SolverOptions(threads=opts.threads))
-    h.passModel(lp)
-    h.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), lower, upper)
-    h.setOptionValue("time_limit", float(seconds))
-    run_interruptible(h, deadline=time.perf_counter() + float(seconds) + 1.0)
-    if h.getInfo().primal_solution_status != _FEASIBLE:
-        return None
-    return np.asarray(h.getSolution().col_value)
+    lower, upper = sf.col_lower.copy(), sf.col_upper.copy()
+    ok = sf.x_cols >= 0
+    lower[sf.x_cols[ok]] = upper[sf.x_cols[ok]] = np.round(x_start[ok])
+    out = highs.solve_mip(sf.with_bounds(lower, upper), threads=opts.threads,
+                          seconds=float(seconds),
+                          deadline=time.perf_counter() + float(seconds) + 1.0)
+    return out.x
 
 
-_RESOURCE_ROWS = ("budget", "total_budget", "capacity")
-
-
-def thrifty_plan(mat: _Matrix) -> np.ndarray:
+def thrifty_plan(sf: StandardForm) -> np.ndarray:
     """0/1 per option: in every unit-period the allowed level using the least resources.
 
     The fallback when the LP relaxation does not finish in its share of the time limit
@@ -294,18 +210,17 @@ def thrifty_plan(mat: _Matrix) -> np.ndarray:
     rows (``Σ (ss − k·q) x ≤ 0``) are left out: their right-hand side is 0, they have no
     scale, and higher levels sell more, so they rarely bind where budgets do.
     """
-    n_opt = len(mat.x_cols)
-    kind = mat.kinds
-    res = np.flatnonzero(np.isin(kind, _RESOURCE_ROWS))
-    A = mat.A.tocsr()
-    upper = np.abs(np.asarray(mat.lp.row_upper_)[res])
-    cols = np.where(mat.x_cols >= 0, mat.x_cols, 0)
+    n_opt = len(sf.x_cols)
+    res = sf.rows_of(RESOURCE)
+    A = sf.A.tocsr()
+    upper = np.abs(sf.row_upper[res])
+    cols = np.where(sf.x_cols >= 0, sf.x_cols, 0)
     use = np.zeros(n_opt)
     if len(res):
         scale = sp.diags(1.0 / np.where(np.isfinite(upper) & (upper > 0), upper, 1.0))
         use = np.asarray((scale @ A[res]).sum(axis=0)).ravel()[cols]
-    profit = np.asarray(mat.lp.col_cost_)[cols]
-    og = mat.groups[cols]
+    profit = sf.cost[cols]
+    og = sf.groups[cols]
     order = np.lexsort((-profit, use, og))  # per group: least use, then most profit
     first = order[np.r_[True, og[order][1:] != og[order][:-1]]]
     x = np.zeros(n_opt)
