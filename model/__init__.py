@@ -6,6 +6,7 @@ economics → Pyomo model → HiGHS → :class:`SolveResult` with tidy DataFrame
 
 from .api import SolveResult, load_case, solve
 from .case.case import Case, CaseError, Problem
+from .solver.status import Status
 
-__all__ = ["Case", "CaseError", "Problem", "SolveResult", "load_case", "solve"]
+__all__ = ["Case", "CaseError", "Problem", "SolveResult", "Status", "load_case", "solve"]
 __version__ = "0.1.0"

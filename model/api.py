@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .case.case import Case
-from .case.reader import read_case
-from .case.validate import validate
+from .case.validate import load_case
 from .formulation.blocks import create_model
 from .formulation.data import prepare, product_clusters
 from .formulation.standard_form import standard_form
@@ -29,10 +28,7 @@ from .solver.status import Status
 from .solver.strategy import solve_model
 from .solver.warmstart import start_vector
 
-
-def load_case(path: str | Path) -> Case:
-    """Read and validate a case folder or ``.xlsx`` workbook; raises :class:`CaseError`."""
-    return validate(read_case(path))
+__all__ = ["SolveResult", "load_case", "solve"]
 
 
 def solve(
@@ -51,12 +47,12 @@ def solve(
 ) -> SolveResult:
     """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``.
 
-    ``marginals`` adds shadow prices of budgets and capacities (:mod:`model.marginals`).
+    ``marginals`` adds shadow prices of budgets and capacities (:mod:`svcplan.insight.marginals`).
     ``start``: a previous plan (an assignment table, e.g. the last scenario's) to start
     from, repaired to the budgets; without one (or if it stays infeasible) the LP-rounding
     warm start is used.
     ``explain``: when the case is infeasible, find the smallest relaxation that gives a plan
-    (:mod:`model.explain`; a few more solves) and put it in ``SolveResult.explanation``.
+    (:mod:`svcplan.insight.explain`; a few more solves) and put it in ``SolveResult.explanation``.
     ``progress``: called with one short line per phase (LP bound, search gap, …).
     """
     t0 = time.perf_counter()
