@@ -1,4 +1,4 @@
-"""``python -m model`` runs the svcplan command line (same as the ``svcplan`` script)."""
+"""``python -m svcplan`` runs the svcplan command line (same as the ``svcplan`` script)."""
 
 from .cli.app import app
 

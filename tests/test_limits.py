@@ -109,7 +109,8 @@ def test_ctrl_c_before_the_solve_leaves_no_summary(tmp_path, monkeypatch):
     """Ctrl-C while reading or building: typer exits 130, nothing is written."""
     from typer.testing import CliRunner
 
-    import svcplan.cli.app as cli
+    import svcplan.cli.solve as cli
+    from svcplan.cli.app import app
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
@@ -117,7 +118,7 @@ def test_ctrl_c_before_the_solve_leaves_no_summary(tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "solve", interrupted)
     out = tmp_path / "out"
     folder = write_case(tmp_path, BASE)
-    result = CliRunner().invoke(cli.app, ["solve", str(folder), "--out", str(out)])
+    result = CliRunner().invoke(app, ["solve", str(folder), "--out", str(out)])
     assert result.exit_code in (1, 130)
     assert "Traceback" not in result.output
     assert not (out / "summary.json").exists()

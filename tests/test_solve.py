@@ -194,9 +194,9 @@ def test_unexpected_failure_is_status_error_without_traceback(tmp_path, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("solver exploded")
 
-    import svcplan.cli.app
+    import svcplan.cli.solve
 
-    monkeypatch.setattr(svcplan.cli.app, "solve", broken)
+    monkeypatch.setattr(svcplan.cli.solve, "solve", broken)
     folder = write_case(tmp_path, UNICODE)
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["solve", str(folder), "--out", str(out)])

@@ -1,4 +1,4 @@
-"""``svcplan batch`` and ``svcplan frontier``: the command-line face of :mod:`model.batch`.
+"""``svcplan batch`` and ``svcplan frontier``: the command-line face of :mod:`svcplan.whatif`.
 
 Exit codes: 0 every scenario found a plan, 1 some did not (infeasible, invalid after the
 change, crashed), 2 invalid case or scenario file or usage (nothing ran).
@@ -6,12 +6,12 @@ change, crashed), 2 invalid case or scenario file or usage (nothing ran).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,47 +22,29 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ..api import load_case
-from ..case.case import CaseError
+from ..outputs.console import status_colour
+from ..outputs.result import SolveResult
 from ..whatif.batch import BatchOptions, BatchResult, run_batch
+from ..whatif.frontier import parse_range, run_frontier
 from ..whatif.scenarios import ScenarioError, load_scenarios
+from .common import CaseArg, GapOpt, OutOpt, QuietOpt, console, default_out, fail, load
 
-console = Console()
-err_console = Console(stderr=True)
-
-CaseArg = Annotated[Path, typer.Argument(help="Case folder of CSV files, or one .xlsx workbook.")]
-OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")]
 WorkersOpt = Annotated[int | None, typer.Option(help="Local worker processes (default: cores).",
                                                 min=1)]
 DaskOpt = Annotated[str | None, typer.Option(help="Dask scheduler, e.g. tcp://10.0.0.5:8786.")]
 ResumeOpt = Annotated[bool, typer.Option(help="Skip scenarios already done with the same inputs.")]
 TimeOpt = Annotated[float | None, typer.Option(help="Seconds per scenario.", min=0)]
-GapOpt = Annotated[float | None, typer.Option(help="Relative MIP gap per scenario.", min=0)]
 WarmOpt = Annotated[bool, typer.Option(help="Start each sweep step from the previous plan.")]
 
 
-def _fail(title: str, exc: CaseError) -> None:
-    err_console.print(f"[bold red]{title}[/]: {len(exc.problems)} problem(s)")
-    for p in exc.problems:
-        err_console.print(f"  - {p}", markup=False, highlight=False)
-    raise typer.Exit(2)
-
-
-def _load(case: Path):
-    try:
-        return load_case(case)
-    except CaseError as exc:
-        _fail("Invalid input", exc)
-
-
-def _run(fn, *args, quiet: bool, **kw) -> BatchResult:
-    """Run a batch under a progress bar with ETA; invalid scenarios exit 2."""
+def _run(fn: Callable[..., Any], *args: Any, quiet: bool, **kw: Any) -> Any:
+    """Run a batch under a progress bar with ETA; invalid scenarios or no runner exit 2."""
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=console, disable=quiet, transient=False) as bar:
         task = bar.add_task("scenarios", total=None)
 
-        def tick(name, result, done, total):
+        def tick(name: str, result: SolveResult | None, done: int, total: int) -> None:
             status = "skipped (done)" if result is None else result.status
             bar.update(task, completed=done, total=total, description=f"{name}: {status}")
 
@@ -70,19 +52,23 @@ def _run(fn, *args, quiet: bool, **kw) -> BatchResult:
             return fn(*args, on_progress=tick, **kw)
         except ScenarioError as exc:
             bar.stop()
-            _fail("Invalid scenario file", exc)
+            fail(exc)
         except (OSError, RuntimeError) as exc:  # e.g. no Dask scheduler at that address
             bar.stop()
-            err_console.print(f"[bold red]Cannot run the batch[/]: {exc}")
-            raise typer.Exit(2) from None
+            fail(f"cannot run the batch: {exc}")
 
 
-def _fmt(v, spec: str) -> str:
+def _fmt(v: Any, spec: str) -> str:
     return "-" if v is None or pd.isna(v) else format(v, spec)
 
 
-def _pct(v) -> str:
+def _pct(v: Any) -> str:
     return "-" if v is None or pd.isna(v) else f"{100 * v:.1f}"
+
+
+def _names(v: Any) -> str:
+    """A comma list of segments, blank when there is none (NaN in the summary)."""
+    return str(v or "") if pd.notna(v) else ""
 
 
 def print_table(res: BatchResult) -> None:
@@ -93,13 +79,10 @@ def print_table(res: BatchResult) -> None:
         left = c in ("scenario", "status", "gained", "lost")
         t.add_column(c, justify="left" if left else "right")
     for r in res.summary.itertuples(index=False):
-        colour = "green" if r.status == "optimal" else "yellow" if r.has_plan else "red"
-        t.add_row(r.scenario, f"[{colour}]{r.status}[/]", _fmt(r.objective, ",.0f"),
+        t.add_row(r.scenario, f"[{status_colour(r.status, r.has_plan)}]{r.status}[/]", _fmt(r.objective, ",.0f"),
                   _fmt(r.profit_delta, "+,.0f"), _fmt(r.profit_delta_pct, "+.2f"),
                   _fmt(r.changed_unit_periods, ".0f"), _pct(r.service),
-                  str(r.segments_gained or "") if pd.notna(r.segments_gained) else "",
-                  str(r.segments_lost or "") if pd.notna(r.segments_lost) else "",
-                  _fmt(r.seconds, ".1f"))
+                  _names(r.segments_gained), _names(r.segments_lost), _fmt(r.seconds, ".1f"))
     console.print(t)
     for r in res.summary.itertuples(index=False):
         if not r.has_plan and r.reason:
@@ -114,16 +97,14 @@ def batch(
     scenarios: Annotated[Path, typer.Argument(help="Scenario file (YAML, SPEC §7).")],
     out: OutOpt = None, workers: WorkersOpt = None, dask: DaskOpt = None,
     resume: ResumeOpt = False, time_limit: TimeOpt = None, gap: GapOpt = None,
-    warm: WarmOpt = True, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    warm: WarmOpt = True, quiet: QuietOpt = False,
 ) -> None:
     """Solve every scenario of a what-if file and compare each with the base."""
-    c = _load(case)
+    c = load(case)
     try:
         items, chains = load_scenarios(scenarios)
     except ScenarioError as exc:
-        _fail("Invalid scenario file", exc)
-    from .app import default_out
-
+        fail(exc)
     target = out or default_out(f"{c.name}-batch")
     opts = BatchOptions(time_limit=time_limit, mip_gap=gap, workers=workers, dask=dask,
                         resume=resume, warm=warm)
@@ -137,18 +118,14 @@ def frontier(
     budget: Annotated[str, typer.Option(help="Scales start:stop:count or a,b,c.")] = "0.5:1.5:11",
     out: OutOpt = None, workers: WorkersOpt = None, dask: DaskOpt = None,
     resume: ResumeOpt = False, time_limit: TimeOpt = None, gap: GapOpt = None,
-    warm: WarmOpt = True, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    warm: WarmOpt = True, quiet: QuietOpt = False,
 ) -> None:
     """Profit against budget: the marginal value of budget and who loses service first."""
-    from ..whatif.frontier import parse_range, run_frontier
-    from .app import default_out
-
     try:
         scales = parse_range(budget)
     except ValueError as exc:
-        err_console.print(str(exc))
-        raise typer.Exit(2) from None
-    c = _load(case)
+        fail(str(exc))
+    c = load(case)
     target = out or default_out(f"{c.name}-frontier")
     opts = BatchOptions(time_limit=time_limit, mip_gap=gap, workers=workers, dask=dask,
                         resume=resume, warm=warm)
@@ -173,6 +150,6 @@ def frontier(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the batch commands to the main ``svcplan`` app."""
+    """Add the batch commands to the ``svcplan`` app."""
     app.command("batch")(batch)
     app.command("frontier")(frontier)

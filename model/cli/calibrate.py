@@ -1,28 +1,30 @@
-"""``svcplan calibrate …``: the calibration tools of :mod:`model.calibrate` on files.
+"""``svcplan calibrate …``: the calibration tools of :mod:`svcplan.prep.calibrate` on files.
 
 Each command reads a planner's CSV, writes case tables (response.csv, segments.csv,
 products.csv, policies.csv) plus a table of details into ``--out``, prints what it found,
-and lists every warning. Registered in :mod:`model.cli` as the ``calibrate`` sub-command.
+and lists every warning. A sub-app of its own (``svcplan calibrate two-point`` …), added to
+the main app by :mod:`.app`; errors go through the one printer, :func:`.common.fail`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from ..case.schema import ID_DTYPES
 from ..outputs import svg
 from ..prep import calibrate as cal
+from .common import console, fail
 
 app = typer.Typer(help="Build case tables from your own data (response curves, tiers, classes).",
                   no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+T = TypeVar("T")
 
 InFile = Annotated[Path, typer.Argument(help="Input CSV.", exists=True, dir_okay=False)]
 Out = Annotated[Path, typer.Option("--out", "-o", help="Folder for the written tables.")]
@@ -31,24 +33,37 @@ Levels = Annotated[Path, typer.Option(help="The case folder or its levels.csv (s
 
 
 def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"segment": str, "product": str, "customer": str,
-                                    "level": str})
+    """A planner's CSV with ids as text (case ids, and ``customer`` of transaction files)."""
+    return pd.read_csv(path, dtype=ID_DTYPES | {"customer": str})
+
+
+def _checked(fn: Callable[..., T], *args: Any) -> T:
+    """Run one calibration; the ValueError it raises for bad input is reported by
+    :func:`.common.fail` (exit 2), like every input problem of the command line."""
+    try:
+        return fn(*args)
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _service(levels: Path) -> pd.Series:
+    """The service of each level, from a case folder or its levels.csv."""
     path = levels / "levels.csv" if levels.is_dir() else levels
-    try:
-        return cal.level_service(_read(path))
-    except ValueError as exc:
-        _fail(str(exc))
+    return _checked(cal.level_service, _read(path))
 
 
-def _fail(msg: str):
-    err.print(f"[bold red]error:[/] {msg}")
-    raise typer.Exit(2)
+def _update(table: pd.DataFrame, key: str, values: pd.Series, column: str,
+            what: str) -> tuple[pd.Series, list[str]]:
+    """``table[column]`` taken from ``values`` (indexed by ``key``); a row without a new value
+    keeps its old one, and a note names those rows (the planner's table is updated, not lost)."""
+    missing = sorted(set(table[key]) - set(values.index))
+    notes = [f"no {what} {', '.join(missing)}: {column} kept"] if missing else []
+    old = table[column] if column in table else pd.Series(pd.NA, table.index)
+    return table[key].map(values).fillna(old), notes
 
 
 def _show(df: pd.DataFrame, title: str) -> None:
+    """What was found, as a table: the planner checks it before using the written files."""
     t = Table(title=title)
     for c in df.columns:
         t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
@@ -58,6 +73,7 @@ def _show(df: pd.DataFrame, title: str) -> None:
 
 
 def _finish(out: Path, files: dict[str, pd.DataFrame], notes: list[str]) -> None:
+    """Write the tables into ``out`` and list every warning of the calibration."""
     out.mkdir(parents=True, exist_ok=True)
     for name, df in files.items():
         df.to_csv(out / name, index=False, float_format="%.6g")
@@ -72,10 +88,7 @@ def two_point_cmd(observations: InFile, levels: Levels, out: Out = Path("calibra
                       help="Level whose capture is 1.0 (default: the top level).")] = None
                   ) -> None:
     """Before/after method: the line through two (service, sales) points per segment."""
-    try:
-        resp, fit, notes = cal.two_point(_read(observations), _service(levels), reference)
-    except ValueError as exc:
-        _fail(str(exc))
+    resp, fit, notes = _checked(cal.two_point, _read(observations), _service(levels), reference)
     _show(fit, "Two-point lines (sales = intercept + slope × service)")
     _show(_wide(resp), "capture by level")
     _finish(out, {"response.csv": resp, "response_fit.csv": fit}, notes)
@@ -86,10 +99,7 @@ def logistic_cmd(observations: InFile, levels: Levels, out: Out = Path("calibrat
     """Fit an S-curve per segment; write response.csv, the fit table and a chart page."""
     obs = _read(observations)
     service = _service(levels)
-    try:
-        resp, fit, notes = cal.fit_logistic(obs, service)
-    except ValueError as exc:
-        _fail(str(exc))
+    resp, fit, notes = _checked(cal.fit_logistic, obs, service)
     _show(fit, "Logistic fits (sales = K / (1 + exp(-k (s - s0))))")
     _show(_wide(resp), "capture by level")
     _finish(out, {"response.csv": resp, "response_fit.csv": fit}, notes)
@@ -99,6 +109,7 @@ def logistic_cmd(observations: InFile, levels: Levels, out: Out = Path("calibrat
 
 
 def _wide(resp: pd.DataFrame) -> pd.DataFrame:
+    """response.csv as segment × level (the shape a planner reads capture in)."""
     if resp.empty:
         return resp
     w = resp.pivot(index="segment", columns="level", values="capture")
@@ -141,19 +152,14 @@ def abc_cmd(transactions: InFile, out: Out = Path("calibrated"),
                 help="An existing segments.csv to update (else a new one).", exists=True)] = None
             ) -> None:
     """ABC tiers by contribution (tier 1 = A) → segments.csv."""
-    try:
-        abc = cal.abc_tiers(_read(transactions), id_col, value, a, b)
-    except ValueError as exc:
-        _fail(str(exc))
+    abc = _checked(cal.abc_tiers, _read(transactions), id_col, value, a, b)
     _show(abc, "ABC classes")
     notes: list[str] = []
     if segments is not None:
         seg = _read(segments)
-        tiers = abc.set_index("segment")["tier"]
-        missing = sorted(set(seg["segment"]) - set(tiers.index))
-        if missing:
-            notes.append(f"no transactions for segments {', '.join(missing)}: tier kept")
-        seg["tier"] = seg["segment"].map(tiers).fillna(seg.get("tier")).astype("Int64")
+        tiers, notes = _update(seg, "segment", abc.set_index("segment")["tier"], "tier",
+                               "transactions for segments")
+        seg["tier"] = tiers.astype("Int64")
     else:
         seg = abc[["segment", "tier"]]
     _finish(out, {"segments.csv": seg, "abc.csv": abc}, notes)
@@ -172,21 +178,14 @@ def classes_cmd(data: InFile, out: Out = Path("calibrated"),
                     exists=True)] = None,
                 ) -> None:
     """Growth/share classes (star, cash_cow, question_mark, dog) → products.csv, policies."""
-    try:
-        cls = cal.growth_share(_read(data), growth_threshold, share_threshold)
-    except ValueError as exc:
-        _fail(str(exc))
+    cls = _checked(cal.growth_share, _read(data), growth_threshold, share_threshold)
     _show(cls, "Product classes")
     files = {"product_classes.csv": cls}
     notes: list[str] = []
     if products is not None:
         prod = _read(products)
-        by = cls.set_index("product")["product_class"]
-        missing = sorted(set(prod["product"]) - set(by.index))
-        if missing:
-            notes.append(f"no growth/share data for {', '.join(missing)}: product_class kept")
-        old = prod["product_class"] if "product_class" in prod else pd.Series(pd.NA, prod.index)
-        prod["product_class"] = prod["product"].map(by).fillna(old)
+        prod["product_class"], notes = _update(prod, "product", cls.set_index("product")["product_class"],
+                                               "product_class", "growth/share data for")
         files["products.csv"] = prod
     if levels is not None:
         pol = cal.class_policies(_service(levels), sorted(set(cls["product_class"])))

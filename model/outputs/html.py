@@ -2,7 +2,7 @@
 
 It reads only a run folder's outputs (summary.json, assignment.csv, kpi_*.csv and, for a
 batch, summary.csv), plus the case for the response curves (``case_path`` recorded in
-summary.json, or given explicitly). Charts are inline SVG (:mod:`model.svg`); the only script
+summary.json, or given explicitly). Charts are inline SVG (:mod:`.svg`); the only script
 is a few lines that record errors and count rendered charts, so the file opens offline and
 a headless browser can check it (tests/test_html_report.py).
 """
@@ -18,11 +18,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..case.case import Case
+from ..case.reader import read_case
+from ..case.schema import ID_DTYPES
+from ..case.validate import validate
+from ..economics.options import level_table, option_table
+from ..solver.status import WITH_PLAN
 from . import svg
 
 #: Caps that keep a report readable on large cases (the rest is summarised in a note).
 MAX_PRODUCTS, MAX_UNITS, MAX_SEGMENT_CURVES = 30, 60, 12
-WITH_PLAN = {"optimal", "feasible", "time_limit"}
 
 
 @dataclass
@@ -40,7 +45,8 @@ class Run:
 
 
 def _csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"period": str, "segment": str, "product": str}) \
+    """A run table with ids as text (``007`` stays ``007``); empty if the file is missing."""
+    return pd.read_csv(path, dtype=ID_DTYPES) \
         if path.exists() and path.stat().st_size > 1 else pd.DataFrame()
 
 
@@ -136,11 +142,9 @@ def inventory_chart(p: pd.DataFrame, max_days: float | None) -> str:
                          lines)
 
 
-def segment_curves(case, a: pd.DataFrame, seg_kpi: pd.DataFrame) -> list[str]:
+def segment_curves(case: Case, a: pd.DataFrame, seg_kpi: pd.DataFrame) -> list[str]:
     """Revenue and cost of each segment if all its units took level l (where a unit does not
     allow l, its nearest allowed level), with the plan's actual point marked."""
-    from ..economics.options import level_table, option_table
-
     opt = option_table(case)
     lv = level_table(case)
     levels = list(lv["level"])
@@ -248,8 +252,8 @@ def _cards(s: dict) -> str:
         for n, v in items) + "</div>"
 
 
-def render(run: Run, case=None) -> str:
-    """The report page for a run (``case``: a :class:`~model.case.Case` for the curves)."""
+def render(run: Run, case: Case | None = None) -> str:
+    """The report page for a run (``case``: a :class:`~svcplan.case.case.Case` for the curves)."""
     s, a, p = run.summary, run.assignment, run.periods
     title = s.get("case") or run.folder.name
     parts = [f"<h1>{escape(str(title))}</h1>",
@@ -323,14 +327,16 @@ def _marginals_section(p: pd.DataFrame, cap: pd.DataFrame, s: dict) -> list[str]
 
 def write_report(run_dir: str | Path, out: str | Path | None = None,
                  case_path: str | Path | None = None) -> Path:
-    """Write ``report.html`` into the run folder (or ``out``) and return its path."""
-    from ..api import load_case
+    """Write ``report.html`` into the run folder (or ``out``) and return its path.
 
+    The case (for the response curves) is read with the case stage itself, not through the
+    API: outputs come before the API in the pipeline. An invalid case raises CaseError.
+    """
     run = read_run(Path(run_dir))
     if not run.summary and run.batch.empty:
         raise FileNotFoundError(f"{run_dir} holds neither summary.json nor summary.csv")
     path = case_path or run.summary.get("case_path")
-    case = load_case(path) if path and Path(path).exists() else None
+    case = validate(read_case(path)) if path and Path(path).exists() else None
     target = Path(out) if out else Path(run_dir) / "report.html"
     target.write_text(render(run, case), encoding="utf-8")
     return target

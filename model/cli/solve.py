@@ -1,0 +1,127 @@
+"""``svcplan validate | solve | report | generate``: one case at a time, a thin layer over the API.
+
+Exit codes (SPEC §6): 0 a plan was found, 1 no plan (infeasible, or a limit before any
+plan, or an unexpected failure), 2 invalid input or usage (:func:`.common.fail`).
+
+The solve command looks ``solve`` up in this module's namespace at call time, so tests
+replace it here (``monkeypatch.setattr(svcplan.cli.solve, "solve", ...)``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from ..api import solve
+from ..case.case import CaseError
+from ..outputs.console import print_summary
+from ..outputs.files import write_error_summary
+from ..outputs.html import write_report
+from ..prep.generate import generate_case, write_case
+from .common import CaseArg, GapOpt, OutOpt, QuietOpt, TimeOpt, console, default_out, err_console, fail, load
+
+#: Files HiGHS can write the model to (``--write-model``).
+MODEL_SUFFIXES = {".mps", ".lp"}
+
+
+def validate(case: CaseArg) -> None:
+    """Check a case and report every problem found (exit 2 if any)."""
+    c = load(case)
+    for w in c.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+    console.print(f"[green]valid[/] {c.describe()}")
+
+
+def solve_cmd(
+    case: CaseArg,
+    out: OutOpt = None,
+    time_limit: TimeOpt = None,
+    gap: GapOpt = None,
+    threads: Annotated[int | None, typer.Option(help="HiGHS threads.", min=1)] = None,
+    write_model: Annotated[
+        Path | None, typer.Option(help="Write the model handed to HiGHS (.mps or .lp).")
+    ] = None,
+    no_warm_start: Annotated[bool, typer.Option(help="Skip the LP-rounding warm start.")] = False,
+    log: Annotated[bool, typer.Option(help="Show the HiGHS log.")] = False,
+    quiet: QuietOpt = False,
+    report: Annotated[bool, typer.Option(help="Also write report.html (svcplan report).")] = False,
+) -> None:
+    """Solve a planning case and write its plan and KPIs."""
+    if write_model and write_model.suffix.lower() not in MODEL_SUFFIXES:
+        fail("--write-model needs a file ending in .mps or .lp")
+    c = load(case)
+    target = out or default_out(c.name)
+    try:
+        kw = dict(time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
+                  warm_start=not no_warm_start, log=log)
+        if log or quiet:
+            res = solve(c, **kw)
+        else:  # one status line per phase: long runs show what they are doing
+            with console.status("solving…") as status:
+                res = solve(c, progress=status.update, **kw)
+    except Exception as exc:  # a bug of ours or the solver's: say so plainly, record it, exit 1
+        write_error_summary(target, c.name, exc)
+        err_console.print(f"[bold red]error[/]: the solve failed unexpectedly: "
+                          f"{type(exc).__name__}: {escape(str(exc))}")
+        err_console.print("This is a bug in svcplan or HiGHS; please report it with the case.")
+        raise typer.Exit(1) from None
+    res.write(target)
+    if report and res.has_plan:
+        console.print(f"Report: {write_report(target)}")
+    if quiet:
+        console.print(f"{res.status} {res.objective}")
+    else:
+        print_summary(res, console, target)
+    raise typer.Exit(0 if res.has_plan else 1)
+
+
+def report_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A solve or batch output folder.")],
+    case: Annotated[Path | None, typer.Option(help="The case (default: case_path of the run).")]
+    = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="HTML file to write.")] = None,
+) -> None:
+    """Write a self-contained HTML report (inline SVG charts; opens offline)."""
+    try:
+        path = write_report(run_dir, out, case)
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    except CaseError as exc:
+        fail(exc)
+    console.print(f"Report written to [bold]{path}[/]")
+
+
+def generate_cmd(
+    out: Annotated[Path, typer.Argument(help="Case folder to write (or a .xlsx workbook).")],
+    segments: Annotated[int, typer.Option(help="Number of segments.", min=1)] = 5,
+    products: Annotated[int, typer.Option(help="Number of products.", min=1)] = 40,
+    levels: Annotated[int, typer.Option(help="Number of service levels.", min=2)] = 5,
+    periods: Annotated[int, typer.Option(help="Number of periods (months).", min=1)] = 12,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same case).")] = 0,
+    goodwill: Annotated[bool, typer.Option(help="Goodwill carry-over.")] = True,
+    switching: Annotated[bool, typer.Option(help="Switching cost and current levels.")] = True,
+    policies: Annotated[bool, typer.Option(help="Min/max level policies.")] = True,
+    capacity: Annotated[bool, typer.Option(help="Capacity and usage tables.")] = False,
+    tightness: Annotated[
+        float, typer.Option(help="Budget: 0 cheapest plan, 1 best plan.", min=0)
+    ] = 0.75,
+) -> None:
+    """Write a synthetic planning case of any size (segments x products x levels x periods)."""
+    tables, settings = generate_case(
+        segments, products, levels, periods, seed=seed, goodwill=goodwill, switching=switching,
+        policies=policies, capacity=capacity, tightness=tightness,
+    )
+    path = write_case(tables, settings, out)
+    n = segments * products * levels * periods
+    console.print(f"wrote {path}: {segments}x{products}x{levels}x{periods} (up to {n:,} binaries)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``svcplan`` app (in the order ``--help`` lists them)."""
+    app.command("validate")(validate)
+    app.command("solve")(solve_cmd)
+    app.command("report")(report_cmd)
+    app.command("generate")(generate_cmd)

@@ -1,0 +1,111 @@
+"""The console face of a solve: the summary a planner reads after ``svcplan solve``.
+
+Kept apart from :mod:`.files` (which writes files only) because it is presentation for a
+terminal: rich tables and colours. The status colour is decided here once, so the solve
+summary and the batch table of the command line colour a status the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from ..solver.status import WITH_PLAN, Status
+
+if TYPE_CHECKING:
+    from .result import SolveResult
+
+
+def status_colour(status: str, has_plan: bool) -> str:
+    """green: a plan proven optimal; yellow: a plan not proven (gap, limit); red: no plan.
+
+    ``has_plan`` decides, not the status alone: a ``time_limit`` run may end without a plan.
+    """
+    if not (has_plan and status in WITH_PLAN):
+        return "red"
+    return "green" if status == Status.OPTIMAL else "yellow"
+
+
+def print_summary(res: SolveResult, console: Console | None = None, out: Path | None = None) -> None:
+    """A planner-readable console summary: status, objective, gap, budgets, levels by segment."""
+    console = console or Console()
+    colour = status_colour(res.status, res.has_plan)
+    console.print(f"[bold]{res.case_name}[/]: status [{colour}]{res.status}[/]", end="")
+    if res.objective is not None:
+        gap = f"{100 * res.mip_gap:.4f}%" if res.mip_gap is not None else "n/a"
+        bound = f"{res.bound:,.2f}" if res.bound is not None else "n/a"
+        console.print(f"  objective {res.objective:,.2f}  bound {bound}  gap {gap}", end="")
+    console.print(
+        f"  ({res.n_binaries:,} binaries, {res.n_constraints:,} constraints; "
+        f"build {res.build_seconds:.2f}s, solve {res.solve_seconds:.2f}s)"
+    )
+    for w in res.warnings:
+        console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    if not res.has_plan:
+        _print_no_plan(res, console)
+        return
+    _print_periods(res, console)
+    _print_levels(res, console)
+    _print_marginals(res, console)
+    if out is not None:
+        console.print(f"Outputs written to [bold]{out}[/]")
+
+
+def _print_no_plan(res: SolveResult, console: Console) -> None:
+    """Why there is no plan; for an infeasible case the smallest relaxation that gives one."""
+    why = "no plan meets every limit and policy" if res.status == Status.INFEASIBLE else res.message
+    console.print(f"No plan: {why}", markup=False)
+    if not res.explanation.empty:
+        console.print("[bold]Why[/] (the smallest relaxation that gives a plan):")
+        for line in res.explanation["message"]:
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _print_periods(res: SolveResult, console: Console) -> None:
+    """Budget use per period: where the money goes and how tight each budget is."""
+    t = Table(title="Budget use per period", show_lines=False)
+    for c in ("period", "revenue", "logistics cost", "profit", "budget", "used", "inv. days", "service"):
+        t.add_column(c, justify="right" if c != "period" else "left")
+    for r in res.periods.itertuples(index=False):
+        budget = "-" if pd.isna(r.budget) else f"{r.budget:,.0f}"
+        used = "-" if pd.isna(r.budget_use_pct) else f"{r.budget_use_pct:.1f}%"
+        inv = "-" if pd.isna(r.inventory_days) else f"{r.inventory_days:.1f}"
+        svc = "-" if pd.isna(r.mean_service) else f"{100 * r.mean_service:.1f}%"
+        t.add_row(str(r.period), f"{r.revenue:,.0f}", f"{r.logistics_cost:,.0f}",
+                  f"{r.profit:,.0f}", budget, used, inv, svc)
+    console.print(t)
+
+
+def _print_levels(res: SolveResult, console: Console) -> None:
+    """The level mix of each segment: who gets premium service."""
+    seg = res.segments
+    mix = [c for c in seg.columns if c.startswith("n_")]
+    t = Table(title="Levels used per segment (unit-periods)")
+    t.add_column("segment")
+    for c in mix:
+        t.add_column(c[2:], justify="right")
+    t.add_column("profit", justify="right")
+    t.add_column("service", justify="right")
+    for _, r in seg.iterrows():
+        svc = "-" if pd.isna(r["mean_service"]) else f"{100 * r['mean_service']:.1f}%"
+        t.add_row(str(r["segment"]), *[str(int(r[c])) for c in mix], f"{r['profit']:,.0f}", svc)
+    console.print(t)
+
+
+def _print_marginals(res: SolveResult, console: Console) -> None:
+    """The headline shadow prices (insight.marginals): the most valuable budget and capacity."""
+    lines = []
+    p = res.periods.dropna(subset=["budget_dual"]) if "budget_dual" in res.periods else []
+    if len(p):
+        r = p.loc[p["budget_dual"].idxmax()]
+        lines.append(f"one more unit of budget in {r['period']} is worth {r['budget_dual']:.4g}")
+    if not res.capacity.empty and res.capacity["dual"].max() > 0:
+        r = res.capacity.loc[res.capacity["dual"].idxmax()]
+        lines.append(f"one more unit of {r['resource']} in {r['period']} is worth {r['dual']:.4g}")
+    if lines:
+        console.print("Marginal values: " + "; ".join(lines) + " (kpi_periods.csv budget_dual, "
+                      "kpi_capacity.csv)")
