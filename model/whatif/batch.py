@@ -8,13 +8,14 @@ input hash; ``resume`` skips those and runs the rest, so a batch killed at any m
 resumed ends with the same summary and recomputes nothing that had finished.
 
 Consecutive scenarios of a sweep form a *chain*: each one starts from the previous one's
-plan (see :mod:`model.warmstart`). A long sweep is cut into as many contiguous chains as
+plan (see :mod:`svcplan.solver.warmstart`). A long sweep is cut into as many contiguous chains as
 there are workers so that chains run in parallel. Each worker solves with one HiGHS thread.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import re
 import time
@@ -29,8 +30,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..api import SolveResult, solve
+from ..api import solve
 from ..case.case import Case
+from ..case.schema import ID_DTYPES
+from ..outputs.excel import write_xlsx
+from ..outputs.files import write_outputs
+from ..outputs.result import SolveResult
+from ..solver.status import Status
 from .scenarios import BASE, Planned, Scenario, check, plan
 from .summary import collect
 
@@ -79,7 +85,9 @@ def solve_task(case: Case, start: pd.DataFrame | None, options: dict[str, Any]) 
 
 
 def _error_result(name: str, message: str, seconds: float = 0.0) -> SolveResult:
-    return SolveResult(case_name=name, status="error", objective=None, bound=None, mip_gap=None,
+    """The result of a scenario that could not be solved (invalid after its change, crashed
+    worker, exception): recorded like any other, so the batch summary has a row for it."""
+    return SolveResult(case_name=name, status=Status.ERROR, objective=None, bound=None, mip_gap=None,
                        build_seconds=0.0, solve_seconds=0.0, total_seconds=seconds, message=message)
 
 
@@ -131,8 +139,6 @@ class _Local:
     """Local worker processes; a crashed worker is replaced and its task retried once."""
 
     def __init__(self, workers: int):
-        import multiprocessing as mp
-
         self.workers = workers
         self._ctx = mp.get_context("spawn")  # no fork of a process with threads (progress bar)
         self.pool = ProcessPoolExecutor(workers, mp_context=self._ctx)
@@ -199,7 +205,7 @@ def run_batch(
 ) -> BatchResult:
     """Check, plan and run the scenarios; write one folder each plus summary.csv/.xlsx.
 
-    Raises :class:`~model.scenarios.ScenarioError` (before anything runs) for an invalid
+    Raises :class:`~.scenarios.ScenarioError` (before anything runs) for an invalid
     scenario file. ``on_progress(name, result, done, total)`` is called after each scenario
     (result None for one skipped by ``resume``). ``add_base`` puts an unchanged ``base``
     first when the file has none, so every scenario can be compared with it.
@@ -222,8 +228,6 @@ def run_batch(
                  "warm_start": r.warm_start, "changes": p.scenario.model_dump(by_alias=True)}
         if not r.has_plan and not extra["reason"]:
             extra["reason"] = r.message
-        from ..outputs.files import write_outputs
-
         write_outputs(r, out / folders[p.name], extra=extra)
         finished += 1
         res.ran.append(p.name)
@@ -249,7 +253,7 @@ def run_batch(
             runner.close()
     res.summary = collect(out, [(p.name, folders[p.name]) for p in planned])
     res.summary.to_csv(out / "summary.csv", index=False)
-    _write_xlsx(out / "summary.xlsx", res.summary)
+    write_xlsx(out / "summary.xlsx", {"summary": res.summary}, freeze="B2")  # scenario stays in view
     res.seconds = time.perf_counter() - t0
     return res
 
@@ -275,8 +279,7 @@ def _run_chains(runner, planned, runnable, folders, out, opts, record) -> None:
             return None
         if prev.name not in plans:  # done in an earlier run: read its plan back
             f = out / folders[prev.name] / "assignment.csv"
-            ids = {"segment": str, "product": str, "period": str, "level": str}
-            plans[prev.name] = pd.read_csv(f, dtype=ids) if f.exists() else None
+            plans[prev.name] = pd.read_csv(f, dtype=ID_DTYPES) if f.exists() else None
         return plans[prev.name]
 
     pending = {}  # future -> (chain index, position, attempts)
@@ -320,14 +323,3 @@ def _run_chains(runner, planned, runnable, folders, out, opts, record) -> None:
             isolate = True
         fill()
 
-
-def _write_xlsx(path: Path, summary: pd.DataFrame) -> None:
-    tmp = path.with_suffix(".tmp.xlsx")
-    with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-        summary.to_excel(xl, sheet_name="summary", index=False)
-        ws = xl.book["summary"]
-        ws.freeze_panes = "B2"
-        for col in ws.columns:
-            width = max(len(str(c.value)) if c.value is not None else 0 for c in col)
-            ws.column_dimensions[col[0].column_letter].width = min(max(10, width + 2), 40)
-    os.replace(tmp, path)

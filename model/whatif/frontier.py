@@ -11,7 +11,7 @@ neighbour). From the scenario folders it derives:
   gets with the most money, and how far it drops there — sorted (largest scale, then largest
   drop first) it shows who loses premium service first as the budget shrinks.
 
-Pure pandas on top of :mod:`model.batch`.
+Pure pandas on top of :mod:`.batch`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..case.case import Case
+from ..case.case import Case, Problem
 from .batch import BatchOptions, BatchResult, folder_names, run_batch
 from .scenarios import Scenario, ScenarioError
-from .summary import _read
+from .summary import read_table
 
 #: A group "loses" service at a point when its mean rank is this much below the richest point.
 RANK_DROP = 0.01
@@ -63,8 +63,6 @@ def run_frontier(
     on_progress=None,
 ) -> tuple[BatchResult, pd.DataFrame, pd.DataFrame]:
     """Run the budget sweep and write frontier.csv and differentiation.csv next to it."""
-    from ..case.case import Problem
-
     try:
         scenarios, chains = budget_scenarios(case, scales)
     except ScenarioError:
@@ -85,7 +83,7 @@ def frontier_table(out: Path, summary: pd.DataFrame, scenarios, folders, scales)
     rows = []
     for s, scale in zip(scenarios, scales, strict=True):
         row = summary.set_index("scenario").loc[s.name]
-        per = _read(out / folders[s.name], "kpi_periods.csv")
+        per = read_table(out / folders[s.name], "kpi_periods.csv")
         budget = float(per["budget"].sum()) if per is not None else np.nan
         rows.append({"scale": scale, "scenario": s.name, "status": row["status"],
                      "budget": budget, "objective": row["objective"], "profit": row["profit"],
@@ -100,7 +98,7 @@ def differentiation(out: Path, scenarios, folders, scales) -> pd.DataFrame:
     """Mean service rank per segment × product class and budget scale; who loses it first."""
     cols = {}
     for s, scale in zip(scenarios, scales, strict=True):
-        a = _read(out / folders[s.name], "assignment.csv")
+        a = read_table(out / folders[s.name], "assignment.csv")
         if a is None:
             continue
         w = a["base_demand"].where(a["base_demand"] > 0, 1e-12)

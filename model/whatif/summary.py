@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..case.schema import ID_DTYPES
 from .scenarios import BASE
 
 COLUMNS = ["scenario", "status", "objective", "mip_gap", "revenue", "logistics_cost", "profit",
@@ -23,20 +24,24 @@ COLUMNS = ["scenario", "status", "objective", "mip_gap", "revenue", "logistics_c
            "segments_lost", "warm_start", "reason", "has_plan"]
 #: Columns that vary between two runs of the same inputs (timings, how the solve started).
 VOLATILE = ["seconds", "warm_start"]
-_IDS = {"segment": str, "product": str, "period": str, "level": str, "product_class": str}
+#: The status of a scenario that never finished (no summary.json): a batch-only state, not a
+#: solver :class:`~svcplan.solver.status.Status` (no solve ended this way; none started or
+#: the process was killed), so it lives here and is never written into a summary.json.
+MISSING = "missing"
 
 
-def _read(folder: Path, file: str) -> pd.DataFrame | None:
+def read_table(folder: Path, file: str) -> pd.DataFrame | None:
+    """A table of a scenario folder with ids as text (``007`` stays ``007``); None if absent."""
     f = folder / file
-    return pd.read_csv(f, dtype=_IDS) if f.exists() else None
+    return pd.read_csv(f, dtype=ID_DTYPES) if f.exists() else None
 
 
 def scenario_row(name: str, folder: Path) -> dict:
-    """Headline KPIs of one scenario folder (status ``missing`` if it never finished)."""
+    """Headline KPIs of one scenario folder (status :data:`MISSING` if it never finished)."""
     try:
         s = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {"scenario": name, "status": "missing", "has_plan": False, "reason": "not run"}
+        return {"scenario": name, "status": MISSING, "has_plan": False, "reason": "not run"}
     k = s.get("kpis", {})
     row = {"scenario": name, "status": s["status"], "objective": s.get("objective"),
            "mip_gap": s.get("mip_gap"), "revenue": k.get("revenue"),
@@ -45,7 +50,7 @@ def scenario_row(name: str, folder: Path) -> dict:
            "inventory_days": k.get("inventory_days"), "seconds": s.get("total_seconds"),
            "warm_start": s.get("warm_start", ""), "reason": s.get("reason", ""),
            "has_plan": bool(k)}
-    periods = _read(folder, "kpi_periods.csv")
+    periods = read_table(folder, "kpi_periods.csv")
     if periods is not None and periods["budget"].notna().any():
         b = periods["budget"].notna()
         row["budget_use_pct"] = float(
@@ -56,14 +61,14 @@ def scenario_row(name: str, folder: Path) -> dict:
 
 def compare(folder: Path, base: Path) -> dict:
     """Unit-periods whose level differs from the base plan; segments that gained/lost service."""
-    a, b = _read(folder, "assignment.csv"), _read(base, "assignment.csv")
+    a, b = read_table(folder, "assignment.csv"), read_table(base, "assignment.csv")
     out: dict = {}
     if a is None or b is None:
         return out
     key = ["segment", "product", "period"]
     m = a[[*key, "level"]].merge(b[[*key, "level"]], on=key, how="outer", suffixes=("", "_base"))
     out["changed_unit_periods"] = int((m["level"] != m["level_base"]).sum())
-    sa, sb = _read(folder, "kpi_segments.csv"), _read(base, "kpi_segments.csv")
+    sa, sb = read_table(folder, "kpi_segments.csv"), read_table(base, "kpi_segments.csv")
     if sa is not None and sb is not None:
         s = sa.set_index("segment")["mean_service"].sub(sb.set_index("segment")["mean_service"])
         out["segments_gained"] = ",".join(s.index[s > 1e-9])
