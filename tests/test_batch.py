@@ -164,7 +164,7 @@ def test_warm_start_from_previous_plan_keeps_the_optimum(case):
 
 
 def test_repair_brings_a_plan_within_a_smaller_budget(case):
-    from svcplan.formulation.blocks import prepare
+    from svcplan.formulation.data import prepare
 
     rich = solve(case, mip_gap=0)
     tight = apply(case, Scenario(name="t", scale={"periods.budget": 0.75}))
