@@ -1,4 +1,4 @@
-"""Stage 1 — case sources and validation: files or frames in, a validated :class:`Case` out.
+"""Rank 0 — case sources and validation: files or frames in, a validated :class:`Case` out.
 
 Modules, each importing only those before it: problems, settings, schema <- textio <- reader
 <- units <- checks <- case <- validate (entry points :func:`validate.validate` and

@@ -1,1 +1,1 @@
-"""Stage 2 — option economics (SPEC §2): what each (unit, level, period) option earns and costs."""
+"""Rank 1 — option economics (SPEC §2): what each (unit, level, period) option earns and costs."""

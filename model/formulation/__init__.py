@@ -1,1 +1,1 @@
-"""Stage 3 — the Pyomo formulation: ``add_*`` blocks, the row recorder and registry, the standard form."""
+"""Rank 2 — the Pyomo formulation: ``add_*`` blocks, the row recorder and registry, the standard form."""

@@ -1,1 +1,1 @@
-"""Stage 5 — insight on a solved or infeasible case: marginal values and the smallest relaxation."""
+"""Rank 4 — insight on a solved or infeasible case: marginal values and the smallest relaxation."""

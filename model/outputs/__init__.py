@@ -1,1 +1,1 @@
-"""Stage 6 — the result object, its tables, and the files, console, HTML and SVG made from it."""
+"""Rank 5 — the result object, its tables, and the files, console, HTML and SVG made from it."""

@@ -1,1 +1,1 @@
-"""Preparing cases: the synthetic generator and calibration from a planner's own data."""
+"""Rank 7 — preparing cases: the synthetic generator and calibration from a planner's own data."""

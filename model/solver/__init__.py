@@ -1,1 +1,1 @@
-"""Stage 4 — solving the standard form: strategy, LP bound and pricing, search, and the one HiGHS module."""
+"""Rank 3 — solving the standard form: strategy, LP bound and pricing, search, and the one HiGHS module."""

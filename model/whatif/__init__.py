@@ -1,1 +1,1 @@
-"""Stage 8 — what-if: scenarios, batches (local or Dask), the batch summary and the budget frontier."""
+"""Rank 7 — what-if: scenarios, batches (local or Dask), the batch summary and the budget frontier."""
