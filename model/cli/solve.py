@@ -62,13 +62,13 @@ def solve_cmd(
         else:  # one status line per phase: long runs show what they are doing
             with console.status("solving…") as status:
                 res = solve(c, progress=status.update, **kw)
+        res.write(target)  # inside the try: a failure writing outputs is reported, not a traceback
     except Exception as exc:  # a bug of ours or the solver's: say so plainly, record it, exit 1
         write_error_summary(target, c.name, exc)
         err_console.print(f"[bold red]error[/]: the solve failed unexpectedly: "
                           f"{type(exc).__name__}: {escape(str(exc))}")
         err_console.print("This is a bug in svcplan or HiGHS; please report it with the case.")
         raise typer.Exit(1) from None
-    res.write(target)
     if report and res.has_plan:
         console.print(f"Report: {write_report(target)}")
     if quiet:

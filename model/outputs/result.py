@@ -129,12 +129,17 @@ def _mean_service(a: pd.DataFrame) -> float | None:
 
 
 def _finite(value: Any) -> Any:
-    """``value`` with every non-finite float (NaN, ±inf) replaced by None, recursively:
-    summary.json is strict JSON, and "undefined" reads as null in every JSON reader."""
+    """``value`` with every non-finite float (NaN, ±inf) replaced by None and numpy scalars
+    made plain, recursively: summary.json is strict JSON, and "undefined" reads as null in
+    every JSON reader."""
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
-    if isinstance(value, float | np.floating) and not np.isfinite(value):
-        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
     return value

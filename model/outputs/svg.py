@@ -38,8 +38,8 @@ def fmt(v: float) -> str:
 
 def ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     """About ``n`` round tick values covering [lo, hi]."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        hi = lo + 1.0
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo <= 1e-9 * max(1.0, abs(lo), abs(hi)):
+        hi = lo + max(1.0, 1e-6 * abs(lo))  # one value (or round-off apart): v += step must move v
     step = 10 ** math.floor(math.log10((hi - lo) / n))
     for m in (1, 2, 2.5, 5, 10):
         if (hi - lo) / (step * m) <= n:
