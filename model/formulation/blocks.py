@@ -47,7 +47,7 @@ def add_fixed_costs(f: Formulation, d: ModelData) -> None:
     charged = np.flatnonzero(opt["level"].map(fixed).to_numpy() > 0)
     lv, t = opt["level"].to_numpy()[charged], opt["t"].to_numpy()[charged]
     pairs = sorted(set(zip(lv.tolist(), t.tolist(), strict=True)), key=str)
-    f.model.y_index = pairs
+    # y[k] is offered level pairs[k] = (level, t)
     oy = add_var(f, "y", len(pairs), binary=True)
     table = pd.DataFrame(pairs, columns=["level", "t"]).reset_index()
     k = pd.DataFrame({"level": lv, "t": t}).merge(table, how="left")["index"].to_numpy()
@@ -119,8 +119,8 @@ def add_goodwill(f: Formulation, d: ModelData) -> None:
 
     Extra units ``lift[u,t] = σ_s·b[u,t]·G[u,t]`` earn ``lift·(margin − base_unit_cost)``
     and use ``lift·base_unit_cost`` of the budget. ``G`` is only created for units that can
-    gain (σ_s > 0, some later demand, some level with goodwill > 0); ``G[k]`` is the k-th
-    row of ``m.G_index`` (u, t).
+    gain (σ_s > 0, some later demand, some level with goodwill > 0); ``G[k]`` is the stock
+    of the k-th goodwill row, ``m.goodwill[u, t]``.
     """
     g = d.levels.set_index("level")["goodwill"]
     up = d.unit_periods
@@ -129,7 +129,7 @@ def add_goodwill(f: Formulation, d: ModelData) -> None:
         return
     rows = up.loc[up["u"].isin(set(up.loc[gain, "u"])) & (up["t"] > 0)]
     gu, gt = rows["u"].to_numpy(), rows["t"].to_numpy()
-    f.model.G_index = list(zip(gu.tolist(), gt.tolist(), strict=True))
+    g_index = list(zip(gu.tolist(), gt.tolist(), strict=True))
     og = add_var(f, "G", len(rows), lb=0.0, owner=gu)
     T = d.n_periods
     pos = np.full(d.n_units * T, -1, dtype=np.int64)
@@ -145,7 +145,7 @@ def add_goodwill(f: Formulation, d: ModelData) -> None:
     rho = float(d.settings.goodwill_retention)
     add_rows(f, RowKind.GOODWILL, (np.r_[k, carry, row_x], np.r_[og + k, og + carry - 1, i],
                              np.r_[np.ones(len(k)), np.full(len(carry), -rho), -gl[i]]),
-             len(k), 0.0, 0.0, index=f.model.G_index)
+             len(k), 0.0, 0.0, index=g_index)
     lift = (rows["sensitivity"] * rows["base_demand"]).to_numpy()
     margin = (rows["unit_margin"] - rows["base_unit_cost"]).to_numpy()
     f.add_terms("profit", gt, og + k, lift * margin)
