@@ -11,7 +11,7 @@ Rules:
   c. no import cycle between the modules of one stage;
   d. highspy only in model/solver/highs.py; pyomo only in model/formulation/ (and PYOMO_IN_SOLVER);
   e. no module over MAX_LINES lines;
-  f. pyproject.toml lists every subpackage of model/ (else it is missing from the wheel).
+  f. setup.py finds every subpackage of model/ itself, and every folder of modules is a package.
 
 The ``test_check_*`` tests at the end run each check on a small made-up package with known
 faults, so a check that stops finding anything fails too.
@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import ast
 import functools
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PKG_DIR = REPO / "model"  # the folder; installed as PKG_NAME (pyproject: package-dir)
+PKG_DIR = REPO / "model"  # the folder; installed as PKG_NAME (setup.py: package_dir)
 PKG_NAME = "svcplan"
 SELF_NAMES = {PKG_NAME, PKG_DIR.name}  # absolute imports of the package by either name
 
@@ -382,25 +381,28 @@ def long_modules(tree: Tree) -> list[str]:
     ]
 
 
-def wheel_packages(tree: Tree, pyproject: Path) -> list[str]:
-    """f. pyproject's packages list is exactly svcplan and svcplan.<d> for each package folder."""
-    setup = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("setuptools", {})
+def wheel_packages(tree: Tree, setup_py: Path) -> list[str]:
+    """f. setup.py maps svcplan to the package folder and finds its subpackages itself
+    (``find_packages``), and every folder of modules is a package: a folder without
+    ``__init__.py`` is what ``find_packages`` would leave out of the wheel."""
     problems = []
-    package_dir = setup.get("package-dir", {})
+    text = setup_py.read_text(encoding="utf-8") if setup_py.exists() else ""
+    calls = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Call)]
+    setup = next((c for c in calls if isinstance(c.func, ast.Name) and c.func.id == "setup"), None)
+    kw = {k.arg: k.value for k in setup.keywords} if setup is not None else {}
+    try:
+        package_dir = ast.literal_eval(kw["package_dir"]) if "package_dir" in kw else {}
+    except ValueError:
+        package_dir = {}
     if package_dir.get(PKG_NAME) != tree.pkg_dir.name:
-        problems.append(
-            f"{pyproject.name}: [tool.setuptools] package-dir must map {PKG_NAME!r} to "
-            f"{tree.pkg_dir.name!r} (it is {package_dir!r})"
-        )
-    listed = set(setup.get("packages", []))
-    expected = set(tree.packages)
-    for name in sorted(expected - listed):
-        problems.append(
-            f"{pyproject.name}: [tool.setuptools] packages lacks {name!r} "
-            f"({tree.files[name]} exists: the wheel would leave it out)"
-        )
-    for name in sorted(listed - expected):
-        problems.append(f"{pyproject.name}: [tool.setuptools] packages lists {name!r}, which has no __init__.py")
+        problems.append(f"{setup_py.name}: package_dir must map {PKG_NAME!r} to {tree.pkg_dir.name!r} "
+                        f"(it is {package_dir!r})")
+    finds = [c for c in (ast.walk(kw["packages"]) if "packages" in kw else ())
+             if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id == "find_packages"]
+    if not any(f.args and isinstance(f.args[0], ast.Constant) and f.args[0].value == tree.pkg_dir.name
+               for f in finds):
+        problems.append(f"{setup_py.name}: packages must be found by find_packages({tree.pkg_dir.name!r}), "
+                        "not listed by hand (a forgotten one would vanish from the wheel)")
     folder = tree.pkg_dir.name
     for d in sorted({p.parent for p in tree.pkg_dir.rglob("*.py") if "__pycache__" not in p.parts}):
         if not (d / "__init__.py").exists():
@@ -449,7 +451,7 @@ def test_no_module_over_the_line_limit():
 
 
 def test_wheel_lists_every_subpackage():
-    _fail(wheel_packages(load(PKG_DIR), REPO / "pyproject.toml"), "packaging fault(s)")
+    _fail(wheel_packages(load(PKG_DIR), REPO / "setup.py"), "packaging fault(s)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -495,10 +497,11 @@ def faulty(tmp_path_factory) -> tuple[Tree, Path]:
     for rel, text in FAULTY.items():
         (root / "model" / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / "model" / rel).write_text(text, encoding="utf-8")
-    pyproject = root / "pyproject.toml"
+    setup_py = root / "setup.py"
     listed = ", ".join(f'"{p}"' for p in FAULTY_PACKAGES)
-    pyproject.write_text(f'[tool.setuptools]\npackage-dir = {{ "svcplan" = "model" }}\npackages = [{listed}]\n')
-    return load(root / "model"), pyproject
+    setup_py.write_text("from setuptools import setup\n\n"
+                        f'setup(package_dir={{"svcplan": "model"}}, packages=[{listed}])\n')
+    return load(root / "model"), setup_py
 
 
 def _expect(problems: list[str], expected: list[str]) -> None:
@@ -572,8 +575,7 @@ def test_check_wheel_packages(faulty):
     _expect(
         wheel_packages(*faulty),
         [
-            "packages lacks 'svcplan.prep' (model/prep/__init__.py exists",
-            "packages lists 'svcplan.gone', which has no __init__.py",
+            "setup.py: packages must be found by find_packages('model'), not listed by hand",
             "model/loose/: holds modules but no __init__.py",
         ],
     )
