@@ -20,7 +20,7 @@ from .formulation.blocks import create_model
 from .formulation.data import prepare, product_clusters
 from .formulation.standard_form import standard_form
 from .insight import explain as insight_explain
-from .insight.marginals import attach, marginal_values
+from .insight.marginals import marginal_values
 from .outputs.result import SolveResult
 from .outputs.tables import assignment_table, choose, group_table, period_table, recomputed_objective
 from .solver.options import SolverOptions
@@ -120,6 +120,7 @@ def solve(
         res.objective = recomputed_objective(res.periods)
         if marginals and out.col_values is not None:
             groups = [np.arange(s, e) for s, e in zip(data.group_start, data.group_end, strict=True)]
-            attach(res, marginal_values(sf, out.col_values, groups, case.periods), case.periods)
+            res.attach_marginals(marginal_values(sf, out.col_values, groups, case.periods),
+                                 case.periods)
     res.total_seconds = time.perf_counter() - t0
     return res

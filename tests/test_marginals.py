@@ -115,13 +115,13 @@ def test_failed_local_lp_still_gives_valid_json():
     import pandas as pd
 
     from svcplan.api import SolveResult
-    from svcplan.insight.marginals import Marginals, attach
+    from svcplan.insight.marginals import Marginals
 
     res = SolveResult("c", "optimal", 1.0, 1.0, 0.0, 0.0, 0.0, 0.0)
     res.periods = pd.DataFrame({"period": ["M1"]})
     rows = pd.DataFrame({"kind": ["budget", "capacity"], "index": [0, 1], "period": ["M1", "M1"],
                          "resource": [None, "r"], "rhs": [1.0, 2.0], "activity": [1.0, 2.0],
                          "slack": [0.0, 0.0], "dual": [np.nan, np.nan]})
-    attach(res, Marginals(rows, None, "Infeasible"), ["M1"])
+    res.attach_marginals(Marginals(rows, None, "Infeasible"), ["M1"])
     text = json.dumps(res.summary(), allow_nan=False)
     assert '"budget": {"M1": null}' in text and res.marginals["status"] == "Infeasible"

@@ -48,6 +48,39 @@ class Marginals:
     status: str
     details: dict = field(default_factory=dict)
 
+    def budget_duals(self, periods: list[str]) -> dict[str, float]:
+        """The value of one more unit of budget, per period id (NaN where the LP failed)."""
+        b = self.rows[self.rows["kind"] == RowKind.BUDGET]
+        return dict(zip([periods[int(i)] for i in b["index"]], b["dual"], strict=True))
+
+    def capacity_table(self) -> pd.DataFrame:
+        """Per capacity row: resource, period, capacity, used, slack and dual (kpi_capacity.csv)."""
+        cap = self.rows[self.rows["kind"] == RowKind.CAPACITY]
+        return pd.DataFrame({
+            "resource": cap["resource"], "period": cap["period"], "capacity": cap["rhs"],
+            "used": cap["activity"], "slack": cap["slack"], "dual": cap["dual"],
+        }).reset_index(drop=True)
+
+    def summary(self, periods: list[str]) -> dict:
+        """The ``marginals`` block of summary.json (a dual the LP did not find is null)."""
+        def num(v) -> float | None:
+            return float(v) if v is not None and np.isfinite(v) else None
+
+        total = self.rows[self.rows["kind"] == RowKind.TOTAL_BUDGET]
+        cap = self.capacity_table()
+        return {
+            "method": "local LP: offered levels fixed, each unit-period may move fractionally "
+                      "to its neighbouring levels; values are d(objective)/d(rhs)",
+            "status": self.status,
+            "local_objective": self.local_objective,
+            "budget": {str(k): num(v) for k, v in self.budget_duals(periods).items()},
+            "total_budget": num(total["dual"].iloc[0]) if len(total) else None,
+            "capacity": [
+                {"resource": str(a), "period": str(p), "dual": num(d)}
+                for a, p, d in zip(cap["resource"], cap["period"], cap["dual"], strict=True)
+            ],
+        }
+
 
 def local_lp_bounds(
     lower: np.ndarray,
@@ -109,34 +142,3 @@ def marginal_values(
     rows["dual"] = rows["dual"].where(rows["dual"].abs() > 1e-9, 0.0)
     status = Status.OPTIMAL if lp.optimal else lp.message
     return Marginals(rows, lp.objective, status)
-
-
-def attach(res, marg: Marginals, periods: list[str]) -> None:
-    """Put the marginal values on a :class:`~model.api.SolveResult`: a ``budget_dual``
-    column in the period KPIs, the capacity table, and a ``marginals`` block for summary.json."""
-    r = marg.rows
-    b = r[r["kind"] == RowKind.BUDGET]
-    by_period = dict(zip([periods[int(i)] for i in b["index"]], b["dual"], strict=True))
-    if not res.periods.empty:
-        res.periods["budget_dual"] = res.periods["period"].map(by_period)
-    cap = r[r["kind"] == RowKind.CAPACITY]
-    res.capacity = pd.DataFrame({
-        "resource": cap["resource"], "period": cap["period"], "capacity": cap["rhs"],
-        "used": cap["activity"], "slack": cap["slack"], "dual": cap["dual"],
-    }).reset_index(drop=True)
-    total = r[r["kind"] == RowKind.TOTAL_BUDGET]
-    def num(v) -> float | None:  # summary.json allows no NaN (an LP that failed)
-        return float(v) if v is not None and np.isfinite(v) else None
-
-    res.marginals = {
-        "method": "local LP: offered levels fixed, each unit-period may move fractionally "
-                  "to its neighbouring levels; values are d(objective)/d(rhs)",
-        "status": marg.status,
-        "local_objective": marg.local_objective,
-        "budget": {str(k): num(v) for k, v in by_period.items()},
-        "total_budget": num(total["dual"].iloc[0]) if len(total) else None,
-        "capacity": [
-            {"resource": str(a), "period": str(p), "dual": num(d)}
-            for a, p, d in zip(cap["resource"], cap["period"], cap["dual"], strict=True)
-        ],
-    }

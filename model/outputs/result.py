@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..insight.explain import explanation_lines
+from ..insight.marginals import Marginals
 from ..solver.status import WITH_PLAN, Status
 from .files import write_outputs
 
@@ -50,7 +51,7 @@ class SolveResult:
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
     classes: pd.DataFrame = field(default_factory=pd.DataFrame)
-    capacity: pd.DataFrame = field(default_factory=pd.DataFrame)  # duals: model.marginals
+    capacity: pd.DataFrame = field(default_factory=pd.DataFrame)  # duals: svcplan.insight.marginals
     marginals: dict[str, Any] = field(default_factory=dict)
     case_path: str | None = None  # where the case was read from (the report's curves)
     warnings: tuple[str, ...] = ()
@@ -113,6 +114,14 @@ class SolveResult:
             "levels_used": int(self.assignment["level"].nunique()),
         }
 
+
+    def attach_marginals(self, marg: Marginals, periods: list[str]) -> None:
+        """Take the marginal values of the plan: a ``budget_dual`` column in the period KPIs,
+        the capacity table (kpi_capacity.csv) and the ``marginals`` block of summary.json."""
+        if not self.periods.empty:
+            self.periods["budget_dual"] = self.periods["period"].map(marg.budget_duals(periods))
+        self.capacity = marg.capacity_table()
+        self.marginals = marg.summary(periods)
 
     def write(self, out_dir: str | Path) -> Path:
         """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``."""
