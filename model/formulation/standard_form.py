@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
+from itertools import compress
 
 import numpy as np
 import scipy.sparse as sp
@@ -103,7 +104,8 @@ class StandardForm:
         AF = self.A[:, free].tocsr()
         keep = np.diff(AF.indptr) > 0
         n = int(free.sum())
-        rows = tuple(r for r, k in zip(self.rows, keep, strict=True) if k)
+        # a sub-model keeps few rows: gather those, not a pass over all (the search cuts many)
+        rows = tuple(self.rows[k] for k in np.flatnonzero(keep).tolist())
         return StandardForm(
             cost=self.cost[free], col_lower=self.col_lower[free], col_upper=self.col_upper[free],
             integer=self.integer[free], A=AF[keep].tocsc(),
@@ -112,9 +114,10 @@ class StandardForm:
 
     def without_rows(self, drop: np.ndarray) -> StandardForm:
         """The same columns with the rows at positions ``drop`` removed (priced rows)."""
-        keep = np.setdiff1d(np.arange(self.n_rows), drop)
+        keep = np.ones(self.n_rows, dtype=bool)
+        keep[drop] = False
         return replace(self, A=self.A[keep].tocsc(), row_lower=self.row_lower[keep],
-                       row_upper=self.row_upper[keep], rows=tuple(self.rows[k] for k in keep))
+                       row_upper=self.row_upper[keep], rows=tuple(compress(self.rows, keep)))
 
 
 def standard_form(f: Formulation) -> StandardForm:
