@@ -16,16 +16,11 @@ import pandas as pd
 
 from .case.case import Case
 from .case.validate import load_case
-from .formulation.blocks import create_model
 from .formulation.data import prepare, product_clusters
-from .formulation.standard_form import standard_form
-from .insight import explain as insight_explain
-from .insight.marginals import marginal_values
 from .outputs.result import SolveResult
 from .outputs.tables import assignment_table, choose, group_table, period_table, recomputed_objective
 from .solver.options import SolverOptions
 from .solver.status import Status
-from .solver.strategy import solve_model
 from .solver.warmstart import start_vector
 
 __all__ = ["SolveResult", "load_case", "solve"]
@@ -55,6 +50,15 @@ def solve(
     (:mod:`svcplan.insight.explain`; a few more solves) and put it in ``SolveResult.explanation``.
     ``progress``: called with one short line per phase (LP bound, search gap, …).
     """
+    # The modules that load Pyomo, HiGHS and scipy (~1.2 s of imports) are imported on the
+    # first solve, not with the package: `svcplan validate`, `--version`, `report` and every
+    # batch worker start without them. The stage order is the same as at the top.
+    from .formulation.blocks import create_model
+    from .formulation.standard_form import standard_form
+    from .insight import explain as insight_explain
+    from .insight.marginals import marginal_values
+    from .solver.strategy import solve_model
+
     t0 = time.perf_counter()
     cfg = case.settings.solver
     opts = SolverOptions(

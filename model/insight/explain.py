@@ -108,11 +108,6 @@ def _note(text: str) -> dict:
     return {"kind": "note", "message": f"note: {text}"}
 
 
-def explanation_lines(table: pd.DataFrame) -> list[str]:
-    """The planner sentences of an explanation table, in order (for console and JSON)."""
-    return [] if table is None or table.empty else [str(m) for m in table["message"]]
-
-
 def _frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -15,9 +15,12 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from openpyxl.worksheet.worksheet import Worksheet
+
+if TYPE_CHECKING:  # openpyxl loads when a workbook is written (pandas' engine), not at start-up
+    from openpyxl.worksheet.worksheet import Worksheet
 
 #: Column widths in characters: never narrower than MIN_WIDTH, never wider than MAX_WIDTH.
 MIN_WIDTH, MAX_WIDTH = 10, 40

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..insight.explain import explanation_lines
-from ..insight.marginals import Marginals
 from ..solver.status import WITH_PLAN, Status
 from .files import write_outputs
+
+if TYPE_CHECKING:  # only a type here: importing insight would load Pyomo and HiGHS
+    from ..insight.marginals import Marginals
 
 
 @dataclass
@@ -94,7 +95,7 @@ class SolveResult:
         if self.case_path:
             out["case_path"] = self.case_path
         if not self.explanation.empty:
-            out["explanation"] = explanation_lines(self.explanation)
+            out["explanation"] = [str(m) for m in self.explanation["message"]]
         if self.has_plan:
             out["kpis"] = self._kpis()
         return _finite(out)
