@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..case.case import Case
-from ..case.reader import read_case
 from ..case.schema import ID_DTYPES
-from ..case.validate import validate
+from ..case.validate import load_case
 from ..economics.options import level_table, option_table
 from ..solver.status import WITH_PLAN
 from . import svg
@@ -336,7 +335,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None,
     if not run.summary and run.batch.empty:
         raise FileNotFoundError(f"{run_dir} holds neither summary.json nor summary.csv")
     path = case_path or run.summary.get("case_path")
-    case = validate(read_case(path)) if path and Path(path).exists() else None
+    case = load_case(path) if path and Path(path).exists() else None
     target = Path(out) if out else Path(run_dir) / "report.html"
     target.write_text(render(run, case), encoding="utf-8")
     return target

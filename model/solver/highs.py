@@ -56,7 +56,6 @@ class MipSolution:
     bound: float | None
     gap: float | None
     message: str
-    proven: bool  # HiGHS reached its own optimality criterion
     interrupted: bool = False
 
 
@@ -250,7 +249,7 @@ def _mip_answer(h: highspy.Highs, is_mip: bool, interrupted: bool) -> MipSolutio
         bound = None
     x = np.asarray(h.getSolution().col_value) if has_plan else None
     return MipSolution(status, x, objective, bound, gap, h.modelStatusToString(ms),
-                       proven=ms == S.kOptimal, interrupted=interrupted)
+                       interrupted=interrupted)
 
 
 def write_model(sf: StandardForm, path: Path) -> None:
