@@ -25,6 +25,7 @@ TABLE_FILES = {
     "segments": "kpi_segments.csv",
     "classes": "kpi_classes.csv",
     "capacity": "kpi_capacity.csv",
+    "targets": "kpi_targets.csv",
 }
 EXPLANATION_FILE = "infeasibility.csv"
 OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "report.html", EXPLANATION_FILE, "summary.json"]
@@ -42,6 +43,7 @@ class Outcome(Protocol):
     segments: pd.DataFrame
     classes: pd.DataFrame
     capacity: pd.DataFrame
+    targets: pd.DataFrame
     explanation: pd.DataFrame
 
     @property
