@@ -27,7 +27,7 @@ from .problems import CaseError, Problem
 from .reader import RawCase
 from .schema import REFERENCES, TABLES, Col, Table
 from .settings import Settings, setting_keys
-from .targets import check_option_promises, check_targets
+from .targets import check_option_promises, check_target_units, check_targets
 from .units import allowed_options, missing_captures
 
 #: Cells at least this large are refused: the solver treats 1e20 as infinity.
@@ -88,9 +88,11 @@ def check(raw: RawCase) -> Checked:
     _check_references(tables, raw, out)
     _check_levels(tables, raw, out)
     _check_policies(tables, raw, out)
+    if settings is not None:
+        out.problems.extend(check_targets(tables, settings, raw.label("targets")))
     if not out.problems and settings is not None:
         _check_units(tables, raw, out)
-        out.problems.extend(check_targets(tables, settings, raw.label("targets")))
+        out.problems.extend(check_target_units(tables, raw.label("targets")))
         out.problems.extend(check_option_promises(tables, settings, raw.label("options")))
         _check_warnings(tables, settings, raw, out)
     if out.problems or settings is None:

@@ -63,7 +63,7 @@ def check_targets(tables: Tables, settings: Settings, label: str) -> list[Proble
     """Every problem of targets.csv that the column checks cannot see (file ``label``).
 
     Unknown metric / weight (with a suggestion), a period that is neither an id of
-    periods.csv, blank nor ``*``, a name used twice, and a row that matches no unit.
+    periods.csv, blank nor ``*``, a name used twice.
     """
     t = tables.get("targets")
     if t is None:
@@ -86,6 +86,16 @@ def check_targets(tables: Tables, settings: Settings, label: str) -> list[Proble
     for row in names.index[names.duplicated()]:
         problems.append(Problem(label, f"target name {names[row]!r} is used twice",
                                 row=int(row), column="name"))
+    return problems
+
+
+def check_target_units(tables: Tables, label: str) -> list[Problem]:
+    """A target row that matches no unit is an input error (it would constrain nothing);
+    needs the whole case consistent, so it runs after the other checks."""
+    t = tables.get("targets")
+    problems: list[Problem] = []
+    if t is None:
+        return problems
     for row, target in t.iterrows():
         if matches(tables, target).empty:
             problems.append(Problem(label, "this target matches no unit (no unit has that "
