@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from casefiles import write_case
-
 import oracle_modes
+from casefiles import write_case
 
 BASE = {
     "case.yaml": "name: modes\nswitching_cost: 5\ngoodwill_retention: 0.5\n",
