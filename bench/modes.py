@@ -60,7 +60,7 @@ def main() -> None:
         opt = prepare(case).options
         chosen = opt.merge(profit.assignment[["segment", "product", "period", "level"]])
         w = chosen["base_demand"].to_numpy()
-        mean = float((w * promise(case, chosen, a.metric)).sum() / w.sum())
+        mean = float((w * promise(chosen, a.metric)).sum() / w.sum())
         level = math.floor(mean * 1000) / 1000
         pd.DataFrame({"name": ["ALL"], "period": ["*"], "metric": [a.metric],
                       "min_service": [level]}).to_csv(case_dir / "targets.csv", index=False)

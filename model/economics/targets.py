@@ -25,7 +25,6 @@ import pandas as pd
 from ..case.case import Case
 from ..case.targets import POOLED, PROMISE_COLUMN, matches, resolved
 from ..case.units import UNIT
-from .options import level_table
 
 
 @dataclass
@@ -48,18 +47,10 @@ class TargetRows:
         return list(zip(self.table["name"], self.table["period"], strict=True))
 
 
-def promise(case: Case, options: pd.DataFrame, metric: str) -> np.ndarray:
-    """The promise ``metric`` (cycle | fill_rate) of every option row.
-
-    Read from the option table's ``cycle_service`` / ``fill_rate`` column; an option table
-    without it (economics that do not derive it) falls back to the level's cycle service.
-    """
-    col = PROMISE_COLUMN[metric]
-    if col in options:
-        return options[col].to_numpy(dtype=float)
-    if metric != "cycle":
-        raise ValueError(f"the option table has no {col} column")
-    return options["level"].map(level_table(case).set_index("level")["service"]).to_numpy(float)
+def promise(options: pd.DataFrame, metric: str) -> np.ndarray:
+    """The promise ``metric`` (cycle | fill_rate) of every option row: its ``cycle_service``
+    / ``fill_rate`` column (SPEC §2, :func:`svcplan.economics.options.option_table`)."""
+    return options[PROMISE_COLUMN[metric]].to_numpy(dtype=float)
 
 
 def weights(options: pd.DataFrame, weight: str) -> np.ndarray:
@@ -78,7 +69,7 @@ def service_objective(case: Case, options: pd.DataFrame) -> np.ndarray:
     total = float(w[first].sum())
     if total <= 0:
         return np.zeros(len(options))
-    return w * promise(case, options, s.service_metric) / total
+    return w * promise(options, s.service_metric) / total
 
 
 def target_rows(case: Case, options: pd.DataFrame) -> TargetRows | None:
@@ -100,7 +91,7 @@ def target_rows(case: Case, options: pd.DataFrame) -> TargetRows | None:
         covered = pd.MultiIndex.from_frame(matches(tables, tgt)[UNIT])
         on = unit_key.isin(covered)
         w = weights(options, tgt["weight"])
-        s = promise(case, options, tgt["metric"])
+        s = promise(options, tgt["metric"])
         p = tgt["period"]
         groups = ([(POOLED, np.ones(len(options), dtype=bool))] if p == POOLED else
                   [(periods[k], t_of == k) for k in range(len(periods))

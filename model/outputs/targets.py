@@ -41,7 +41,7 @@ def mode_objective(case: Case, periods: pd.DataFrame, chosen: pd.DataFrame) -> f
     s = case.settings
     w = weights(chosen, s.service_weight)
     total = w.sum()
-    return float(np.dot(w, promise(case, chosen, s.service_metric)) / total) if total > 0 else 0.0
+    return float(np.dot(w, promise(chosen, s.service_metric)) / total) if total > 0 else 0.0
 
 
 def target_table(case: Case, targets: TargetRows | None, x: np.ndarray,
