@@ -27,20 +27,28 @@ MIXED = ("name,segment,product,product_class,period,weight,min_service\n"
          "KEY,KEY,,,*,,0.93\nB,,,B,,equal,0.9\nP1-M2,,P1,,M2,,0.95\n")
 
 
+#: fill rate (SPEC §2 loss function; the levels promise 97.7–99.9%), pooled and per period
+FILL = ("name,segment,period,metric,weight,min_service\nKEY,KEY,*,fill_rate,,0.985\n"
+        "ALL,,,fill_rate,equal,0.98\n")
+
+
 @pytest.mark.parametrize("mode", ["profit", "cost", "service"])
-@pytest.mark.parametrize("targets", [MIXED, SMALL_FIRST], ids=["mixed", "small-first"])
+@pytest.mark.parametrize("targets", [MIXED, SMALL_FIRST, FILL], ids=["mixed", "small-first",
+                                                                     "fill-rate"])
 def test_targets_exact_optimum_in_every_mode(tmp_path, mode, targets):
-    folder = make(tmp_path, settings=f"objective: {mode}\n", targets=targets, periods_csv=TIGHT)
+    metric = "service_metric: fill_rate\n" if targets == FILL else ""
+    folder = make(tmp_path, settings=f"objective: {mode}\n{metric}", targets=targets,
+                  periods_csv=TIGHT)
     expected = oracle(folder)
     res = solve(load_case(folder), mip_gap=0, marginals=False)
     assert expected.objective is not None
     assert res.objective == pytest.approx(expected.objective, rel=1e-9, abs=1e-9)
-    assert len(res.targets) == (4 if targets == MIXED else 1)
+    assert len(res.targets) == {MIXED: 4, SMALL_FIRST: 1, FILL: 3}[targets]
     assert (res.targets["achieved"] >= res.targets["required"] - 1e-9).all()
 
 
 @pytest.mark.parametrize("mode,targets", [("cost", MIXED), ("profit", MIXED),
-                                          ("service", SMALL_FIRST)])
+                                          ("service", SMALL_FIRST), ("cost", FILL)])
 def test_the_targets_change_the_optimum(tmp_path, mode, targets):
     """The exact cases above are not trivially slack: the targets move the optimum."""
     with_t = oracle(make(tmp_path, settings=f"objective: {mode}\n", targets=targets,
