@@ -179,3 +179,40 @@ def test_an_explicit_option_without_the_promise_a_target_reads_is_an_error(tmp_p
         load_case(folder)
     bad = [p for p in exc.value.problems if p.file.endswith("options.csv")]
     assert [p.row for p in bad] == [2, 3] and bad[0].column == "cycle_service"
+
+
+def test_exchange_curve_is_monotone_and_meets_each_point(tmp_path):
+    """frontier --target: cost never falls as the required service rises; each plan meets
+    its point; a point past what the budgets allow is infeasible (the curve ends)."""
+    folder = make(tmp_path, settings="objective: cost\n", targets=POOLED_KEY, periods_csv=TIGHT)
+    out = tmp_path / "ex"
+    result = CliRunner().invoke(app, ["frontier", str(folder), "--target", "KEY:0.9,0.94,0.99",
+                                      "--out", str(out), "--workers", "1", "--gap", "0"])
+    assert result.exit_code == 1, result.output  # 0.99 is out of reach: one point has no plan
+    import pandas as pd
+    curve = pd.read_csv(out / "frontier.csv")
+    ok = curve[curve["status"] == "optimal"]
+    assert list(ok["min_service"]) == [0.9, 0.94]
+    assert curve.loc[curve["min_service"] == 0.99, "status"].item() == "infeasible"
+    assert (ok["achieved"] >= ok["min_service"] - 1e-9).all()
+    assert ok["objective"].is_monotonic_increasing and (ok["marginal_per_point"].dropna() >= 0).all()
+    # each point is the exact optimum
+    exact = oracle(make(tmp_path, settings="objective: cost\n", periods_csv=TIGHT, name="p94",
+                        targets=POOLED_KEY.replace("0.93", "0.94")))
+    assert ok.loc[ok["min_service"] == 0.94, "objective"].item() == pytest.approx(exact.objective)
+    bad = CliRunner().invoke(app, ["frontier", str(folder), "--target", "NOPE:0.9,0.95"])
+    assert bad.exit_code == 2 and "no target named 'NOPE'" in bad.output
+
+
+def test_scenarios_set_the_objective_and_scale_a_target(tmp_path):
+    from svcplan.whatif.scenarios import Scenario, apply
+
+    case = load_case(make(tmp_path, targets=POOLED_KEY + "B,,,0.85\n"))
+    s = Scenario(name="s", set={"case.objective": "cost"}, scale={"targets.min_service": 1.02},
+                 where={"name": "KEY"})
+    changed = apply(case, s)
+    assert changed.settings.objective == "cost"
+    t = changed.tables["targets"].set_index("name")["min_service"]
+    assert t["KEY"] == pytest.approx(0.93 * 1.02) and t["B"] == 0.85
+    with pytest.raises(CaseError):  # 0.93 * 1.1 > 1: the scenario's case is invalid
+        apply(case, Scenario(name="x", scale={"targets.min_service": 1.1}, where={"name": "KEY"}))

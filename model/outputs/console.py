@@ -15,13 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from ..solver.status import WITH_PLAN, Status
+from .result import SENSE_WORDS
 
 if TYPE_CHECKING:
     from .result import SolveResult
-
-
-#: How the console names the objective of each mode (case.yaml ``objective``).
-SENSE_WORDS = {"profit": "profit (max)", "cost": "cost (min)", "service": "mean service (max)"}
 
 
 def status_colour(status: str, has_plan: bool) -> str:

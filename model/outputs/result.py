@@ -18,6 +18,9 @@ import pandas as pd
 from ..solver.status import WITH_PLAN, Status
 from .files import write_outputs
 
+#: How outputs name the objective of each mode (case.yaml ``objective``).
+SENSE_WORDS = {"profit": "profit (max)", "cost": "cost (min)", "service": "mean service (max)"}
+
 if TYPE_CHECKING:  # only a type here: importing insight would load Pyomo and HiGHS
     from ..insight.marginals import Marginals
 

@@ -24,7 +24,7 @@ METRIC_WORDS = {"cycle": "cycle service", "fill_rate": "fill rate"}
 UNIT_WORDS = {"profit": "of profit", "cost": "", "service": "of mean service"}
 
 COLUMNS = ["name", "period", "metric", "weight", "segment", "product", "product_class",
-           "unit_periods", "required", "achieved", "slack", "binding", "marginal_per_point",
+           "unit_periods", "total_weight", "required", "achieved", "slack", "binding", "marginal_per_point",
            "message"]
 
 
@@ -63,7 +63,8 @@ def target_table(case: Case, targets: TargetRows | None, x: np.ndarray,
         rows.append({
             "name": r.name, "period": r.period, "metric": r.metric, "weight": r.weight,
             "segment": r.segment, "product": r.product, "product_class": r.product_class,
-            "unit_periods": r.n, "required": r.min_service, "achieved": got[k], "slack": slack,
+            "unit_periods": r.n, "total_weight": r.total_weight, "required": r.min_service,
+            "achieved": got[k], "slack": slack,
             "binding": bool(slack <= 1e-6), "marginal_per_point": per_point,
             "message": _sentence(r, got[k], per_point, mode)})
     return pd.DataFrame(rows, columns=COLUMNS)
