@@ -17,11 +17,18 @@ from rich.markup import escape
 
 from ..api import solve
 from ..case.case import CaseError
+from ..formulation.hooks import UsageError, load_extension
 from ..outputs.console import print_summary
 from ..outputs.files import write_error_summary
 from ..outputs.html import write_report
 from ..prep.generate import generate_case, write_case
 from .common import CaseArg, GapOpt, OutOpt, QuietOpt, TimeOpt, console, default_out, err_console, fail, load
+
+SolverOpt = Annotated[str | None, typer.Option(
+    help="Solve with a solver Pyomo knows (cbc, glpk, gurobi_direct, appsi_highs, ...) "
+         "instead of svcplan's own HiGHS pipeline.")]
+ExtendOpt = Annotated[list[str] | None, typer.Option(
+    help="FILE.py:FUNCTION adding Pyomo rows to the model (repeatable).")]
 
 #: Files HiGHS can write the model to (``--write-model``).
 MODEL_SUFFIXES = {".mps", ".lp"}
@@ -48,21 +55,29 @@ def solve_cmd(
     log: Annotated[bool, typer.Option(help="Show the HiGHS log.")] = False,
     quiet: QuietOpt = False,
     report: Annotated[bool, typer.Option(help="Also write report.html (svcplan report).")] = False,
+    solver: SolverOpt = None,
+    extend: ExtendOpt = None,
 ) -> None:
     """Solve a planning case and write its plan and KPIs."""
     if write_model and write_model.suffix.lower() not in MODEL_SUFFIXES:
         fail("--write-model needs a file ending in .mps or .lp")
+    try:
+        extensions = [load_extension(spec) for spec in extend or []]
+    except UsageError as exc:
+        fail(str(exc))
     c = load(case)
     target = out or default_out(c.name)
     try:
         kw = dict(time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
-                  warm_start=not no_warm_start, log=log)
+                  warm_start=not no_warm_start, log=log, solver=solver, extend=extensions)
         if log or quiet:
             res = solve(c, **kw)
         else:  # one status line per phase: long runs show what they are doing
             with console.status("solving…") as status:
                 res = solve(c, progress=status.update, **kw)
         res.write(target)  # inside the try: a failure writing outputs is reported, not a traceback
+    except UsageError as exc:  # a solver that is not installed, an extension that fails
+        fail(str(exc))
     except Exception as exc:  # a bug of ours or the solver's: say so plainly, record it, exit 1
         write_error_summary(target, c.name, exc)
         err_console.print(f"[bold red]error[/]: the solve failed unexpectedly: "
