@@ -126,7 +126,8 @@ def solve(
         extensions=tuple(_name(e) for e in extensions),
     )
     if out.status == Status.ERROR:
-        res.message = (f"the solver could not solve the model ({solver or 'HiGHS'}: "
+        res.message = (f"the solver could not solve the model ({solver}: {out.message})"
+                       if solver else f"the solver could not solve the model (HiGHS: "
                        f"{out.message}); extreme numbers in the case (very large or very small) "
                        "are the usual cause")
     if out.status == Status.INFEASIBLE and explain and extensions:

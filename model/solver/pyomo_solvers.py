@@ -13,6 +13,8 @@ plan without proof for another reason is ``feasible``.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 
 import numpy as np
@@ -121,17 +123,26 @@ def solve_with_pyomo(f: Formulation, sf: StandardForm, name: str, opts: SolverOp
     opts.say(f"solving with {name} (through Pyomo)…")
     solver = SolverFactory(name)
     start = time.perf_counter()
-    results = solver.solve(f.model, tee=opts.log, load_solutions=False,
-                           options=solver_options(name, opts))
+    try:
+        results = solver.solve(f.model, tee=opts.log, load_solutions=False,
+                               options=solver_options(name, opts))
+    except Exception as exc:  # e.g. a size-limited licence refusing the model
+        return SolveOutcome(
+            status=Status.ERROR, objective=None, bound=None, mip_gap=None, x=None,
+            solve_seconds=time.perf_counter() - start, n_variables=sf.n_cols,
+            n_binaries=int(sf.integer.sum()), n_constraints=sf.n_rows,
+            message=f"{type(exc).__name__}: {exc}", details={"solver": name})
     seconds = time.perf_counter() - start
     term = results.solver.termination_condition
     x = None
     if len(results.solution) > 0 and term not in _INFEASIBLE:
-        f.model.solutions.load_from(results)
+        # a plan cut short by the limit loads with a warning on Pyomo's log: the status says it
+        with _quiet("pyomo.core"):
+            f.model.solutions.load_from(results)
         x = _column_values(f, sf)
     status = _status(term, x is not None)
     objective = None if x is None else sf.objective(x)
-    bound = _bound(results, objective, status)
+    bound = _bound(results, objective, status, flipped=name in ("cbc", "appsi_cbc"))
     gap = None
     if objective is not None and bound is not None:
         gap = max(0.0, bound - objective) / max(abs(objective), 1e-9)
@@ -164,15 +175,35 @@ def _column_values(f: Formulation, sf: StandardForm) -> np.ndarray:
     return x
 
 
-def _bound(results, objective: float | None, status: Status) -> float | None:
-    """The solver's dual bound on the (maximised) objective, if it reported a finite one."""
+def _bound(results, objective: float | None, status: Status, flipped: bool = False
+           ) -> float | None:
+    """The solver's dual bound on the (maximised) objective, if it reported a valid one.
+
+    ``flipped``: Pyomo's CBC reader reports the bound of a stopped maximisation with the sign
+    of CBC's internal minimisation (``upper_bound = -1472794.2`` for a plan of 1470914.4).
+    """
+    reported = _finite(results.problem.upper_bound)
     if status == Status.OPTIMAL and objective is not None:
-        reported = _finite(results.problem.upper_bound)
-        return objective if reported is None else max(objective, reported)
-    bound = _finite(results.problem.upper_bound)
-    if bound is None or (objective is not None and bound < objective - 1e-6 * max(1, abs(objective))):
-        return None  # not a bound (some solvers report the incumbent or nothing)
-    return bound
+        return objective if reported is None else max(objective, abs(reported) if flipped
+                                                      else reported)
+    if reported is None or (flipped and objective is None):
+        return None
+    candidates = [reported, -reported] if flipped else [reported]
+    tol = 1e-6 * max(1.0, abs(objective or 0.0))
+    valid = [b for b in candidates if objective is None or b >= objective - tol]
+    return min(valid) if valid else None  # not a bound: some solvers report the incumbent
+
+
+@contextlib.contextmanager
+def _quiet(logger: str):
+    """Raise a Pyomo logger to ERROR for the duration of the block."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _finite(value) -> float | None:
