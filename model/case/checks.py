@@ -72,7 +72,7 @@ def check(raw: RawCase) -> Checked:
         df = raw.tables.get(name)
         if df is None:
             if spec.required and not any(p.file == raw.source for p in raw.problems):
-                out.problems.append(Problem(spec.file, "required table is missing"))
+                out.problems.append(Problem(raw.label(name), "required table is missing"))
             continue
         typed = _typed_table(spec, df, raw.label(name), out)
         if typed is not None:

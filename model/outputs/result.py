@@ -130,9 +130,10 @@ class SolveResult:
         self.capacity = marg.capacity_table()
         self.marginals = marg.summary(periods)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``."""
-        return write_outputs(self, Path(out_dir))
+    def write(self, out_dir: str | Path) -> Path | str:
+        """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``, or the
+        same outputs as tables into a database URL (one transaction)."""
+        return write_outputs(self, out_dir)
 
 
 def _mean_service(a: pd.DataFrame) -> float | None:
