@@ -1,7 +1,8 @@
 """The rules of a valid case: raw tables -> typed, consistent tables and settings, or every problem.
 
-The rules come from :mod:`.schema` (columns, kinds, ranges, keys, references) and from
-SPEC §1 (every unit keeps at least one allowed level, :mod:`.units`). Checking never mutates
+The rules come from :mod:`.schema` (columns, kinds, ranges, keys, references), from
+SPEC §1 (every unit keeps at least one allowed level, :mod:`.units`) and from SPEC §3
+(negative goodwill never pushes units below zero, :mod:`.demand_floor`). Checking never mutates
 its input: it builds new typed frames. It collects every problem before raising, so a planner
 fixes a file once, not once per error. Checks are vectorised so a million-row demand table
 validates in about a second.
@@ -10,7 +11,7 @@ validates in about a second.
 :class:`~svcplan.case.case.Case` class sits above this module and builds itself from them
 (``Case.from_raw``), which is what lets ``Case.from_tables`` validate without an import
 circle. Imports inside the case stage run one way:
-problems, settings, schema <- textio <- reader <- units <- checks <- case <- validate.
+problems, settings, schema <- textio <- reader <- units <- demand_floor <- checks <- case <- validate.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from .demand_floor import demand_floor_problems
 from .problems import CaseError, Problem
 from .reader import RawCase
 from .schema import REFERENCES, SAFETY_RULES, TABLES, Col, Table
@@ -89,6 +91,9 @@ def check(raw: RawCase) -> Checked:
     _check_policies(tables, raw, out)
     if not out.problems and settings is not None:
         _check_units(tables, raw, out)
+        if not out.problems:
+            out.problems.extend(demand_floor_problems(tables, settings.goodwill_retention,
+                                                      raw.label("segments"), MAX_ROWS_PER_PROBLEM))
         _check_warnings(tables, settings, raw, out)
     if out.problems or settings is None:
         raise CaseError(out.problems)
