@@ -32,7 +32,8 @@ from .common import CaseArg, GapOpt, OutOpt, QuietOpt, console, default_out, fai
 WorkersOpt = Annotated[int | None, typer.Option(help="Local worker processes (default: cores).",
                                                 min=1)]
 DaskOpt = Annotated[str | None, typer.Option(help="Dask scheduler, e.g. tcp://10.0.0.5:8786.")]
-ResumeOpt = Annotated[bool, typer.Option(help="Skip scenarios already done with the same inputs.")]
+ResumeOpt = Annotated[bool, typer.Option("--resume",
+                                         help="Skip scenarios already done with the same inputs.")]
 TimeOpt = Annotated[float | None, typer.Option(help="Seconds per scenario.", min=0)]
 WarmOpt = Annotated[bool, typer.Option(help="Start each sweep step from the previous plan.")]
 
