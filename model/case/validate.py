@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .case import Case
-from .reader import RawCase, read_case
+from .reader import RawCase
+from .sources import read_source
 
 
 def validate(raw: RawCase) -> Case:
@@ -20,5 +21,6 @@ def validate(raw: RawCase) -> Case:
 
 
 def load_case(path: str | Path) -> Case:
-    """Read and validate a case folder or ``.xlsx`` workbook; raises :class:`CaseError`."""
-    return validate(read_case(path))
+    """Read and validate a case: a CSV or Parquet folder, an ``.xlsx`` workbook, or a database
+    URL (``sqlite:///case.db``, :mod:`.sources`); raises :class:`CaseError`."""
+    return validate(read_source(path))

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from . import batch, solve
+from . import batch, convert, solve
 from .calibrate import app as calibrate_app
 from .common import console
 
@@ -29,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: the rich panels label every flag "<bool>" (typer 0.29)
 )
 
 
@@ -64,4 +65,5 @@ def main(
 
 solve.register(app)  # validate | solve | report | generate
 batch.register(app)  # batch | frontier
+convert.register(app)  # convert
 app.add_typer(calibrate_app, name="calibrate")

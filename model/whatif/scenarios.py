@@ -273,14 +273,28 @@ def apply(case: Case, scenario: Scenario) -> Case:
 
 
 def input_hash(case: Case, solve_options: dict[str, Any]) -> str:
-    """A hash of everything a scenario's result depends on: its case and solver options."""
+    """A hash of everything a scenario's result depends on: its case and solver settings.
+
+    The solver options are folded into the case's own solver settings first (an option
+    overrides case.yaml, as in a solve), numbers as floats like the settings model holds
+    them, so equal settings hash equally whichever front end gave them: ``time_limit=20`` from
+    Python, ``--time-limit 20`` (20.0) from the command line or ``solver.time_limit: 20`` in
+    case.yaml.
+    """
+    settings = case.settings.model_dump()
+    settings["solver"].update({k: _number(v) for k, v in solve_options.items() if v is not None})
     h = hashlib.sha256()
-    h.update(json.dumps(case.settings.model_dump(), sort_keys=True, default=str).encode())
-    h.update(json.dumps(solve_options, sort_keys=True, default=str).encode())
+    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for name in sorted(case.tables):
         h.update(name.encode())
         h.update(case.tables[name].to_csv(index=False, float_format="%.17g").encode())
     return h.hexdigest()[:16]
+
+
+def _number(v: Any) -> Any:
+    """A solver option as the settings model holds it: numbers as floats (20 and 20.0 are one
+    limit), anything else unchanged."""
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
 
 
 def plan(
