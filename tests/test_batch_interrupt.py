@@ -88,13 +88,13 @@ def test_a_batch_run_from_python_resumes_from_the_cli_without_solving_again(fold
     monkeypatch.setenv("COLUMNS", "200")
     sc = tmp_path / "s.yaml"
     sc.write_text(yaml.safe_dump({"scenarios": [
-        {"name": "cut", "description": "Budget cut by a fifth", "scale": {"periods.budget": 0.8}},
+        {"name": "cut", "description": "Budget cut by 5%", "scale": {"periods.budget": 0.95}},
     ]}))
     out = tmp_path / "out"
     scenarios, chains = load_scenarios(sc)  # the docs' Python example: time_limit=20, an int
     first = run_batch(load_case(folder), scenarios, chains, out,
                       BatchOptions(workers=1, time_limit=20, mip_gap=0))
-    assert first.ran == ["base", "cut"]
+    assert sorted(first.ran) == ["base", "cut"]
     before = _digests(out)
     result = CliRunner().invoke(app, ["batch", str(folder), str(sc), "--out", str(out),
                                       "--time-limit", "20", "--gap", "0", "--resume", "--quiet"],
@@ -105,9 +105,9 @@ def test_a_batch_run_from_python_resumes_from_the_cli_without_solving_again(fold
         k: v for k, v in before.items() if not k.startswith("summary")}
     # 9. the description is in the summary files and in the console table
     summary = pd.read_csv(out / "summary.csv")
-    assert summary.set_index("scenario").loc["cut", "description"] == "Budget cut by a fifth"
+    assert summary.set_index("scenario").loc["cut", "description"] == "Budget cut by 5%"
     assert "description" in pd.read_excel(out / "summary.xlsx").columns
-    assert "Budget cut by a fifth" in result.output
+    assert "Budget cut by 5%" in result.output
 
 
 # -- 9. Ctrl-C in a batch ------------------------------------------------------------------------
