@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from . import batch, solve
+from . import batch, convert, solve
 from .calibrate import app as calibrate_app
 from .common import console
 
@@ -65,4 +65,5 @@ def main(
 
 solve.register(app)  # validate | solve | report | generate
 batch.register(app)  # batch | frontier
+convert.register(app)  # convert
 app.add_typer(calibrate_app, name="calibrate")

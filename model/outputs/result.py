@@ -60,6 +60,9 @@ class SolveResult:
     interrupted: bool = False
     #: how the plan was found: LP time and bound, rounded plan, neighbourhood-search rounds
     search: dict[str, Any] = field(default_factory=dict)
+    #: who solved it: svcplan's own HiGHS pipeline, or a solver reached through Pyomo
+    solver: str = "svcplan-highs"
+    extensions: tuple[str, ...] = ()  # the --extend functions whose rows were in the model
 
     @property
     def has_plan(self) -> bool:
@@ -83,6 +86,7 @@ class SolveResult:
             "binaries": self.n_binaries,
             "constraints": self.n_constraints,
             "options": self.n_options,
+            "solver": self.solver,
             "solver_message": self.message,
             "solver_objective": num(self.solver_objective),
             "warnings": list(self.warnings),
@@ -90,6 +94,8 @@ class SolveResult:
         }
         if self.search:  # how the plan was found (LP bound, rounding, neighbourhood search)
             out["search"] = {k: v for k, v in self.search.items() if k not in ("trace", "objectives")}
+        if self.extensions:
+            out["extensions"] = list(self.extensions)
         if self.marginals:
             out["marginals"] = self.marginals
         if self.case_path:
@@ -111,6 +117,8 @@ class SolveResult:
             "profit": float(p["profit"].sum()),
             "budget_used": float(p["budget_used"].sum()),
             "mean_service": _mean_service(self.assignment),
+            "mean_cycle_service": _mean_service(self.assignment, "cycle_service"),
+            "mean_fill_rate": _mean_service(self.assignment, "fill_rate"),
             "inventory_days": float(p["inventory_days"].mean()),
             "levels_used": int(self.assignment["level"].nunique()),
         }
@@ -124,14 +132,16 @@ class SolveResult:
         self.capacity = marg.capacity_table()
         self.marginals = marg.summary(periods)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``."""
-        return write_outputs(self, Path(out_dir))
+    def write(self, out_dir: str | Path) -> Path | str:
+        """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``, or the
+        same outputs as tables into a database URL (one transaction)."""
+        return write_outputs(self, out_dir)
 
 
-def _mean_service(a: pd.DataFrame) -> float | None:
+def _mean_service(a: pd.DataFrame, column: str = "service") -> float | None:
+    """Demand-weighted mean of a service column over the plan (None where undefined)."""
     w = a["base_demand"]
-    s = a["service"]
+    s = a[column]
     ok = s.notna()
     if not ok.any() or w[ok].sum() <= 0:
         return None
