@@ -113,6 +113,38 @@ def test_a_batch_run_from_python_resumes_from_the_cli_without_solving_again(fold
 # -- 9. Ctrl-C in a batch ------------------------------------------------------------------------
 
 
+class _CtrlCAfterFirst(_InProcess):
+    """The in-process runner, with a Ctrl-C (SIGINT to this process) as the first solves end."""
+
+    def wait(self, futures):
+        os.kill(os.getpid(), signal.SIGINT)
+        return set(futures)
+
+    def stop(self):
+        pass
+
+
+def test_ctrl_c_stops_the_batch_between_scenarios_fast(folder, tmp_path, monkeypatch):
+    """The fast variant of the next test: the same stop, with solves in this process."""
+    import svcplan.whatif.batch as batch
+
+    monkeypatch.setattr(batch, "_Local", _CtrlCAfterFirst)
+    monkeypatch.setenv("COLUMNS", "200")
+    sc = tmp_path / "s.yaml"
+    sc.write_text(yaml.safe_dump({"sweeps": [{"name": "budget",
+                                              "scale": {"periods.budget": [1.0, 1.1, 1.2, 1.3]}}]}))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["batch", str(folder), str(sc), "--out", str(out), "--gap", "0",
+                                      "--workers", "1", "--quiet"])
+    assert result.exit_code == 130, result.output
+    finished = sorted(p.parent.name for p in out.glob("*/summary.json"))
+    assert finished == ["base", "budget=1"]  # the two chain heads; the rest never started
+    assert "Interrupted: 2 of 5 scenarios finished (base, budget=1)" in " ".join(result.output.split())
+    assert "--resume" in result.output
+    assert not (out / "summary.csv").exists() and not (out / "summary.xlsx").exists()
+
+
+@pytest.mark.slow
 def test_ctrl_c_prints_what_finished_and_the_resume_hint_and_leaves_no_temporary_files(folder, tmp_path):
     sc = tmp_path / "s.yaml"
     values = [round(0.7 + 0.025 * k, 3) for k in range(20)]
