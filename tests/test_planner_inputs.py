@@ -168,3 +168,20 @@ def test_help_shows_no_type_of_a_flag_and_no_double_negative(command):
     assert "<bool>" not in result.output and "--no-no-" not in result.output
     if command == ["solve"]:
         assert "--warm-start" in result.output and "--no-warm-start" in result.output
+
+
+def test_a_scenario_where_value_gets_a_did_you_mean():
+    from svcplan.whatif.scenarios import ScenarioError, check, parse_scenarios
+
+    case = load_case(DEMO)
+    scenarios, _ = parse_scenarios({"scenarios": [
+        {"name": "grow", "scale": {"demand.base_demand": 1.2}, "where": {"segment": "KEYY"}},
+        {"name": "typo", "set": {"case.switching_cots": 0}},
+    ]})
+    with pytest.raises(ScenarioError) as exc:
+        check(case, scenarios)
+    assert [p.message for p in exc.value.problems] == [
+        "scenario 'grow': where {'segment': 'KEYY'} matches no row of demand (segment 'KEYY'; "
+        "did you mean 'KEY'?)",
+        "scenario 'typo': unknown setting 'switching_cots'; did you mean 'switching_cost'?",
+    ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
+import os
 import signal
 import threading
 import time
@@ -53,10 +54,22 @@ class StopRequest:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _ignore_sigint() -> None:
+def _worker_signals() -> None:
     """Worker processes leave Ctrl-C to the client, which stops them itself: a terminal sends
-    SIGINT to the whole process group, and a worker must not turn it into a result."""
+    SIGINT to the whole process group, and a worker must not turn it into a result. The
+    client stops a worker with SIGTERM, on which it exits tidily (:func:`_exit_tidily`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_tidily)
+
+
+def _exit_tidily(signum: int, frame: Any) -> None:
+    """Leave now, but run multiprocessing's exit finalizers first: Pyomo creates a
+    multiprocessing lock on import, and a worker killed outright leaves it to the resource
+    tracker, which then warns about "leaked semaphore objects" on the planner's console."""
+    from multiprocessing import util
+
+    util._run_finalizers()  # no public equivalent; os._exit skips them
+    os._exit(0)
 
 
 def solve_task(case: Case, start: pd.DataFrame | None, options: dict[str, Any]) -> SolveResult:
@@ -85,7 +98,7 @@ class LocalRunner:
         self.pool: ProcessPoolExecutor | None = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_ignore_sigint)
+        return ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_signals)
 
     def submit(self, *args):
         return self.pool.submit(solve_task, *args)
@@ -108,9 +121,11 @@ class LocalRunner:
             proc.terminate()
         for proc in procs:
             proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.pool = None
-        gc.collect()  # frees the pool's queue semaphores now: no "leaked semaphore" warning at exit
+        gc.collect()  # frees the pool's queue semaphores now, not at exit
 
     def close(self) -> None:
         if self.pool is not None:  # None after stop()
