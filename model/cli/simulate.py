@@ -22,9 +22,9 @@ from rich.progress import (
 
 from ..api import simulate
 from ..case.case import CaseError
+from ..outputs.files import SIMULATION_CSV, SIMULATION_JSON
 from ..simulation.plan import SimulationError
 from ..simulation.report import print_segments
-from ..outputs.files import SIMULATION_CSV, SIMULATION_JSON
 from ..simulation.run import MIN_CYCLES
 from .common import QuietOpt, console, fail
 
