@@ -172,6 +172,6 @@ def profit_windows(f: pd.DataFrame, live: np.ndarray, p: Policy, periods: list[s
     cycle = np.where(p.review_days > 0, p.daily_mean * p.review_days, p.quantity)
     half_cycle = (cycle - p.daily_mean) / 2  # the mean cycle stock, counted at the end of each day
     group = pd.Index(periods).get_indexer(g["period"])
-    const = planned.reindex(periods).fillna(0.0).to_numpy(dtype=float)
+    const = planned.reindex(periods).fillna(0.0).to_numpy(dtype=float, copy=True)
     np.add.at(const, group, -net * q + rate * (ss + half_cycle))
     return Windows(shipped_coef=net, on_hand_coef=-rate, group=group, n_groups=len(periods)), const

@@ -33,7 +33,8 @@ to the fraction — so a fixed 5.6-day lead time is 6 days 60% of the time and 5
 **Random numbers.** Each unit-period has its own generator, seeded from the run's seed and a
 64-bit key of the unit-period (``keys``): its numbers do not depend on which other
 unit-periods are simulated with it, in which chunk, or in what order. Each asks its
-generator for blocks of :data:`BLOCK_DAYS` days (demand, then lead-time noise), so the
+generator for blocks of :data:`BLOCK_DAYS` days (standard demand variates, then lead-time
+noise), so the
 stream is consumed the same way whatever the chunking. The state update is vectorised over
 the unit-periods of a chunk; the only Python loop is over days (and, per block, over units
 to ask each generator for its block of numbers — the numbers themselves come in bulk).
@@ -48,13 +49,13 @@ import numpy as np
 
 #: Days of random numbers drawn per generator call (fixed: the stream must not depend on
 #: the chunking).
-BLOCK_DAYS = 512
+BLOCK_DAYS = 1024
 #: Batches the measured days of each unit-period are cut into (interval estimates).
 N_BATCHES = 20
 #: Warm-up before measuring: this many cycles (at least a period each) plus the lead time.
 WARMUP_CYCLES = 5
 #: Unit-periods simulated together (bounded so the window snapshots stay small).
-CHUNK_UNITS = 2048
+CHUNK_UNITS = 4096
 
 
 @dataclass(frozen=True)
@@ -174,31 +175,40 @@ class _Chunk:
         self.net = np.where(self.periodic, p.level, p.level + p.quantity).astype(float)
         self.position = self.net.copy()
         self.gens = _generators(p.keys, seed)
+        self.gamma_draw = p.gamma & (p.daily_sd > 0)
+        self.shape = np.where(self.gamma_draw, (p.daily_mean / np.where(self.gamma_draw, p.daily_sd, 1.0)) ** 2, 1.0)
         # Cumulative counts since day 0: cycles, stockouts, demand, short, on-hand, backlog.
         self.cum = np.zeros((6, n))
         self.blen = meas // N_BATCHES
         self.batch_snap = np.zeros((N_BATCHES + 1, 4, n))
         self.win_snap = np.zeros((cycles + 1, 3, n))
+        # The next day (its end) each unit takes a batch / window snapshot, and the earliest.
+        self.next_batch, self.n_batch = warm - 1, np.zeros(n, dtype=np.int64)
+        self.next_win, self.n_win = warm - 1, np.zeros(n, dtype=np.int64)
+        self.next_snap = int(self.next_batch.min()) if n else 0
+        self.any_periodic, self.any_continuous = bool(self.periodic.any()), bool((~self.periodic).any())
 
     def _draw(self, days: int) -> tuple[np.ndarray, np.ndarray]:
-        """The next ``days`` days of demand and lead times, each unit from its own stream."""
-        p, n = self.p, len(self.p)
-        demand = np.empty((days, n))
-        lead = np.empty((days, n), dtype=np.int64)
-        shape = np.where(p.daily_sd > 0, (p.daily_mean / np.where(p.daily_sd > 0, p.daily_sd, 1)) ** 2, 1)
+        """The next ``days`` days of demand and lead times (day-major), each unit from its own
+        stream: per block a unit draws its standard variates (demand, then the lead-time noise
+        when its lead time is random or fractional), transformed for all units at once."""
+        p, n, b = self.p, len(self.p), BLOCK_DAYS
+        z = np.empty((n, b))  # standard normal (normal demand) or gamma(shape, 1) variates
+        noise = np.zeros((n, b))  # standard normal lead-time noise
+        up = np.zeros((n, b))  # uniforms of the random rounding
         for i, g in enumerate(self.gens):
-            m, s = p.daily_mean[i], p.daily_sd[i]
-            block = g.gamma(shape[i], m / shape[i], BLOCK_DAYS) if p.gamma[i] and s > 0 \
-                else g.normal(m, s, BLOCK_DAYS)
-            demand[:, i] = block[:days]
+            z[i] = g.standard_gamma(self.shape[i], b) if self.gamma_draw[i] else g.standard_normal(b)
             if self.fixed_lt[i]:
-                lead[:, i] = int(p.lead_time_days[i])
                 continue
-            x = np.maximum(g.normal(p.lead_time_days[i], p.lead_time_sd_days[i], BLOCK_DAYS), 0.0)
-            whole = np.floor(x)
-            up = g.random(BLOCK_DAYS) < (x - whole)
-            lead[:, i] = np.minimum(whole + up, self.lt_cap[i])[:days]
-        return demand, lead
+            if p.lead_time_sd_days[i] > 0:
+                noise[i] = g.standard_normal(b)
+            up[i] = g.random(b)
+        m, s = p.daily_mean[:, None], p.daily_sd[:, None]
+        demand = np.where(self.gamma_draw[:, None], z * (m / self.shape[:, None]), m + s * z)
+        x = np.maximum(p.lead_time_days[:, None] + p.lead_time_sd_days[:, None] * noise, 0.0)
+        whole = np.floor(x)
+        lead = np.minimum(whole + (up < x - whole), self.lt_cap[:, None]).astype(np.int64)
+        return np.ascontiguousarray(demand[:, :days].T), np.ascontiguousarray(lead[:, :days].T)
 
     def run(self, out: Outcome, idx: np.ndarray, windows: Windows | None,
             progress: Callable[[int], None] | None) -> None:
@@ -215,18 +225,23 @@ class _Chunk:
 
     def _day(self, t: int, d: np.ndarray, lead: np.ndarray) -> None:
         p, slot = self.p, t % self.ring
-        self.net += self.pipe[slot]
+        net = self.net
+        net += self.pipe[slot]
         self.pipe[slot] = 0.0
-        backlog0 = np.maximum(-self.net, 0.0)
-        self.net -= d
+        backlog0 = np.maximum(-net, 0.0)
+        net -= d
         self.position -= d
-        backlog = np.maximum(-self.net, 0.0)
+        backlog = np.maximum(-net, 0.0)
         gap = p.level - self.position
-        cont = ~self.periodic & (gap >= 0)
-        qty = np.where(cont, (np.floor(gap / np.where(cont, p.quantity, 1.0)) + 1) * p.quantity, 0.0)
-        due = self.periodic & ((t + 1) % self.review == 0)
-        qty = np.where(due, np.maximum(gap, 0.0), qty)
-        ordered = cont | due
+        qty = np.zeros(len(net))
+        ordered = np.zeros(len(net), dtype=bool)
+        if self.any_continuous:
+            ordered = ~self.periodic & (gap >= 0)
+            qty = np.where(ordered, (np.floor(gap / np.where(ordered, p.quantity, 1.0)) + 1) * p.quantity, 0.0)
+        if self.any_periodic:
+            due = self.periodic & ((t + 1) % self.review == 0)
+            qty = np.where(due, np.maximum(gap, 0.0), qty)
+            ordered = ordered | due
         who = np.flatnonzero(ordered)
         if who.size:
             lt = lead[who]
@@ -236,23 +251,32 @@ class _Chunk:
         n_checks = self.checks[slot]
         c = self.cum
         c[0] += n_checks
-        c[1] += n_checks * (self.net < 0)
+        c[1] += n_checks * (net < 0)
         c[2] += d
-        c[3] += np.maximum(backlog - backlog0, 0.0)
-        c[4] += np.maximum(self.net, 0.0)
-        c[5] = backlog
+        backlog -= backlog0
+        c[3] += np.maximum(backlog, 0.0)
+        c[4] += np.maximum(net, 0.0)
+        c[5] = backlog + backlog0
         self.checks[slot] = 0.0
-        self._snapshot(t)
+        if t >= self.next_snap:
+            self._snapshot(t)
 
     def _snapshot(self, t: int) -> None:
-        """Record the cumulative counts at batch and window boundaries (end of day t)."""
-        rel = t + 1 - self.warm
-        hit = np.flatnonzero((rel >= 0) & (rel <= self.meas) & (rel % self.blen == 0))
+        """Record the cumulative counts at batch and window boundaries (end of day t):
+        batch k of a unit ends on day warm + k·blen − 1, window w on day warm + w·pd − 1."""
+        hit = np.flatnonzero(self.next_batch == t)
         if hit.size:
-            self.batch_snap[rel[hit] // self.blen[hit], :, hit] = self.cum[:4, hit].T
-        hit = np.flatnonzero((rel >= 0) & (rel <= self.cycles * self.pd) & (rel % self.pd == 0))
+            k = self.n_batch[hit]
+            self.batch_snap[k, :, hit] = self.cum[:4, hit].T
+            self.n_batch[hit] += 1
+            self.next_batch[hit] = np.where(k < N_BATCHES, t + self.blen[hit], np.iinfo(np.int64).max)
+        hit = np.flatnonzero(self.next_win == t)
         if hit.size:
-            self.win_snap[rel[hit] // self.pd, :, hit] = self.cum[[2, 5, 4]][:, hit].T
+            w = self.n_win[hit]
+            self.win_snap[w, :, hit] = self.cum[[2, 5, 4]][:, hit].T
+            self.n_win[hit] += 1
+            self.next_win[hit] = np.where(w < self.cycles, t + self.pd, np.iinfo(np.int64).max)
+        self.next_snap = int(min(self.next_batch.min(), self.next_win.min()))
 
     def _collect(self, out: Outcome, idx: np.ndarray, windows: Windows | None) -> None:
         per_batch = np.diff(self.batch_snap, axis=0)  # (batches, 4, n)
