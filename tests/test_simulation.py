@@ -8,6 +8,9 @@ plan and the continuous-review bound check the direction and the size of an effe
 
 from __future__ import annotations
 
+import json
+import textwrap
+
 import numpy as np
 import pytest
 from scipy import integrate, stats
@@ -127,3 +130,119 @@ def test_continuous_review_undershoot_bias_is_bounded():
     with_undershoot = integrate.quad(density, 0, r, limit=200)[0]  # 0.760
     assert cs.hi[0] < target  # the bias exists (0.90 promised)
     assert abs(cs.value[0] - with_undershoot) <= 3 * cs.se[0], (cs.value, with_undershoot)
+
+
+# --------------------------------------------------------------------------------------------
+# A solved plan: the run folder, the case, the command
+
+CASE = {
+    "case.yaml": "name: sim\nperiod_days: 28",
+    "segments.csv": "segment\nS1",
+    "products.csv": """
+        product,unit_margin,base_unit_cost,holding_cost,demand_cv,demand_distribution
+        P1,10,4,1,0.5,gamma
+        P2,10,4,1,0.5,gamma
+    """,
+    "levels.csv": """
+        level,rank,service_target,review_days,lead_time_days
+        L1,1,0.9,7,3
+    """,
+    "periods.csv": "period\nT1\nT2",
+    "demand.csv": """
+        segment,product,period,base_demand
+        S1,P1,T1,280
+        S1,P1,T2,560
+    """,
+    # P2 is the planner's own option: it promises 95% with no safety stock at all.
+    "options.csv": """
+        segment,product,period,level,revenue,cost,units,safety_stock,cycle_service,fill_rate
+        S1,P2,T1,L1,2800,1200,280,0,0.95,0.99
+        S1,P2,T2,L1,2800,1200,280,0,0.95,0.99
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory):
+    from casefiles import write_case
+
+    import svcplan
+
+    root = tmp_path_factory.mktemp("sim")
+    case = write_case(root, CASE)
+    res = svcplan.solve(svcplan.load_case(case))
+    assert res.has_plan
+    res.write(root / "run")
+    return root, case
+
+
+@pytest.fixture(scope="module")
+def simulated(solved):
+    import svcplan
+
+    root, _ = solved
+    return svcplan.simulate(root / "run", cycles=300, seed=1)
+
+
+def test_plan_gamma_units_keep_and_understocked_units_break_their_promise(simulated):
+    """The derived P1 options (gamma, periodic review, whole-day lead time) keep their 90%
+    (3 standard errors, 2 checks: ~0.5% chance of a false failure); P2, whose options.csv
+    row promises 95% on zero safety stock, falls short on both metrics (the order-up-to
+    level is the mean, so about half the cycles stock out: far outside any interval)."""
+    t = simulated.table.set_index(["product", "period"])
+    p1 = t.loc["P1"]
+    se = (p1["achieved_cycle_service_hi"] - p1["achieved_cycle_service_lo"]) / (2 * 1.96)
+    assert np.all(np.abs(p1["achieved_cycle_service"] - 0.9) <= 3 * se), p1
+    assert not p1["cycle_service_short"].any()
+    p2 = t.loc["P2"]
+    assert p2["cycle_service_short"].all() and p2["fill_rate_short"].all(), p2
+    assert (p2["achieved_cycle_service"] < 0.7).all()
+    m = simulated.summary["metrics"]["cycle_service"]
+    assert m["promise_above_interval"] >= 2 and m["achieved"] < m["promised"]
+
+
+def test_simulation_files_sheet_and_report(solved, simulated):
+    from openpyxl import load_workbook
+
+    from svcplan.outputs.html import write_report
+
+    root, _ = solved
+    simulated.write(root / "run")
+    csv = (root / "run" / "simulation.csv").read_text()
+    assert csv.splitlines()[0].startswith("segment,product,period,level")
+    assert "simulation" in load_workbook(root / "run" / "results.xlsx").sheetnames
+    profit = simulated.profit
+    assert list(profit["period"]) == ["T1", "T2"] and (profit["p5"] <= profit["p95"]).all()
+    html = write_report(root / "run").read_text()
+    assert 'data-chart="simulation-cycle_service"' in html and "fall short (2 of 4)" in html
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from svcplan.cli.app import app
+
+    r = CliRunner().invoke(app, ["simulate", *map(str, args)])
+    return r.exit_code, " ".join(r.output.split())  # rich wraps long lines
+
+
+def test_cli_simulates_and_refuses_bad_input(solved, tmp_path):
+    from casefiles import write_case
+
+    root, case = solved
+    code, out = _cli(root / "run", "--cycles", 100, "--quiet")
+    assert code == 0 and "S1" in out and "simulation.csv" in out, out
+    code, out = _cli(root / "run", "--cycles", 99)
+    assert code == 2 and "below 100" in out, out
+    other = write_case(tmp_path, {**CASE, "periods.csv": "period\nT1\nT2\nT3"}, name="other")
+    code, out = _cli(root / "run", "--case", other, "--quiet")
+    assert code == 2 and "period T3 of the case is not in the run" in out, out
+    other = write_case(tmp_path, {**CASE, "segments.csv": "segment\nS1\nS2",
+                                  "demand.csv": textwrap.dedent(CASE["demand.csv"]) + "S2,P1,T1,5"}, name="more")
+    code, out = _cli(root / "run", "--case", other, "--quiet")
+    assert code == 2 and "unit S2/P1 of the case is not in the run" in out, out
+    empty = tmp_path / "infeasible"
+    empty.mkdir()
+    (empty / "summary.json").write_text(json.dumps({"status": "infeasible", "case_path": str(case)}))
+    code, out = _cli(empty, "--quiet")
+    assert code == 2 and "no plan to simulate (status infeasible, no assignment.csv)" in out, out
