@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from .problems import CaseError, Problem
 from .reader import RawCase
-from .schema import REFERENCES, TABLES, Col, Table
+from .schema import REFERENCES, SAFETY_RULES, TABLES, Col, Table
 from .settings import Settings, setting_keys
 from .units import allowed_options, missing_captures
 
@@ -147,7 +147,7 @@ def _typed_table(spec: Table, df: pd.DataFrame, file: str, out: _Collector) -> p
 
 def _absent_column(col: Col, n: int, index: pd.Index) -> pd.Series:
     if col.kind == "id":
-        return pd.Series([None] * n, index=index, dtype=object)
+        return pd.Series([col.default] * n, index=index, dtype=object)
     fill = np.nan if col.default is None else col.default
     return pd.Series(np.full(n, fill, dtype=float), index=index)
 
@@ -162,6 +162,8 @@ def _typed_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Seri
         values[blank.to_numpy()] = None
         ok = ~blank.to_numpy()
         values[ok] = [str(v) for v in values[ok]]
+        if col.choices is not None:
+            return _choice_column(col, pd.Series(values, index=s.index, dtype=object), file, out)
         return pd.Series(values, index=s.index, dtype=object)
     if pd.api.types.is_numeric_dtype(s):
         num = s.astype(float)
@@ -198,6 +200,23 @@ def _typed_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Seri
     if col.default is not None:
         num = num.fillna(col.default)
     return num
+
+
+def _choice_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Series:
+    """A text column limited to ``col.choices``: lower-cased, blanks take the default, any
+    other word is refused with the closest allowed one as a hint."""
+    given = s.notna()
+    word = s.where(~given, s.astype(str).str.strip().str.lower())
+    bad = given & ~word.isin(col.choices)
+    if bad.any():
+        allowed = " or ".join(repr(c) for c in col.choices)
+        msgs = []
+        for v in s[bad]:
+            close = difflib.get_close_matches(str(v).strip().lower(), col.choices, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            msgs.append(f"unknown value {v!r} (must be {allowed}){hint}")
+        out.rows(file, col.name, s.index[bad], msgs)
+    return word.where(given, col.default)
 
 
 def _not_a_number(v: object) -> str:
@@ -255,11 +274,24 @@ def _check_levels(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector
         rows = levels.index[dup]
         msgs = [f"rank {r:g} is used by more than one level; ranks must differ" for r in levels["rank"][dup]]
         out.rows(raw.label("levels"), "rank", rows, msgs)
+    _warn_several_rules(levels, raw.label("levels"), out)
     for table in ("periods",):
         if table in tables and tables[table].empty:
             out.problems.append(Problem(raw.label(table), "has no rows"))
     if levels.empty:
         out.problems.append(Problem(raw.label("levels"), "has no rows"))
+
+
+def _warn_several_rules(levels: pd.DataFrame, file: str, out: _Collector) -> None:
+    """A level giving more than one safety-stock rule is accepted (the first given wins), but
+    the planner is told which one is used: the others have no effect on that level."""
+    given = levels[list(SAFETY_RULES)].notna()
+    for row in levels.index[given.sum(axis=1) > 1]:
+        cols = [c for c in SAFETY_RULES if given.at[row, c]]
+        out.warnings.append(
+            f"{file}, row {row}: level {levels.at[row, 'level']!r} gives {' and '.join(cols)}; "
+            f"{cols[0]} sets its safety stock (the first given of {', '.join(SAFETY_RULES)} wins), "
+            f"{' and '.join(cols[1:])} {'is' if len(cols) == 2 else 'are'} ignored")
 
 
 def _check_policies(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:

@@ -111,6 +111,8 @@ class SolveResult:
             "profit": float(p["profit"].sum()),
             "budget_used": float(p["budget_used"].sum()),
             "mean_service": _mean_service(self.assignment),
+            "mean_cycle_service": _mean_service(self.assignment, "cycle_service"),
+            "mean_fill_rate": _mean_service(self.assignment, "fill_rate"),
             "inventory_days": float(p["inventory_days"].mean()),
             "levels_used": int(self.assignment["level"].nunique()),
         }
@@ -129,9 +131,10 @@ class SolveResult:
         return write_outputs(self, Path(out_dir))
 
 
-def _mean_service(a: pd.DataFrame) -> float | None:
+def _mean_service(a: pd.DataFrame, column: str = "service") -> float | None:
+    """Demand-weighted mean of a service column over the plan (None where undefined)."""
     w = a["base_demand"]
-    s = a["service"]
+    s = a[column]
     ok = s.notna()
     if not ok.any() or w[ok].sum() <= 0:
         return None
