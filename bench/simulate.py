@@ -8,8 +8,8 @@
    to ``--large`` unit-periods and run through the engine (``simulate_policies``) with
    ``--large-cycles`` cycles.
 
-Prints a markdown table with the unit-days simulated, seconds, unit-days per second and the
-load average (the machine is shared: read the figures with the load next to them).
+Prints a markdown table with the unit-days simulated, wall and CPU seconds, unit-days per
+second and the load average (the machine is shared: read the figures with the load next to them).
 
 Usage (from the repository root)::
 
@@ -34,9 +34,10 @@ def _load() -> str:
     return " / ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
-def _row(name: str, unit_periods: int, cycles: int, unit_days: int, seconds: float, load: str) -> str:
+def _row(name: str, unit_periods: int, cycles: int, unit_days: int, seconds: float, cpu: float,
+         load: str) -> str:
     return (f"| {name} | {unit_periods:,} | {cycles:,} | {unit_days / 1e6:,.1f} M | {seconds:.1f} | "
-            f"{unit_days / seconds / 1e6:.1f} M | {load} |")
+            f"{cpu:.1f} | {unit_days / seconds / 1e6:.1f} M | {load} |")
 
 
 def main() -> None:
@@ -56,14 +57,14 @@ def main() -> None:
         run = Path(tempfile.mkdtemp(prefix="svcplan-bench-sim-")) / "demo"
         svcplan.solve(svcplan.load_case(ROOT / "data" / "demo")).write(run)
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cores")
-    print("| what | unit-periods | cycles | unit-days | seconds | unit-days/s | load (1/5/15 min) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| what | unit-periods | cycles | unit-days | seconds | CPU s | unit-days/s | load (1/5/15 min) |")
+    print("|---|---|---|---|---|---|---|---|")
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = svcplan.simulate(run, cycles=args.cycles, seed=0)
-    sec = time.perf_counter() - t0
+    sec, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(_row("demo plan (API call)", res.summary["simulated"], args.cycles, res.summary["unit_days"],
-               sec, _load()), flush=True)
+               sec, cpu, _load()), flush=True)
 
     case = svcplan.load_case(res.summary["case_path"])
     f = plan_frame(case, read_run(run).assignment)
@@ -75,10 +76,10 @@ def main() -> None:
     big = Policy(**{**big.__dict__, "keys": keys})
     pd_days = round(case.settings.period_days)
     days = total_unit_days(big, args.large_cycles, pd_days)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     simulate_policies(big, args.large_cycles, 0, pd_days)
-    sec = time.perf_counter() - t0
-    print(_row("demo policies repeated (engine)", args.large, args.large_cycles, days, sec, _load()),
+    sec, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(_row("demo policies repeated (engine)", args.large, args.large_cycles, days, sec, cpu, _load()),
           flush=True)
 
 

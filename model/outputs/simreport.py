@@ -30,7 +30,7 @@ def read_simulation(folder: Path) -> tuple[pd.DataFrame, dict]:
     return pd.read_csv(csv, dtype=ID_DTYPES), json.loads(js.read_text(encoding="utf-8"))
 
 
-def _scatter(t: pd.DataFrame, metric: str) -> str:
+def promise_chart(t: pd.DataFrame, metric: str) -> str:
     """Promised vs achieved per (product, level), weighted by units; the diagonal is a kept
     promise, points below it fall short (red when the promise is above the interval)."""
     t = t[t["cycles"] > 0].assign(w=lambda d: d["units"],
@@ -68,7 +68,7 @@ def simulation_section(folder: Path, table) -> list[str]:
         parts.append(f"<tr><td>{name}</td><td>{_pct(v['promised'])}</td><td>{_pct(v['achieved'])}"
                      f"</td><td>{v['promise_above_interval']}</td><td>{v['promise_below_interval']}"
                      "</td></tr>")
-    parts += ["</table>", '<div class="grid">', *(_scatter(t, k) for k in METRICS), "</div>"]
+    parts += ["</table>", '<div class="grid">', *(promise_chart(t, k) for k in METRICS), "</div>"]
     if s.get("profit"):
         h = s["profit"]["horizon"]
         parts.append(f"<p>Horizon profit: planned <b>{svg.fmt(h['planned'])}</b>, simulated "

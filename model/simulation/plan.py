@@ -29,6 +29,7 @@ import pandas as pd
 from ..case.case import Case
 from ..case.schema import ID_DTYPES
 from ..case.units import UNIT, units_frame
+from ..economics.options import inventory_table
 from ..solver.status import WITH_PLAN
 from .policy import Policy, Windows
 
@@ -114,8 +115,6 @@ def stream_keys(a: pd.DataFrame) -> np.ndarray:
 
 def plan_frame(case: Case, a: pd.DataFrame) -> pd.DataFrame:
     """The assignment with the inventory parameters of each row's (product, level)."""
-    from ..economics.options import inventory_table  # TODO(i12a): top-level once merged
-
     inv = inventory_table(case)
     cols = ["product", "level", "distribution", "demand_cv", "lead_time_days", "review_days",
             "lead_time_sd_days", "mean_per_unit", "cycle_per_unit", "cycle_service", "fill_rate"]
