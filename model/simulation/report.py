@@ -109,8 +109,8 @@ def print_segments(seg: pd.DataFrame, summary: dict, console: Console) -> None:
     from rich.table import Table
 
     tab = Table(title=f"Simulated {summary['cycles']} cycles per unit-period (seed {summary['seed']})")
-    for col in ("segment", "unit-periods", "cycle promised", "cycle achieved", "short",
-                "fill promised", "fill achieved", "short"):
+    for col in ("segment", "unit-periods", "cycle promised", "achieved", "short",
+                "fill promised", "achieved", "short"):
         tab.add_column(col, justify="left" if col == "segment" else "right")
     for r in seg.itertuples(index=False):
         tab.add_row(str(r.segment), str(r.unit_periods), _pct(r.promised_cycle_service),
@@ -122,8 +122,8 @@ def print_segments(seg: pd.DataFrame, summary: dict, console: Console) -> None:
                 _pct(m["fill_rate"]["promised"]), _pct(m["fill_rate"]["achieved"]),
                 str(m["fill_rate"]["promise_above_interval"]), style="bold")
     console.print(tab)
-    console.print("short: unit-periods whose promise lies above the 95% interval of what "
-                  "the simulation achieved (weights: units served)")
+    console.print("short: promise above the 95% interval of the simulated value; "
+                  "weights: units served")
     h = summary["profit"]["horizon"]
     console.print(f"horizon profit: planned {h['planned']:,.0f}; simulated P5 {h['p5']:,.0f}, "
                   f"P50 {h['p50']:,.0f}, P95 {h['p95']:,.0f}", highlight=False)
