@@ -47,7 +47,8 @@ def promise_chart(t: pd.DataFrame, metric: str) -> str:
     return svg.line_chart(f"simulation-{metric}", f"{METRICS[metric].capitalize()}: promised vs achieved",
                           [("promise kept", [lo, 1.0], [lo, 1.0])], points,
                           x_label=f"promised {METRICS[metric]}", y_label="achieved (simulated)",
-                          width=460, height=320, x_format=lambda v: f"{100 * v:.0f}%", dots=False)
+                          width=460, height=320, x_format=lambda v: f"{100 * v:.0f}%", dots=False,
+                          y_min=lo)
 
 
 def simulation_section(folder: Path, table) -> list[str]:
