@@ -12,6 +12,7 @@ import json
 import textwrap
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import integrate, stats
 
@@ -199,6 +200,16 @@ def test_plan_gamma_units_keep_and_understocked_units_break_their_promise(simula
     assert (p2["achieved_cycle_service"] < 0.7).all()
     m = simulated.summary["metrics"]["cycle_service"]
     assert m["promise_above_interval"] >= 2 and m["achieved"] < m["promised"]
+
+
+def test_a_loaded_case_and_the_same_seed_give_the_same_table(solved, simulated):
+    import svcplan
+
+    root, case = solved
+    again = svcplan.simulate(root / "run", svcplan.load_case(case), cycles=300, seed=1)
+    pd.testing.assert_frame_equal(again.table, simulated.table)
+    other = svcplan.simulate(root / "run", cycles=300, seed=2)
+    assert not other.table["achieved_fill_rate"].equals(simulated.table["achieved_fill_rate"])
 
 
 def test_simulation_files_sheet_and_report(solved, simulated):

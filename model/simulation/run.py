@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..case.case import Case
 from ..case.validate import load_case
 from ..outputs.excel import replace_sheet
 from ..outputs.files import SIMULATION_CSV, SIMULATION_JSON, write_json_atomic
@@ -62,9 +63,10 @@ def check_cycles(cycles: int) -> None:
             f"promise from a broken one")
 
 
-def simulate(run_dir: str | Path, case: str | Path | None = None, *, cycles: int = 1000,
+def simulate(run_dir: str | Path, case: str | Path | Case | None = None, *, cycles: int = 1000,
              seed: int = 0, progress: Callable[[int, int], None] | None = None) -> SimulationResult:
-    """Simulate the plan in ``run_dir`` (case: given, or ``case_path`` of its summary.json).
+    """Simulate the plan in ``run_dir``. ``case``: a loaded :class:`Case`, a case path, or
+    ``None`` for the ``case_path`` recorded in the run's summary.json.
 
     ``progress(done, total)`` is called with unit-days simulated so far. Raises
     :class:`SimulationError` (no plan, no case, a mismatch, too few cycles) or
@@ -73,11 +75,14 @@ def simulate(run_dir: str | Path, case: str | Path | None = None, *, cycles: int
     t0 = time.perf_counter()
     check_cycles(cycles)
     run = read_run(Path(run_dir))
-    path = case or run.case_path
-    if not path or not Path(path).exists():
+    path = case.source if isinstance(case, Case) else (case or run.case_path)
+    if isinstance(case, Case):
+        c = case
+    elif not path or not Path(path).exists():
         raise SimulationError(f"the case of {run_dir} was not found ({path or 'not recorded'}): "
                               "pass it with --case")
-    c = load_case(path)
+    else:
+        c = load_case(path)
     check_match(c, run.assignment)
     pd_days = max(1, round(c.settings.period_days))
     f = plan_frame(c, run.assignment)
@@ -100,7 +105,8 @@ def simulate(run_dir: str | Path, case: str | Path | None = None, *, cycles: int
                 "fill_rate": estimate.fill_rate(out.batch_demand, out.batch_short)}
     table = unit_table(f, live, out.cycles, achieved)
     summary = {
-        "run": str(Path(run_dir).resolve()), "case_path": str(Path(path).resolve()),
+        "run": str(Path(run_dir).resolve()),
+        "case_path": str(Path(path).resolve()) if Path(path).exists() else str(path),
         "cycles": cycles, "seed": seed, "unit_periods": len(table), "simulated": int(len(live)),
         "weight": "units", "metrics": metric_summary(table),
         "profit": profit_summary(out.rewards, const, periods, planned) if len(live) else None,
