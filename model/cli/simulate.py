@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -43,8 +43,9 @@ def simulate_cmd(
         if quiet:
             res = simulate(run_dir, case, cycles=cycles, seed=seed)
         else:
-            columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn("unit-days"), TimeElapsedColumn(), TimeRemainingColumn())
+            columns = (TextColumn("simulating unit-periods day by day"), BarColumn(),
+                       TaskProgressColumn(), TimeElapsedColumn(), TextColumn("left"),
+                       TimeRemainingColumn())
             with Progress(*columns, console=console, transient=True) as bar:
                 task = bar.add_task("simulate", total=None)
 
