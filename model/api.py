@@ -1,4 +1,5 @@
-"""The Python API: load a case, solve it, get one result object (pandas in, pandas out).
+"""The Python API: load a case, solve it, get one result object (pandas in, pandas out);
+simulate a solved plan (:func:`simulate`, from :mod:`svcplan.simulation.run`).
 
 It mirrors ``svcplan solve``: the CLI is a thin layer over :func:`load_case`, :func:`solve`
 and :meth:`SolveResult.write`. No Pyomo or HiGHS object is ever returned.
@@ -19,11 +20,12 @@ from .case.validate import load_case
 from .formulation.data import prepare, product_clusters
 from .outputs.result import SolveResult
 from .outputs.tables import assignment_table, choose, group_table, period_table, recomputed_objective
+from .simulation.run import SimulationResult, simulate
 from .solver.options import SolverOptions
 from .solver.status import Status
 from .solver.warmstart import start_vector
 
-__all__ = ["SolveResult", "load_case", "solve"]
+__all__ = ["SimulationResult", "SolveResult", "load_case", "simulate", "solve"]
 
 
 def solve(

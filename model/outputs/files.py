@@ -29,7 +29,11 @@ TABLE_FILES = {
     "capacity": "kpi_capacity.csv",
 }
 EXPLANATION_FILE = "infeasibility.csv"
-OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "report.html", EXPLANATION_FILE, "summary.json"]
+#: What ``svcplan simulate`` adds to a run folder; a new solve removes them (they describe
+#: the plan that was there before).
+SIMULATION_CSV, SIMULATION_JSON = "simulation.csv", "simulation.json"
+OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "report.html", EXPLANATION_FILE, SIMULATION_CSV,
+                SIMULATION_JSON, "summary.json"]
 
 
 class Outcome(Protocol):

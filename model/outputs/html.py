@@ -1,10 +1,11 @@
 """``svcplan report RUN_DIR``: one self-contained HTML file a planner can hand to management.
 
-It reads only a run folder's outputs (summary.json, assignment.csv, kpi_*.csv and, for a
-batch, summary.csv), plus the case for the response curves (``case_path`` recorded in
-summary.json, or given explicitly). Charts are inline SVG (:mod:`.svg`); the only script
-is a few lines that record errors and count rendered charts, so the file opens offline and
-a headless browser can check it (tests/test_html_report.py).
+It reads only a run folder's outputs (summary.json, assignment.csv, kpi_*.csv,
+simulation.csv/json when ``svcplan simulate`` ran and, for a batch, summary.csv), plus the
+case for the response curves (``case_path`` recorded in summary.json, or given explicitly).
+Charts are inline SVG (:mod:`.svg`); the only script is a few lines that record errors and
+count rendered charts, so the file opens offline and a headless browser can check it
+(tests/test_html_report.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..case.validate import load_case
 from ..economics.options import level_table, option_table
 from ..solver.status import WITH_PLAN
 from . import svg
+from .simreport import simulation_section
 
 #: Caps that keep a report readable on large cases (the rest is summarised in a note).
 MAX_PRODUCTS, MAX_UNITS, MAX_SEGMENT_CURVES = 30, 60, 12
@@ -281,6 +283,7 @@ def render(run: Run, case: Case | None = None) -> str:
         parts += ["<h2>Budget, profit and inventory</h2>", '<div class="grid">',
                   budget_chart(p), bridge_chart(p, a), inventory_chart(p, max_days), "</div>"]
         parts += _marginals_section(p, run.capacity, s)
+        parts += simulation_section(Path(s.get("_folder", run.folder)), _table)
         if case is not None:
             parts += ["<h2>Response curves by segment</h2>",
                       '<p class="note">Revenue and logistics cost of the segment if all its units '
