@@ -27,6 +27,7 @@ TABLE_FILES = {
     "segments": "kpi_segments.csv",
     "classes": "kpi_classes.csv",
     "capacity": "kpi_capacity.csv",
+    "targets": "kpi_targets.csv",
 }
 EXPLANATION_FILE = "infeasibility.csv"
 #: What ``svcplan simulate`` adds to a run folder; a new solve removes them (they describe
@@ -48,6 +49,7 @@ class Outcome(Protocol):
     segments: pd.DataFrame
     classes: pd.DataFrame
     capacity: pd.DataFrame
+    targets: pd.DataFrame
     explanation: pd.DataFrame
 
     @property
