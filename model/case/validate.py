@@ -1,7 +1,7 @@
 """The two doors into the case stage: :func:`validate` (raw tables -> Case) and :func:`load_case`.
 
 This is the top of the case stage (problems, settings, schema <- textio <- reader <- units <-
-checks <- case <- validate): it only composes what the modules below it define. The rules
+demand_floor <- checks <- case <- validate): it only composes what the modules below it define. The rules
 themselves are in :mod:`.checks`; the :class:`~svcplan.case.case.Case` builds itself from
 their result.
 """

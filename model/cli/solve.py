@@ -56,10 +56,12 @@ def solve_cmd(
     write_model: Annotated[
         Path | None, typer.Option(help="Write the model handed to HiGHS (.mps or .lp).")
     ] = None,
-    no_warm_start: Annotated[bool, typer.Option(help="Skip the LP-rounding warm start.")] = False,
-    log: Annotated[bool, typer.Option(help="Show the HiGHS log.")] = False,
+    warm_start: Annotated[bool, typer.Option(
+        "--warm-start/--no-warm-start", help="Start from the LP-rounding plan.")] = True,
+    log: Annotated[bool, typer.Option("--log", help="Show the HiGHS log.")] = False,
     quiet: QuietOpt = False,
-    report: Annotated[bool, typer.Option(help="Also write report.html (svcplan report).")] = False,
+    report: Annotated[bool, typer.Option("--report",
+                                         help="Also write report.html (svcplan report).")] = False,
     solver: SolverOpt = None,
     extend: ExtendOpt = None,
 ) -> None:
@@ -79,7 +81,7 @@ def solve_cmd(
     target = out or default_out(c.name)
     try:
         kw = dict(time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
-                  warm_start=not no_warm_start, log=log, solver=solver, extend=extensions)
+                  warm_start=warm_start, log=log, solver=solver, extend=extensions)
         if log or quiet:
             res = solve(c, **kw)
         else:  # one status line per phase: long runs show what they are doing
