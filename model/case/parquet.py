@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from .problems import Problem
-from .reader import RawCase, _settings_from_sheet
+from .reader import RawCase, _drop_blank_rows, _renumber, _settings_from_sheet
 from .schema import TABLES
 
 SUFFIX = ".parquet"
@@ -125,7 +125,7 @@ def _read_settings(folder: Path, raw: RawCase, pq) -> None:
     elif table.is_file():
         raw.settings_label = table.name
         frame = pq.read_table(table).to_pandas().astype(object).fillna("").astype(str)
-        raw.settings = _settings_from_sheet(frame, raw)
+        raw.settings = _settings_from_sheet(_drop_blank_rows(_renumber(frame)), raw, skip=set())
     else:
         raw.problems.append(Problem("case.yaml", "required file is missing (or case.parquet)"))
 
