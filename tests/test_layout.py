@@ -52,7 +52,10 @@ MAX_LINES = 400
 HIGHSPY_HOME = "model/solver/highs.py"
 PYOMO_HOME = "model/formulation/"
 # Modules of model/solver/ that call other solvers through Pyomo (and so may import pyomo).
-PYOMO_IN_SOLVER: frozenset[str] = frozenset()
+# pyomo_solvers.py is the door for `--solver NAME` (cbc, glpk, gurobi_direct, ...): it hands
+# the Pyomo model itself to SolverFactory, which no array-based module can do; deliberately
+# the one exception, so everything else in the solver stage stays Pyomo-free.
+PYOMO_IN_SOLVER: frozenset[str] = frozenset({"model/solver/pyomo_solvers.py"})
 
 
 # ---------------------------------------------------------------------------------------------
