@@ -170,6 +170,14 @@ def test_help_shows_no_type_of_a_flag_and_no_double_negative(command):
         assert "--warm-start" in result.output and "--no-warm-start" in result.output
 
 
+def test_did_you_mean_prefers_the_id_an_excel_date_became():
+    from svcplan.case.problems import did_you_mean
+
+    months = [f"2026-{m:02d}-01" for m in range(1, 13)]  # periods typed as dates in Excel
+    assert did_you_mean("2026-01", months) == "; did you mean '2026-01-01'?"
+    assert did_you_mean("SKU-9", ["KEY", "LARGE"]) == ""
+
+
 def test_a_scenario_where_value_gets_a_did_you_mean():
     from svcplan.whatif.scenarios import ScenarioError, check, parse_scenarios
 
