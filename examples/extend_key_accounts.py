@@ -1,6 +1,6 @@
 """An svcplan extension: KEY accounts of one product are never served below EXPRESS in Q4.
 
-    svcplan solve data/demo --extend examples/extend_key_accounts.py:key_accounts_q4
+    svcplan solve examples/extend-case --extend examples/extend_key_accounts.py:key_accounts_q4
 
 A contractual floor the case tables cannot say (a policy applies to every period). For each
 KEY unit-period of the product in October-December, the options ranked below EXPRESS must

@@ -1,16 +1,16 @@
-"""An svcplan extension: at most N unit-periods served at PREMIUM in any one month.
+"""An svcplan extension: at most LIMIT unit-periods served at PREMIUM in any one month.
 
-    svcplan solve data/demo --extend examples/extend_premium_cap.py:premium_cap
+    svcplan solve examples/extend-case --extend examples/extend_premium_cap.py:premium_cap
 
-PREMIUM is flown in by a partner who takes a limited number of accounts a month. One row per
-period: ``sum over units of x[unit, PREMIUM, period] <= N``. The row spans every unit, so
-svcplan treats it like a budget row (priced in the LP bound of large cases).
+PREMIUM is flown in by a partner who takes a limited number of accounts a month (here one).
+One row per period: ``sum over units of x[unit, PREMIUM, period] <= LIMIT``. The row spans
+every unit, so svcplan treats it like a budget row (priced in the LP bound of large cases).
 """
 
 import pyomo.environ as pyo
 
 LEVEL = "PREMIUM"
-LIMIT = 20
+LIMIT = 1
 
 
 def premium_cap(m, h, level=LEVEL, limit=LIMIT):

@@ -1,4 +1,5 @@
-"""The Python API: load a case, solve it, get one result object (pandas in, pandas out).
+"""The Python API: load a case, solve it, get one result object (pandas in, pandas out);
+simulate a solved plan (:func:`simulate`, from :mod:`svcplan.simulation.run`).
 
 It mirrors ``svcplan solve``: the CLI is a thin layer over :func:`load_case`, :func:`solve`
 and :meth:`SolveResult.write`. No Pyomo or HiGHS object is ever returned.
@@ -18,12 +19,14 @@ from .case.case import Case
 from .case.validate import load_case
 from .formulation.data import prepare, product_clusters
 from .outputs.result import SolveResult
-from .outputs.tables import assignment_table, choose, group_table, period_table, recomputed_objective
+from .outputs.tables import assignment_table, choose, group_table, period_table
+from .outputs.targets import mode_objective, target_table
+from .simulation.run import SimulationResult, simulate
 from .solver.options import SolverOptions
 from .solver.status import Status
 from .solver.warmstart import start_vector
 
-__all__ = ["SolveResult", "load_case", "solve"]
+__all__ = ["SimulationResult", "SolveResult", "load_case", "simulate", "solve"]
 
 
 def solve(
@@ -101,12 +104,19 @@ def solve(
         if start is not None and warm_start and not start.empty:
             x_start = start_vector(data.options, start, case)
         out = solve_model(sf, opts, x_start, cluster=product_clusters(data))
+    sense = case.settings.objective
+
+    def signed(v: float | None) -> float | None:
+        """The model always maximises; a cost is reported positive, its bound a lower bound."""
+        return None if v is None else (-v if sense == "cost" else v)
+
     res = SolveResult(
         case_name=case.name,
         status=out.status,
-        objective=out.objective,
-        bound=out.bound,
+        objective=signed(out.objective),
+        bound=signed(out.bound),
         mip_gap=out.mip_gap,
+        objective_sense=sense,
         build_seconds=build_seconds,
         solve_seconds=out.solve_seconds,
         total_seconds=time.perf_counter() - t0,
@@ -115,8 +125,8 @@ def solve(
         n_constraints=out.n_constraints,
         n_options=len(data.options),
         message=out.message,
-        solver_objective=out.objective,
-        warm_start_objective=out.warm_start_objective,
+        solver_objective=signed(out.objective),
+        warm_start_objective=signed(out.warm_start_objective),
         warm_start=out.details.get("warm_start", ""),
         warnings=case.warnings,
         case_path=str(Path(case.source).resolve()) if Path(case.source).exists() else None,
@@ -151,11 +161,14 @@ def solve(
         res.periods = period_table(case, a, data.levels)
         res.segments = group_table(a, "segment")
         res.classes = group_table(a, "product_class")
-        res.objective = recomputed_objective(res.periods)
+        res.objective = mode_objective(case, res.periods, chosen)
+        duals = None
         if marginals and out.col_values is not None:
             groups = [np.arange(s, e) for s, e in zip(data.group_start, data.group_end, strict=True)]
-            res.attach_marginals(marginal_values(sf, out.col_values, groups, case.periods),
-                                 case.periods)
+            marg = marginal_values(sf, out.col_values, groups, case.periods)
+            res.attach_marginals(marg, case.periods)
+            duals = marg.target_duals()
+        res.targets = target_table(case, data.targets, out.x, duals)
     res.total_seconds = time.perf_counter() - t0
     return res
 

@@ -30,6 +30,7 @@ from .problems import CaseError, Problem, did_you_mean
 from .reader import RawCase
 from .schema import REFERENCES, SAFETY_RULES, TABLES, Col, Table
 from .settings import Settings, setting_keys
+from .targets import check_option_promises, check_target_units, check_targets
 from .units import allowed_options, missing_captures
 
 #: Cells at least this large are refused: the solver treats 1e20 as infinity.
@@ -92,8 +93,12 @@ def check(raw: RawCase) -> Checked:
     _check_period_order(tables, raw, out)
     _check_levels(tables, raw, out)
     _check_policies(tables, raw, out)
+    if settings is not None:
+        out.problems.extend(check_targets(tables, settings, raw.label("targets")))
     if not out.problems and settings is not None:
         _check_units(tables, raw, out)
+        out.problems.extend(check_target_units(tables, raw.label("targets")))
+        out.problems.extend(check_option_promises(tables, settings, raw.label("options")))
         if not out.problems:
             out.problems.extend(demand_floor_problems(tables, settings.goodwill_retention,
                                                       raw.label("segments"), MAX_ROWS_PER_PROBLEM))
@@ -114,10 +119,20 @@ def _settings(raw: RawCase, out: _Collector) -> Settings | None:
                 close = difflib.get_close_matches(key, keys, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(keys)}"
                 msg = f"unknown setting '{key}'{hint}"
+            elif err["type"] == "literal_error":
+                msg = _choice_message(key, err.get("input"), err["ctx"]["expected"])
             else:
                 msg = f"setting '{key}': {err['msg']} (got {err.get('input')!r})"
             out.problems.append(Problem(raw.settings_label, msg, column=key))
         return None
+
+
+def _choice_message(key: str, value: object, expected: str) -> str:
+    """A setting with a fixed set of values got another one: name them, suggest the closest."""
+    choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
+    close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"setting '{key}': {value!r} is not one of {', '.join(choices)}{hint}"
 
 
 def _blank(s: pd.Series) -> pd.Series:

@@ -85,13 +85,26 @@ def _type_problem(pa, type_, kind: str) -> str | None:
     t = pa.types
     if t.is_null(type_):
         return None
+    text = t.is_string(type_) or t.is_large_string(type_) or t.is_dictionary(type_)
     if kind == "id":
-        if t.is_string(type_) or t.is_large_string(type_) or t.is_integer(type_) or t.is_dictionary(type_):
+        if text or t.is_integer(type_):
             return None
-        return f"has Parquet type {type_}; an id column must be text (or integers)"
+        return f"is {_word(pa, type_)} in the Parquet file ({type_}); an id column must be text"
     if t.is_integer(type_) or t.is_floating(type_) or t.is_decimal(type_):
         return None
-    return f"has Parquet type {type_}; expected numbers (integers or floats)"
+    return (f"is {_word(pa, type_)} in the Parquet file ({type_}); expected numbers "
+            "(integers or floats)")
+
+
+def _word(pa, type_) -> str:
+    t = pa.types
+    if t.is_string(type_) or t.is_large_string(type_) or t.is_dictionary(type_):
+        return "text"
+    if t.is_temporal(type_):
+        return "a date or time"
+    if t.is_boolean(type_):
+        return "true/false"
+    return "numbers" if t.is_floating(type_) or t.is_integer(type_) else "of another type"
 
 
 def _read_settings(folder: Path, raw: RawCase, pq) -> None:

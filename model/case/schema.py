@@ -207,6 +207,20 @@ TABLES: dict[str, Table] = {
             key=("resource", "period"),
         ),
         Table(
+            "targets",
+            (
+                Col("min_service", "float", required=True, lo=0.0, hi=1.0, lo_open=True),
+                Col("name", "id"),
+                Col("segment", "id"),
+                Col("product", "id"),
+                Col("product_class", "id"),
+                Col("period", "id"),  # a period id, blank = each period, * = pooled horizon
+                Col("metric", "id"),  # cycle | fill_rate (blank: case.yaml service_metric)
+                Col("weight", "id"),  # demand | equal (blank: case.yaml service_weight)
+            ),
+            key=(),
+        ),
+        Table(
             "usage",
             (
                 Col("level", "id", required=True),
@@ -241,6 +255,9 @@ REFERENCES: dict[tuple[str, str], tuple[str, str]] = {
     ("current", "level"): ("levels", "level"),
     ("capacity", "period"): ("periods", "period"),
     ("usage", "level"): ("levels", "level"),
+    ("targets", "segment"): ("segments", "segment"),
+    ("targets", "product"): ("products", "product"),
+    ("targets", "product_class"): ("products", "product_class"),
     ("usage", "resource"): ("capacity", "resource"),
 }
 

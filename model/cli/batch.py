@@ -27,6 +27,7 @@ from rich.text import Text
 from ..outputs.console import status_colour
 from ..outputs.result import SolveResult
 from ..whatif.batch import BatchOptions, BatchResult, run_batch
+from ..whatif.exchange import parse_target, run_exchange
 from ..whatif.frontier import parse_range, run_frontier
 from ..whatif.scenarios import ScenarioError, load_scenarios
 from ..whatif.summary import short_labels
@@ -148,16 +149,22 @@ def frontier(
     out: OutOpt = None, workers: WorkersOpt = None, dask: DaskOpt = None,
     resume: ResumeOpt = False, time_limit: TimeOpt = None, gap: GapOpt = None,
     warm: WarmOpt = True, quiet: QuietOpt = False,
+    service_target: Annotated[str | None, typer.Option(
+        "--target", help="Sweep a service target instead of the budget: "
+                         "NAME:start:stop:count or NAME:a,b,c (its min_service).")] = None,
 ) -> None:
-    """Profit against budget: the marginal value of budget and who loses service first."""
+    """Profit against budget: the marginal value of budget and who loses service first.
+    With --target: cost (or profit) against a service target, the exchange curve."""
+    opts = BatchOptions(time_limit=time_limit, mip_gap=gap, workers=workers, dask=dask,
+                        resume=resume, warm=warm)
+    if service_target is not None:
+        _exchange(case, service_target, out, opts, quiet)
     try:
         scales = parse_range(budget)
     except ValueError as exc:
         fail(str(exc))
     c = load(case)
     target = out or default_out(f"{c.name}-frontier")
-    opts = BatchOptions(time_limit=time_limit, mip_gap=gap, workers=workers, dask=dask,
-                        resume=resume, warm=warm)
     res, front, diff = _run(run_frontier, c, scales, target, opts, quiet=quiet)
     if res.interrupted:
         print_interrupted(res)
@@ -178,6 +185,28 @@ def frontier(
                           f"{r.rank_at_first_loss:.2f} at scale {r.first_loss_scale:g}",
                           highlight=False)
     console.print(f"frontier.csv, differentiation.csv, summary.csv in [bold]{target}[/]")
+    raise typer.Exit(res.exit_code)
+
+
+def _exchange(case: Path, spec: str, out: Path | None, opts: BatchOptions, quiet: bool) -> None:
+    """``frontier --target``: sweep one target's min_service, print and write the curve."""
+    try:
+        name, values = parse_target(spec)
+    except ValueError as exc:
+        fail(str(exc))
+    c = load(case)
+    folder = out or default_out(f"{c.name}-exchange-{name}")
+    res, curve = _run(run_exchange, c, name, values, folder, opts, quiet=quiet)
+    sense = c.settings.objective
+    t = Table(title=f"Exchange curve of target {name} ({sense})")
+    for col in ("min_service", "status", "achieved", sense, f"{sense} per point"):
+        t.add_column(col, justify="left" if col == "status" else "right")
+    spec_obj = ".4f" if sense == "service" else ",.0f"
+    for r in curve.itertuples(index=False):
+        t.add_row(_pct(r.min_service), r.status, _pct(r.achieved), _fmt(r.objective, spec_obj),
+                  _fmt(r.marginal_per_point, spec_obj))
+    console.print(t)
+    console.print(f"frontier.csv, summary.csv in [bold]{folder}[/]")
     raise typer.Exit(res.exit_code)
 
 

@@ -108,6 +108,7 @@ def add_switching(f: Formulation, d: ModelData) -> None:
     cols, tt = np.concatenate(change_col), np.concatenate(change_t)
     if s.switching_cost > 0:
         f.add_terms("profit", tt, cols, np.full(len(cols), -float(s.switching_cost)))
+        f.add_terms("switching", tt, cols, np.full(len(cols), float(s.switching_cost)))
     if s.max_changes is not None:
         units, row = np.unique(np.concatenate(change_u), return_inverse=True)
         add_rows(f, RowKind.MAX_CHANGES, (row, cols, np.ones(len(cols))), len(units), None,
@@ -247,10 +248,49 @@ def add_inventory_limit(f: Formulation, d: ModelData) -> None:
     add_rows(f, RowKind.INVENTORY, (t, np.arange(len(t)), coef), d.n_periods, None, 0.0)
 
 
+def add_targets(f: Formulation, d: ModelData) -> None:
+    """Service targets (targets.csv), one row per target and period (or pooled horizon):
+    ``Σ_{i of its units and periods} w_i·(s_i − m)·x_i ≥ 0``, i.e. the weighted mean
+    promise ``Σ w·s·x / Σ w`` (``Σ_l x = 1`` per unit-period) is at least ``m``.
+
+    Stated divided by the mean weight ``w̄`` and negated, ``Σ (w_i/w̄)·(m − s_i)·x_i ≤ 0``,
+    so it is a dense ``≤`` row like a budget (coefficients from :mod:`svcplan.economics.targets`).
+    Rows are named ``(target name, period id or "*")``: ``m.service_target["KEY", "*"]``.
+    """
+    t = d.targets
+    if t is None or not len(t.table):
+        return
+    add_rows(f, RowKind.TARGET, (t.rows, t.cols, t.coef), len(t.table), None, 0.0,
+             index=t.keys)
+
+
 def add_objective(f: Formulation, d: ModelData) -> None:
-    """``max Σ_t D_t·(Σ p_i x_i + Σ lift·(margin−buc) − Σ F_l y[l,t] − S·Σ_u w[u,t])``."""
+    """The objective of case.yaml's ``objective``, always stated as a maximisation:
+
+    - profit: ``max Σ_t D_t·(Σ p_i x_i + Σ lift·(margin−buc) − Σ F_l y[l,t] − S·Σ_u w[u,t])``;
+    - cost: ``max −Σ_t D_t·(Σ c_i x_i + Σ lift·buc + Σ F_l y[l,t] + S·Σ_u w[u,t])``
+      (minimising the cost; the budget's spend terms plus switching);
+    - service: ``max Σ_i w_i·s_i·x_i / Σ w`` (no discount), the weighted mean promise.
+
+    One sense for every mode keeps every solve path (bounds, pricing, rounding, search,
+    marginals) unchanged; the result reports the mode's own value and sign.
+    """
+    mode = d.settings.objective
+    if mode == "service":
+        cost = np.zeros(f.form.n_cols)
+        x0 = f.form.offsets["x"]
+        cost[x0: x0 + len(d.options)] = d.service
+        set_objective(f, cost)
+        return
     disc = d.case.tables["periods"]["discount"].to_numpy().astype(float)
-    rows, cols, vals = _per_period(f, d, "profit", d.options["profit"].to_numpy())
+    if mode == "cost":
+        rows, cols, vals = _per_period(f, d, "spend", d.options["cost"].to_numpy())
+        sw = f.terms.get("switching", [])
+        rows, cols, vals = (np.concatenate([a, *(p[j] for p in sw)]) for j, a in
+                            enumerate((rows, cols, vals)))
+        vals = -vals
+    else:
+        rows, cols, vals = _per_period(f, d, "profit", d.options["profit"].to_numpy())
     cost = np.zeros(f.form.n_cols)
     np.add.at(cost, cols, disc[rows] * vals)
     set_objective(f, cost)
@@ -267,5 +307,6 @@ def create_model(d: ModelData) -> Formulation:
     add_budget(f, d)
     add_capacity(f, d)
     add_inventory_limit(f, d)
+    add_targets(f, d)
     add_objective(f, d)
     return f

@@ -29,12 +29,13 @@ class RowKind(StrEnum):
     INVENTORY = "inventory"  # safety stock days per period
     USER = "user"  # a row an extension added, within one unit (svcplan.formulation.extend)
     USER_DENSE = "user_dense"  # a row an extension added across units: priced like a budget
+    TARGET = "service_target"  # mean promised service of a target's units (targets.csv)
 
 
 #: Dense ``≤`` rows over a whole period or horizon: priced by the LP bound of large models
 #: (:mod:`svcplan.solver.pricing`) and valued by the marginals (:mod:`svcplan.insight.marginals`).
 DENSE = frozenset({RowKind.BUDGET, RowKind.TOTAL_BUDGET, RowKind.CAPACITY, RowKind.INVENTORY,
-                   RowKind.USER_DENSE})
+                   RowKind.USER_DENSE, RowKind.TARGET})
 #: Rows that spend a limited resource (money, capacity): the thriftiest plan spends least on them.
 RESOURCE = frozenset({RowKind.BUDGET, RowKind.TOTAL_BUDGET, RowKind.CAPACITY})
 #: Rows that link a unit's periods; with them the LP relaxation is solved by interior point.

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..solver.status import WITH_PLAN, Status
+from .result import SENSE_WORDS
 
 if TYPE_CHECKING:
     from .result import SolveResult
@@ -38,7 +39,9 @@ def print_summary(res: SolveResult, console: Console | None = None, out: Path | 
     if res.objective is not None:
         gap = f"{100 * res.mip_gap:.4f}%" if res.mip_gap is not None else "n/a"
         bound = f"{res.bound:,.2f}" if res.bound is not None else "n/a"
-        console.print(f"  objective {res.objective:,.2f}  bound {bound}  gap {gap}", end="")
+        label = SENSE_WORDS.get(res.objective_sense, res.objective_sense)
+        console.print(f"  {label} {res.objective:,.{4 if res.objective_sense == 'service' else 2}f}"
+                      f"  bound {bound}  gap {gap}", end="")
     console.print(
         f"  ({res.n_binaries:,} binaries, {res.n_constraints:,} constraints; "
         f"build {res.build_seconds:.2f}s, solve {res.solve_seconds:.2f}s)"
@@ -51,6 +54,7 @@ def print_summary(res: SolveResult, console: Console | None = None, out: Path | 
     _print_periods(res, console)
     _print_levels(res, console)
     _print_marginals(res, console)
+    _print_targets(res, console)
     if out is not None:
         console.print(f"Outputs written to [bold]{out}[/]")
 
@@ -116,3 +120,12 @@ def _print_marginals(res: SolveResult, console: Console) -> None:
     if lines:
         console.print("Marginal values: " + "; ".join(lines) + " (kpi_periods.csv budget_dual, "
                       "kpi_capacity.csv)")
+
+
+def _print_targets(res: SolveResult, console: Console) -> None:
+    """Each service target: required, achieved and the price of one more point."""
+    if res.targets.empty:
+        return
+    console.print("[bold]Service targets[/] (kpi_targets.csv):")
+    for line in res.targets["message"]:
+        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)

@@ -27,9 +27,14 @@ TABLE_FILES = {
     "segments": "kpi_segments.csv",
     "classes": "kpi_classes.csv",
     "capacity": "kpi_capacity.csv",
+    "targets": "kpi_targets.csv",
 }
 EXPLANATION_FILE = "infeasibility.csv"
-OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "report.html", EXPLANATION_FILE, "summary.json"]
+#: What ``svcplan simulate`` adds to a run folder; a new solve removes them (they describe
+#: the plan that was there before).
+SIMULATION_CSV, SIMULATION_JSON = "simulation.csv", "simulation.json"
+OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "report.html", EXPLANATION_FILE, SIMULATION_CSV,
+                SIMULATION_JSON, "summary.json"]
 
 
 class Outcome(Protocol):
@@ -44,6 +49,7 @@ class Outcome(Protocol):
     segments: pd.DataFrame
     classes: pd.DataFrame
     capacity: pd.DataFrame
+    targets: pd.DataFrame
     explanation: pd.DataFrame
 
     @property

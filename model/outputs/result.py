@@ -18,6 +18,9 @@ import pandas as pd
 from ..solver.status import WITH_PLAN, Status
 from .files import write_outputs
 
+#: How outputs name the objective of each mode (case.yaml ``objective``).
+SENSE_WORDS = {"profit": "profit (max)", "cost": "cost (min)", "service": "mean service (max)"}
+
 if TYPE_CHECKING:  # only a type here: importing insight would load Pyomo and HiGHS
     from ..insight.marginals import Marginals
 
@@ -26,9 +29,10 @@ if TYPE_CHECKING:  # only a type here: importing insight would load Pyomo and Hi
 class SolveResult:
     """The outcome of one solve: status, objective, bound, gap, and tidy DataFrames.
 
-    ``objective`` is the SPEC §4 objective of the returned plan recomputed from the output
-    tables (it equals the solver's value up to round-off); ``bound`` is the best proven
-    upper bound, ``mip_gap`` the relative gap between them. The DataFrames are empty when
+    ``objective`` is the SPEC §4 objective of the mode ``objective_sense`` (profit, cost or
+    service) of the returned plan recomputed from the output tables (it equals the solver's
+    value up to round-off); ``bound`` is the best proven bound (an upper bound on profit or
+    service, a lower bound on cost), ``mip_gap`` the relative gap between them. The DataFrames are empty when
     no plan was found (``has_plan`` is False).
     """
 
@@ -53,6 +57,9 @@ class SolveResult:
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
     classes: pd.DataFrame = field(default_factory=pd.DataFrame)
     capacity: pd.DataFrame = field(default_factory=pd.DataFrame)  # duals: svcplan.insight.marginals
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)  # kpi_targets.csv (.targets)
+    #: what was optimised (case.yaml objective): profit (max), cost (min) or service (max)
+    objective_sense: str = "profit"
     marginals: dict[str, Any] = field(default_factory=dict)
     case_path: str | None = None  # where the case was read from (the report's curves)
     warnings: tuple[str, ...] = ()
@@ -76,6 +83,7 @@ class SolveResult:
         out: dict[str, Any] = {
             "case": self.case_name,
             "status": self.status,
+            "objective_sense": self.objective_sense,
             "objective": num(self.objective),
             "bound": num(self.bound),
             "mip_gap": num(self.mip_gap),
@@ -97,7 +105,16 @@ class SolveResult:
         if self.extensions:
             out["extensions"] = list(self.extensions)
         if self.marginals:
-            out["marginals"] = self.marginals
+            out["marginals"] = dict(self.marginals)
+            local = self.marginals.get("local_objective")
+            if self.objective_sense == "cost" and local is not None:
+                out["marginals"]["local_objective"] = -local  # a cost, like the objective
+        if not self.targets.empty:
+            out["targets"] = [
+                {"name": r.name, "period": r.period, "required": r.required,
+                 "achieved": r.achieved, "slack": r.slack,
+                 "marginal_per_point": r.marginal_per_point}
+                for r in self.targets.itertuples(index=False)]
         if self.case_path:
             out["case_path"] = self.case_path
         if not self.explanation.empty:
