@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from svcplan import CaseError, load_case
@@ -180,14 +181,20 @@ def test_unknown_ids_get_a_did_you_mean(tmp_path):
 # -- 10. the help text planners read ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["solve"], ["batch"], ["frontier"],
-                                     ["report"], ["generate"], ["calibrate"]])
+def _commands(group, path=()):
+    """Every command path of the app (``()`` is the app itself), sub-apps included."""
+    yield list(path)
+    for name, command in getattr(group, "commands", {}).items():
+        yield from _commands(command, (*path, name))
+
+
+@pytest.mark.parametrize("command", list(_commands(typer.main.get_command(app))), ids=" ".join)
 def test_help_shows_no_type_of_a_flag_and_no_double_negative(command):
     result = CliRunner().invoke(app, [*command, "--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "<bool>" not in result.output and "--no-no-" not in result.output
     if command == ["solve"]:
-        assert "--warm-start" in result.output and "--no-warm-start" in result.output
+        assert "--warm-start / --no-warm-start" in result.output
 
 
 def test_did_you_mean_prefers_the_id_an_excel_date_became():
