@@ -17,7 +17,7 @@ from casefiles import write_case
 from scipy import integrate, stats
 from typer.testing import CliRunner
 
-from svcplan import CaseError, load_case
+from svcplan import CaseError, load_case, solve
 from svcplan.case.case import Case
 from svcplan.cli.app import app
 from svcplan.economics.options import inventory_table, option_table
@@ -253,3 +253,27 @@ def test_bad_new_column_exits_2_without_output(tmp_path):
     assert res.exit_code == 2
     assert f"{file}, row {row}, column '{column}'" in res.output and "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_outputs_report_promises_weighted_by_demand(tmp_path):
+    """assignment.csv carries each chosen option's safety stock and promises; the KPI tables
+    weight them by base demand (per period, segment and class) and summary.json has both."""
+    files = {**GOOD, "segments.csv": "segment\nA\nB\n",
+             "levels.csv": "level,rank,fill_rate,review_days,lead_time_days\nLO,1,0.9,7,10\n",
+             "products.csv": "product,product_class,unit_margin,demand_cv,demand_distribution\n"
+                             "P,x,10,0.5,gamma\nQ,x,10,0.2,normal\n",
+             "demand.csv": "segment,product,period,base_demand\nA,P,T1,30\nB,Q,T1,10\n"}
+    res = solve(load_case(write_case(tmp_path, files)), marginals=False)
+    inv = inventory_table(load_case(write_case(tmp_path, files, "again"))).set_index("product")
+    a = res.assignment.set_index("product")
+    for p, q in (("P", 30.0), ("Q", 10.0)):
+        assert a.loc[p, "fill_rate"] == inv.loc[p, "fill_rate"] >= 0.9
+        assert a.loc[p, "cycle_service"] == inv.loc[p, "cycle_service"]
+        assert a.loc[p, "safety_stock"] == pytest.approx(q * inv.loc[p, "safety_stock_per_unit"])
+    want = (30 * inv.loc["P", "cycle_service"] + 10 * inv.loc["Q", "cycle_service"]) / 40
+    assert res.periods["mean_cycle_service"].iloc[0] == pytest.approx(want)
+    assert res.classes["mean_cycle_service"].iloc[0] == pytest.approx(want)
+    seg = res.segments.set_index("segment")
+    assert seg.loc["B", "mean_fill_rate"] == pytest.approx(inv.loc["Q", "fill_rate"])
+    kpis = res.summary()["kpis"]
+    assert kpis["mean_cycle_service"] == pytest.approx(want)

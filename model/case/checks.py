@@ -1,7 +1,8 @@
 """The rules of a valid case: raw tables -> typed, consistent tables and settings, or every problem.
 
-The rules come from :mod:`.schema` (columns, kinds, ranges, keys, references) and from
-SPEC §1 (every unit keeps at least one allowed level, :mod:`.units`). Checking never mutates
+The rules come from :mod:`.schema` (columns, kinds, ranges, keys, references), from
+SPEC §1 (every unit keeps at least one allowed level, :mod:`.units`) and from SPEC §3
+(negative goodwill never pushes units below zero, :mod:`.demand_floor`). Checking never mutates
 its input: it builds new typed frames. It collects every problem before raising, so a planner
 fixes a file once, not once per error. Checks are vectorised so a million-row demand table
 validates in about a second.
@@ -10,7 +11,7 @@ validates in about a second.
 :class:`~svcplan.case.case.Case` class sits above this module and builds itself from them
 (``Case.from_raw``), which is what lets ``Case.from_tables`` validate without an import
 circle. Imports inside the case stage run one way:
-problems, settings, schema <- textio <- reader <- units <- checks <- case <- validate.
+problems, settings, schema <- textio <- reader <- units, periods <- demand_floor <- checks <- case <- validate.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .problems import CaseError, Problem
+from .demand_floor import demand_floor_problems
+from .periods import order_problem
+from .problems import CaseError, Problem, did_you_mean
 from .reader import RawCase
 from .schema import REFERENCES, SAFETY_RULES, TABLES, Col, Table
 from .settings import Settings, setting_keys
@@ -73,19 +76,22 @@ def check(raw: RawCase) -> Checked:
         df = raw.tables.get(name)
         if df is None:
             if spec.required and not any(p.file == raw.source for p in raw.problems):
-                out.problems.append(Problem(spec.file, "required table is missing"))
+                out.problems.append(Problem(raw.label(name), f"required {raw.kind} is missing"))
             continue
         typed = _typed_table(spec, df, raw.label(name), out)
         if typed is not None:
             tables[name] = typed
     if "demand" not in raw.tables and "options" not in raw.tables and raw.tables:
-        out.problems.append(Problem("demand.csv", "a case needs demand.csv or options.csv"))
+        out.problems.append(Problem(raw.label("demand"), f"a case needs {raw.where('demand')} or "
+                                    f"{raw.where('options')}"))
     unit_tables = [tables[n] for n in ("demand", "options") if n in tables]
     if unit_tables and all(df.empty for df in unit_tables):
         out.problems.append(Problem(raw.label("demand"), "has no rows: a case needs at least one unit"))
     for name, df in tables.items():
         _check_keys(TABLES[name], df, raw.label(name), out)
     _check_references(tables, raw, out)
+    if "periods" in tables and (found := order_problem(tables["periods"], raw.label("periods"))):
+        out.problems.append(found)
     _check_levels(tables, raw, out)
     _check_policies(tables, raw, out)
     if settings is not None:
@@ -94,6 +100,9 @@ def check(raw: RawCase) -> Checked:
         _check_units(tables, raw, out)
         out.problems.extend(check_target_units(tables, raw.label("targets")))
         out.problems.extend(check_option_promises(tables, settings, raw.label("options")))
+        if not out.problems:
+            out.problems.extend(demand_floor_problems(tables, settings.goodwill_retention,
+                                                      raw.label("segments"), MAX_ROWS_PER_PROBLEM))
         _check_warnings(tables, settings, raw, out)
     if out.problems or settings is None:
         raise CaseError(out.problems)
@@ -263,9 +272,11 @@ def _check_keys(spec: Table, df: pd.DataFrame, file: str, out: _Collector) -> No
 
 
 def _check_references(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
+    """Ids must exist where they are defined; a table that failed its own checks (a missing
+    column) or a missing required table is reported once, not once per referring row."""
     for (name, column), (target, target_col) in REFERENCES.items():
         df, ref = tables.get(name), tables.get(target)
-        if df is None:
+        if df is None or (ref is None and (target in raw.tables or TABLES[target].required)):
             continue
         values = df[column]
         present = values.notna()
@@ -275,8 +286,11 @@ def _check_references(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Colle
         unknown = present & ~values.isin(known)
         if unknown.any():
             rows = df.index[unknown]
-            where = f"{target}.csv" if ref is not None else f"{target}.csv (not given)"
-            msgs = [f"unknown {target_col} {v!r}: not in {where}" for v in values[unknown]]
+            where = raw.where(target) if ref is not None else f"{raw.where(target)} (not given)"
+            shown = values[unknown].iloc[:MAX_ROWS_PER_PROBLEM].unique()
+            hint = {v: did_you_mean(v, known) for v in shown}
+            msgs = [f"unknown {target_col} {v!r}: not in {where}{hint.get(v, '')}"
+                    for v in values[unknown]]
             out.rows(raw.label(name), column, rows, msgs)
 
 

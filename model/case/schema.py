@@ -118,7 +118,7 @@ TABLES: dict[str, Table] = {
                 Col("lead_time_sd_days", "float", default=0.0, **NONNEG),
                 Col("cost_multiplier", "float", default=1.0, **NONNEG),
                 Col("fixed_cost", "float", default=0.0, **NONNEG),
-                Col("goodwill", "float", default=0.0, **NONNEG),
+                Col("goodwill", "float", default=0.0),  # < 0: poor service loses demand later
             ),
             key=("level",),
             required=True,

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ..outputs.console import status_colour
 from ..outputs.result import SolveResult
@@ -28,13 +30,17 @@ from ..whatif.batch import BatchOptions, BatchResult, run_batch
 from ..whatif.exchange import parse_target, run_exchange
 from ..whatif.frontier import parse_range, run_frontier
 from ..whatif.scenarios import ScenarioError, load_scenarios
+from ..whatif.summary import short_labels
 from .common import CaseArg, GapOpt, OutOpt, QuietOpt, console, default_out, fail, load
 
 WorkersOpt = Annotated[int | None, typer.Option(help="Local worker processes (default: cores).",
                                                 min=1)]
 DaskOpt = Annotated[str | None, typer.Option(help="Dask scheduler, e.g. tcp://10.0.0.5:8786.")]
-ResumeOpt = Annotated[bool, typer.Option(help="Skip scenarios already done with the same inputs.")]
+ResumeOpt = Annotated[bool, typer.Option("--resume",
+                                         help="Skip scenarios already done with the same inputs.")]
 TimeOpt = Annotated[float | None, typer.Option(help="Seconds per scenario.", min=0)]
+#: Scenario names longer than this are shown as shorter unique labels in the console table.
+LABEL_WIDTH = 24
 WarmOpt = Annotated[bool, typer.Option(help="Start each sweep step from the previous plan.")]
 
 
@@ -73,24 +79,47 @@ def _names(v: Any) -> str:
 
 
 def print_table(res: BatchResult) -> None:
-    """The final comparison table: one line per scenario against the base."""
+    """The final comparison table: one line per scenario against the base.
+
+    Long scenario names (sweeps over several keys) are shown as short unique labels; a
+    scenario's description (from the scenario file) is printed under its name.
+    """
     t = Table(title=f"Scenarios ({res.out})")
-    for c in ("scenario", "status", "objective", "profit Δ", "Δ %", "changed", "service",
-              "gained", "lost", "s"):
-        left = c in ("scenario", "status", "gained", "lost")
+    labels = short_labels(list(res.summary["scenario"]), width=LABEL_WIDTH)
+    t.add_column("scenario", overflow="fold", max_width=LABEL_WIDTH)  # wrapped, never cut
+    for c in ("status", "objective", "profit Δ", "Δ %", "changed", "service", "gained", "lost", "s"):
+        left = c in ("status", "gained", "lost")
         t.add_column(c, justify="left" if left else "right")
-    for r in res.summary.itertuples(index=False):
-        t.add_row(r.scenario, f"[{status_colour(r.status, r.has_plan)}]{r.status}[/]", _fmt(r.objective, ",.0f"),
-                  _fmt(r.profit_delta, "+,.0f"), _fmt(r.profit_delta_pct, "+.2f"),
-                  _fmt(r.changed_unit_periods, ".0f"), _pct(r.service),
-                  _names(r.segments_gained), _names(r.segments_lost), _fmt(r.seconds, ".1f"))
+    for label, r in zip(labels, res.summary.itertuples(index=False), strict=True):
+        name = Text(label)
+        if r.description:  # under the name: the table stays as wide as without descriptions
+            name.append(f"\n{r.description}", style="dim")
+        t.add_row(name, f"[{status_colour(r.status, r.has_plan)}]{r.status}[/]",
+                  _fmt(r.objective, ",.0f"), _fmt(r.profit_delta, "+,.0f"),
+                  _fmt(r.profit_delta_pct, "+.2f"), _fmt(r.changed_unit_periods, ".0f"),
+                  _pct(r.service), _names(r.segments_gained), _names(r.segments_lost),
+                  _fmt(r.seconds, ".1f"))
     console.print(t)
     for r in res.summary.itertuples(index=False):
         if not r.has_plan and r.reason:
-            console.print(f"[red]{r.scenario}[/]: {r.reason}", highlight=False)
+            console.print(f"[red]{escape(r.scenario)}[/]: {escape(r.reason)}", highlight=False)
+    if res.interrupted:
+        print_interrupted(res)
+        return
     done = f", {len(res.skipped)} already done" if res.skipped else ""
     console.print(f"{len(res.ran)} solved{done} in {res.seconds:.1f}s; "
                   f"summary.csv and summary.xlsx in [bold]{res.out}[/]")
+
+
+def print_interrupted(res: BatchResult) -> None:
+    """After Ctrl-C: what finished, and how to run the rest."""
+    finished = list(res.summary["scenario"])
+    names = ", ".join(finished) if finished else "none"
+    console.print(f"[bold yellow]Interrupted[/]: {len(finished)} of {res.total} scenarios finished "
+                  f"({escape(names)}); their folders in [bold]{res.out}[/] are complete, the "
+                  "running solves were stopped and no summary was written.", highlight=False)
+    console.print("Run the same command again with [bold]--resume[/] to solve the other "
+                  f"{res.total - len(finished)} (finished ones are not solved again).", highlight=False)
 
 
 def batch(
@@ -137,6 +166,9 @@ def frontier(
     c = load(case)
     target = out or default_out(f"{c.name}-frontier")
     res, front, diff = _run(run_frontier, c, scales, target, opts, quiet=quiet)
+    if res.interrupted:
+        print_interrupted(res)
+        raise typer.Exit(res.exit_code)
     t = Table(title="Budget frontier")
     for col in ("scale", "budget", "status", "objective", "marginal / budget", "service", "used %"):
         t.add_column(col, justify="left" if col == "status" else "right")

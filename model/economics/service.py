@@ -1,13 +1,23 @@
-"""The normal-distribution side of a level (SPEC §2): its safety factor ``z`` and the cycle
-service it promises, and the safety stock that follows from ``z``.
+"""Safety stock and the service a level promises (SPEC §2), for every place that needs them.
 
-Three places used to compute these on their own (the option economics, the calibration tools
-and the case generator); they now all call :func:`service_factors` and :func:`safety_stock`.
+Two layers. The first is the formula of earlier versions, kept bit for bit: a level's safety
+factor ``z`` (:func:`service_factors`) and ``ss = z·cv·q·sqrt(LT/pd)`` (:func:`safety_stock`);
+the case generator and the calibration tools use it, and the option table uses it wherever it
+still applies (no review period, no lead-time spread, normal demand, no fill-rate rule), so every
+existing optimum and generated case stays exactly what it was.
 
-The normal quantile and cdf are :class:`statistics.NormalDist` applied element by element,
-not ``scipy.special.ndtri``/``ndtr``: the two agree only to the last bit or two, and keeping
-NormalDist keeps every derived number (and every generated case) bit-for-bit what it was.
+The normal quantile and cdf of that layer are :class:`statistics.NormalDist` applied element by
+element, not ``scipy.special.ndtri``/``ndtr``: the two agree only to the last bit or two, and
+keeping NormalDist keeps every derived number (and every generated case) bit-for-bit what it was.
 A levels table has a handful of rows, so the Python loop costs nothing.
+
+The second layer is the general one (:func:`promises`, :func:`inventory_parameters`): demand
+over the protection interval, normal or gamma, the safety stock of the level's first given rule
+(safety_factor, service_target, fill_rate) and the two promises of every (product, level),
+cycle service and fill rate. Everything is per unit of q: mu, sigma and the cycle quantity are
+proportional to q, so ss scales with q and the promises do not depend on it; the arrays are
+products × levels, never options. scipy.stats supplies the distributions; the gamma loss
+function has a closed form through two gamma cdfs (:func:`expected_shortage`).
 """
 
 from __future__ import annotations

@@ -119,26 +119,29 @@ def add_goodwill(f: Formulation, d: ModelData) -> None:
     """Goodwill carry-over: ``G[u,1] = 0``, ``G[u,t] = ρ·G[u,t−1] + Σ_l g_l·x[u,l,t−1]``.
 
     Extra units ``lift[u,t] = σ_s·b[u,t]·G[u,t]`` earn ``lift·(margin − base_unit_cost)``
-    and use ``lift·base_unit_cost`` of the budget. ``G`` is only created for units that can
-    gain (σ_s > 0, some later demand, some level with goodwill > 0); ``G[k]`` is the stock
-    of the k-th goodwill row, ``m.goodwill[u, t]``.
+    and use ``lift·base_unit_cost`` of the budget. ``G`` is only created for units whose
+    demand goodwill can move (σ_s > 0, some later demand, some level with goodwill ≠ 0);
+    ``G[k]`` is the stock of the k-th goodwill row, ``m.goodwill[u, t]``. ``G ≥ 0`` when no
+    level has negative goodwill (the recursion keeps it there anyway); with negative goodwill
+    ``G`` is free and the lift may be negative: poor service loses demand later (validation,
+    :mod:`svcplan.case.demand_floor`, made sure units cannot go below zero).
     """
     g = d.levels.set_index("level")["goodwill"]
     up = d.unit_periods
     gain = (up["sensitivity"] > 0) & (up["base_demand"] > 0) & (up["t"] > 0)
-    if d.n_periods < 2 or not (g > 0).any() or not gain.any():
+    if d.n_periods < 2 or not (g != 0).any() or not gain.any():
         return
     rows = up.loc[up["u"].isin(set(up.loc[gain, "u"])) & (up["t"] > 0)]
     gu, gt = rows["u"].to_numpy(), rows["t"].to_numpy()
     g_index = list(zip(gu.tolist(), gt.tolist(), strict=True))
-    og = add_var(f, "G", len(rows), lb=0.0, owner=gu)
+    og = add_var(f, "G", len(rows), lb=0.0 if (g >= 0).all() else None, owner=gu)
     T = d.n_periods
     pos = np.full(d.n_units * T, -1, dtype=np.int64)
     pos[gu * T + gt] = np.arange(len(rows))
     opt = d.options
     gl = opt["level"].map(g).to_numpy()
     ou, ot = opt["u"].to_numpy(), opt["t"].to_numpy()
-    i = np.flatnonzero((gl > 0) & (ot < T - 1))
+    i = np.flatnonzero((gl != 0) & (ot < T - 1))
     row_x = pos[ou[i] * T + ot[i] + 1]
     i, row_x = i[row_x >= 0], row_x[row_x >= 0]
     k = np.arange(len(rows))

@@ -1,10 +1,11 @@
 """``svcplan report RUN_DIR``: one self-contained HTML file a planner can hand to management.
 
-It reads only a run folder's outputs (summary.json, assignment.csv, kpi_*.csv and, for a
-batch, summary.csv), plus the case for the response curves (``case_path`` recorded in
-summary.json, or given explicitly). Charts are inline SVG (:mod:`.svg`); the only script
-is a few lines that record errors and count rendered charts, so the file opens offline and
-a headless browser can check it (tests/test_html_report.py).
+It reads only a run folder's outputs (summary.json, assignment.csv, kpi_*.csv,
+simulation.csv/json when ``svcplan simulate`` ran and, for a batch, summary.csv), plus the
+case for the response curves (``case_path`` recorded in summary.json, or given explicitly).
+Charts are inline SVG (:mod:`.svg`); the only script is a few lines that record errors and
+count rendered charts, so the file opens offline and a headless browser can check it
+(tests/test_html_report.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..economics.options import level_table, option_table
 from ..solver.status import WITH_PLAN
 from . import svg
 from .result import SENSE_WORDS
+from .simreport import simulation_section
 
 #: Caps that keep a report readable on large cases (the rest is summarised in a note).
 MAX_PRODUCTS, MAX_UNITS, MAX_SEGMENT_CURVES = 30, 60, 12
@@ -311,6 +313,7 @@ def render(run: Run, case: Case | None = None) -> str:
                       "its unit-periods.</p>",
                       _table(run.targets, ["name", "period", "metric", "weight", "required",
                                            "achieved", "slack", "marginal_per_point"])]
+        parts += simulation_section(Path(s.get("_folder", run.folder)), _table)
         if case is not None:
             parts += ["<h2>Response curves by segment</h2>",
                       '<p class="note">Revenue and logistics cost of the segment if all its units '

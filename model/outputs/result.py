@@ -67,6 +67,9 @@ class SolveResult:
     interrupted: bool = False
     #: how the plan was found: LP time and bound, rounded plan, neighbourhood-search rounds
     search: dict[str, Any] = field(default_factory=dict)
+    #: who solved it: svcplan's own HiGHS pipeline, or a solver reached through Pyomo
+    solver: str = "svcplan-highs"
+    extensions: tuple[str, ...] = ()  # the --extend functions whose rows were in the model
 
     @property
     def has_plan(self) -> bool:
@@ -91,6 +94,7 @@ class SolveResult:
             "binaries": self.n_binaries,
             "constraints": self.n_constraints,
             "options": self.n_options,
+            "solver": self.solver,
             "solver_message": self.message,
             "solver_objective": num(self.solver_objective),
             "warnings": list(self.warnings),
@@ -98,6 +102,8 @@ class SolveResult:
         }
         if self.search:  # how the plan was found (LP bound, rounding, neighbourhood search)
             out["search"] = {k: v for k, v in self.search.items() if k not in ("trace", "objectives")}
+        if self.extensions:
+            out["extensions"] = list(self.extensions)
         if self.marginals:
             out["marginals"] = dict(self.marginals)
             local = self.marginals.get("local_objective")
@@ -143,9 +149,10 @@ class SolveResult:
         self.capacity = marg.capacity_table()
         self.marginals = marg.summary(periods)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``."""
-        return write_outputs(self, Path(out_dir))
+    def write(self, out_dir: str | Path) -> Path | str:
+        """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``, or the
+        same outputs as tables into a database URL (one transaction)."""
+        return write_outputs(self, out_dir)
 
 
 def _mean_service(a: pd.DataFrame, column: str = "service") -> float | None:
