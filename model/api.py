@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from .outputs.tables import assignment_table, choose, group_table, period_table,
 from .solver.options import SolverOptions
 from .solver.status import Status
 from .solver.warmstart import start_vector
+
+if TYPE_CHECKING:  # the solver stages load on the first solve (see solve)
+    from .solver.sweep import Sweep
 
 __all__ = ["SolveResult", "load_case", "solve"]
 
@@ -39,6 +43,7 @@ def solve(
     start: pd.DataFrame | None = None,
     explain: bool = True,
     progress: Callable[[str], None] | None = None,
+    sweep: Sweep | None = None,
 ) -> SolveResult:
     """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``.
 
@@ -49,6 +54,9 @@ def solve(
     ``explain``: when the case is infeasible, find the smallest relaxation that gives a plan
     (:mod:`svcplan.insight.explain`; a few more solves) and put it in ``SolveResult.explanation``.
     ``progress``: called with one short line per phase (LP bound, search gap, …).
+    ``sweep``: one :class:`~svcplan.solver.sweep.Sweep` handed to consecutive solves of a
+    budget sweep; when only the budgets changed since its last case, the model is not
+    rebuilt and the bound starts from the last point's prices and basis.
     """
     # The modules that load Pyomo, HiGHS and scipy (~1.2 s of imports) are imported on the
     # first solve, not with the package: `svcplan validate`, `--version`, `report` and every
@@ -73,13 +81,17 @@ def solve(
     opts.say("building the model…")
     if opts.time_limit is not None:  # the limit bounds the whole run, build included
         opts = replace(opts, deadline=t0 + float(opts.time_limit))
-    data = prepare(case)
-    sf = standard_form(create_model(data))
+    if sweep is None:
+        data = prepare(case)
+        sf = standard_form(create_model(data))
+    else:
+        data, sf = sweep.model(case)
     build_seconds = time.perf_counter() - t0
     x_start = None
     if start is not None and warm_start and not start.empty:
         x_start = start_vector(data.options, start, case)
-    out = solve_model(sf, opts, x_start, cluster=product_clusters(data))
+    out = solve_model(sf, opts, x_start, cluster=product_clusters(data),
+                      warm=None if sweep is None else sweep.warm)
     res = SolveResult(
         case_name=case.name,
         status=out.status,

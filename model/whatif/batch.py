@@ -10,6 +10,10 @@ resumed ends with the same summary and recomputes nothing that had finished.
 Consecutive scenarios of a sweep form a *chain*: each one starts from the previous one's
 plan (see :mod:`svcplan.solver.warmstart`). A long sweep is cut into as many contiguous chains as
 there are workers so that chains run in parallel. Each worker solves with one HiGHS thread.
+A chain runs as one task in one worker (:func:`solve_chain`), so what a point learned stays
+in that process for the next one: when only budgets differ (a frontier, a budget sweep) the
+model is not rebuilt and the bound starts from the last point's prices and LP basis
+(:mod:`svcplan.solver.sweep`). The client records a chain's points when the task returns.
 """
 
 from __future__ import annotations
@@ -74,14 +78,31 @@ class BatchResult:
         return 0 if self.summary["has_plan"].all() else 1
 
 
-def solve_task(case: Case, start: pd.DataFrame | None, options: dict[str, Any]) -> SolveResult:
-    """What a worker runs: one single-threaded solve; any exception becomes an error result."""
+def solve_task(case: Case, start: pd.DataFrame | None, options: dict[str, Any],
+               sweep: Any = None) -> SolveResult:
+    """One single-threaded solve; any exception becomes an error result. ``sweep``: the
+    :class:`~svcplan.solver.sweep.Sweep` of the chain this solve belongs to."""
     t0 = time.perf_counter()
     try:
-        return solve(case, threads=1, start=start, **options)
+        return solve(case, threads=1, start=start, sweep=sweep, **options)
     except Exception as exc:  # a worker must always answer: the batch goes on
         detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
         return _error_result(case.name, detail, time.perf_counter() - t0)
+
+
+def solve_chain(cases: list[Case], start: pd.DataFrame | None,
+                options: dict[str, Any]) -> list[SolveResult]:
+    """What a worker runs: the scenarios of one chain in order, each starting from the
+    previous plan, all sharing one :class:`~svcplan.solver.sweep.Sweep` (model, prices,
+    basis)."""
+    from ..solver.sweep import Sweep  # loads Pyomo: only in the worker, on its first task
+
+    sweep, out = Sweep(), []
+    for case in cases:
+        r = solve_task(case, start, options, sweep)
+        out.append(r)
+        start = r.assignment if r.has_plan else None
+    return out
 
 
 def _error_result(name: str, message: str, seconds: float = 0.0) -> SolveResult:
@@ -144,13 +165,13 @@ class _Local:
         self.pool = ProcessPoolExecutor(workers, mp_context=self._ctx)
 
     def submit(self, *args):
-        return self.pool.submit(solve_task, *args)
+        return self.pool.submit(solve_chain, *args)
 
     def wait(self, futures):
         done, _ = wait(futures, return_when=FIRST_COMPLETED)
         return done
 
-    def result(self, fut) -> SolveResult:
+    def result(self, fut) -> list[SolveResult]:
         return fut.result()
 
     def restart(self) -> None:
@@ -174,18 +195,18 @@ class _Dask:
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def submit(self, *args):
-        return self.client.submit(solve_task, *args, pure=False)
+        return self.client.submit(solve_chain, *args, pure=False)
 
     def wait(self, futures):
         from distributed import wait as dwait
 
         return dwait(list(futures), return_when="FIRST_COMPLETED").done
 
-    def result(self, fut) -> SolveResult:
+    def result(self, fut) -> list[SolveResult]:
         try:
             return fut.result()
         except Exception as exc:  # KilledWorker and friends: recorded, the batch goes on
-            return _error_result("?", f"worker failed: {type(exc).__name__}: {exc}")
+            return [_error_result("?", f"worker failed: {type(exc).__name__}: {exc}")]
 
     def restart(self) -> None:  # Dask reschedules lost tasks itself
         pass
@@ -263,7 +284,8 @@ def _n_workers(opts: BatchOptions, n_tasks: int) -> int:
 
 
 def _run_chains(runner, planned, runnable, folders, out, opts, record) -> None:
-    """Submit the head of every chain; when one finishes, its successor starts from its plan."""
+    """Submit every chain (from its first unfinished member) as one task; a task returns
+    the results of the members it solved, in order (one only if its worker failed)."""
     workers = opts.workers or runner.workers
     chains = split_chains(runnable, workers, opts.warm)
     prev_of = {}
@@ -289,15 +311,17 @@ def _run_chains(runner, planned, runnable, folders, out, opts, record) -> None:
     def fill() -> None:
         while queue and not (isolate and pending):
             ci, pos, attempts = queue.popleft()
-            p = chains[ci][pos]
-            pending[runner.submit(p.case, start_for(p), solve_kw)] = (ci, pos, attempts)
+            members = chains[ci][pos:]
+            pending[runner.submit([p.case for p in members], start_for(members[0]),
+                                  solve_kw)] = (ci, pos, attempts)
 
-    def finish(ci: int, pos: int, r: SolveResult) -> None:
-        p = chains[ci][pos]
-        plans[p.name] = r.assignment if r.has_plan else None
-        record(p, r)
-        if pos + 1 < len(chains[ci]):
-            queue.append((ci, pos + 1, 0))
+    def finish(ci: int, pos: int, results: list[SolveResult]) -> None:
+        for k, r in enumerate(results):
+            p = chains[ci][pos + k]
+            plans[p.name] = r.assignment if r.has_plan else None
+            record(p, r)
+        if pos + len(results) < len(chains[ci]):
+            queue.append((ci, pos + len(results), 0))
 
     fill()
     while pending:
@@ -317,7 +341,7 @@ def _run_chains(runner, planned, runnable, folders, out, opts, record) -> None:
             for ci, pos, attempts in sorted(broken):
                 if attempts >= MAX_ATTEMPTS or (isolate and len(broken) == 1):
                     p = chains[ci][pos]
-                    finish(ci, pos, _error_result(p.case.name, "the worker process crashed"))
+                    finish(ci, pos, [_error_result(p.case.name, "the worker process crashed")])
                 else:
                     queue.appendleft((ci, pos, attempts))
             isolate = True
