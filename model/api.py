@@ -54,6 +54,8 @@ def solve(
     ``explain``: when the case is infeasible, find the smallest relaxation that gives a plan
     (:mod:`svcplan.insight.explain`; a few more solves) and put it in ``SolveResult.explanation``.
     ``progress``: called with one short line per phase (LP bound, search gap, …).
+    Raises :class:`CaseError` when the case is estimated not to fit in the memory available
+    (:mod:`svcplan.solver.memory`).
     ``sweep``: one :class:`~svcplan.solver.sweep.Sweep` handed to consecutive solves of a
     budget sweep; when only the budgets changed since its last case, the model is not
     rebuilt and the bound starts from the last point's prices and basis.
@@ -65,8 +67,10 @@ def solve(
     from .formulation.standard_form import standard_form
     from .insight import explain as insight_explain
     from .insight.marginals import marginal_values
+    from .solver.memory import check_fits
     from .solver.strategy import solve_model
 
+    check_fits(case)  # a case that cannot fit is refused before anything is built
     t0 = time.perf_counter()
     cfg = case.settings.solver
     opts = SolverOptions(

@@ -63,6 +63,8 @@ def solve_cmd(
             with console.status("solving…") as status:
                 res = solve(c, progress=status.update, **kw)
         res.write(target)  # inside the try: a failure writing outputs is reported, not a traceback
+    except CaseError as exc:  # refused before building (too large for the memory available)
+        fail(exc)
     except Exception as exc:  # a bug of ours or the solver's: say so plainly, record it, exit 1
         write_error_summary(target, c.name, exc)
         err_console.print(f"[bold red]error[/]: the solve failed unexpectedly: "
