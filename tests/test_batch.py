@@ -203,7 +203,7 @@ class _CrashingRunner:
         from concurrent.futures import Future
         from concurrent.futures.process import BrokenProcessPool
 
-        from svcplan.whatif.batch import solve_chain
+        from svcplan.whatif.runners import solve_chain
 
         fut = Future()
         if any(case.name == "crash" for case in cases):

@@ -59,3 +59,29 @@ def _format(ws: Worksheet, freeze: str, has_header: bool) -> None:
     for col in ws.iter_cols(max_row=min(ws.max_row, WIDTH_SAMPLE_ROWS)):
         width = max((len(str(c.value)) for c in col if c.value is not None), default=0)
         ws.column_dimensions[col[0].column_letter].width = min(max(MIN_WIDTH, width + 2), MAX_WIDTH)
+
+
+def replace_sheet(path: Path, name: str, df: pd.DataFrame) -> Path:
+    """Put ``df`` into the workbook at ``path`` as sheet ``name`` (replacing a sheet of that
+    name, keeping the others), formatted like every other sheet and written atomically.
+
+    How a later step (``svcplan simulate``) adds its table to a run's results.xlsx.
+    """
+    from openpyxl import load_workbook
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=TMP_SUFFIX, dir=path.parent)
+    os.close(fd)
+    try:
+        wb = load_workbook(path)
+        if name in wb.sheetnames:
+            del wb[name]
+        wb.save(tmp)
+        with pd.ExcelWriter(tmp, engine="openpyxl", mode="a") as xl:
+            df.to_excel(xl, sheet_name=name, index=False)
+            _format(xl.sheets[name], "A2", has_header=len(df.columns) > 0)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
