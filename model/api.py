@@ -111,6 +111,8 @@ def solve(
         for function in extensions:
             apply_extension(f, data, function)
         sf = standard_form(f)
+        if solver is None:
+            f = None  # the recorded arrays are in sf now: free them before the solve
     else:
         data, sf = sweep.model(case)
     build_seconds = time.perf_counter() - t0
