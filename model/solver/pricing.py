@@ -146,13 +146,18 @@ def lagrangian(
     absD = abs(D)
     scale = (absD.sign() @ np.abs(c)) / np.maximum(np.asarray(absD.sum(axis=1)).ravel(), 1e-12)
     target = b - 1e-6 * np.maximum(np.abs(b), 1.0)  # aim just inside: the point stays feasible
+    prices = _Prices(target, scale)
     if warm is not None and warm.reused and warm.rest is not None and warm.lam is not None:
+        # The sparse rest is the same LP, so each row's spend at the last point's prices is
+        # still its spend now; only the targets moved. Those (price, spend) pairs bracket the
+        # new root, and the secant through them is the first price to try.
         lam, rest = warm.lam, warm.rest
+        for seen_lam, seen_spend in warm.seen:
+            lam = prices.step(seen_lam, seen_spend)
     else:
         lam = _core_prices(sf, D, c, target, scale)
         rest = highs.RepricedLp(sf.without_rows(dense), opts.threads)
-    best_lam = lam
-    prices = _Prices(target, scale)
+    best_lam, seen = lam, []
     bounds: list[float] = []
     best_bound, best_x, best_value, best_rc, bound_x = np.inf, None, -np.inf, None, None
     for rnd in range(max_rounds):
@@ -166,6 +171,7 @@ def lagrangian(
             break
         x = lp.x
         spend = D @ x
+        seen.append((lam, spend))
         bound = float(lp.objective + lam @ b)  # the LP objective includes the offset
         if bound < best_bound:
             best_bound, bound_x, best_rc, best_lam = bound, x, lp.col_dual, lam
@@ -183,7 +189,7 @@ def lagrangian(
     log.lp_seconds = time.perf_counter() - start
     log.lp_method = "prices"
     if warm is not None:
-        warm.rest, warm.lam = rest, best_lam
+        warm.rest, warm.lam, warm.seen = rest, best_lam, seen
     if best_x is None or not np.isfinite(best_bound):
         return None
     log.lp_bound = best_bound

@@ -39,12 +39,14 @@ class WarmState:
 
     ``rest`` is a :class:`.highs.RepricedLp` (the sparse rest of a priced model, with its
     basis); ``lam`` the prices of the dense rows at the best bound; ``basis`` the optimal
-    basis of the whole LP relaxation (small models), opaque (HiGHS's own object).
+    basis of the whole LP relaxation (small models), opaque (HiGHS's own object); ``seen``
+    the (prices, spend per dense row) pairs of the last point's pricing rounds.
     """
 
     rest: object | None = None
     lam: np.ndarray | None = None
     basis: object | None = None
+    seen: list = field(default_factory=list)
     reused: bool = False  # this point reuses the last point's model (only budgets changed)
 
 
