@@ -34,7 +34,7 @@ from ..api import solve
 from ..case.case import Case
 from ..case.schema import ID_DTYPES
 from ..outputs.excel import write_xlsx
-from ..outputs.files import write_outputs
+from ..outputs.files import CSV_ENCODING, write_csv, write_outputs
 from ..outputs.result import SolveResult
 from ..solver.status import Status
 from .scenarios import BASE, Planned, Scenario, check, plan
@@ -252,7 +252,7 @@ def run_batch(
         finally:
             runner.close()
     res.summary = collect(out, [(p.name, folders[p.name]) for p in planned])
-    res.summary.to_csv(out / "summary.csv", index=False)
+    write_csv(res.summary, out / "summary.csv")
     write_xlsx(out / "summary.xlsx", {"summary": res.summary}, freeze="B2")  # scenario stays in view
     res.seconds = time.perf_counter() - t0
     return res
@@ -279,7 +279,7 @@ def _run_chains(runner, planned, runnable, folders, out, opts, record) -> None:
             return None
         if prev.name not in plans:  # done in an earlier run: read its plan back
             f = out / folders[prev.name] / "assignment.csv"
-            plans[prev.name] = pd.read_csv(f, dtype=ID_DTYPES) if f.exists() else None
+            plans[prev.name] = pd.read_csv(f, dtype=ID_DTYPES, encoding=CSV_ENCODING) if f.exists() else None
         return plans[prev.name]
 
     pending = {}  # future -> (chain index, position, attempts)
