@@ -1,0 +1,46 @@
+"""The README's shown commands still print what it shows (docs/check_readme.py).
+
+The fast blocks run with every test run; blocks marked ``<!-- readme-check: slow -->`` (the
+demo solve, the calibrated case) run in the ``slow`` test, together with the blocks before
+them (a later block may use what an earlier one wrote). The checker itself is tested on a
+small Markdown file: a drifted line fails, timings and elisions do not.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("check_readme", ROOT / "docs" / "check_readme.py")
+check_readme = importlib.util.module_from_spec(spec)
+sys.modules["check_readme"] = check_readme
+spec.loader.exec_module(check_readme)
+
+
+def test_readme_fast_blocks_print_what_they_show():
+    problems, _ = check_readme.check([ROOT / "README.md"], slow=False)
+    assert problems == []
+
+
+@pytest.mark.slow
+def test_readme_every_block_prints_what_it_shows():
+    problems, notes = check_readme.check([ROOT / "README.md"], slow=True)
+    assert problems == []
+    assert all(n.startswith("skipped") for n in notes)  # only blocks skipped with a reason
+
+
+def test_checker_sees_drift_and_forgives_timings(tmp_path):
+    md = tmp_path / "x.md"
+    md.write_text(
+        "```\n$ printf 'solved in 1.25s\\n| a | 1 |\\nmore\\n| b | 2 |\\n'\n"
+        "solved in 103.2s\n│ a │ 1 │\n...\n│ b │ 2 │\n```\n\n"
+        "<!-- readme-check: skip needs a licence -->\n```\n$ false\nnever\n```\n\n"
+        "```\n$ printf 'x 1\\n'; exit 3\nx 2\n$ echo $?\n3\n```\n",
+        encoding="utf-8")
+    problems, notes = check_readme.check([md])
+    assert notes == [f"skipped {md}:10 `false`: needs a licence"]
+    assert len(problems) == 1 and "x 2" in problems[0]  # the drift, not the exit code
