@@ -87,9 +87,9 @@ def _print_discounting(res: SolveResult, console: Console) -> None:
     """Say that the objective is discounted when that makes it differ from the profit."""
     profit = undiscounted_profit(res.summary())
     if profit is not None:
-        console.print(f"The objective is the [bold]discounted[/] profit (period t weighs "
-                      f"discount[t] of periods.csv); the plan's undiscounted profit, as in the "
-                      f"profit columns of every table, is {profit:,.2f}", highlight=False)
+        console.print(f"The objective is the [bold]discounted[/] profit (each period's profit "
+                      f"times its discount in periods.csv); undiscounted profit "
+                      f"{profit:,.2f}, as in every table's profit column", highlight=False)
 
 
 def _print_no_plan(res: SolveResult, console: Console) -> None:
