@@ -4,9 +4,10 @@ The data flow is one way: files → :func:`load_case` (validated :class:`Case`) 
 economics → Pyomo model → HiGHS → :class:`SolveResult` with tidy DataFrames.
 """
 
-from .api import SolveResult, load_case, solve
+from .api import SimulationResult, SolveResult, load_case, simulate, solve
 from .case.case import Case, CaseError, Problem
 from .solver.status import Status
 
-__all__ = ["Case", "CaseError", "Problem", "SolveResult", "Status", "load_case", "solve"]
+__all__ = ["Case", "CaseError", "Problem", "SimulationResult", "SolveResult", "Status", "load_case",
+           "simulate", "solve"]
 __version__ = "0.1.0"

@@ -1,4 +1,5 @@
-"""The Python API: load a case, solve it, get one result object (pandas in, pandas out).
+"""The Python API: load a case, solve it, get one result object (pandas in, pandas out);
+simulate a solved plan (:func:`simulate`, from :mod:`svcplan.simulation.run`).
 
 It mirrors ``svcplan solve``: the CLI is a thin layer over :func:`load_case`, :func:`solve`
 and :meth:`SolveResult.write`. No Pyomo or HiGHS object is ever returned.
@@ -7,7 +8,7 @@ and :meth:`SolveResult.write`. No Pyomo or HiGHS object is ever returned.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,12 +19,14 @@ from .case.case import Case
 from .case.validate import load_case
 from .formulation.data import prepare, product_clusters
 from .outputs.result import SolveResult
-from .outputs.tables import assignment_table, choose, group_table, period_table, recomputed_objective
+from .outputs.tables import assignment_table, choose, group_table, period_table
+from .outputs.targets import mode_objective, target_table
+from .simulation.run import SimulationResult, simulate
 from .solver.options import SolverOptions
 from .solver.status import Status
 from .solver.warmstart import start_vector
 
-__all__ = ["SolveResult", "load_case", "solve"]
+__all__ = ["SimulationResult", "SolveResult", "load_case", "simulate", "solve"]
 
 
 def solve(
@@ -39,6 +42,8 @@ def solve(
     start: pd.DataFrame | None = None,
     explain: bool = True,
     progress: Callable[[str], None] | None = None,
+    solver: str | None = None,
+    extend: Callable | Sequence[Callable] | None = None,
 ) -> SolveResult:
     """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``.
 
@@ -49,16 +54,27 @@ def solve(
     ``explain``: when the case is infeasible, find the smallest relaxation that gives a plan
     (:mod:`svcplan.insight.explain`; a few more solves) and put it in ``SolveResult.explanation``.
     ``progress``: called with one short line per phase (LP bound, search gap, …).
+    ``solver``: a solver Pyomo knows (``"cbc"``, ``"glpk"``, ``"gurobi_direct"``, …) solves the
+    Pyomo model instead of svcplan's HiGHS pipeline (:mod:`svcplan.solver.pyomo_solvers`).
+    ``extend``: a function ``f(m, h)`` (or several) adding Pyomo rows to the model; every solve
+    path honours them (:mod:`svcplan.formulation.extend`). A solver or extension that cannot
+    be used raises :class:`svcplan.formulation.hooks.UsageError`.
     """
     # The modules that load Pyomo, HiGHS and scipy (~1.2 s of imports) are imported on the
     # first solve, not with the package: `svcplan validate`, `--version`, `report` and every
     # batch worker start without them. The stage order is the same as at the top.
     from .formulation.blocks import create_model
+    from .formulation.extend import apply_extension
     from .formulation.standard_form import standard_form
     from .insight import explain as insight_explain
     from .insight.marginals import marginal_values
+    from .solver import highs
+    from .solver.pyomo_solvers import check_solver, solve_with_pyomo
     from .solver.strategy import solve_model
 
+    if solver is not None:
+        check_solver(solver)  # before the build: a missing solver is refused at once
+    extensions = [] if extend is None else [extend] if callable(extend) else list(extend)
     t0 = time.perf_counter()
     cfg = case.settings.solver
     opts = SolverOptions(
@@ -74,18 +90,33 @@ def solve(
     if opts.time_limit is not None:  # the limit bounds the whole run, build included
         opts = replace(opts, deadline=t0 + float(opts.time_limit))
     data = prepare(case)
-    sf = standard_form(create_model(data))
+    f = create_model(data)
+    for function in extensions:
+        apply_extension(f, data, function)
+    sf = standard_form(f)
     build_seconds = time.perf_counter() - t0
-    x_start = None
-    if start is not None and warm_start and not start.empty:
-        x_start = start_vector(data.options, start, case)
-    out = solve_model(sf, opts, x_start, cluster=product_clusters(data))
+    if solver is not None:
+        if opts.write_model:
+            highs.write_model(sf, opts.write_model)
+        out = solve_with_pyomo(f, sf, solver, opts)
+    else:
+        x_start = None
+        if start is not None and warm_start and not start.empty:
+            x_start = start_vector(data.options, start, case)
+        out = solve_model(sf, opts, x_start, cluster=product_clusters(data))
+    sense = case.settings.objective
+
+    def signed(v: float | None) -> float | None:
+        """The model always maximises; a cost is reported positive, its bound a lower bound."""
+        return None if v is None else (-v if sense == "cost" else v)
+
     res = SolveResult(
         case_name=case.name,
         status=out.status,
-        objective=out.objective,
-        bound=out.bound,
+        objective=signed(out.objective),
+        bound=signed(out.bound),
         mip_gap=out.mip_gap,
+        objective_sense=sense,
         build_seconds=build_seconds,
         solve_seconds=out.solve_seconds,
         total_seconds=time.perf_counter() - t0,
@@ -94,18 +125,27 @@ def solve(
         n_constraints=out.n_constraints,
         n_options=len(data.options),
         message=out.message,
-        solver_objective=out.objective,
-        warm_start_objective=out.warm_start_objective,
+        solver_objective=signed(out.objective),
+        warm_start_objective=signed(out.warm_start_objective),
         warm_start=out.details.get("warm_start", ""),
         warnings=case.warnings,
         case_path=str(Path(case.source).resolve()) if Path(case.source).exists() else None,
         interrupted=bool(out.details.get("interrupted")),
         search=dict(out.details.get("search", {})),
+        solver=solver or "svcplan-highs",
+        extensions=tuple(_name(e) for e in extensions),
     )
     if out.status == Status.ERROR:
-        res.message = (f"the solver could not solve the model (HiGHS: {out.message}); extreme "
-                       "numbers in the case (very large or very small) are the usual cause")
-    if out.status == Status.INFEASIBLE and explain:
+        res.message = (f"the solver could not solve the model ({solver}: {out.message})"
+                       if solver else f"the solver could not solve the model (HiGHS: "
+                       f"{out.message}); extreme numbers in the case (very large or very small) "
+                       "are the usual cause")
+    if out.status == Status.INFEASIBLE and explain and extensions:
+        res.explanation = pd.DataFrame([{"kind": "note", "message": (
+            "note: no explanation: the explanation relaxes svcplan's own rows, not an "
+            "extension's; solve without the extension to see whether it makes the case "
+            "infeasible")}])
+    elif out.status == Status.INFEASIBLE and explain:
         try:
             res.explanation = insight_explain.explain(
                 case, time_limit=opts.time_limit, threads=opts.threads
@@ -121,10 +161,19 @@ def solve(
         res.periods = period_table(case, a, data.levels)
         res.segments = group_table(a, "segment")
         res.classes = group_table(a, "product_class")
-        res.objective = recomputed_objective(res.periods)
+        res.objective = mode_objective(case, res.periods, chosen)
+        duals = None
         if marginals and out.col_values is not None:
             groups = [np.arange(s, e) for s, e in zip(data.group_start, data.group_end, strict=True)]
-            res.attach_marginals(marginal_values(sf, out.col_values, groups, case.periods),
-                                 case.periods)
+            marg = marginal_values(sf, out.col_values, groups, case.periods)
+            res.attach_marginals(marg, case.periods)
+            duals = marg.target_duals()
+        res.targets = target_table(case, data.targets, out.x, duals)
     res.total_seconds = time.perf_counter() - t0
     return res
+
+
+def _name(function: Callable) -> str:
+    """An extension's name in summary.json: ``FILE.py:FUNCTION`` when loaded from a file."""
+    inner = getattr(function, "func", function)  # a functools.partial: its function's name
+    return str(getattr(function, "svcplan_name", None) or getattr(inner, "__name__", function))

@@ -219,8 +219,11 @@ class Case:
         return {"seq": seq, "value": value, "spend": spend, "q": q, "ss": ss, "use": use}
 
 
-def best(folder: Path) -> OracleResult:
-    """Enumerate every plan of the case in ``folder`` and return the best feasible one."""
+def best(folder: Path, accept=None) -> OracleResult:
+    """Enumerate every plan of the case in ``folder`` and return the best feasible one.
+
+    ``accept(plan)`` (``plan``: unit -> levels in period order), if given, is one more rule a
+    plan must meet (the rule of an extension under test)."""
     case = Case(folder)
     periods, n_t = case.periods, len(case.periods)
     allowed = {u: case.allowed(u) for u in case.units}
@@ -246,6 +249,9 @@ def best(folder: Path) -> OracleResult:
         if any(
             rank[plan[i]["seq"][k]] < rank[plan[j]["seq"][k]] for i, j in pairs for k in range(n_t)
         ):
+            continue
+        if accept is not None and not accept({u: s["seq"] for u, s in zip(case.units, plan,
+                                                                           strict=True)}):
             continue
         value, spend_total, ok = 0.0, 0.0, True
         for k, t in enumerate(periods):

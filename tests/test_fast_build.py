@@ -11,6 +11,7 @@ with plain solves (``warm_start=False``) at gap 0.
 from __future__ import annotations
 
 import numpy as np
+import pyomo.environ as pyo
 import pytest
 import scipy.sparse as sp
 import yaml
@@ -47,15 +48,41 @@ def _compiled(m):
     return out, cost
 
 
-@pytest.mark.parametrize("seed,extra", [
-    (1, {}),
-    (2, {"max_changes": 1, "total_budget": 1e9}),
-    (3, {"tier_ordering": False, "switching_cost": 0.0, "max_changes": 2}),
+def _user_rows(m, h):
+    """An extension with every kind of row: a ``≤`` row across units (USER_DENSE), ``≥`` rows
+    within one unit (USER, stored negated), a new variable in an equality row."""
+    o = h.options
+    top = o[o["rank"] == o["rank"].max()]
+    periods = sorted(set(o["period"]))
+    m.cap_top = pyo.Constraint(periods, rule=lambda m, t: sum(
+        h.x(r.segment, r.product, r.level, t) for r in top[top["period"] == t].itertuples()) <= 3)
+    first = o.iloc[0]
+    mine = o[(o["segment"] == first["segment"]) & (o["product"] == first["product"])]
+    m.floor = pyo.Constraint(periods, rule=lambda m, t: sum(
+        r.rank * h.x(r.segment, r.product, r.level, t)
+        for r in mine[mine["period"] == t].itertuples()) >= 2)
+    m.slack = pyo.Var(bounds=(0, None))
+    m.count = pyo.Constraint(expr=m.slack + sum(
+        h.x(r.segment, r.product, r.level, r.period) for r in top.itertuples()) == 5 + 2)
+
+
+@pytest.mark.parametrize("seed,extra,extend", [
+    (1, {}, None),
+    (2, {"max_changes": 1, "total_budget": 1e9}, None),
+    (3, {"tier_ordering": False, "switching_cost": 0.0, "max_changes": 2}, None),
+    (1, {}, _user_rows),
 ])
-def test_recorded_matrix_is_the_pyomo_model(tmp_path, seed, extra):
+def test_recorded_matrix_is_the_pyomo_model(tmp_path, seed, extra, extend):
+    """The recorded matrix, extension rows included (``user`` rows are named by their
+    component and index; one-sided ``≥`` rows are recorded negated as ``≤``)."""
+    from svcplan.formulation.extend import apply_extension
+    from svcplan.formulation.rows import RowKind
     from svcplan.formulation.standard_form import standard_form
 
-    f = create_model(prepare(_case(tmp_path, seed, **extra)))
+    data = prepare(_case(tmp_path, seed, **extra))
+    f = create_model(data)
+    if extend is not None:
+        apply_extension(f, data, extend)
     m = f.model
     sf = standard_form(f)
     compiled, cost = _compiled(m)
@@ -67,7 +94,10 @@ def test_recorded_matrix_is_the_pyomo_model(tmp_path, seed, extra):
         if s == e:
             continue  # empty rows are skipped in Pyomo (see add_rows)
         row = {ids[j]: v for j, v in zip(A.indices[s:e], A.data[s:e], strict=True)}
-        want, lo, hi = compiled[name]
+        user = name[0] in (RowKind.USER, RowKind.USER_DENSE)
+        want, lo, hi = compiled[name[1] if user else name]
+        if user and np.isfinite(lo) and not np.isfinite(hi):  # >= row: recorded as -row <= -lo
+            want, lo, hi = {c: -v for c, v in want.items()}, -np.inf, -lo
         assert row.keys() == want.keys(), name
         assert all(np.isclose(row[c], want[c]) for c in row), name
         assert np.isclose(sf.row_lower[k], lo) or sf.row_lower[k] == lo == -np.inf, name

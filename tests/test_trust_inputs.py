@@ -153,7 +153,7 @@ def test_excel_quirks_are_normalised(tmp_path, reference):
     wb.save(path)
     case = load_case(path)
     assert case.periods == ["2025-01-01", "2025-02-01", "2025-03-01"]
-    assert any("column 'period': dates were read as ISO text" in w for w in case.warnings)
+    assert any("column 'period': 3 Excel date cell(s) were read as ISO text: " in w for w in case.warnings)
     assert any("spaces around 1 id(s)" in w for w in case.warnings)
     assert len(case.tables["demand"]) == 6
     assert solve(case, mip_gap=0).objective == pytest.approx(reference[1])

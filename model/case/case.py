@@ -6,9 +6,9 @@ and :class:`~svcplan.case.settings.Settings`. It is only ever made from checked 
 :meth:`Case.from_tables`, so holding one means the input is consistent.
 
 The class sits above the rules it relies on (problems, settings, schema <- textio <- reader <-
-units <- checks <- case <- validate): checking returns parts and the class builds itself from
-them, so ``Case.from_tables`` validates without a function-level import and no module of the
-case stage imports one that imports it back. :class:`Problem` and :class:`CaseError` are
+units <- demand_floor <- checks <- case <- validate): checking returns parts and the class
+builds itself from them, so ``Case.from_tables`` validates without a function-level import
+and no module of the case stage imports one that imports it back. :class:`Problem` and :class:`CaseError` are
 defined in :mod:`.problems` and re-exported here, where later stages import them from.
 """
 

@@ -1,7 +1,8 @@
 """The rules of a valid case: raw tables -> typed, consistent tables and settings, or every problem.
 
-The rules come from :mod:`.schema` (columns, kinds, ranges, keys, references) and from
-SPEC §1 (every unit keeps at least one allowed level, :mod:`.units`). Checking never mutates
+The rules come from :mod:`.schema` (columns, kinds, ranges, keys, references), from
+SPEC §1 (every unit keeps at least one allowed level, :mod:`.units`) and from SPEC §3
+(negative goodwill never pushes units below zero, :mod:`.demand_floor`). Checking never mutates
 its input: it builds new typed frames. It collects every problem before raising, so a planner
 fixes a file once, not once per error. Checks are vectorised so a million-row demand table
 validates in about a second.
@@ -10,7 +11,7 @@ validates in about a second.
 :class:`~svcplan.case.case.Case` class sits above this module and builds itself from them
 (``Case.from_raw``), which is what lets ``Case.from_tables`` validate without an import
 circle. Imports inside the case stage run one way:
-problems, settings, schema <- textio <- reader <- units <- checks <- case <- validate.
+problems, settings, schema <- textio <- reader <- units, periods <- demand_floor <- checks <- case <- validate.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .problems import CaseError, Problem
+from .demand_floor import demand_floor_problems
+from .periods import out_of_order
+from .problems import CaseError, Problem, did_you_mean
 from .reader import RawCase
-from .schema import REFERENCES, TABLES, Col, Table
+from .schema import REFERENCES, SAFETY_RULES, TABLES, Col, Table
 from .settings import Settings, setting_keys
+from .targets import check_option_promises, check_target_units, check_targets
 from .units import allowed_options, missing_captures
 
 #: Cells at least this large are refused: the solver treats 1e20 as infinity.
@@ -72,23 +76,32 @@ def check(raw: RawCase) -> Checked:
         df = raw.tables.get(name)
         if df is None:
             if spec.required and not any(p.file == raw.source for p in raw.problems):
-                out.problems.append(Problem(spec.file, "required table is missing"))
+                out.problems.append(Problem(raw.label(name), f"required {raw.kind} is missing"))
             continue
         typed = _typed_table(spec, df, raw.label(name), out)
         if typed is not None:
             tables[name] = typed
     if "demand" not in raw.tables and "options" not in raw.tables and raw.tables:
-        out.problems.append(Problem("demand.csv", "a case needs demand.csv or options.csv"))
+        out.problems.append(Problem(raw.label("demand"), f"a case needs {raw.where('demand')} or "
+                                    f"{raw.where('options')}"))
     unit_tables = [tables[n] for n in ("demand", "options") if n in tables]
     if unit_tables and all(df.empty for df in unit_tables):
         out.problems.append(Problem(raw.label("demand"), "has no rows: a case needs at least one unit"))
     for name, df in tables.items():
         _check_keys(TABLES[name], df, raw.label(name), out)
     _check_references(tables, raw, out)
+    _check_period_order(tables, raw, out)
     _check_levels(tables, raw, out)
     _check_policies(tables, raw, out)
+    if settings is not None:
+        out.problems.extend(check_targets(tables, settings, raw.label("targets")))
     if not out.problems and settings is not None:
         _check_units(tables, raw, out)
+        out.problems.extend(check_target_units(tables, raw.label("targets")))
+        out.problems.extend(check_option_promises(tables, settings, raw.label("options")))
+        if not out.problems:
+            out.problems.extend(demand_floor_problems(tables, settings.goodwill_retention,
+                                                      raw.label("segments"), MAX_ROWS_PER_PROBLEM))
         _check_warnings(tables, settings, raw, out)
     if out.problems or settings is None:
         raise CaseError(out.problems)
@@ -106,10 +119,20 @@ def _settings(raw: RawCase, out: _Collector) -> Settings | None:
                 close = difflib.get_close_matches(key, keys, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(keys)}"
                 msg = f"unknown setting '{key}'{hint}"
+            elif err["type"] == "literal_error":
+                msg = _choice_message(key, err.get("input"), err["ctx"]["expected"])
             else:
                 msg = f"setting '{key}': {err['msg']} (got {err.get('input')!r})"
             out.problems.append(Problem(raw.settings_label, msg, column=key))
         return None
+
+
+def _choice_message(key: str, value: object, expected: str) -> str:
+    """A setting with a fixed set of values got another one: name them, suggest the closest."""
+    choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
+    close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"setting '{key}': {value!r} is not one of {', '.join(choices)}{hint}"
 
 
 def _blank(s: pd.Series) -> pd.Series:
@@ -147,7 +170,7 @@ def _typed_table(spec: Table, df: pd.DataFrame, file: str, out: _Collector) -> p
 
 def _absent_column(col: Col, n: int, index: pd.Index) -> pd.Series:
     if col.kind == "id":
-        return pd.Series([None] * n, index=index, dtype=object)
+        return pd.Series([col.default] * n, index=index, dtype=object)
     fill = np.nan if col.default is None else col.default
     return pd.Series(np.full(n, fill, dtype=float), index=index)
 
@@ -162,6 +185,8 @@ def _typed_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Seri
         values[blank.to_numpy()] = None
         ok = ~blank.to_numpy()
         values[ok] = [str(v) for v in values[ok]]
+        if col.choices is not None:
+            return _choice_column(col, pd.Series(values, index=s.index, dtype=object), file, out)
         return pd.Series(values, index=s.index, dtype=object)
     if pd.api.types.is_numeric_dtype(s):
         num = s.astype(float)
@@ -200,6 +225,23 @@ def _typed_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Seri
     return num
 
 
+def _choice_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Series:
+    """A text column limited to ``col.choices``: lower-cased, blanks take the default, any
+    other word is refused with the closest allowed one as a hint."""
+    given = s.notna()
+    word = s.where(~given, s.astype(str).str.strip().str.lower())
+    bad = given & ~word.isin(col.choices)
+    if bad.any():
+        allowed = " or ".join(repr(c) for c in col.choices)
+        msgs = []
+        for v in s[bad]:
+            close = difflib.get_close_matches(str(v).strip().lower(), col.choices, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            msgs.append(f"unknown value {v!r} (must be {allowed}){hint}")
+        out.rows(file, col.name, s.index[bad], msgs)
+    return word.where(given, col.default)
+
+
 def _not_a_number(v: object) -> str:
     """The message for a cell that is not a number, with a hint for a comma in it."""
     if str(v).strip().endswith("%"):
@@ -229,9 +271,11 @@ def _check_keys(spec: Table, df: pd.DataFrame, file: str, out: _Collector) -> No
 
 
 def _check_references(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
+    """Ids must exist where they are defined; a table that failed its own checks (a missing
+    column) or a missing required table is reported once, not once per referring row."""
     for (name, column), (target, target_col) in REFERENCES.items():
         df, ref = tables.get(name), tables.get(target)
-        if df is None:
+        if df is None or (ref is None and (target in raw.tables or TABLES[target].required)):
             continue
         values = df[column]
         present = values.notna()
@@ -241,9 +285,25 @@ def _check_references(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Colle
         unknown = present & ~values.isin(known)
         if unknown.any():
             rows = df.index[unknown]
-            where = f"{target}.csv" if ref is not None else f"{target}.csv (not given)"
-            msgs = [f"unknown {target_col} {v!r}: not in {where}" for v in values[unknown]]
+            where = raw.where(target) if ref is not None else f"{raw.where(target)} (not given)"
+            shown = values[unknown].iloc[:MAX_ROWS_PER_PROBLEM].unique()
+            hint = {v: did_you_mean(v, known) for v in shown}
+            msgs = [f"unknown {target_col} {v!r}: not in {where}{hint.get(v, '')}"
+                    for v in values[unknown]]
             out.rows(raw.label(name), column, rows, msgs)
+
+
+def _check_period_order(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
+    """Date-like period ids (2026-03, Excel dates) must be in calendar order (see .periods)."""
+    if "periods" not in tables:
+        return
+    found = out_of_order(tables["periods"]["period"])
+    if found:
+        row, period, before = found
+        out.problems.append(Problem(
+            raw.label("periods"), f"period {period!r} is listed after {before!r}, a later date: "
+            "the rows are not in calendar order and row order is the plan's time order; sort the "
+            "rows by period", row=row, column="period"))
 
 
 def _check_levels(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
@@ -255,11 +315,24 @@ def _check_levels(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector
         rows = levels.index[dup]
         msgs = [f"rank {r:g} is used by more than one level; ranks must differ" for r in levels["rank"][dup]]
         out.rows(raw.label("levels"), "rank", rows, msgs)
+    _warn_several_rules(levels, raw.label("levels"), out)
     for table in ("periods",):
         if table in tables and tables[table].empty:
             out.problems.append(Problem(raw.label(table), "has no rows"))
     if levels.empty:
         out.problems.append(Problem(raw.label("levels"), "has no rows"))
+
+
+def _warn_several_rules(levels: pd.DataFrame, file: str, out: _Collector) -> None:
+    """A level giving more than one safety-stock rule is accepted (the first given wins), but
+    the planner is told which one is used: the others have no effect on that level."""
+    given = levels[list(SAFETY_RULES)].notna()
+    for row in levels.index[given.sum(axis=1) > 1]:
+        cols = [c for c in SAFETY_RULES if given.at[row, c]]
+        out.warnings.append(
+            f"{file}, row {row}: level {levels.at[row, 'level']!r} gives {' and '.join(cols)}; "
+            f"{cols[0]} sets its safety stock (the first given of {', '.join(SAFETY_RULES)} wins), "
+            f"{' and '.join(cols[1:])} {'is' if len(cols) == 2 else 'are'} ignored")
 
 
 def _check_policies(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:

@@ -8,6 +8,8 @@ apart from all of them and import nothing from the package. :mod:`.case` re-expo
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -40,3 +42,16 @@ class CaseError(Exception):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{len(self.problems)} problem(s) in the case:\n{lines}")
+
+
+def did_you_mean(value: object, known: Iterable[object], cutoff: float = 0.6) -> str:
+    """``"; did you mean 'EXPRESS'?"`` for the known value closest to a mistyped one, else "".
+
+    Case-insensitive first (``key`` for ``KEY``), then by similarity (``EXPRES``, ``dogs``):
+    a planner who reads the suggestion fixes the cell without opening the other file.
+    """
+    text = str(value)
+    names = [str(k) for k in known]
+    same = [k for k in names if k.casefold() == text.casefold()]
+    close = same or difflib.get_close_matches(text, names, n=1, cutoff=cutoff)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -35,9 +35,20 @@ class RawCase:
     problems: list[Problem] = field(default_factory=list)
     settings_label: str = "case.yaml"
     warnings: list[str] = field(default_factory=list)  # quirks accepted and normalised
+    book: str | None = None  # the workbook's file name when the case is one .xlsx
+
+    @property
+    def kind(self) -> str:
+        """What one table is in this source: a sheet of a workbook or a CSV file."""
+        return "sheet" if self.book else "table"
 
     def label(self, table: str) -> str:
-        return self.labels.get(table, f"{table}.csv")
+        """Where a table's problems are reported: ``demand.csv`` or ``book.xlsx, sheet demand``."""
+        return self.labels.get(table, f"{self.book}, sheet {table}" if self.book else f"{table}.csv")
+
+    def where(self, table: str) -> str:
+        """A table named inside a message: ``periods.csv`` or ``sheet periods``."""
+        return f"sheet {table}" if self.book else f"{table}.csv"
 
     @classmethod
     def from_frames(cls, tables: dict[str, pd.DataFrame], settings: dict[str, Any]) -> RawCase:
@@ -125,7 +136,8 @@ def _read_folder(folder: Path) -> RawCase:
 
 
 def _read_workbook(path: Path) -> RawCase:
-    raw = RawCase(tables={}, settings={}, source=str(path), settings_label=f"{path.name}, sheet case")
+    raw = RawCase(tables={}, settings={}, source=str(path), settings_label=f"{path.name}, sheet case",
+                  book=path.name)
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, keep_default_na=False)
     except Exception as exc:  # openpyxl raises many types for damaged files
@@ -133,7 +145,9 @@ def _read_workbook(path: Path) -> RawCase:
         return raw
     sheets = {str(k).strip(): v for k, v in sheets.items()}
     if "case" in sheets:
-        raw.settings = _settings_from_sheet(sheets["case"], raw)
+        df = _drop_blank_rows(_renumber(sheets["case"]))
+        formulas = _check_formulas(path, "case", df, raw.settings_label, raw)
+        raw.settings = _settings_from_sheet(df, raw, skip={row for row, _ in formulas})
     else:
         raw.problems.append(Problem(path.name, "required sheet 'case' (columns key, value) is missing"))
     for name in TABLES:
@@ -147,31 +161,39 @@ def _read_workbook(path: Path) -> RawCase:
     return raw
 
 
-def _check_formulas(path: Path, sheet: str, df: pd.DataFrame, label: str, raw: RawCase) -> None:
-    """Blank required cells that hold a never-calculated formula get a fix-it message."""
-    required = [c.name for c in TABLES[sheet].columns if c.required and c.name in df.columns]
-    blank = [(int(r), c) for c in required for r in df.index[df[c] == ""]][:200]
+def _check_formulas(path: Path, sheet: str, df: pd.DataFrame, label: str, raw: RawCase) -> set:
+    """Blank cells that hold a never-calculated formula are refused, in every column.
+
+    A workbook written by a program and never opened in Excel has formulas but no saved
+    values; read as blank, an optional cell would silently mean its default (a budget would
+    vanish). Returns the (row, column) cells reported, so callers can leave them out.
+    """
+    blank = {c: set(df.index[df[c].astype(str).str.strip() == ""].astype(int)) for c in df.columns}
+    blank = {c: rows for c, rows in blank.items() if rows}
     try:
         found = uncalculated_formulas(path, sheet, blank)
     except Exception:  # a second, formula-level read is best effort only
-        return
-    for (row, col), formula in found.items():
+        return set()
+    for (row, col), formula in sorted(found.items()):
         raw.problems.append(Problem(
             label, f"formula {formula!r} has no saved value (the workbook was never "
             "calculated); open and save it in Excel or LibreOffice, or paste values",
             row=row, column=col))
+    return set(found)
 
 
-def _settings_from_sheet(df: pd.DataFrame, raw: RawCase) -> dict[str, Any]:
-    """The ``case`` sheet: rows of key, value; dotted keys nest (``solver.time_limit``)."""
-    df = _drop_blank_rows(_renumber(df))
+def _settings_from_sheet(df: pd.DataFrame, raw: RawCase, skip: set[int]) -> dict[str, Any]:
+    """The ``case`` sheet: rows of key, value; dotted keys nest (``solver.time_limit``).
+
+    Rows in ``skip`` (an uncalculated formula, already reported) are left out.
+    """
     if not {"key", "value"} <= set(df.columns):
         raw.problems.append(Problem(raw.settings_label, "needs the columns key and value", row=1))
         return {}
     settings: dict[str, Any] = {}
     for row, key, value in zip(df.index, df["key"], df["value"], strict=True):
         key = str(key).strip()
-        if not key:
+        if not key or row in skip:
             continue
         text = str(value).strip()
         try:

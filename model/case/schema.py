@@ -22,16 +22,19 @@ class Col:
     missing or blank; blanks take ``default`` (``None`` keeps them blank: for example a
     blank budget means "no budget", which is different from a budget of 0).
     ``lo``/``hi`` bound the value; ``lo_open``/``hi_open`` make a bound strict.
+    ``choices`` restricts a text column to a few words (read case-insensitively, stored in
+    lower case; anything else is refused with the closest word as a hint).
     """
 
     name: str
     kind: Kind
     required: bool = False
-    default: float | None = None
+    default: float | str | None = None
     lo: float | None = None
     hi: float | None = None
     lo_open: bool = False
     hi_open: bool = False
+    choices: tuple[str, ...] | None = None
 
     def range_text(self) -> str:
         """Human text of the allowed range, used in error messages."""
@@ -65,6 +68,15 @@ class Table:
 
 
 NONNEG = {"lo": 0.0}
+#: A probability strictly between 0 and 1 (a level's service_target or fill_rate).
+PROBABILITY = {"lo": 0.0, "hi": 1.0, "lo_open": True, "hi_open": True}
+#: A promise an option may carry: 1 is possible (no demand variability), 0 in principle.
+PROMISE = {"lo": 0.0, "hi": 1.0}
+#: The demand distributions of products.csv ``demand_distribution``.
+DISTRIBUTIONS = ("normal", "gamma")
+#: The levels.csv columns that set a level's safety stock, in the order the first given one
+#: wins (a level giving several is accepted with a warning).
+SAFETY_RULES = ("safety_factor", "service_target", "fill_rate")
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -88,6 +100,7 @@ TABLES: dict[str, Table] = {
                 Col("base_unit_cost", "float", default=0.0, **NONNEG),
                 Col("holding_cost", "float", default=0.0, **NONNEG),
                 Col("demand_cv", "float", default=0.0, **NONNEG),
+                Col("demand_distribution", "id", default="normal", choices=DISTRIBUTIONS),
             ),
             key=("product",),
             required=True,
@@ -97,12 +110,15 @@ TABLES: dict[str, Table] = {
             (
                 Col("level", "id", required=True),
                 Col("rank", "int", required=True),
-                Col("service_target", "float", lo=0.0, hi=1.0, lo_open=True, hi_open=True),
+                Col("service_target", "float", **PROBABILITY),
+                Col("fill_rate", "float", **PROBABILITY),
                 Col("safety_factor", "float", **NONNEG),
                 Col("lead_time_days", "float", default=0.0, **NONNEG),
+                Col("review_days", "float", default=0.0, **NONNEG),
+                Col("lead_time_sd_days", "float", default=0.0, **NONNEG),
                 Col("cost_multiplier", "float", default=1.0, **NONNEG),
                 Col("fixed_cost", "float", default=0.0, **NONNEG),
-                Col("goodwill", "float", default=0.0, **NONNEG),
+                Col("goodwill", "float", default=0.0),  # < 0: poor service loses demand later
             ),
             key=("level",),
             required=True,
@@ -157,6 +173,8 @@ TABLES: dict[str, Table] = {
                 Col("cost", "float", required=True),
                 Col("units", "float", default=0.0, **NONNEG),
                 Col("safety_stock", "float", default=0.0, **NONNEG),
+                Col("cycle_service", "float", **PROMISE),
+                Col("fill_rate", "float", **PROMISE),
             ),
             key=("segment", "product", "period", "level"),
         ),
@@ -187,6 +205,20 @@ TABLES: dict[str, Table] = {
                 Col("capacity", "float", required=True, **NONNEG),
             ),
             key=("resource", "period"),
+        ),
+        Table(
+            "targets",
+            (
+                Col("min_service", "float", required=True, lo=0.0, hi=1.0, lo_open=True),
+                Col("name", "id"),
+                Col("segment", "id"),
+                Col("product", "id"),
+                Col("product_class", "id"),
+                Col("period", "id"),  # a period id, blank = each period, * = pooled horizon
+                Col("metric", "id"),  # cycle | fill_rate (blank: case.yaml service_metric)
+                Col("weight", "id"),  # demand | equal (blank: case.yaml service_weight)
+            ),
+            key=(),
         ),
         Table(
             "usage",
@@ -223,6 +255,9 @@ REFERENCES: dict[tuple[str, str], tuple[str, str]] = {
     ("current", "level"): ("levels", "level"),
     ("capacity", "period"): ("periods", "period"),
     ("usage", "level"): ("levels", "level"),
+    ("targets", "segment"): ("segments", "segment"),
+    ("targets", "product"): ("products", "product"),
+    ("targets", "product_class"): ("products", "product_class"),
     ("usage", "resource"): ("capacity", "resource"),
 }
 

@@ -6,7 +6,16 @@ ignored: a planner who writes ``switching_costs: 500`` must learn that it did no
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+#: What a solve optimises (SPEC §4): profit (max), cost (min) or mean promised service (max).
+Objective = Literal["profit", "cost", "service"]
+#: Which promise a service target or the service objective reads.
+ServiceMetric = Literal["cycle", "fill_rate"]
+#: How unit-periods are weighted in a mean service: by base demand, or one each.
+ServiceWeight = Literal["demand", "equal"]
 
 
 class SolverSettings(BaseModel):
@@ -26,6 +35,9 @@ class Settings(BaseModel):
 
     name: str = "case"
     period_days: float = Field(30.0, gt=0)
+    objective: Objective = "profit"
+    service_metric: ServiceMetric = "cycle"
+    service_weight: ServiceWeight = "demand"
     switching_cost: float = Field(0.0, ge=0)
     max_changes: int | None = Field(None, ge=0)
     goodwill_retention: float = Field(0.0, ge=0, le=1)

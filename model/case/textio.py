@@ -17,9 +17,11 @@ file. The decisions:
 - Spaces around ids (``"KEY "``) and numbers: removed, with a warning for ids (an id with
   a trailing space would otherwise be a different id from the one other files use).
 - Excel dates in id columns (a period typed as a date): written as ISO text
-  (``2025-03-01``), with a warning; whole-number floats (``12.0``) become ``12``.
+  (``2025-03-01``), with a warning that says how many and which values were read;
+  whole-number floats (``12.0``) become ``12``.
 - Excel formulas: their saved (cached) values are read; a formula that was never
-  calculated (no saved value) is refused with a fix-it message.
+  calculated (no saved value) is refused with a fix-it message, in any column (an optional
+  cell read as blank would silently take its default).
 """
 
 from __future__ import annotations
@@ -139,8 +141,7 @@ def normalise_cells(df: pd.DataFrame, table: str, label: str, warnings: list[str
         if s.dtype == object and s.map(lambda v: isinstance(v, (dt.date, dt.datetime))).any():
             out[col] = s.map(_cell_text)
             if col in ids:
-                warnings.append(f"{label}, column '{col}': dates were read as ISO text "
-                                f"(e.g. {out[col][s.map(_is_date)].iloc[0]})")
+                warnings.append(_dates_read(label, col, out[col][s.map(_is_date)]))
         elif s.dtype != object:
             out[col] = s.map(_cell_text)
         s = out[col].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else v)
@@ -152,6 +153,14 @@ def normalise_cells(df: pd.DataFrame, table: str, label: str, warnings: list[str
                 warnings.append(f"{label}, column '{col}': spaces around {n} id(s) were removed")
         out[col] = stripped
     return out
+
+
+def _dates_read(label: str, col: str, read: pd.Series) -> str:
+    """What Excel date cells in an id column became, so a planner can compare it with the ids
+    other sheets use (a month typed as ``Mar 2026`` is stored by Excel as 2026-03-01)."""
+    shown = list(read) if len(read) <= 3 else [*read.iloc[:2], "…", read.iloc[-1]]
+    return (f"{label}, column '{col}': {len(read)} Excel date cell(s) were read as ISO text: "
+            f"{', '.join(shown)} (format the column as Text in Excel to keep ids such as 2026-03)")
 
 
 def _is_date(v) -> bool:
@@ -175,25 +184,24 @@ def _cell_text(v) -> str:
     return str(v)
 
 
-def uncalculated_formulas(path: Path, sheet: str, blank_cells: list[tuple[int, str]]) -> dict:
-    """Of the blank cells (row, column name) of a sheet, those holding a formula with no saved
-    value (a workbook written by a program and never opened in Excel): cell -> formula."""
-    if not blank_cells:
+def uncalculated_formulas(path: Path, sheet: str, blank: dict[str, set[int]]) -> dict:
+    """Of the blank cells of a sheet (column name -> row numbers), those holding a formula with
+    no saved value (a workbook written by a program and never opened in Excel): cell -> formula."""
+    if not blank:
         return {}
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True, data_only=False)
     try:
-        rows = list(wb[sheet].iter_rows(values_only=True))
+        rows = wb[sheet].iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        where = {header.index(c): (c, r) for c, r in blank.items() if c in header}
+        found = {}
+        for number, values in enumerate(rows, start=2):
+            for i, (col, wanted) in where.items():
+                v = values[i] if i < len(values) else None
+                if number in wanted and isinstance(v, str) and v.startswith("="):
+                    found[(number, col)] = v
+        return found
     finally:
         wb.close()
-    if not rows:
-        return {}
-    header = [str(h).strip() if h is not None else "" for h in rows[0]]
-    found = {}
-    for row, col in blank_cells:
-        if col in header and row - 1 < len(rows):
-            v = rows[row - 1][header.index(col)]
-            if isinstance(v, str) and v.startswith("="):
-                found[(row, col)] = v
-    return found

@@ -1,7 +1,7 @@
 """The two doors into the case stage: :func:`validate` (raw tables -> Case) and :func:`load_case`.
 
 This is the top of the case stage (problems, settings, schema <- textio <- reader <- units <-
-checks <- case <- validate): it only composes what the modules below it define. The rules
+demand_floor <- checks <- case <- validate): it only composes what the modules below it define. The rules
 themselves are in :mod:`.checks`; the :class:`~svcplan.case.case.Case` builds itself from
 their result.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .case import Case
-from .reader import RawCase, read_case
+from .reader import RawCase
+from .sources import read_source
 
 
 def validate(raw: RawCase) -> Case:
@@ -20,5 +21,6 @@ def validate(raw: RawCase) -> Case:
 
 
 def load_case(path: str | Path) -> Case:
-    """Read and validate a case folder or ``.xlsx`` workbook; raises :class:`CaseError`."""
-    return validate(read_case(path))
+    """Read and validate a case: a CSV or Parquet folder, an ``.xlsx`` workbook, or a database
+    URL (``sqlite:///case.db``, :mod:`.sources`); raises :class:`CaseError`."""
+    return validate(read_source(path))

@@ -2,7 +2,7 @@
 
 The console script is ``svcplan = "svcplan.cli.app:app"``. This module only builds the
 app; the commands live in :mod:`.solve` (validate, solve, report, generate), :mod:`.batch`
-(batch, frontier) and :mod:`.calibrate` (the ``calibrate`` sub-app), and what they share
+(batch, frontier), :mod:`.simulate` (simulate) and :mod:`.calibrate` (the ``calibrate`` sub-app), and what they share
 (consoles, the error printer, option types) in :mod:`.common`. Nothing imports this module
 but the entry points, so the cli has no circles.
 
@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from . import batch, solve
+from . import batch, convert, simulate, solve
 from .calibrate import app as calibrate_app
 from .common import console
 
@@ -29,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: the rich panels label every flag "<bool>" (typer 0.29)
 )
 
 
@@ -64,4 +65,6 @@ def main(
 
 solve.register(app)  # validate | solve | report | generate
 batch.register(app)  # batch | frontier
+convert.register(app)  # convert
+simulate.register(app)  # simulate
 app.add_typer(calibrate_app, name="calibrate")

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,15 +26,20 @@ from rich.table import Table
 from ..outputs.console import status_colour
 from ..outputs.result import SolveResult
 from ..whatif.batch import BatchOptions, BatchResult, run_batch
+from ..whatif.exchange import parse_target, run_exchange
 from ..whatif.frontier import parse_range, run_frontier
 from ..whatif.scenarios import ScenarioError, load_scenarios
+from ..whatif.summary import short_labels
 from .common import CaseArg, GapOpt, OutOpt, QuietOpt, console, default_out, fail, load
 
 WorkersOpt = Annotated[int | None, typer.Option(help="Local worker processes (default: cores).",
                                                 min=1)]
 DaskOpt = Annotated[str | None, typer.Option(help="Dask scheduler, e.g. tcp://10.0.0.5:8786.")]
-ResumeOpt = Annotated[bool, typer.Option(help="Skip scenarios already done with the same inputs.")]
+ResumeOpt = Annotated[bool, typer.Option("--resume",
+                                         help="Skip scenarios already done with the same inputs.")]
 TimeOpt = Annotated[float | None, typer.Option(help="Seconds per scenario.", min=0)]
+#: Scenario names longer than this are shown as shorter unique labels in the console table.
+LABEL_WIDTH = 24
 WarmOpt = Annotated[bool, typer.Option(help="Start each sweep step from the previous plan.")]
 
 
@@ -72,24 +78,48 @@ def _names(v: Any) -> str:
 
 
 def print_table(res: BatchResult) -> None:
-    """The final comparison table: one line per scenario against the base."""
+    """The final comparison table: one line per scenario against the base.
+
+    Long scenario names (sweeps over several keys) are shown as short unique labels; the
+    description column appears when a scenario file gives descriptions.
+    """
     t = Table(title=f"Scenarios ({res.out})")
-    for c in ("scenario", "status", "objective", "profit Δ", "Δ %", "changed", "service",
-              "gained", "lost", "s"):
-        left = c in ("scenario", "status", "gained", "lost")
+    described = bool(res.summary["description"].astype(bool).any()) if len(res.summary) else False
+    labels = short_labels(list(res.summary["scenario"]), width=LABEL_WIDTH)
+    t.add_column("scenario", no_wrap=True, min_width=min(LABEL_WIDTH, max(map(len, labels), default=8)))
+    if described:
+        t.add_column("description", overflow="fold", max_width=32)
+    for c in ("status", "objective", "profit Δ", "Δ %", "changed", "service", "gained", "lost", "s"):
+        left = c in ("status", "gained", "lost")
         t.add_column(c, justify="left" if left else "right")
-    for r in res.summary.itertuples(index=False):
-        t.add_row(r.scenario, f"[{status_colour(r.status, r.has_plan)}]{r.status}[/]", _fmt(r.objective, ",.0f"),
-                  _fmt(r.profit_delta, "+,.0f"), _fmt(r.profit_delta_pct, "+.2f"),
-                  _fmt(r.changed_unit_periods, ".0f"), _pct(r.service),
-                  _names(r.segments_gained), _names(r.segments_lost), _fmt(r.seconds, ".1f"))
+    for label, r in zip(labels, res.summary.itertuples(index=False), strict=True):
+        first = [escape(label), escape(r.description)] if described else [escape(label)]
+        t.add_row(*first, f"[{status_colour(r.status, r.has_plan)}]{r.status}[/]",
+                  _fmt(r.objective, ",.0f"), _fmt(r.profit_delta, "+,.0f"),
+                  _fmt(r.profit_delta_pct, "+.2f"), _fmt(r.changed_unit_periods, ".0f"),
+                  _pct(r.service), _names(r.segments_gained), _names(r.segments_lost),
+                  _fmt(r.seconds, ".1f"))
     console.print(t)
     for r in res.summary.itertuples(index=False):
         if not r.has_plan and r.reason:
-            console.print(f"[red]{r.scenario}[/]: {r.reason}", highlight=False)
+            console.print(f"[red]{escape(r.scenario)}[/]: {escape(r.reason)}", highlight=False)
+    if res.interrupted:
+        print_interrupted(res)
+        return
     done = f", {len(res.skipped)} already done" if res.skipped else ""
     console.print(f"{len(res.ran)} solved{done} in {res.seconds:.1f}s; "
                   f"summary.csv and summary.xlsx in [bold]{res.out}[/]")
+
+
+def print_interrupted(res: BatchResult) -> None:
+    """After Ctrl-C: what finished, and how to run the rest."""
+    finished = list(res.summary["scenario"])
+    names = ", ".join(finished) if finished else "none"
+    console.print(f"[bold yellow]Interrupted[/]: {len(finished)} of {res.total} scenarios finished "
+                  f"({escape(names)}); their folders in [bold]{res.out}[/] are complete, the "
+                  "running solves were stopped and no summary was written.", highlight=False)
+    console.print("Run the same command again with [bold]--resume[/] to solve the other "
+                  f"{res.total - len(finished)} (finished ones are not solved again).", highlight=False)
 
 
 def batch(
@@ -119,17 +149,26 @@ def frontier(
     out: OutOpt = None, workers: WorkersOpt = None, dask: DaskOpt = None,
     resume: ResumeOpt = False, time_limit: TimeOpt = None, gap: GapOpt = None,
     warm: WarmOpt = True, quiet: QuietOpt = False,
+    service_target: Annotated[str | None, typer.Option(
+        "--target", help="Sweep a service target instead of the budget: "
+                         "NAME:start:stop:count or NAME:a,b,c (its min_service).")] = None,
 ) -> None:
-    """Profit against budget: the marginal value of budget and who loses service first."""
+    """Profit against budget: the marginal value of budget and who loses service first.
+    With --target: cost (or profit) against a service target, the exchange curve."""
+    opts = BatchOptions(time_limit=time_limit, mip_gap=gap, workers=workers, dask=dask,
+                        resume=resume, warm=warm)
+    if service_target is not None:
+        _exchange(case, service_target, out, opts, quiet)
     try:
         scales = parse_range(budget)
     except ValueError as exc:
         fail(str(exc))
     c = load(case)
     target = out or default_out(f"{c.name}-frontier")
-    opts = BatchOptions(time_limit=time_limit, mip_gap=gap, workers=workers, dask=dask,
-                        resume=resume, warm=warm)
     res, front, diff = _run(run_frontier, c, scales, target, opts, quiet=quiet)
+    if res.interrupted:
+        print_interrupted(res)
+        raise typer.Exit(res.exit_code)
     t = Table(title="Budget frontier")
     for col in ("scale", "budget", "status", "objective", "marginal / budget", "service", "used %"):
         t.add_column(col, justify="left" if col == "status" else "right")
@@ -146,6 +185,28 @@ def frontier(
                           f"{r.rank_at_first_loss:.2f} at scale {r.first_loss_scale:g}",
                           highlight=False)
     console.print(f"frontier.csv, differentiation.csv, summary.csv in [bold]{target}[/]")
+    raise typer.Exit(res.exit_code)
+
+
+def _exchange(case: Path, spec: str, out: Path | None, opts: BatchOptions, quiet: bool) -> None:
+    """``frontier --target``: sweep one target's min_service, print and write the curve."""
+    try:
+        name, values = parse_target(spec)
+    except ValueError as exc:
+        fail(str(exc))
+    c = load(case)
+    folder = out or default_out(f"{c.name}-exchange-{name}")
+    res, curve = _run(run_exchange, c, name, values, folder, opts, quiet=quiet)
+    sense = c.settings.objective
+    t = Table(title=f"Exchange curve of target {name} ({sense})")
+    for col in ("min_service", "status", "achieved", sense, f"{sense} per point"):
+        t.add_column(col, justify="left" if col == "status" else "right")
+    spec_obj = ".4f" if sense == "service" else ",.0f"
+    for r in curve.itertuples(index=False):
+        t.add_row(_pct(r.min_service), r.status, _pct(r.achieved), _fmt(r.objective, spec_obj),
+                  _fmt(r.marginal_per_point, spec_obj))
+    console.print(t)
+    console.print(f"frontier.csv, summary.csv in [bold]{folder}[/]")
     raise typer.Exit(res.exit_code)
 
 

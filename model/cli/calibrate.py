@@ -23,7 +23,7 @@ from ..prep import calibrate as cal
 from .common import console, fail
 
 app = typer.Typer(help="Build case tables from your own data (response curves, tiers, classes).",
-                  no_args_is_help=True)
+                  no_args_is_help=True, rich_markup_mode=None)
 T = TypeVar("T")
 
 InFile = Annotated[Path, typer.Argument(help="Input CSV.", exists=True, dir_okay=False)]

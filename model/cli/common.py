@@ -28,7 +28,9 @@ EXIT_INVALID = 2
 console = planner_console()
 err_console = planner_console(stderr=True)
 
-CaseArg = Annotated[Path, typer.Argument(help="Case folder of CSV files, or one .xlsx workbook.")]
+# text, not Path: a database URL (postgresql://host/db) must reach the reader unchanged
+CaseArg = Annotated[str, typer.Argument(
+    help="Case: a folder of CSV or Parquet files, one .xlsx workbook, or a database URL.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")]
 TimeOpt = Annotated[float | None, typer.Option(help="Seconds.", min=0)]
 GapOpt = Annotated[float | None, typer.Option(help="Relative MIP gap; 0 proves optimality.", min=0)]
@@ -53,7 +55,7 @@ def fail(problem: CaseError | str) -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
-def load(case: Path) -> Case:
+def load(case: str | Path) -> Case:
     """Read and validate a case; an invalid one is reported by :func:`fail` (exit 2)."""
     try:
         return load_case(case)

@@ -17,11 +17,23 @@ from rich.markup import escape
 
 from ..api import solve
 from ..case.case import CaseError
+from ..case.sources import is_database_url
+from ..formulation.hooks import UsageError, load_extension
 from ..outputs.console import print_summary
+from ..outputs.database import unreachable
 from ..outputs.files import write_error_summary
 from ..outputs.html import write_report
 from ..prep.generate import generate_case, write_case
-from .common import CaseArg, GapOpt, OutOpt, QuietOpt, TimeOpt, console, default_out, err_console, fail, load
+from .common import CaseArg, GapOpt, QuietOpt, TimeOpt, console, default_out, err_console, fail, load
+
+SinkOpt = Annotated[str | None, typer.Option(
+    "--out", "-o", help="Output folder, or a database URL (sqlite:///runs.db, postgresql://...): "
+    "the outputs as tables, written in one transaction.")]
+SolverOpt = Annotated[str | None, typer.Option(
+    help="Solve with a solver Pyomo knows (cbc, glpk, gurobi_direct, appsi_highs, ...) "
+         "instead of svcplan's own HiGHS pipeline.")]
+ExtendOpt = Annotated[list[str] | None, typer.Option(
+    help="FILE.py:FUNCTION adding Pyomo rows to the model (repeatable).")]
 
 #: Files HiGHS can write the model to (``--write-model``).
 MODEL_SUFFIXES = {".mps", ".lp"}
@@ -37,34 +49,50 @@ def validate(case: CaseArg) -> None:
 
 def solve_cmd(
     case: CaseArg,
-    out: OutOpt = None,
+    out: SinkOpt = None,
     time_limit: TimeOpt = None,
     gap: GapOpt = None,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads.", min=1)] = None,
     write_model: Annotated[
         Path | None, typer.Option(help="Write the model handed to HiGHS (.mps or .lp).")
     ] = None,
-    no_warm_start: Annotated[bool, typer.Option(help="Skip the LP-rounding warm start.")] = False,
-    log: Annotated[bool, typer.Option(help="Show the HiGHS log.")] = False,
+    warm_start: Annotated[bool, typer.Option(
+        "--warm-start/--no-warm-start", help="Start from the LP-rounding plan.")] = True,
+    log: Annotated[bool, typer.Option("--log", help="Show the HiGHS log.")] = False,
     quiet: QuietOpt = False,
-    report: Annotated[bool, typer.Option(help="Also write report.html (svcplan report).")] = False,
+    report: Annotated[bool, typer.Option("--report",
+                                         help="Also write report.html (svcplan report).")] = False,
+    solver: SolverOpt = None,
+    extend: ExtendOpt = None,
 ) -> None:
     """Solve a planning case and write its plan and KPIs."""
     if write_model and write_model.suffix.lower() not in MODEL_SUFFIXES:
         fail("--write-model needs a file ending in .mps or .lp")
+    try:
+        extensions = [load_extension(spec) for spec in extend or []]
+    except UsageError as exc:
+        fail(str(exc))
+    if is_database_url(out):
+        if report:
+            fail("--report writes report.html into an output folder, not into a database")
+        if problem := unreachable(out):
+            fail(problem)
     c = load(case)
     target = out or default_out(c.name)
     try:
         kw = dict(time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
-                  warm_start=not no_warm_start, log=log)
+                  warm_start=warm_start, log=log, solver=solver, extend=extensions)
         if log or quiet:
             res = solve(c, **kw)
         else:  # one status line per phase: long runs show what they are doing
             with console.status("solving…") as status:
                 res = solve(c, progress=status.update, **kw)
-        res.write(target)  # inside the try: a failure writing outputs is reported, not a traceback
+        written = res.write(target)  # inside the try: a failure writing outputs is reported, not a traceback
+    except UsageError as exc:  # a solver that is not installed, an extension that fails
+        fail(str(exc))
     except Exception as exc:  # a bug of ours or the solver's: say so plainly, record it, exit 1
-        write_error_summary(target, c.name, exc)
+        if not is_database_url(target):  # a database write rolled back: nothing to record
+            write_error_summary(Path(target), c.name, exc)
         err_console.print(f"[bold red]error[/]: the solve failed unexpectedly: "
                           f"{type(exc).__name__}: {escape(str(exc))}")
         err_console.print("This is a bug in svcplan or HiGHS; please report it with the case.")
@@ -74,7 +102,7 @@ def solve_cmd(
     if quiet:
         console.print(f"{res.status} {res.objective}")
     else:
-        print_summary(res, console, target)
+        print_summary(res, console, written)
     raise typer.Exit(0 if res.has_plan else 1)
 
 

@@ -108,6 +108,7 @@ def add_switching(f: Formulation, d: ModelData) -> None:
     cols, tt = np.concatenate(change_col), np.concatenate(change_t)
     if s.switching_cost > 0:
         f.add_terms("profit", tt, cols, np.full(len(cols), -float(s.switching_cost)))
+        f.add_terms("switching", tt, cols, np.full(len(cols), float(s.switching_cost)))
     if s.max_changes is not None:
         units, row = np.unique(np.concatenate(change_u), return_inverse=True)
         add_rows(f, RowKind.MAX_CHANGES, (row, cols, np.ones(len(cols))), len(units), None,
@@ -118,26 +119,29 @@ def add_goodwill(f: Formulation, d: ModelData) -> None:
     """Goodwill carry-over: ``G[u,1] = 0``, ``G[u,t] = ρ·G[u,t−1] + Σ_l g_l·x[u,l,t−1]``.
 
     Extra units ``lift[u,t] = σ_s·b[u,t]·G[u,t]`` earn ``lift·(margin − base_unit_cost)``
-    and use ``lift·base_unit_cost`` of the budget. ``G`` is only created for units that can
-    gain (σ_s > 0, some later demand, some level with goodwill > 0); ``G[k]`` is the stock
-    of the k-th goodwill row, ``m.goodwill[u, t]``.
+    and use ``lift·base_unit_cost`` of the budget. ``G`` is only created for units whose
+    demand goodwill can move (σ_s > 0, some later demand, some level with goodwill ≠ 0);
+    ``G[k]`` is the stock of the k-th goodwill row, ``m.goodwill[u, t]``. ``G ≥ 0`` when no
+    level has negative goodwill (the recursion keeps it there anyway); with negative goodwill
+    ``G`` is free and the lift may be negative: poor service loses demand later (validation,
+    :mod:`svcplan.case.demand_floor`, made sure units cannot go below zero).
     """
     g = d.levels.set_index("level")["goodwill"]
     up = d.unit_periods
     gain = (up["sensitivity"] > 0) & (up["base_demand"] > 0) & (up["t"] > 0)
-    if d.n_periods < 2 or not (g > 0).any() or not gain.any():
+    if d.n_periods < 2 or not (g != 0).any() or not gain.any():
         return
     rows = up.loc[up["u"].isin(set(up.loc[gain, "u"])) & (up["t"] > 0)]
     gu, gt = rows["u"].to_numpy(), rows["t"].to_numpy()
     g_index = list(zip(gu.tolist(), gt.tolist(), strict=True))
-    og = add_var(f, "G", len(rows), lb=0.0, owner=gu)
+    og = add_var(f, "G", len(rows), lb=0.0 if (g >= 0).all() else None, owner=gu)
     T = d.n_periods
     pos = np.full(d.n_units * T, -1, dtype=np.int64)
     pos[gu * T + gt] = np.arange(len(rows))
     opt = d.options
     gl = opt["level"].map(g).to_numpy()
     ou, ot = opt["u"].to_numpy(), opt["t"].to_numpy()
-    i = np.flatnonzero((gl > 0) & (ot < T - 1))
+    i = np.flatnonzero((gl != 0) & (ot < T - 1))
     row_x = pos[ou[i] * T + ot[i] + 1]
     i, row_x = i[row_x >= 0], row_x[row_x >= 0]
     k = np.arange(len(rows))
@@ -244,10 +248,49 @@ def add_inventory_limit(f: Formulation, d: ModelData) -> None:
     add_rows(f, RowKind.INVENTORY, (t, np.arange(len(t)), coef), d.n_periods, None, 0.0)
 
 
+def add_targets(f: Formulation, d: ModelData) -> None:
+    """Service targets (targets.csv), one row per target and period (or pooled horizon):
+    ``Σ_{i of its units and periods} w_i·(s_i − m)·x_i ≥ 0``, i.e. the weighted mean
+    promise ``Σ w·s·x / Σ w`` (``Σ_l x = 1`` per unit-period) is at least ``m``.
+
+    Stated divided by the mean weight ``w̄`` and negated, ``Σ (w_i/w̄)·(m − s_i)·x_i ≤ 0``,
+    so it is a dense ``≤`` row like a budget (coefficients from :mod:`svcplan.economics.targets`).
+    Rows are named ``(target name, period id or "*")``: ``m.service_target["KEY", "*"]``.
+    """
+    t = d.targets
+    if t is None or not len(t.table):
+        return
+    add_rows(f, RowKind.TARGET, (t.rows, t.cols, t.coef), len(t.table), None, 0.0,
+             index=t.keys)
+
+
 def add_objective(f: Formulation, d: ModelData) -> None:
-    """``max Σ_t D_t·(Σ p_i x_i + Σ lift·(margin−buc) − Σ F_l y[l,t] − S·Σ_u w[u,t])``."""
+    """The objective of case.yaml's ``objective``, always stated as a maximisation:
+
+    - profit: ``max Σ_t D_t·(Σ p_i x_i + Σ lift·(margin−buc) − Σ F_l y[l,t] − S·Σ_u w[u,t])``;
+    - cost: ``max −Σ_t D_t·(Σ c_i x_i + Σ lift·buc + Σ F_l y[l,t] + S·Σ_u w[u,t])``
+      (minimising the cost; the budget's spend terms plus switching);
+    - service: ``max Σ_i w_i·s_i·x_i / Σ w`` (no discount), the weighted mean promise.
+
+    One sense for every mode keeps every solve path (bounds, pricing, rounding, search,
+    marginals) unchanged; the result reports the mode's own value and sign.
+    """
+    mode = d.settings.objective
+    if mode == "service":
+        cost = np.zeros(f.form.n_cols)
+        x0 = f.form.offsets["x"]
+        cost[x0: x0 + len(d.options)] = d.service
+        set_objective(f, cost)
+        return
     disc = d.case.tables["periods"]["discount"].to_numpy().astype(float)
-    rows, cols, vals = _per_period(f, d, "profit", d.options["profit"].to_numpy())
+    if mode == "cost":
+        rows, cols, vals = _per_period(f, d, "spend", d.options["cost"].to_numpy())
+        sw = f.terms.get("switching", [])
+        rows, cols, vals = (np.concatenate([a, *(p[j] for p in sw)]) for j, a in
+                            enumerate((rows, cols, vals)))
+        vals = -vals
+    else:
+        rows, cols, vals = _per_period(f, d, "profit", d.options["profit"].to_numpy())
     cost = np.zeros(f.form.n_cols)
     np.add.at(cost, cols, disc[rows] * vals)
     set_objective(f, cost)
@@ -264,5 +307,6 @@ def create_model(d: ModelData) -> Formulation:
     add_budget(f, d)
     add_capacity(f, d)
     add_inventory_limit(f, d)
+    add_targets(f, d)
     add_objective(f, d)
     return f

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..case.case import Case
 from ..economics.options import level_table, option_table, unit_period_table
+from ..economics.targets import TargetRows, service_objective, target_rows
 
 
 @dataclass
@@ -27,6 +28,8 @@ class ModelData:
     group_end: np.ndarray
     n_units: int
     n_periods: int
+    targets: TargetRows | None = None  # service target rows (economics.targets)
+    service: np.ndarray | None = None  # per option, its share of the mean-service objective
 
     @property
     def settings(self):
@@ -51,7 +54,9 @@ def prepare(case: Case, options: pd.DataFrame | None = None) -> ModelData:
     start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.array([], int)
     end = np.r_[start[1:], len(key)].astype(int)
     n_units = int(up["u"].max()) + 1 if len(up) else 0
-    return ModelData(case, opt, up, level_table(case), start, end, n_units, len(case.periods))
+    service = service_objective(case, opt) if case.settings.objective == "service" else None
+    return ModelData(case, opt, up, level_table(case), start, end, n_units, len(case.periods),
+                     target_rows(case, opt), service)
 
 
 def product_clusters(d: ModelData) -> np.ndarray:

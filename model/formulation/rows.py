@@ -27,11 +27,15 @@ class RowKind(StrEnum):
     TOTAL_BUDGET = "total_budget"  # spend over the horizon
     CAPACITY = "capacity"  # resource use per period
     INVENTORY = "inventory"  # safety stock days per period
+    USER = "user"  # a row an extension added, within one unit (svcplan.formulation.extend)
+    USER_DENSE = "user_dense"  # a row an extension added across units: priced like a budget
+    TARGET = "service_target"  # mean promised service of a target's units (targets.csv)
 
 
 #: Dense ``≤`` rows over a whole period or horizon: priced by the LP bound of large models
 #: (:mod:`svcplan.solver.pricing`) and valued by the marginals (:mod:`svcplan.insight.marginals`).
-DENSE = frozenset({RowKind.BUDGET, RowKind.TOTAL_BUDGET, RowKind.CAPACITY, RowKind.INVENTORY})
+DENSE = frozenset({RowKind.BUDGET, RowKind.TOTAL_BUDGET, RowKind.CAPACITY, RowKind.INVENTORY,
+                   RowKind.USER_DENSE, RowKind.TARGET})
 #: Rows that spend a limited resource (money, capacity): the thriftiest plan spends least on them.
 RESOURCE = frozenset({RowKind.BUDGET, RowKind.TOTAL_BUDGET, RowKind.CAPACITY})
 #: Rows that link a unit's periods; with them the LP relaxation is solved by interior point.

@@ -2,10 +2,13 @@
 
 When HiGHS proves a case infeasible, "infeasible" alone does not help a planner. This
 module re-solves the same model *elastically*: every limit that can make a case impossible
-(period budgets, the horizon budget, capacities, the inventory-days limit, tier ordering
-and max changes) gets a penalised slack column, and the re-solve minimises the total
+(period budgets, the horizon budget, capacities, the inventory-days limit, service targets,
+tier ordering and max changes) gets a penalised slack column, and the re-solve minimises the total
 relative relaxation (each slack divided by the size of its limit, so 10% over a budget
-weighs as much as 10% over a capacity). The plan it finds is always feasible: every unit
+weighs as much as 10% over a capacity; a service target's slack is counted in points of
+its mean service, so 0.1 = 10 points). For every relaxed target a second solve finds the
+best mean service its units can reach with every other limit in force (other targets
+dropped), so the sentence can say "93.1% is the best possible". The plan it finds is always feasible: every unit
 keeps at least one allowed level (validation guarantees it) and every other row is
 satisfiable once its limit is elastic.
 
@@ -43,8 +46,9 @@ from ..solver.status import Status
 TOL = 1e-6
 #: At most this many policy rows are lifted one at a time for attribution.
 MAX_POLICIES = 20
-COLUMNS = ["kind", "period", "resource", "segment", "product", "limit", "needed", "short_by",
-           "policy", "accounts_for", "message"]
+COLUMNS = ["kind", "period", "resource", "segment", "product", "target", "limit", "needed",
+           "short_by", "policy", "accounts_for", "message"]
+METRIC_WORDS = {"cycle": "cycle service", "fill_rate": "fill rate"}
 
 
 @dataclass
@@ -70,7 +74,7 @@ def explain(
     """
     limit = 60.0 if time_limit is None else max(1.0, float(time_limit))
     start = time.perf_counter()
-    base = _elastic(case, limit, threads)
+    base = _elastic(case, limit, threads, reach=True)
     if not base.found:
         return _frame([{"kind": "unknown", "message": (
             "the case is infeasible, and no relaxation was found within the time limit; "
@@ -113,9 +117,9 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def _key_fields(key: tuple) -> dict:
-    kind, period, resource, segment, product = key
+    kind, period, resource, segment, product, *target = key
     return {"kind": kind, "period": period, "resource": resource, "segment": segment,
-            "product": product}
+            "product": product, "target": target[0] if target else None}
 
 
 def _without_policy(case: Case, row) -> Case:
@@ -145,15 +149,21 @@ def _unit(key: tuple) -> str:
     """The unit a shortfall of this kind of limit is measured in (money needs none)."""
     kind, _, resource = key[:3]
     return {RowKind.CAPACITY: f" units of {resource}", RowKind.INVENTORY: " day(s)",
-            RowKind.TIER_ORDER: " rank step(s)", RowKind.MAX_CHANGES: " change(s)"}.get(kind, "")
+            RowKind.TIER_ORDER: " rank step(s)", RowKind.MAX_CHANGES: " change(s)",
+            RowKind.TARGET: " (service, as a fraction)"}.get(kind, "")
 
 
 def _fmt(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.4g}"
 
 
-def _elastic(case: Case, time_limit: float, threads: int | None) -> _Elastic:
-    """Build the model, add slack to the elastic rows, minimise relative relaxation."""
+def _elastic(case: Case, time_limit: float, threads: int | None, reach: bool = False) -> _Elastic:
+    """Build the model, add slack to the elastic rows, minimise relative relaxation.
+
+    ``reach``: for each relaxed service target, also find the best it can reach alone
+    (:func:`_target_reach`), for the planner sentence.
+    """
+    start = time.perf_counter()
     data = prepare(case)
     sf = standard_form(create_model(data))
     rows, signs, weights = _elastic_rows(sf, _scales(case, data))
@@ -175,6 +185,12 @@ def _elastic(case: Case, time_limit: float, threads: int | None) -> _Elastic:
             tier_relaxed = True
             continue
         rhs = sf.row_upper[k] if signs[j] < 0 else sf.row_lower[k]
+        if kind == RowKind.TARGET:
+            left = time_limit - (time.perf_counter() - start)
+            best = _target_reach(sf, k, max(1.0, left), threads) if reach else None
+            key, info = _describe_target(data, idx, s, best)
+            short[key] = info
+            continue
         key, info = _describe(case, data, chosen, kind, idx, float(rhs), s)
         short[key] = info
     if tier_relaxed:
@@ -197,8 +213,41 @@ def _elastic_rows(sf: StandardForm, scale: dict[str, float]) -> tuple[list[int],
             continue
         rows.append(int(k))
         signs.append(sign)
-        weights.append(1.0 / max(abs(rhs), scale.get(str(sf.rows[k][0]), 1.0), 1.0))
+        size = scale.get(sf.rows[k], scale.get(str(sf.rows[k][0]), 1.0))
+        weights.append(1.0 / max(abs(rhs), size, 1.0))
     return rows, signs, weights
+
+
+def _target_reach(sf: StandardForm, k: int, seconds: float, threads: int | None) -> float | None:
+    """The most row ``k`` (a service target, ``n·(m − achieved) ≤ 0``) can be lowered with
+    every other limit in force and the other targets dropped: ``min A_k·x``, so the best
+    reachable mean is ``m − min/n``. None when no plan meets the other limits (or time ran out)."""
+    row = np.asarray(sf.A[k].todense()).ravel()
+    rest = sf.without_rows(np.asarray(sf.rows_of({RowKind.TARGET})))
+    out = highs.solve_mip(replace(rest, cost=-row, offset=0.0), threads=threads, rel_gap=1e-6,
+                          seconds=float(seconds))
+    if out.x is None or out.status != Status.OPTIMAL:
+        return None
+    return float(row @ out.x)
+
+
+def _describe_target(data: ModelData, idx: tuple, slack: float,
+                     best: float | None) -> tuple[tuple, dict]:
+    """A relaxed service target in planner terms: the best mean its units can reach."""
+    name, period = idx
+    t = data.targets.table
+    r = t[(t["name"] == name) & (t["period"] == period)].iloc[0]
+    m, n = float(r["min_service"]), float(r["n"])
+    closest = m - slack / n  # what the elastic plan gives the target
+    reach = closest if best is None else min(m, m - best / n)
+    what = METRIC_WORDS.get(r["metric"], r["metric"])
+    when = " over the horizon" if period == "*" else f" in {period}"
+    how = ("is the best possible" if best is not None else
+           "is what the closest plan gives (the best possible was not proven)")
+    return (RowKind.TARGET, None if period == "*" else period, None, None, None, name), {
+        "limit": m, "needed": reach, "short_by": m - reach,
+        "message": f"{what} {100 * m:.1f}% for {name}{when} is out of reach under these "
+                   f"budgets and limits: {100 * reach:.1f}% {how}"}
 
 
 def _with_slack(sf: StandardForm, rows: list[int], signs: list[float],
@@ -216,13 +265,17 @@ def _with_slack(sf: StandardForm, rows: list[int], signs: list[float],
         owner=np.r_[sf.owner, np.full(e, -1, dtype=np.int64)])
 
 
-def _scales(case: Case, data: ModelData) -> dict[str, float]:
+def _scales(case: Case, data: ModelData) -> dict:
     """Typical size of each row family, so a slack on a zero limit is still weighed fairly."""
     opt = data.options
     q = opt.groupby(["u", "t"])["units"].max().groupby(level="t").sum()
     k = (case.settings.max_inventory_days or 0.0) / case.settings.period_days
     ranks = data.levels["rank"]
-    return {
+    targets = data.targets.table if data.targets is not None else pd.DataFrame()
+    # a target row's slack is n·(points short): weighed by its n, it counts in service points
+    per_target = {(RowKind.TARGET, (r.name, r.period)): float(r.n)
+                  for r in targets.itertuples(index=False)}
+    return per_target | {
         RowKind.INVENTORY: float(max(k * q.max(), 1.0)) if len(q) else 1.0,
         RowKind.TIER_ORDER: float(max(ranks.max() - ranks.min(), 1.0)),
     }

@@ -61,6 +61,11 @@ class Marginals:
             "used": cap["activity"], "slack": cap["slack"], "dual": cap["dual"],
         }).reset_index(drop=True)
 
+    def target_duals(self) -> dict[tuple, float]:
+        """Per service-target row ``(target, period)``: d(objective)/d(rhs) of its ``≤`` row."""
+        t = self.rows[self.rows["kind"] == RowKind.TARGET]
+        return dict(zip(t["index"], t["dual"], strict=True))
+
     def summary(self, periods: list[str]) -> dict:
         """The ``marginals`` block of summary.json (a dual the LP did not find is null)."""
         def num(v) -> float | None:
@@ -136,6 +141,8 @@ def marginal_values(
             rec["period"] = periods[int(idx)]
         elif kind == RowKind.CAPACITY:
             rec["resource"], rec["period"] = idx
+        elif kind == RowKind.TARGET:
+            rec["period"] = idx[1]  # (target name, period id or "*")
         records.append(rec)
     cols = ["kind", "index", "period", "resource", "rhs", "activity", "slack", "dual"]
     rows = pd.DataFrame(records, columns=cols)

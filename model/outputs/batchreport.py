@@ -138,8 +138,10 @@ def frontier_chart(sweep: str, points: list[ScenarioRun]) -> tuple[str, str]:
     return chart, note
 
 
-def batch_section(folder: Path) -> tuple[list[str], ScenarioRun | None]:
-    """The report's batch section (HTML parts) and the scenario whose plan follows it."""
+def batch_section(folder: Path, exchange: bool = False) -> tuple[list[str], ScenarioRun | None]:
+    """The report's batch section (HTML parts: the chart grid first, then the notes) and the
+    scenario whose plan follows it. ``exchange``: the batch is a service sweep (``frontier
+    --target``), whose exchange curve the caller adds; no "no frontier" note then."""
     from html import escape
 
     runs = scenario_runs(folder)
@@ -151,7 +153,7 @@ def batch_section(folder: Path) -> tuple[list[str], ScenarioRun | None]:
         parts.append(chart)
         notes += [note] if note else []
     parts.append("</div>")
-    if not sweeps:
+    if not sweeps and not exchange:
         notes.append("No frontier: no sweep in this batch changes the budgets alone (a line "
                      "through scenarios that change other things would not be a trade-off).")
     parts += [f'<p class="note">{escape(n)}</p>' for n in notes]

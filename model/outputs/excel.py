@@ -174,6 +174,33 @@ def _format(ws: Worksheet, sheet: Sheet) -> None:
         ws.column_dimensions[col[0].column_letter].width = min(max(MIN_WIDTH, width + 2), MAX_WIDTH)
 
 
+def replace_sheet(path: Path, name: str, df: pd.DataFrame) -> Path:
+    """Put ``df`` into the workbook at ``path`` as sheet ``name`` (replacing a sheet of that
+    name, keeping the others), formatted like every other sheet and written atomically.
+
+    How a later step (``svcplan simulate``) adds its table to a run's results.xlsx.
+    """
+    from openpyxl import load_workbook
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=TMP_SUFFIX, dir=path.parent)
+    os.close(fd)
+    try:
+        wb = load_workbook(path)
+        if name in wb.sheetnames:
+            del wb[name]
+        wb.save(tmp)
+        with pd.ExcelWriter(tmp, engine="openpyxl", mode="a") as xl:
+            _as_shares(df).to_excel(xl, sheet_name=name, index=False)
+            _format(xl.sheets[name], Sheet(df))
+        os.replace(tmp, path)
+        default_mode(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def _text_width(value: object, number_format: str) -> int:
     """Characters the cell shows: formatted numbers grow by their separators, wide (CJK)
     characters count twice."""

@@ -16,7 +16,9 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from ..case.database import is_database_url
 from ..solver.status import Status
+from .database import write_database
 from .excel import TMP_SUFFIX, Sheet, default_mode, write_xlsx
 
 TABLE_FILES = {
@@ -25,13 +27,18 @@ TABLE_FILES = {
     "segments": "kpi_segments.csv",
     "classes": "kpi_classes.csv",
     "capacity": "kpi_capacity.csv",
+    "targets": "kpi_targets.csv",
 }
 EXPLANATION_FILE = "infeasibility.csv"
 #: Encoding of every CSV svcplan writes: UTF-8 with a byte-order mark, so Excel (which reads
 #: a CSV without one in the local code page) shows non-ASCII ids such as ``重点客户``
 #: correctly. pandas, svcplan's own case reader and every reader here skip the mark.
 CSV_ENCODING = "utf-8-sig"
-OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "report.html", EXPLANATION_FILE, "summary.json"]
+#: What ``svcplan simulate`` adds to a run folder; a new solve removes them (they describe
+#: the plan that was there before).
+SIMULATION_CSV, SIMULATION_JSON = "simulation.csv", "simulation.json"
+OUTPUT_FILES = [*TABLE_FILES.values(), "results.xlsx", "report.html", EXPLANATION_FILE, SIMULATION_CSV,
+                SIMULATION_JSON, "summary.json"]
 
 
 class Outcome(Protocol):
@@ -46,6 +53,7 @@ class Outcome(Protocol):
     segments: pd.DataFrame
     classes: pd.DataFrame
     capacity: pd.DataFrame
+    targets: pd.DataFrame
     explanation: pd.DataFrame
 
     @property
@@ -86,8 +94,14 @@ def _clear(out: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def write_outputs(res: Outcome, out: Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write every output file of one solve into ``out`` (created if needed)."""
+def write_outputs(res: Outcome, out: str | Path, extra: dict[str, Any] | None = None) -> Path | str:
+    """Write every output file of one solve into ``out`` (created if needed); a database URL
+    gets the same outputs as tables, in one transaction (:mod:`.database`)."""
+    if is_database_url(out):
+        frames = {Path(file).stem: getattr(res, name) for name, file in TABLE_FILES.items()}
+        return write_database(str(out), {**res.summary(), **(extra or {})}, frames,
+                              res.explanation, res.has_plan)
+    out = Path(out)
     _clear(out)
     summary = res.summary()
     frames = {name: getattr(res, name) for name in TABLE_FILES}

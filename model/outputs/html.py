@@ -1,10 +1,11 @@
 """``svcplan report RUN_DIR``: one self-contained HTML file a planner can hand to management.
 
-It reads only a run folder's outputs (summary.json, assignment.csv, kpi_*.csv and, for a
-batch, summary.csv), plus the case for the response curves (``case_path`` recorded in
-summary.json, or given explicitly). Charts are inline SVG (:mod:`.svg`); the only script
-is a few lines that record errors and count rendered charts, so the file opens offline and
-a headless browser can check it (tests/test_html_report.py).
+It reads only a run folder's outputs (summary.json, assignment.csv, kpi_*.csv,
+simulation.csv/json when ``svcplan simulate`` ran and, for a batch, summary.csv), plus the
+case for the response curves (``case_path`` recorded in summary.json, or given explicitly).
+Charts are inline SVG (:mod:`.svg`); the only script is a few lines that record errors and
+count rendered charts, so the file opens offline and a headless browser can check it
+(tests/test_html_report.py).
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from ..case.case import Case
 from ..case.schema import ID_DTYPES
 from ..case.validate import load_case
 from ..economics.options import level_table, option_table
+from ..solver.status import WITH_PLAN
 from . import svg
 from .batchreport import batch_section, plan_run, scenario_runs
 from .console import undiscounted_profit
 from .files import CSV_ENCODING, EXPLANATION_FILE
+from .result import SENSE_WORDS
+from .simreport import simulation_section
 
 #: Caps that keep a report readable on large cases (the rest is summarised in a note).
 MAX_PRODUCTS, MAX_UNITS, MAX_SEGMENT_CURVES = 30, 60, 12
@@ -42,8 +46,10 @@ class Run:
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
     classes: pd.DataFrame = field(default_factory=pd.DataFrame)
     capacity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)
     batch: pd.DataFrame = field(default_factory=pd.DataFrame)
     explanation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    frontier: pd.DataFrame = field(default_factory=pd.DataFrame)  # frontier.csv of a sweep
 
 
 def _csv(path: Path) -> pd.DataFrame:
@@ -55,7 +61,7 @@ def _csv(path: Path) -> pd.DataFrame:
 def read_run(folder: Path) -> Run:
     """Read a solve folder; for a batch folder (summary.csv), the plan of the unchanged case
     (:func:`.batchreport.plan_run`) is shown below the scenario comparison."""
-    run = Run(folder, batch=_csv(folder / "summary.csv"))
+    run = Run(folder, batch=_csv(folder / "summary.csv"), frontier=_csv(folder / "frontier.csv"))
     plan_dir = folder
     if not (folder / "summary.json").exists() and not run.batch.empty:
         shown = plan_run(scenario_runs(folder))
@@ -69,6 +75,7 @@ def read_run(folder: Path) -> Run:
     run.classes = _csv(plan_dir / "kpi_classes.csv")
     run.capacity = _csv(plan_dir / "kpi_capacity.csv")
     run.explanation = _csv(plan_dir / EXPLANATION_FILE)
+    run.targets = _csv(plan_dir / "kpi_targets.csv")
     return run
 
 
@@ -171,6 +178,19 @@ def segment_curves(case: Case, a: pd.DataFrame, seg_kpi: pd.DataFrame) -> list[s
     return charts
 
 
+def exchange_chart(f: pd.DataFrame) -> str:
+    """The exchange curve of ``frontier --target``: the objective against the required
+    service of one target (points without a plan left out: the curve ends there)."""
+    ok = f[f["status"].isin(WITH_PLAN)].sort_values("min_service")
+    sense = str(f["objective_sense"].iloc[0]) if len(f) else "objective"
+    name = str(f["target"].iloc[0]) if len(f) else ""
+    return svg.line_chart(
+        "exchange", f"Exchange curve: {sense} vs required service of target {name}",
+        [(sense, (100 * ok["min_service"]).astype(float).tolist(),
+          pd.to_numeric(ok["objective"]).astype(float).tolist())],
+        x_label="required service (%)", width=640, height=300)
+
+
 # --- page --------------------------------------------------------------------------------------
 
 SCRIPT = """
@@ -219,8 +239,9 @@ def _table(df: pd.DataFrame, cols: list[str] | None = None) -> str:
 def _cards(s: dict) -> str:
     k = s.get("kpis", {})
     discounted = undiscounted_profit(s) is not None
-    items = [("status", s.get("status", "-")),
-             ("objective (discounted)" if discounted else "objective", svg.fmt(s.get("objective"))),
+    sense = s.get("objective_sense", "profit")
+    label = f"objective: {SENSE_WORDS.get(sense, sense)}" + (", discounted" if discounted else "")
+    items = [("status", s.get("status", "-")), (label, svg.fmt(s.get("objective"))),
              ("MIP gap", "-" if s.get("mip_gap") is None else f"{100 * s['mip_gap']:.3f}%"),
              ("revenue", svg.fmt(k.get("revenue"))),
              ("profit (undiscounted)" if discounted else "profit", svg.fmt(k.get("profit"))),
@@ -240,7 +261,9 @@ def render(run: Run, case: Case | None = None) -> str:
              f'<p class="sub">svcplan report of <code>{escape(str(run.folder))}</code>, made '
              f'{dt.datetime.now():%Y-%m-%d %H:%M}</p>']
     if not run.batch.empty:
-        section, _ = batch_section(run.folder)
+        section, _ = batch_section(run.folder, exchange="min_service" in run.frontier)
+        if "min_service" in run.frontier:  # frontier --target: the exchange curve
+            section.insert(2, exchange_chart(run.frontier))
         parts += ["<h2>Scenarios</h2>", _table(run.batch), *section]
         if s:
             parts.append(f"<h2>Plan of scenario {escape(Path(s['_folder']).name)}</h2>")
@@ -262,6 +285,15 @@ def render(run: Run, case: Case | None = None) -> str:
         parts += ["<h2>Budget, profit and inventory</h2>", '<div class="grid">',
                   budget_chart(p), bridge_chart(p, a), inventory_chart(p, max_days), "</div>"]
         parts += _marginals_section(p, run.capacity, s)
+        if not run.targets.empty:
+            parts += ["<h2>Service targets</h2>",
+                      '<p class="note">Required and achieved mean promise of each target; the '
+                      "price of one more point is the target's dual in the local LP of the plan "
+                      "(each unit may move fractionally to a neighbouring level), times 1% of "
+                      "its unit-periods.</p>",
+                      _table(run.targets, ["name", "period", "metric", "weight", "required",
+                                           "achieved", "slack", "marginal_per_point"])]
+        parts += simulation_section(Path(s.get("_folder", run.folder)), _table)
         if case is not None:
             parts += ["<h2>Response curves by segment</h2>",
                       '<p class="note">Revenue and logistics cost of the segment if all its units '

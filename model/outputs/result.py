@@ -18,6 +18,9 @@ import pandas as pd
 from ..solver.status import WITH_PLAN, Status
 from .files import write_outputs
 
+#: How outputs name the objective of each mode (case.yaml ``objective``).
+SENSE_WORDS = {"profit": "profit (max)", "cost": "cost (min)", "service": "mean service (max)"}
+
 if TYPE_CHECKING:  # only a type here: importing insight would load Pyomo and HiGHS
     from ..insight.marginals import Marginals
 
@@ -26,9 +29,10 @@ if TYPE_CHECKING:  # only a type here: importing insight would load Pyomo and Hi
 class SolveResult:
     """The outcome of one solve: status, objective, bound, gap, and tidy DataFrames.
 
-    ``objective`` is the SPEC §4 objective of the returned plan recomputed from the output
-    tables (it equals the solver's value up to round-off); ``bound`` is the best proven
-    upper bound, ``mip_gap`` the relative gap between them. The DataFrames are empty when
+    ``objective`` is the SPEC §4 objective of the mode ``objective_sense`` (profit, cost or
+    service) of the returned plan recomputed from the output tables (it equals the solver's
+    value up to round-off); ``bound`` is the best proven bound (an upper bound on profit or
+    service, a lower bound on cost), ``mip_gap`` the relative gap between them. The DataFrames are empty when
     no plan was found (``has_plan`` is False).
     """
 
@@ -53,6 +57,9 @@ class SolveResult:
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
     classes: pd.DataFrame = field(default_factory=pd.DataFrame)
     capacity: pd.DataFrame = field(default_factory=pd.DataFrame)  # duals: svcplan.insight.marginals
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)  # kpi_targets.csv (.targets)
+    #: what was optimised (case.yaml objective): profit (max), cost (min) or service (max)
+    objective_sense: str = "profit"
     marginals: dict[str, Any] = field(default_factory=dict)
     case_path: str | None = None  # where the case was read from (the report's curves)
     warnings: tuple[str, ...] = ()
@@ -60,6 +67,9 @@ class SolveResult:
     interrupted: bool = False
     #: how the plan was found: LP time and bound, rounded plan, neighbourhood-search rounds
     search: dict[str, Any] = field(default_factory=dict)
+    #: who solved it: svcplan's own HiGHS pipeline, or a solver reached through Pyomo
+    solver: str = "svcplan-highs"
+    extensions: tuple[str, ...] = ()  # the --extend functions whose rows were in the model
 
     @property
     def has_plan(self) -> bool:
@@ -73,6 +83,7 @@ class SolveResult:
         out: dict[str, Any] = {
             "case": self.case_name,
             "status": self.status,
+            "objective_sense": self.objective_sense,
             "objective": num(self.objective),
             "bound": num(self.bound),
             "mip_gap": num(self.mip_gap),
@@ -83,6 +94,7 @@ class SolveResult:
             "binaries": self.n_binaries,
             "constraints": self.n_constraints,
             "options": self.n_options,
+            "solver": self.solver,
             "solver_message": self.message,
             "solver_objective": num(self.solver_objective),
             "warnings": list(self.warnings),
@@ -90,8 +102,19 @@ class SolveResult:
         }
         if self.search:  # how the plan was found (LP bound, rounding, neighbourhood search)
             out["search"] = {k: v for k, v in self.search.items() if k not in ("trace", "objectives")}
+        if self.extensions:
+            out["extensions"] = list(self.extensions)
         if self.marginals:
-            out["marginals"] = self.marginals
+            out["marginals"] = dict(self.marginals)
+            local = self.marginals.get("local_objective")
+            if self.objective_sense == "cost" and local is not None:
+                out["marginals"]["local_objective"] = -local  # a cost, like the objective
+        if not self.targets.empty:
+            out["targets"] = [
+                {"name": r.name, "period": r.period, "required": r.required,
+                 "achieved": r.achieved, "slack": r.slack,
+                 "marginal_per_point": r.marginal_per_point}
+                for r in self.targets.itertuples(index=False)]
         if self.case_path:
             out["case_path"] = self.case_path
         if not self.explanation.empty:
@@ -111,6 +134,8 @@ class SolveResult:
             "profit": float(p["profit"].sum()),
             "budget_used": float(p["budget_used"].sum()),
             "mean_service": _mean_service(self.assignment),
+            "mean_cycle_service": _mean_service(self.assignment, "cycle_service"),
+            "mean_fill_rate": _mean_service(self.assignment, "fill_rate"),
             "inventory_days": float(p["inventory_days"].mean()),
             "levels_used": int(self.assignment["level"].nunique()),
         }
@@ -124,14 +149,16 @@ class SolveResult:
         self.capacity = marg.capacity_table()
         self.marginals = marg.summary(periods)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``."""
-        return write_outputs(self, Path(out_dir))
+    def write(self, out_dir: str | Path) -> Path | str:
+        """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``, or the
+        same outputs as tables into a database URL (one transaction)."""
+        return write_outputs(self, out_dir)
 
 
-def _mean_service(a: pd.DataFrame) -> float | None:
+def _mean_service(a: pd.DataFrame, column: str = "service") -> float | None:
+    """Demand-weighted mean of a service column over the plan (None where undefined)."""
     w = a["base_demand"]
-    s = a["service"]
+    s = a[column]
     ok = s.notna()
     if not ok.any() or w[ok].sum() <= 0:
         return None

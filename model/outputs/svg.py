@@ -333,15 +333,16 @@ Series = Sequence[tuple[str, Sequence[float], Sequence[float]]]
 def line_chart(name: str, title: str, series: Series,
                points: Sequence[tuple[str, float, float]] = (), x_label: str = "",
                y_label: str = "", width: int = 420, height: int = 260,
-               x_format=fmt, dots: bool = True) -> str:
+               x_format=fmt, dots: bool = True, y_min: float | None = None) -> str:
     """Lines (name, xs, ys) and marked points (name, x, y[, colour]; drawn as diamonds in
-    the given colour, else that of the line with the same name, else black)."""
+    the given colour, else that of the line with the same name, else black). The y axis
+    starts at 0 (or below, for negative values) unless ``y_min`` is given."""
     xs = [x for _, sx, _ in series for x in sx] + [p[1] for p in points]
     yv = [y for _, _, sy in series for y in sy] + [p[2] for p in points]
     xs = [v for v in xs if math.isfinite(v)] or [0.0, 1.0]
     yv = [v for v in yv if math.isfinite(v)] or [0.0, 1.0]
     xt = ticks(min(xs), max(xs), 4)
-    yt = ticks(min(0.0, min(yv)), max(yv), 4)
+    yt = ticks(min(0.0, min(yv)) if y_min is None else y_min, max(yv), 4)
     names = [s for s, _, _ in series] + [p[0] for p in points if len(p) > 3]
     width = fit_title(title, int(max(width, 72 + sum(24 + text_px(n) for n in names))))
     f = _Frame(width, height, (xt[0], xt[-1]), (yt[0], yt[-1]), left=56, bottom=56)

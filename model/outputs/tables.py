@@ -27,9 +27,11 @@ def assignment_table(case: Case, chosen: pd.DataFrame, levels: pd.DataFrame,
                      unit_periods: pd.DataFrame) -> pd.DataFrame:
     """One row per unit and period with the level, its economics and the linking terms.
 
-    Adds to the option economics: ``switched`` and ``switching_cost`` (SPEC §3, vs the
-    previous period or current.csv), ``goodwill`` G and the goodwill ``lift_units`` with
+    Adds to the option economics: ``service`` (the level's nominal service: its
+    service_target, else Φ(safety_factor)), ``switched`` and ``switching_cost`` (SPEC §3, vs
+    the previous period or current.csv), ``goodwill`` G and the goodwill ``lift_units`` with
     their revenue and budget cost, ``total_profit`` (undiscounted, before fixed costs).
+    ``cycle_service`` and ``fill_rate`` are the promises of the chosen option (SPEC §2).
     """
     s = case.settings
     a = chosen.merge(
@@ -63,8 +65,8 @@ def assignment_table(case: Case, chosen: pd.DataFrame, levels: pd.DataFrame,
     a["product_class"] = a["product"].map(classes).fillna(NO_CLASS)
     cols = ["segment", "product", "product_class", "period", "level", "rank", "service",
             "base_demand", "capture", "units", "revenue", "handling_cost", "holding_cost", "cost",
-            "profit", "safety_stock", "previous_level", "switched", "switching_cost", "goodwill",
-            "lift_units", "lift_revenue", "lift_cost", "total_profit"]
+            "profit", "safety_stock", "cycle_service", "fill_rate", "previous_level", "switched",
+            "switching_cost", "goodwill", "lift_units", "lift_revenue", "lift_cost", "total_profit"]
     return a[cols]
 
 
@@ -94,11 +96,20 @@ def period_table(case: Case, a: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFr
     k["safety_stock"] = g["safety_stock"].sum()
     served = g["units"].sum()
     k["inventory_days"] = k["safety_stock"] / (served / case.settings.period_days).where(served > 0)
-    k["mean_service"] = _weighted(a, "period", "service")
+    _add_service(k, a, "period")
     k["mean_rank"] = _weighted(a, "period", "rank")
     k["changes"] = g["switched"].sum()
     k = k.fillna({c: 0.0 for c in ("base_demand", "units", "revenue", "switching_cost")})
     return k.reset_index()
+
+
+def _add_service(k: pd.DataFrame, a: pd.DataFrame, by: str) -> None:
+    """The demand-weighted service columns of a KPI table: ``mean_service`` (the levels'
+    nominal service, as in earlier versions), ``mean_cycle_service`` and ``mean_fill_rate``
+    (the promises of the chosen options, SPEC §2)."""
+    k["mean_service"] = _weighted(a, by, "service")
+    k["mean_cycle_service"] = _weighted(a, by, "cycle_service")
+    k["mean_fill_rate"] = _weighted(a, by, "fill_rate")
 
 
 def _weighted(a: pd.DataFrame, by: str, col: str) -> pd.Series:
@@ -121,7 +132,7 @@ def group_table(a: pd.DataFrame, by: str) -> pd.DataFrame:
     k["logistics_cost"] = g["cost"].sum() + g["lift_cost"].sum()
     k["switching_cost"] = g["switching_cost"].sum()
     k["profit"] = g["total_profit"].sum()
-    k["mean_service"] = _weighted(a, by, "service")
+    _add_service(k, a, by)
     k["mean_rank"] = _weighted(a, by, "rank")
     mix = pd.crosstab(a[by], a["level"])
     order = a.drop_duplicates("level").sort_values("rank")["level"]

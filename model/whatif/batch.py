@@ -10,19 +10,20 @@ resumed ends with the same summary and recomputes nothing that had finished.
 Consecutive scenarios of a sweep form a *chain*: each one starts from the previous one's
 plan (see :mod:`svcplan.solver.warmstart`). A long sweep is cut into as many contiguous chains as
 there are workers so that chains run in parallel. Each worker solves with one HiGHS thread.
+
+Ctrl-C stops a batch cleanly (:class:`~.runners.StopRequest`): the running solves are ended
+and not recorded, every finished scenario keeps its folder, no summary file is written, and
+``resume`` later runs the rest.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import re
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,23 +31,29 @@ from typing import Any
 
 import pandas as pd
 
-from ..api import solve
 from ..case.case import Case
 from ..case.schema import ID_DTYPES
 from ..outputs.excel import write_xlsx
 from ..outputs.files import CSV_ENCODING, write_csv, write_outputs
 from ..outputs.result import SolveResult
-from ..solver.status import Status
+from .runners import DaskRunner, LocalRunner, StopRequest, error_result
+from .runners import solve_task as solve_task  # what a worker runs; imported from here by scripts
 from .scenarios import BASE, Planned, Scenario, check, plan
 from .summary import collect
 
+#: The runners this module starts (module names, so a test can put an in-process one here).
+_Local, _Dask = LocalRunner, DaskRunner
 #: A task that broke its worker process this many times is recorded as crashed.
 MAX_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """How to run: solver controls (part of every input hash) and where to run."""
+    """How to run: solver controls (part of every input hash) and where to run.
+
+    The solver controls are checked and held as floats, so ``time_limit=20`` from Python and
+    ``--time-limit 20`` from the command line are one setting (and one input hash).
+    """
 
     time_limit: float | None = None
     mip_gap: float | None = None
@@ -54,6 +61,15 @@ class BatchOptions:
     dask: str | None = None
     resume: bool = False
     warm: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("time_limit", "mip_gap"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+            object.__setattr__(self, name, float(value))
 
     def solve_options(self) -> dict[str, Any]:
         return {"time_limit": self.time_limit, "mip_gap": self.mip_gap}
@@ -68,27 +84,16 @@ class BatchResult:
     ran: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: Stopped by Ctrl-C: ``summary`` has the finished scenarios only, no summary file was
+    #: written, and ``total`` says how many the whole batch has.
+    interrupted: bool = False
+    total: int = 0
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return 130  # the shell's code for a run ended by Ctrl-C (128 + SIGINT)
         return 0 if self.summary["has_plan"].all() else 1
-
-
-def solve_task(case: Case, start: pd.DataFrame | None, options: dict[str, Any]) -> SolveResult:
-    """What a worker runs: one single-threaded solve; any exception becomes an error result."""
-    t0 = time.perf_counter()
-    try:
-        return solve(case, threads=1, start=start, **options)
-    except Exception as exc:  # a worker must always answer: the batch goes on
-        detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
-        return _error_result(case.name, detail, time.perf_counter() - t0)
-
-
-def _error_result(name: str, message: str, seconds: float = 0.0) -> SolveResult:
-    """The result of a scenario that could not be solved (invalid after its change, crashed
-    worker, exception): recorded like any other, so the batch summary has a row for it."""
-    return SolveResult(case_name=name, status=Status.ERROR, objective=None, bound=None, mip_gap=None,
-                       build_seconds=0.0, solve_seconds=0.0, total_seconds=seconds, message=message)
 
 
 def folder_names(names: list[str]) -> dict[str, str]:
@@ -135,65 +140,6 @@ def split_chains(planned: list[Planned], workers: int, warm: bool) -> list[list[
     return chains
 
 
-class _Local:
-    """Local worker processes; a crashed worker is replaced and its task retried once."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-        self._ctx = mp.get_context("spawn")  # no fork of a process with threads (progress bar)
-        self.pool = ProcessPoolExecutor(workers, mp_context=self._ctx)
-
-    def submit(self, *args):
-        return self.pool.submit(solve_task, *args)
-
-    def wait(self, futures):
-        done, _ = wait(futures, return_when=FIRST_COMPLETED)
-        return done
-
-    def result(self, fut) -> SolveResult:
-        return fut.result()
-
-    def restart(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=self._ctx)
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _Dask:
-    """An existing Dask distributed cluster (``tcp://host:port``); needs the ``dask`` extra."""
-
-    def __init__(self, address: str):
-        try:
-            from distributed import Client
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            msg = "--dask needs the optional extra: pip install 'svcplan[dask]'"
-            raise RuntimeError(msg) from exc
-        self.client = Client(address, timeout="20s")
-        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
-
-    def submit(self, *args):
-        return self.client.submit(solve_task, *args, pure=False)
-
-    def wait(self, futures):
-        from distributed import wait as dwait
-
-        return dwait(list(futures), return_when="FIRST_COMPLETED").done
-
-    def result(self, fut) -> SolveResult:
-        try:
-            return fut.result()
-        except Exception as exc:  # KilledWorker and friends: recorded, the batch goes on
-            return _error_result("?", f"worker failed: {type(exc).__name__}: {exc}")
-
-    def restart(self) -> None:  # Dask reschedules lost tasks itself
-        pass
-
-    def close(self) -> None:
-        self.client.close()
-
-
 def run_batch(
     case: Case,
     scenarios: list[Scenario],
@@ -219,51 +165,79 @@ def run_batch(
     planned = plan(case, scenarios, chains, opts.solve_options())
     folders = folder_names([p.name for p in planned])
     out.mkdir(parents=True, exist_ok=True)
-    total, finished = len(planned), 0
+    total = len(planned)
     res = BatchResult(pd.DataFrame(), out)
 
     def record(p: Planned, r: SolveResult) -> None:
-        nonlocal finished
         extra = {"scenario": p.name, "input_hash": p.input_hash, "reason": p.error or "",
                  "warm_start": r.warm_start, "changes": p.scenario.model_dump(by_alias=True)}
         if not r.has_plan and not extra["reason"]:
             extra["reason"] = r.message
         write_outputs(r, out / folders[p.name], extra=extra)
-        finished += 1
         res.ran.append(p.name)
         if on_progress:
-            on_progress(p.name, r, finished, total)
+            on_progress(p.name, r, len(res.ran) + len(res.skipped), total)
 
+    with StopRequest() as stop:
+        runnable = _skip_done(planned, folders, out, opts, res, record, on_progress, case.name)
+        interrupted = stop.requested
+        if runnable and not interrupted:
+            runner = _Dask(opts.dask) if opts.dask else _Local(_n_workers(opts, len(runnable)))
+            try:
+                interrupted = not _run_chains(runner, planned, runnable, folders, out, opts, record,
+                                              stop)
+            finally:
+                runner.close()
+    res.total = total
+    finished = {*res.ran, *res.skipped}
+    res.summary = collect(out, [(p.name, folders[p.name]) for p in planned
+                                if not interrupted or p.name in finished])
+    res.seconds = time.perf_counter() - t0
+    if interrupted:  # no summary file: it would look like the batch's result
+        res.interrupted = True
+        return res
+    write_csv(res.summary, out / "summary.csv")
+    write_xlsx(out / "summary.xlsx", {"summary": res.summary}, freeze="B2")  # scenario stays in view
+    return res
+
+
+def _skip_done(planned, folders, out, opts, res, record, on_progress, name) -> list[Planned]:
+    """Scenarios to run: those ``resume`` finds done are skipped and ones whose change made the
+    case invalid are recorded as errors right away."""
     runnable = []
     for p in planned:
         if opts.resume and is_done(out / folders[p.name], p.input_hash):
-            finished += 1
             res.skipped.append(p.name)
             if on_progress:
-                on_progress(p.name, None, finished, total)
+                on_progress(p.name, None, len(res.ran) + len(res.skipped), len(planned))
         elif p.case is None:
-            record(p, _error_result(case.name, p.error))
+            record(p, error_result(name, p.error))
         else:
             runnable.append(p)
-    if runnable:
-        runner = _Dask(opts.dask) if opts.dask else _Local(_n_workers(opts, len(runnable)))
-        try:
-            _run_chains(runner, planned, runnable, folders, out, opts, record)
-        finally:
-            runner.close()
-    res.summary = collect(out, [(p.name, folders[p.name]) for p in planned])
-    write_csv(res.summary, out / "summary.csv")
-    write_xlsx(out / "summary.xlsx", {"summary": res.summary}, freeze="B2")  # scenario stays in view
-    res.seconds = time.perf_counter() - t0
-    return res
+    return runnable
 
 
 def _n_workers(opts: BatchOptions, n_tasks: int) -> int:
     return max(1, min(opts.workers or os.cpu_count() or 1, n_tasks))
 
 
-def _run_chains(runner, planned, runnable, folders, out, opts, record) -> None:
-    """Submit the head of every chain; when one finishes, its successor starts from its plan."""
+def _run_chains(runner, planned, runnable, folders, out, opts, record, stop: StopRequest) -> bool:
+    """Submit the head of every chain; when one finishes, its successor starts from its plan.
+
+    Returns False when Ctrl-C stopped the run: the running solves are ended and not recorded
+    (a cut-short result recorded with the scenario's input hash would count as done).
+    """
+    try:
+        _chain_loop(runner, planned, runnable, folders, out, opts, record, stop)
+    except KeyboardInterrupt:  # not in the main thread: no handler, the exception instead
+        stop.requested = True
+    if stop.requested:
+        runner.stop()
+    return not stop.requested
+
+
+def _chain_loop(runner, planned, runnable, folders, out, opts, record, stop: StopRequest) -> None:
+    """The scheduling loop of :func:`_run_chains`; it returns early when a stop is requested."""
     workers = opts.workers or runner.workers
     chains = split_chains(runnable, workers, opts.warm)
     prev_of = {}
@@ -300,7 +274,7 @@ def _run_chains(runner, planned, runnable, folders, out, opts, record) -> None:
             queue.append((ci, pos + 1, 0))
 
     fill()
-    while pending:
+    while pending and not stop.requested:
         broken = []
         for fut in runner.wait(list(pending)):
             ci, pos, attempts = pending.pop(fut)
@@ -317,9 +291,10 @@ def _run_chains(runner, planned, runnable, folders, out, opts, record) -> None:
             for ci, pos, attempts in sorted(broken):
                 if attempts >= MAX_ATTEMPTS or (isolate and len(broken) == 1):
                     p = chains[ci][pos]
-                    finish(ci, pos, _error_result(p.case.name, "the worker process crashed"))
+                    finish(ci, pos, error_result(p.case.name, "the worker process crashed"))
                 else:
                     queue.appendleft((ci, pos, attempts))
             isolate = True
-        fill()
+        if not stop.requested:
+            fill()
 

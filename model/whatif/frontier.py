@@ -70,6 +70,8 @@ def run_frontier(
         raise ScenarioError([Problem("periods.csv", "the case has no budget to scale")]) from None
     opts = options or BatchOptions()
     res = run_batch(case, scenarios, chains, out, opts, on_progress, add_base=False)
+    if res.interrupted:  # Ctrl-C: no frontier from some of its points
+        return res, pd.DataFrame(), pd.DataFrame()
     folders = folder_names([s.name for s in scenarios])
     out = Path(out)
     front = frontier_table(out, res.summary, scenarios, folders, sorted(scales))

@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..case.case import Case, CaseError, Problem
+from ..case.problems import did_you_mean
 from ..case.schema import TABLES
 from ..case.settings import setting_keys
 
@@ -185,7 +186,8 @@ def check(case: Case, scenarios: list[Scenario], label: str = "scenarios.yaml") 
                 bad(f"{kind} key '{key}' must be table.column or case.setting")
             elif table == "case":
                 if column not in settings:
-                    bad(f"unknown setting '{column}' (known: {', '.join(sorted(settings))})")
+                    hint = did_you_mean(column, settings) or f" (known: {', '.join(sorted(settings))})"
+                    bad(f"unknown setting '{column}'{hint}")
                 elif kind == "scale" and not isinstance(_setting(case, column), int | float):
                     bad(f"cannot scale setting '{column}': it is not a number in this case")
             elif table not in TABLES:
@@ -193,7 +195,7 @@ def check(case: Case, scenarios: list[Scenario], label: str = "scenarios.yaml") 
             elif table not in case.tables:
                 bad(f"table '{table}' is not part of this case")
             elif column not in TABLES[table].names:
-                bad(f"table '{table}' has no column '{column}'")
+                bad(f"table '{table}' has no column '{column}'{did_you_mean(column, TABLES[table].names)}")
             else:
                 col = TABLES[table].col(column)
                 changed.add(table)
@@ -209,9 +211,24 @@ def check(case: Case, scenarios: list[Scenario], label: str = "scenarios.yaml") 
                 if column not in df.columns:
                     bad(f"where: table '{table}' has no column '{column}'")
             if all(c in df.columns for c in s.where) and s.where and not _mask(df, s.where).any():
-                bad(f"where {s.where} matches no row of {table}")
+                bad(f"where {s.where} matches no row of {table}{_where_hint(df, s.where)}")
     if problems:
         raise ScenarioError(problems)
+
+
+def _where_hint(df: pd.DataFrame, where: dict[str, Any]) -> str:
+    """"did you mean" for the first ``where`` value found in no row (``KEYY`` for ``KEY``)."""
+    for column, want in where.items():
+        col = df[column]
+        if pd.api.types.is_numeric_dtype(col):
+            continue
+        present = set(col.dropna().astype(str))
+        for v in want if isinstance(want, list) else [want]:
+            if str(v) not in present:
+                hint = did_you_mean(v, present)
+                if hint:
+                    return f" ({column} {str(v)!r}{hint})"
+    return ""
 
 
 def _is_number_or_none(v: Any) -> bool:
@@ -273,14 +290,28 @@ def apply(case: Case, scenario: Scenario) -> Case:
 
 
 def input_hash(case: Case, solve_options: dict[str, Any]) -> str:
-    """A hash of everything a scenario's result depends on: its case and solver options."""
+    """A hash of everything a scenario's result depends on: its case and solver settings.
+
+    The solver options are folded into the case's own solver settings first (an option
+    overrides case.yaml, as in a solve), numbers as floats like the settings model holds
+    them, so equal settings hash equally whichever front end gave them: ``time_limit=20`` from
+    Python, ``--time-limit 20`` (20.0) from the command line or ``solver.time_limit: 20`` in
+    case.yaml.
+    """
+    settings = case.settings.model_dump()
+    settings["solver"].update({k: _number(v) for k, v in solve_options.items() if v is not None})
     h = hashlib.sha256()
-    h.update(json.dumps(case.settings.model_dump(), sort_keys=True, default=str).encode())
-    h.update(json.dumps(solve_options, sort_keys=True, default=str).encode())
+    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for name in sorted(case.tables):
         h.update(name.encode())
         h.update(case.tables[name].to_csv(index=False, float_format="%.17g").encode())
     return h.hexdigest()[:16]
+
+
+def _number(v: Any) -> Any:
+    """A solver option as the settings model holds it: numbers as floats (20 and 20.0 are one
+    limit), anything else unchanged."""
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
 
 
 def plan(

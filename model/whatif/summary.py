@@ -19,7 +19,7 @@ from ..case.schema import ID_DTYPES
 from ..outputs.files import CSV_ENCODING
 from .scenarios import BASE
 
-COLUMNS = ["scenario", "status", "objective", "mip_gap", "revenue", "logistics_cost", "profit",
+COLUMNS = ["scenario", "description", "status", "objective", "mip_gap", "revenue", "logistics_cost", "profit",
            "budget_used", "budget_use_pct", "service", "inventory_days", "seconds",
            "profit_delta", "profit_delta_pct", "changed_unit_periods", "segments_gained",
            "segments_lost", "warm_start", "reason", "has_plan"]
@@ -44,7 +44,9 @@ def scenario_row(name: str, folder: Path) -> dict:
     except (OSError, ValueError):
         return {"scenario": name, "status": MISSING, "has_plan": False, "reason": "not run"}
     k = s.get("kpis", {})
-    row = {"scenario": name, "status": s["status"], "objective": s.get("objective"),
+    changes = s.get("changes") if isinstance(s.get("changes"), dict) else {}
+    row = {"scenario": name, "description": changes.get("description") or "",
+           "status": s["status"], "objective": s.get("objective"),
            "mip_gap": s.get("mip_gap"), "revenue": k.get("revenue"),
            "logistics_cost": k.get("logistics_cost"), "profit": k.get("profit"),
            "budget_used": k.get("budget_used"), "service": k.get("mean_service"),
@@ -92,4 +94,25 @@ def collect(out: Path, scenarios: list[tuple[str, str]]) -> pd.DataFrame:
     df = pd.DataFrame(rows).reindex(columns=COLUMNS)
     df["has_plan"] = df["has_plan"].fillna(False).astype(bool)
     df["reason"] = df["reason"].fillna("").astype(str).str.split("\n").str[0]
+    df["description"] = df["description"].fillna("").astype(str)
     return df
+
+
+def short_labels(names: list[str], width: int = 24) -> list[str]:
+    """Labels of at most ``width`` characters, unique, for tables and charts.
+
+    A long name keeps its start and as much of its end as fits around a middle ``…``: sweep
+    names differ in their values, which are at the end (``margin-a…=0.9,budget=0.8``). When
+    two labels would still be equal, the start is shortened in favour of the end; a name no
+    label can tell apart keeps its full text.
+    """
+    labels = list(names)
+    long = [i for i, n in enumerate(names) if len(n) > width]
+    for head in range(width // 3, -1, -1):
+        for i in long:
+            tail = width - 1 - head
+            labels[i] = f"{names[i][:head]}…{names[i][-tail:]}"
+        if len(set(labels)) == len(labels):
+            return labels
+    clash = {x for x in labels if labels.count(x) > 1}
+    return [n if x in clash else x for n, x in zip(names, labels, strict=True)]

@@ -1,0 +1,1 @@
+"""Simulating a solved plan (SPEC §8): does it keep its promise?"""

@@ -1,0 +1,171 @@
+"""Where a batch's solves run: local worker processes or a Dask cluster, and Ctrl-C.
+
+A runner takes tasks (a validated case, a starting plan, solver options) and hands back
+:class:`SolveResult` objects; :mod:`.batch` decides what runs when and writes every file.
+Both runners offer the same small interface (``submit``, ``wait``, ``result``, ``restart``,
+``stop``, ``close``). :class:`StopRequest` turns Ctrl-C into a request the batch loop sees
+between scenarios, so a batch stops cleanly: finished scenarios stay finished, running
+solves are ended, nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
+
+import pandas as pd
+
+from ..api import solve
+from ..case.case import Case
+from ..outputs.result import SolveResult
+from ..solver.status import Status
+
+
+class StopRequest:
+    """Ctrl-C during a batch as a request, not an exception.
+
+    While a batch runs (in the main thread) SIGINT only sets :attr:`requested`; the batch
+    loop sees it between scenarios, so a scenario folder is never left half-written and
+    every finished scenario stays finished. Outside the main thread (no handler can be
+    installed there) a ``KeyboardInterrupt`` is caught by the loop instead.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _worker_signals() -> None:
+    """Worker processes leave Ctrl-C to the client, which stops them itself: a terminal sends
+    SIGINT to the whole process group, and a worker must not turn it into a result. The
+    client stops a worker with SIGTERM, on which it exits tidily (:func:`_exit_tidily`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_tidily)
+
+
+def _exit_tidily(signum: int, frame: Any) -> None:
+    """Leave now, but run multiprocessing's exit finalizers first: Pyomo creates a
+    multiprocessing lock on import, and a worker killed outright leaves it to the resource
+    tracker, which then warns about "leaked semaphore objects" on the planner's console."""
+    from multiprocessing import util
+
+    util._run_finalizers()  # no public equivalent; os._exit skips them
+    os._exit(0)
+
+
+def solve_task(case: Case, start: pd.DataFrame | None, options: dict[str, Any]) -> SolveResult:
+    """What a worker runs: one single-threaded solve; any exception becomes an error result."""
+    t0 = time.perf_counter()
+    try:
+        return solve(case, threads=1, start=start, **options)
+    except Exception as exc:  # a worker must always answer: the batch goes on
+        detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+        return error_result(case.name, detail, time.perf_counter() - t0)
+
+
+def error_result(name: str, message: str, seconds: float = 0.0) -> SolveResult:
+    """The result of a scenario that could not be solved (invalid after its change, crashed
+    worker, exception): recorded like any other, so the batch summary has a row for it."""
+    return SolveResult(case_name=name, status=Status.ERROR, objective=None, bound=None, mip_gap=None,
+                       build_seconds=0.0, solve_seconds=0.0, total_seconds=seconds, message=message)
+
+
+class LocalRunner:
+    """Local worker processes; a crashed worker is replaced and its task retried once."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._ctx = mp.get_context("spawn")  # no fork of a process with threads (progress bar)
+        self.pool: ProcessPoolExecutor | None = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_signals)
+
+    def submit(self, *args):
+        return self.pool.submit(solve_task, *args)
+
+    def wait(self, futures):
+        done, _ = wait(futures, timeout=0.25, return_when=FIRST_COMPLETED)  # short: Ctrl-C is seen
+        return done
+
+    def result(self, fut) -> SolveResult:
+        return fut.result()
+
+    def restart(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool()
+
+    def stop(self) -> None:
+        """Ctrl-C: end the running solves now (their results would be cut short anyway)."""
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())  # public in 3.14+
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = None
+        gc.collect()  # frees the pool's queue semaphores now, not at exit
+
+    def close(self) -> None:
+        if self.pool is not None:  # None after stop()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskRunner:
+    """An existing Dask distributed cluster (``tcp://host:port``); needs the ``dask`` extra."""
+
+    def __init__(self, address: str):
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            msg = "--dask needs the optional extra: pip install 'svcplan[dask]'"
+            raise RuntimeError(msg) from exc
+        self.client = Client(address, timeout="20s")
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def submit(self, *args):
+        return self.client.submit(solve_task, *args, pure=False)
+
+    def wait(self, futures):
+        from distributed import wait as dwait
+
+        try:  # short: Ctrl-C is seen between waits
+            return dwait(list(futures), timeout=0.5, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            return set()
+
+    def result(self, fut) -> SolveResult:
+        try:
+            return fut.result()
+        except Exception as exc:  # KilledWorker and friends: recorded, the batch goes on
+            return error_result("?", f"worker failed: {type(exc).__name__}: {exc}")
+
+    def restart(self) -> None:  # Dask reschedules lost tasks itself
+        pass
+
+    def stop(self) -> None:
+        """Ctrl-C: the cluster is not ours to stop; closing the client cancels our tasks."""
+
+    def close(self) -> None:
+        self.client.close()
