@@ -121,7 +121,7 @@ def test_outputs_kpi_targets_and_summary(tmp_path):
     s = json.loads((out / "summary.json").read_text())
     assert s["objective_sense"] == "cost" and len(s["targets"]) == 3
     import openpyxl
-    assert "targets" in openpyxl.load_workbook(out / "results.xlsx").sheetnames
+    assert "kpi_targets" in openpyxl.load_workbook(out / "results.xlsx").sheetnames  # named as its CSV
 
 
 BAD = {  # row of targets.csv -> (column, words of the message)
