@@ -9,6 +9,7 @@ small Markdown file: a drifted line fails, timings and elisions do not.
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -44,3 +45,30 @@ def test_checker_sees_drift_and_forgives_timings(tmp_path):
     problems, notes = check_readme.check([md])
     assert notes == [f"skipped {md}:10 `false`: needs a licence"]
     assert len(problems) == 1 and "x 2" in problems[0]  # the drift, not the exit code
+
+
+def test_case_format_documents_every_table_column_and_setting():
+    from svcplan.case.schema import TABLES
+    from svcplan.case.settings import setting_keys
+
+    doc = (ROOT / "docs" / "case-format.md").read_text(encoding="utf-8")
+    for table in TABLES.values():
+        assert re.search(rf"^## .*{re.escape(table.file)}", doc, re.M), table.file
+        for col in table.names:
+            assert f"`{col}`" in doc, f"{table.file}: {col}"
+    for key in setting_keys():
+        assert f"`{key}`" in doc, key
+    assert "](docs/case-format.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_and_docs_link_only_inside_the_repository():
+    """Users have the repository, nothing around it: no link leaves it, none is dead, and no
+    text sends them to the contract file the developers work from."""
+    for md in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = md.read_text(encoding="utf-8")
+        assert "SPEC" not in text and "../shared" not in text, md.name
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if target.startswith(("http://", "https://", "#", "mailto:")):
+                continue
+            path = (md.parent / target.split("#")[0]).resolve()
+            assert path.is_relative_to(ROOT) and path.exists(), f"{md.name}: {target}"
