@@ -182,6 +182,9 @@ def test_batch_frontier_follows_the_budget_sweep_only(solved, tmp_path):
     xs, ys = [float(x) for x, _ in pts], [float(y) for _, y in pts]
     assert xs == sorted(xs) and ys == sorted(ys, reverse=True)
     assert "budget=0.5: infeasible" in html
+    comparison = html.split('data-chart="scenarios"')[1].split("</svg>")[0]
+    labels = re.findall(r'text-anchor="end">([^<]+)</text>', comparison)
+    assert "budget=0.8" in labels and "key-accounts-grow-by-thirty-percent" in labels  # whole
     assert "Plan of scenario base" in html
 
 

@@ -246,7 +246,7 @@ def hbar_chart(name: str, title: str, labels: Sequence[str], values: Sequence[fl
     """One horizontal bar per label (scenario comparisons): the labels sit left of their
     bars, one per row, so long names never collide; ``notes[i]`` (e.g. "infeasible") is
     written where a bar without a value would be."""
-    left = int(16 + min(320, max((text_px(x) for x in labels), default=30.0)))
+    left = math.ceil(22 + min(320, max((text_px(x) for x in labels), default=30.0)))
     row = 22
     height = 44 + row * len(labels) + 36
     width = fit_title(title, max(width, left + 260))
