@@ -80,7 +80,7 @@ def test_results_xlsx_reads_like_a_planners_workbook(solved):
     summary = {r[0].value: r[1] for r in wb["summary"].iter_rows(min_row=2)}
     assert summary["objective"].number_format == "#,##0.00"
     assert summary["kpi.profit"].number_format == "#,##0.00"
-    assert summary["mip_gap"].number_format == "0.0%"
+    assert summary["mip_gap"].number_format == "0.000%"
 
 
 def test_plan_sheet_segment_product_by_period_coloured_by_level(solved):

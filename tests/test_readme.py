@@ -1,9 +1,11 @@
 """The README's shown commands still print what it shows (docs/check_readme.py).
 
-The fast blocks run with every test run; blocks marked ``<!-- readme-check: slow -->`` (the
-demo solve, the calibrated case) run in the ``slow`` test, together with the blocks before
-them (a later block may use what an earlier one wrote). The checker itself is tested on a
-small Markdown file: a drifted line fails, timings and elisions do not.
+The fast blocks (``validate data/bad``, ``solve data/tight``: about 5 s) run with every test
+run; blocks marked ``<!-- readme-check: slow -->`` (the demo solve, the generated case, the
+calibration steps and the calibrated case: about 60 s of CPU) run in the ``slow`` test,
+together with the blocks before them (a later block may use what an earlier one wrote).
+The checker itself is tested on a small Markdown file: a drifted line fails, timings and
+elisions do not.
 """
 
 from __future__ import annotations

@@ -59,8 +59,13 @@ register_format(MONEY, "objective", "bound", "solver_objective", "revenue", "cos
                 "switching_cost", "discounted_profit", "budget", "budget_used", "lift_revenue",
                 "lift_cost", "total_profit", "profit_delta", "unit_margin", "total_budget",
                 "limit", "needed", "short_by", "accounts_for", "warm_start_objective")
-register_format(SHARE, "service", "mean_service", "capture", "mip_gap", "budget_use_pct",
-                "profit_delta_pct", "cycle_service", "fill_rate")
+register_format("0.000%", "mip_gap")  # gaps are small: 0.228%, not 0.2%
+register_format("0.0", "seconds", "build_seconds", "solve_seconds", "total_seconds")
+register_format(SHARE, "service", "mean_service", "capture", "budget_use_pct",
+                "profit_delta_pct", "cycle_service", "fill_rate", "mean_cycle_service",
+                "mean_fill_rate", "min_service", "required", "achieved",
+                *(f"{kind}_{metric}{end}" for kind in ("promised", "achieved")
+                  for metric in ("cycle_service", "fill_rate") for end in ("", "_lo", "_hi")))
 register_format(QUANTITY, "base_demand", "units", "safety_stock", "lift_units", "capacity",
                 "used", "slack", "inventory_days", "goodwill", "mean_rank")
 register_format(RATIO, "budget_dual", "dual", "marginal_per_budget", "scale", "discount")
@@ -80,14 +85,17 @@ def percent_column(name: str) -> bool:
 
 @dataclass
 class Sheet:
-    """A sheet with more than the defaults: its own frozen cell and coloured cells.
+    """A sheet with more than the defaults: its own frozen cell, formats and coloured cells.
 
-    ``fills`` maps a cell value to a background colour (``"RRGGBB"``) for the cells of the
-    columns from ``fill_from`` on (the plan sheet: level name → its colour).
+    ``formats`` overrides :data:`FORMATS` for this sheet's columns (a name that means one
+    thing here and another elsewhere: a target's ``slack`` is a share, a capacity's a
+    quantity). ``fills`` maps a cell value to a background colour (``"RRGGBB"``) for the
+    cells of the columns from ``fill_from`` on (the plan sheet: level name → its colour).
     """
 
     frame: pd.DataFrame
     freeze: str = "A2"
+    formats: dict[str, str] = field(default_factory=dict)
     fills: dict[str, str] = field(default_factory=dict)
     fill_from: int = 0
 
@@ -153,7 +161,7 @@ def _format(ws: Worksheet, sheet: Sheet) -> None:
     keyed = {"key", "value"} <= set(sheet.frame.columns)
     for j, col in enumerate(ws.iter_cols(min_row=2), start=1):
         name = str(ws.cell(1, j).value)
-        fmt = format_of(name)
+        fmt = sheet.formats.get(name) or format_of(name)
         if fmt:
             for c in col:
                 if isinstance(c.value, (int, float)):

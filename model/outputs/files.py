@@ -62,6 +62,10 @@ class Outcome(Protocol):
     def summary(self) -> dict[str, Any]: ...
 
 
+#: Formats of columns whose name means something else in this table than elsewhere.
+SHEET_FORMATS = {"targets": {"slack": "0.0%", "marginal_per_point": "#,##0.00"}}
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     """Write one output table as CSV (:data:`CSV_ENCODING`, no index)."""
     df.to_csv(path, index=False, encoding=CSV_ENCODING)
@@ -138,7 +142,7 @@ def write_excel(path: Path, summary: dict[str, Any], frames: dict[str, pd.DataFr
         sheets["plan"] = plan_sheet(frames["assignment"])
     for name, file in TABLE_FILES.items():
         if name in frames and not (frames[name].empty and not len(frames[name].columns)):
-            sheets[Path(file).stem] = frames[name]
+            sheets[Path(file).stem] = Sheet(frames[name], formats=SHEET_FORMATS.get(name, {}))
     write_xlsx(path, sheets)
 
 
