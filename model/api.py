@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ from .simulation.run import SimulationResult, simulate
 from .solver.options import SolverOptions
 from .solver.status import Status
 from .solver.warmstart import start_vector
+
+if TYPE_CHECKING:  # the solver stages load on the first solve (see solve)
+    from .solver.sweep import Sweep
 
 __all__ = ["SimulationResult", "SolveResult", "load_case", "simulate", "solve"]
 
@@ -44,6 +48,7 @@ def solve(
     progress: Callable[[str], None] | None = None,
     solver: str | None = None,
     extend: Callable | Sequence[Callable] | None = None,
+    sweep: Sweep | None = None,
 ) -> SolveResult:
     """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``.
 
@@ -59,6 +64,12 @@ def solve(
     ``extend``: a function ``f(m, h)`` (or several) adding Pyomo rows to the model; every solve
     path honours them (:mod:`svcplan.formulation.extend`). A solver or extension that cannot
     be used raises :class:`svcplan.formulation.hooks.UsageError`.
+    ``sweep``: one :class:`~svcplan.solver.sweep.Sweep` handed to consecutive solves of a
+    budget sweep; when only the budgets changed since its last case, the model is not
+    rebuilt and the bound starts from the last point's prices and basis (not used with
+    ``solver`` or ``extend``).
+    Raises :class:`CaseError` when the case is estimated not to fit in the memory available
+    (:mod:`svcplan.solver.memory`).
     """
     # The modules that load Pyomo, HiGHS and scipy (~1.2 s of imports) are imported on the
     # first solve, not with the package: `svcplan validate`, `--version`, `report` and every
@@ -69,12 +80,16 @@ def solve(
     from .insight import explain as insight_explain
     from .insight.marginals import marginal_values
     from .solver import highs
+    from .solver.memory import check_fits
     from .solver.pyomo_solvers import check_solver, solve_with_pyomo
     from .solver.strategy import solve_model
 
     if solver is not None:
         check_solver(solver)  # before the build: a missing solver is refused at once
+    check_fits(case)  # a case that cannot fit is refused before anything is built
     extensions = [] if extend is None else [extend] if callable(extend) else list(extend)
+    if solver is not None or extensions:
+        sweep = None  # they read and change the Pyomo model: build it afresh
     t0 = time.perf_counter()
     cfg = case.settings.solver
     opts = SolverOptions(
@@ -89,11 +104,17 @@ def solve(
     opts.say("building the model…")
     if opts.time_limit is not None:  # the limit bounds the whole run, build included
         opts = replace(opts, deadline=t0 + float(opts.time_limit))
-    data = prepare(case)
-    f = create_model(data)
-    for function in extensions:
-        apply_extension(f, data, function)
-    sf = standard_form(f)
+    if sweep is None:
+        data = prepare(case)
+        # the Pyomo components only where something reads them (else large cases skip them)
+        f = create_model(data, pyomo=True if (solver is not None or extensions) else None)
+        for function in extensions:
+            apply_extension(f, data, function)
+        sf = standard_form(f)
+        if solver is None:
+            f = None  # the recorded arrays are in sf now: free them before the solve
+    else:
+        data, sf = sweep.model(case)
     build_seconds = time.perf_counter() - t0
     if solver is not None:
         if opts.write_model:
@@ -103,7 +124,8 @@ def solve(
         x_start = None
         if start is not None and warm_start and not start.empty:
             x_start = start_vector(data.options, start, case)
-        out = solve_model(sf, opts, x_start, cluster=product_clusters(data))
+        out = solve_model(sf, opts, x_start, cluster=product_clusters(data),
+                          warm=None if sweep is None else sweep.warm)
     sense = case.settings.objective
 
     def signed(v: float | None) -> float | None:

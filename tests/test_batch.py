@@ -199,17 +199,17 @@ class _CrashingRunner:
     def __init__(self, workers: int):
         self.restarts = 0
 
-    def submit(self, case, start, options):
+    def submit(self, cases, start, options):
         from concurrent.futures import Future
         from concurrent.futures.process import BrokenProcessPool
 
-        from svcplan.whatif.batch import solve_task
+        from svcplan.whatif.runners import solve_chain
 
         fut = Future()
-        if case.name == "crash":
+        if any(case.name == "crash" for case in cases):
             fut.set_exception(BrokenProcessPool("worker died"))
         else:
-            fut.set_result(solve_task(case, start, options))
+            fut.set_result(solve_chain(cases, start, options))
         return fut
 
     def wait(self, futures):

@@ -24,7 +24,8 @@ import svcplan
 from svcplan import load_case
 from svcplan.cli.app import app
 from svcplan.prep.generate import generate_case, write_case
-from svcplan.whatif.batch import BatchOptions, run_batch, solve_task
+from svcplan.whatif.batch import BatchOptions, run_batch
+from svcplan.whatif.runners import solve_chain
 from svcplan.whatif.scenarios import input_hash, load_scenarios
 from svcplan.whatif.summary import short_labels
 
@@ -46,11 +47,11 @@ class _InProcess:
     def __init__(self, workers: int):
         pass
 
-    def submit(self, case, start, options):
+    def submit(self, cases, start, options):
         from concurrent.futures import Future
 
         fut = Future()
-        fut.set_result(solve_task(case, start, options))
+        fut.set_result(solve_chain(cases, start, options))
         return fut
 
     def wait(self, futures):

@@ -94,6 +94,8 @@ def test_dense_extension_rows_are_priced(folder):
     from svcplan.formulation.extend import apply_extension
     from svcplan.formulation.standard_form import standard_form
     from svcplan.solver import pricing
+    from svcplan.solver.options import SolverOptions
+    from svcplan.solver.strategy import solve_model
 
     f = create_model(prepare(load_case(folder)))
     apply_extension(f, prepare(load_case(folder)), lambda m, h: (KEY(m, h), CAP(m, h)))
@@ -102,6 +104,13 @@ def test_dense_extension_rows_are_priced(folder):
     assert kinds.count("user") == 1 and kinds.count("user_dense") == 2
     dense = set(pricing.dense_rows(sf).tolist())
     assert {k for k, kind in enumerate(kinds) if kind == "user_dense"} <= dense
+    # the bound of large cases prices them (forced here): the plan keeps the rules and the
+    # priced bound is a true bound on the enumerated optimum
+    out = solve_model(sf, SolverOptions(mip_gap=0.0, prices=True))
+    assert out.details["search"]["lp_method"] == "prices"
+    ref = best(folder, lambda p: _floor(p) and _cap(p))
+    assert out.objective == pytest.approx(ref.objective, abs=1e-6)
+    assert out.bound >= ref.objective - 1e-6
 
 
 def test_new_variables_and_ge_rows(folder):

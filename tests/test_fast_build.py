@@ -110,6 +110,22 @@ def test_recorded_matrix_is_the_pyomo_model(tmp_path, seed, extra, extend):
     assert np.allclose(sf.col_lower, lb)
 
 
+@pytest.mark.parametrize("seed,extra", [(1, {}), (2, {"max_changes": 1, "total_budget": 1e9})])
+def test_record_only_build_is_the_same_model(tmp_path, seed, extra):
+    """Large cases skip the Pyomo components (create_model(pyomo=False)): the blocks must
+    record exactly the arrays they record while creating them."""
+    from svcplan.formulation.standard_form import standard_form
+
+    d = prepare(_case(tmp_path, seed, **extra))
+    full, bare = create_model(d, pyomo=True), create_model(d, pyomo=False)
+    assert bare.model is None and not bare.form.variables
+    a, b = standard_form(full), standard_form(bare)
+    assert (a.A != b.A).nnz == 0 and a.rows == b.rows
+    for name in ("cost", "col_lower", "col_upper", "integer", "row_lower", "row_upper",
+                 "x_cols", "owner"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
 @pytest.mark.parametrize("seed", [4, 5, 6])
 def test_warm_start_never_changes_the_optimum(tmp_path, seed):
     case = _case(tmp_path, seed)

@@ -12,14 +12,17 @@ import shutil
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from svcplan import CaseError, load_case
 from svcplan.cli.app import app
+from svcplan.prep.generate import generate_case, write_case
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO, BOOK = ROOT / "data" / "demo", ROOT / "data" / "demo.xlsx"
+DEMO = ROOT / "data" / "demo"
 
 
 def _problems(path: Path) -> list[str]:
@@ -29,9 +32,10 @@ def _problems(path: Path) -> list[str]:
 
 
 def _book(tmp_path: Path, edit) -> Path:
-    """A copy of the demo workbook edited with openpyxl (formulas stay uncalculated)."""
-    path = tmp_path / "demo.xlsx"
-    shutil.copy(BOOK, path)
+    """A small generated case (3 monthly periods) as a workbook, edited with openpyxl the way a
+    program writes cells: formulas stay uncalculated. (The demo workbook behaves the same; it
+    only takes longer to load.)"""
+    path = write_case(*generate_case(2, 2, 2, 3, seed=1), tmp_path / "book.xlsx")
     wb = openpyxl.load_workbook(path)
     edit(wb)
     wb.save(path)
@@ -54,10 +58,11 @@ def _folder(tmp_path: Path, **files: str) -> Path:
 def test_an_uncalculated_formula_in_an_optional_column_is_refused_with_sheet_row_and_column(tmp_path):
     def edit(wb):
         wb["periods"]["B4"] = "=214757.14*0.7"  # budget of 2026-03: optional (blank = no budget)
+        assert wb["periods"]["A4"].value == "2026-03" and wb["periods"]["B1"].value == "budget"
 
     problems = _problems(_book(tmp_path, edit))
     assert len(problems) == 1, problems
-    assert problems[0].startswith("demo.xlsx, sheet periods, row 4, column 'budget': formula "
+    assert problems[0].startswith("book.xlsx, sheet periods, row 4, column 'budget': formula "
                                   "'=214757.14*0.7' has no saved value")
 
 
@@ -89,25 +94,41 @@ def test_periods_sorted_out_of_calendar_order_are_refused(tmp_path):
     assert "calendar order" in msg and "'2026-03'" in msg and "'2026-02'" in msg
 
 
-def test_excel_date_periods_out_of_order_are_refused_and_in_order_say_what_was_read(tmp_path):
-    def to_dates(wb, order):
-        ws = wb["periods"]
-        for r, month in zip(range(2, 14), order, strict=True):
-            ws.cell(r, 1).value = dt.datetime(2026, month, 1)
-        for name in ("demand",):
-            for (cell,) in wb[name].iter_rows(min_row=2, min_col=3, max_col=3):
-                cell.value = dt.datetime(2026, int(cell.value[5:]), 1)
+def _small_book_with_date_periods(path: Path, months: list[int]) -> Path:
+    """A small generated case as a workbook whose period cells (periods and demand) are Excel
+    dates, the periods rows in the given month order."""
+    tables, settings = generate_case(2, 2, 2, 3, seed=1)
+    write_case(tables, settings, path)
+    wb = openpyxl.load_workbook(path)
+    for r, month in zip(range(2, 5), months, strict=True):
+        wb["periods"].cell(r, 1).value = dt.datetime(2026, month, 1)
+    for (cell,) in wb["demand"].iter_rows(min_row=2, min_col=3, max_col=3):
+        cell.value = dt.datetime(2026, int(cell.value[5:]), 1)
+    wb.save(path)
+    return path
 
-    (tmp_path / "in").mkdir()
-    ok = load_case(_book(tmp_path / "in", lambda wb: to_dates(wb, range(1, 13))))
+
+def test_excel_date_periods_out_of_order_are_refused_and_in_order_say_what_was_read(tmp_path):
+    ok = load_case(_small_book_with_date_periods(tmp_path / "ok.xlsx", [1, 2, 3]))
     said = [w for w in ok.warnings if "sheet periods" in w]
-    assert said == ["demo.xlsx, sheet periods, column 'period': 12 Excel date cell(s) were read as "
-                    "ISO text: 2026-01-01, 2026-02-01, …, 2026-12-01 (format the column as Text in "
+    assert said == ["ok.xlsx, sheet periods, column 'period': 3 Excel date cell(s) were read as "
+                    "ISO text: 2026-01-01, 2026-02-01, 2026-03-01 (format the column as Text in "
                     "Excel to keep ids such as 2026-03)"], ok.warnings
-    (tmp_path / "out").mkdir()
-    swapped = [1, 3, 2, *range(4, 13)]
-    problems = _problems(_book(tmp_path / "out", lambda wb: to_dates(wb, swapped)))
-    assert len(problems) == 1 and "calendar order" in problems[0], problems
+    problems = _problems(_small_book_with_date_periods(tmp_path / "swapped.xlsx", [1, 3, 2]))
+    assert problems == ["swapped.xlsx, sheet periods, row 4, column 'period': period '2026-02-01' is "
+                        "listed after '2026-03-01', a later date: the rows are not in calendar order "
+                        "and row order is the plan's time order; sort the rows by period"]
+
+
+def test_many_excel_dates_are_summarised_first_two_and_last():
+    from svcplan.case.textio import normalise_cells
+
+    warnings: list[str] = []
+    cells = pd.DataFrame({"period": [dt.datetime(2026, m, 1) for m in range(1, 13)]}, dtype=object)
+    normalise_cells(cells, "periods", "book.xlsx, sheet periods", warnings)
+    assert warnings == ["book.xlsx, sheet periods, column 'period': 12 Excel date cell(s) were read "
+                        "as ISO text: 2026-01-01, 2026-02-01, …, 2026-12-01 (format the column as "
+                        "Text in Excel to keep ids such as 2026-03)"]
 
 
 def test_ids_that_are_not_dates_keep_their_row_order(tmp_path):
@@ -138,7 +159,7 @@ def test_a_workbook_names_the_sheet_in_reference_messages(tmp_path):
         wb["demand"]["C2"] = "2027-01"
 
     problems = _problems(_book(tmp_path, edit))
-    assert problems == ["demo.xlsx, sheet demand, row 2, column 'period': unknown period '2027-01': "
+    assert problems == ["book.xlsx, sheet demand, row 2, column 'period': unknown period '2027-01': "
                         "not in sheet periods; did you mean '2026-01'?"], problems
 
 
@@ -160,14 +181,28 @@ def test_unknown_ids_get_a_did_you_mean(tmp_path):
 # -- 10. the help text planners read ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["solve"], ["batch"], ["frontier"],
-                                     ["report"], ["generate"], ["calibrate"]])
+def _commands(group, path=()):
+    """Every command path of the app (``()`` is the app itself), sub-apps included."""
+    yield list(path)
+    for name, command in getattr(group, "commands", {}).items():
+        yield from _commands(command, (*path, name))
+
+
+@pytest.mark.parametrize("command", list(_commands(typer.main.get_command(app))), ids=" ".join)
 def test_help_shows_no_type_of_a_flag_and_no_double_negative(command):
     result = CliRunner().invoke(app, [*command, "--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "<bool>" not in result.output and "--no-no-" not in result.output
     if command == ["solve"]:
-        assert "--warm-start" in result.output and "--no-warm-start" in result.output
+        assert "--warm-start / --no-warm-start" in result.output
+
+
+def test_did_you_mean_prefers_the_id_an_excel_date_became():
+    from svcplan.case.problems import did_you_mean
+
+    months = [f"2026-{m:02d}-01" for m in range(1, 13)]  # periods typed as dates in Excel
+    assert did_you_mean("2026-01", months) == "; did you mean '2026-01-01'?"
+    assert did_you_mean("SKU-9", ["KEY", "LARGE"]) == ""
 
 
 def test_a_scenario_where_value_gets_a_did_you_mean():

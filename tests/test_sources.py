@@ -94,6 +94,13 @@ def test_convert_round_trip_through_every_format(tmp_path, small):
 def test_parquet_wrong_column_type_names_file_and_column(tmp_path, small):
     folder = tmp_path / "pq"
     _convert(small, folder, "--format", "parquet")
+    # the settings may also be a key/value case.parquet, as the workbook's case sheet
+    yaml_case = load_case(folder)
+    (folder / "case.yaml").unlink()
+    rows = [("name", yaml_case.name), ("period_days", "30"), ("solver.mip_gap", "0.001")]
+    pq.write_table(pa.table({"key": [k for k, _ in rows], "value": [v for _, v in rows]}),
+                   folder / "case.parquet")
+    assert load_case(folder).settings.solver.mip_gap == 0.001
     demand = pq.read_table(folder / "demand.parquet").to_pandas()
     demand["base_demand"] = demand["base_demand"].astype(str)
     pq.write_table(pa.Table.from_pandas(demand, preserve_index=False), folder / "demand.parquet")

@@ -32,9 +32,15 @@ FILL = ("name,segment,period,metric,weight,min_service\nKEY,KEY,*,fill_rate,,0.9
         "ALL,,,fill_rate,equal,0.98\n")
 
 
-@pytest.mark.parametrize("mode", ["profit", "cost", "service"])
-@pytest.mark.parametrize("targets", [MIXED, SMALL_FIRST, FILL], ids=["mixed", "small-first",
-                                                                     "fill-rate"])
+SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize("mode,targets", [
+    ("profit", MIXED), ("cost", MIXED), ("service", MIXED),
+    ("service", SMALL_FIRST), ("cost", FILL),
+    pytest.param("profit", SMALL_FIRST, marks=SLOW), pytest.param("cost", SMALL_FIRST, marks=SLOW),
+    pytest.param("profit", FILL, marks=SLOW), pytest.param("service", FILL, marks=SLOW),
+])
 def test_targets_exact_optimum_in_every_mode(tmp_path, mode, targets):
     metric = "service_metric: fill_rate\n" if targets == FILL else ""
     folder = make(tmp_path, settings=f"objective: {mode}\n{metric}", targets=targets,
@@ -181,6 +187,23 @@ def test_an_explicit_option_without_the_promise_a_target_reads_is_an_error(tmp_p
     assert [p.row for p in bad] == [2, 3] and bad[0].column == "cycle_service"
 
 
+def test_exchange_curve_points_in_process(tmp_path):
+    """Fast variant of the exchange curve: the target's points solved directly are monotone
+    (cost never falls as the requirement rises) and the sweep spec is parsed strictly."""
+    from svcplan.whatif.exchange import parse_target
+
+    assert parse_target("KEY:0.9:0.98:5") == ("KEY", [0.9, 0.92, 0.94, 0.96, 0.98])
+    assert parse_target("KEY:0.95,0.9") == ("KEY", [0.9, 0.95])
+    for bad in ("KEY", "KEY:1.2,0.9", ":0.9:0.99:3", "KEY:0.9:0.99:1"):
+        with pytest.raises(ValueError):
+            parse_target(bad)
+    costs = [solve(load_case(make(tmp_path, settings="objective: cost\n", periods_csv=TIGHT,
+                                  name=f"p{v}", targets=POOLED_KEY.replace("0.93", str(v)))),
+                   mip_gap=0, marginals=False).objective for v in (0.9, 0.92, 0.94)]
+    assert costs[0] <= costs[1] <= costs[2] and costs[0] < costs[2]
+
+
+@pytest.mark.slow
 def test_exchange_curve_is_monotone_and_meets_each_point(tmp_path):
     """frontier --target: cost never falls as the required service rises; each plan meets
     its point; a point past what the budgets allow is infeasible (the curve ends)."""

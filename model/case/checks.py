@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .demand_floor import demand_floor_problems
-from .periods import out_of_order
+from .periods import order_problem
 from .problems import CaseError, Problem, did_you_mean
 from .reader import RawCase
 from .schema import REFERENCES, SAFETY_RULES, TABLES, Col, Table
@@ -90,7 +90,8 @@ def check(raw: RawCase) -> Checked:
     for name, df in tables.items():
         _check_keys(TABLES[name], df, raw.label(name), out)
     _check_references(tables, raw, out)
-    _check_period_order(tables, raw, out)
+    if "periods" in tables and (found := order_problem(tables["periods"], raw.label("periods"))):
+        out.problems.append(found)
     _check_levels(tables, raw, out)
     _check_policies(tables, raw, out)
     if settings is not None:
@@ -291,19 +292,6 @@ def _check_references(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Colle
             msgs = [f"unknown {target_col} {v!r}: not in {where}{hint.get(v, '')}"
                     for v in values[unknown]]
             out.rows(raw.label(name), column, rows, msgs)
-
-
-def _check_period_order(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
-    """Date-like period ids (2026-03, Excel dates) must be in calendar order (see .periods)."""
-    if "periods" not in tables:
-        return
-    found = out_of_order(tables["periods"]["period"])
-    if found:
-        row, period, before = found
-        out.problems.append(Problem(
-            raw.label("periods"), f"period {period!r} is listed after {before!r}, a later date: "
-            "the rows are not in calendar order and row order is the plan's time order; sort the "
-            "rows by period", row=row, column="period"))
 
 
 def _check_levels(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from .problems import Problem
-from .reader import RawCase, _flatten, _settings_from_sheet
+from .reader import RawCase, _drop_blank_rows, _flatten, _renumber, _settings_from_sheet
 from .schema import TABLES
 from .textio import normalise_cells
 
@@ -108,7 +108,7 @@ def read_database_case(url: str) -> RawCase:
     if SETTINGS_TABLE in frames:
         df = normalise_cells(frames.pop(SETTINGS_TABLE), SETTINGS_TABLE, raw.settings_label,
                              raw.warnings)
-        raw.settings = _settings_from_sheet(df, raw)
+        raw.settings = _settings_from_sheet(_drop_blank_rows(_renumber(df)), raw, skip=set())
     else:
         raw.problems.append(Problem(raw.settings_label,
                                     "required table is missing (columns key, value)"))

@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from .problems import Problem
-from .reader import RawCase, _settings_from_sheet
+from .reader import RawCase, _drop_blank_rows, _renumber, _settings_from_sheet
 from .schema import TABLES
 
 SUFFIX = ".parquet"
@@ -61,22 +61,23 @@ def read_parquet_case(folder: Path) -> RawCase:
             raw.problems.append(Problem(file.name, f"cannot be read as Parquet: {exc}"))
             continue
         kinds = {c.name: c.kind for c in spec.columns}
-        columns, ok = {}, True
+        columns = {}
         for field, column in zip(table.schema, table.columns, strict=True):
             col = field.name.strip()
             kind = kinds.get(col, "id")
             problem = _type_problem(pa, field.type, kind)
-            if problem:
+            if problem:  # refused; the column still goes on as text so the rest is checked
                 raw.problems.append(Problem(file.name, problem, row=1, column=col))
-                ok = False
-                continue
-            if kind == "id" or not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
-                column = pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
+            numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+            if kind == "id" or not numeric:
+                try:
+                    column = pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # lists, structs
+                    continue  # already reported as a wrong type
             columns[col] = column.to_pandas()
-        if ok:
-            df = pd.DataFrame(columns)
-            df.index = pd.RangeIndex(2, len(df) + 2)  # "rows" as a CSV user would count them
-            raw.tables[name] = df
+        df = pd.DataFrame(columns)
+        df.index = pd.RangeIndex(2, len(df) + 2)  # "rows" as a CSV user would count them
+        raw.tables[name] = df
     return raw
 
 
@@ -124,7 +125,7 @@ def _read_settings(folder: Path, raw: RawCase, pq) -> None:
     elif table.is_file():
         raw.settings_label = table.name
         frame = pq.read_table(table).to_pandas().astype(object).fillna("").astype(str)
-        raw.settings = _settings_from_sheet(frame, raw)
+        raw.settings = _settings_from_sheet(_drop_blank_rows(_renumber(frame)), raw, skip=set())
     else:
         raw.problems.append(Problem("case.yaml", "required file is missing (or case.parquet)"))
 

@@ -14,6 +14,8 @@ import re
 
 import pandas as pd
 
+from .problems import Problem
+
 #: strptime formats a column of period ids is tried against, in this order (all ids must
 #: read in one format). Day-first/month-first slashes are ambiguous and not tried.
 DATE_FORMATS = ("%Y-%m", "%Y/%m", "%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y",
@@ -61,3 +63,14 @@ def out_of_order(ids: pd.Series) -> tuple[int, str, str] | None:
         if values[k] < values[k - 1]:
             return int(ids.index[k]), str(ids.iloc[k]), str(ids.iloc[k - 1])
     return None
+
+
+def order_problem(periods: pd.DataFrame, label: str) -> Problem | None:
+    """The problem to report when a periods table's date ids are out of calendar order."""
+    found = out_of_order(periods["period"])
+    if found is None:
+        return None
+    row, period, before = found
+    return Problem(label, f"period {period!r} is listed after {before!r}, a later date: the rows "
+                   "are not in calendar order and row order is the plan's time order; sort the "
+                   "rows by period", row=row, column="period")

@@ -47,11 +47,17 @@ class CaseError(Exception):
 def did_you_mean(value: object, known: Iterable[object], cutoff: float = 0.6) -> str:
     """``"; did you mean 'EXPRESS'?"`` for the known value closest to a mistyped one, else "".
 
-    Case-insensitive first (``key`` for ``KEY``), then by similarity (``EXPRES``, ``dogs``):
-    a planner who reads the suggestion fixes the cell without opening the other file.
+    Case-insensitive first (``key`` for ``KEY``), then one id that begins with the other
+    (``2026-01`` for an Excel date read as ``2026-01-01``, ``EXPRES``, ``dogs``), then by
+    similarity: a planner who reads the suggestion fixes the cell without opening the other file.
     """
     text = str(value)
+    if not text.strip():
+        return ""
+    folded = text.casefold()
     names = [str(k) for k in known]
-    same = [k for k in names if k.casefold() == text.casefold()]
-    close = same or difflib.get_close_matches(text, names, n=1, cutoff=cutoff)
+    same = [k for k in names if k.casefold() == folded]
+    prefix = sorted((k for k in names if k.casefold().startswith(folded) or folded.startswith(k.casefold())),
+                    key=lambda k: abs(len(k) - len(text)))
+    close = same or prefix[:1] or difflib.get_close_matches(text, names, n=1, cutoff=cutoff)
     return f"; did you mean {close[0]!r}?" if close else ""

@@ -147,7 +147,7 @@ def _read_workbook(path: Path) -> RawCase:
     if "case" in sheets:
         df = _drop_blank_rows(_renumber(sheets["case"]))
         formulas = _check_formulas(path, "case", df, raw.settings_label, raw)
-        raw.settings = _settings_from_sheet(df, raw, skip={row for row, _ in formulas})
+        raw.settings = _settings_from_sheet(df, raw, skip=frozenset(row for row, _ in formulas))
     else:
         raw.problems.append(Problem(path.name, "required sheet 'case' (columns key, value) is missing"))
     for name in TABLES:
@@ -182,11 +182,12 @@ def _check_formulas(path: Path, sheet: str, df: pd.DataFrame, label: str, raw: R
     return set(found)
 
 
-def _settings_from_sheet(df: pd.DataFrame, raw: RawCase, skip: set[int]) -> dict[str, Any]:
-    """The ``case`` sheet: rows of key, value; dotted keys nest (``solver.time_limit``).
-
-    Rows in ``skip`` (an uncalculated formula, already reported) are left out.
+def _settings_from_sheet(df: pd.DataFrame, raw: RawCase, skip: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """The ``case`` sheet (or settings table): rows of key, value; dotted keys nest
+    (``solver.time_limit``). Rows in ``skip`` (an uncalculated formula, already reported) are
+    left out.
     """
+    df = _drop_blank_rows(_renumber(df))  # idempotent: callers may pass it renumbered already
     if not {"key", "value"} <= set(df.columns):
         raw.problems.append(Problem(raw.settings_label, "needs the columns key and value", row=1))
         return {}

@@ -22,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ..outputs.console import status_colour
 from ..outputs.result import SolveResult
@@ -80,21 +81,20 @@ def _names(v: Any) -> str:
 def print_table(res: BatchResult) -> None:
     """The final comparison table: one line per scenario against the base.
 
-    Long scenario names (sweeps over several keys) are shown as short unique labels; the
-    description column appears when a scenario file gives descriptions.
+    Long scenario names (sweeps over several keys) are shown as short unique labels; a
+    scenario's description (from the scenario file) is printed under its name.
     """
     t = Table(title=f"Scenarios ({res.out})")
-    described = bool(res.summary["description"].astype(bool).any()) if len(res.summary) else False
     labels = short_labels(list(res.summary["scenario"]), width=LABEL_WIDTH)
-    t.add_column("scenario", no_wrap=True, min_width=min(LABEL_WIDTH, max(map(len, labels), default=8)))
-    if described:
-        t.add_column("description", overflow="fold", max_width=32)
+    t.add_column("scenario", overflow="fold", max_width=LABEL_WIDTH)  # wrapped, never cut
     for c in ("status", "objective", "profit Δ", "Δ %", "changed", "service", "gained", "lost", "s"):
         left = c in ("status", "gained", "lost")
         t.add_column(c, justify="left" if left else "right")
     for label, r in zip(labels, res.summary.itertuples(index=False), strict=True):
-        first = [escape(label), escape(r.description)] if described else [escape(label)]
-        t.add_row(*first, f"[{status_colour(r.status, r.has_plan)}]{r.status}[/]",
+        name = Text(label)
+        if r.description:  # under the name: the table stays as wide as without descriptions
+            name.append(f"\n{r.description}", style="dim")
+        t.add_row(name, f"[{status_colour(r.status, r.has_plan)}]{r.status}[/]",
                   _fmt(r.objective, ",.0f"), _fmt(r.profit_delta, "+,.0f"),
                   _fmt(r.profit_delta_pct, "+.2f"), _fmt(r.changed_unit_periods, ".0f"),
                   _pct(r.service), _names(r.segments_gained), _names(r.segments_lost),

@@ -31,8 +31,8 @@ from .common import QuietOpt, console, fail
 
 def simulate_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A solve output folder (with a plan).")],
-    case: Annotated[Path | None, typer.Option(help="The case (default: case_path of the run).")]
-    = None,
+    case: Annotated[str | None, typer.Option(
+        help="The case: a folder, workbook or database URL (default: case_path of the run).")] = None,
     cycles: Annotated[int, typer.Option(
         help=f"Replenishment cycles per unit-period (at least {MIN_CYCLES}).")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).", min=0)] = 0,

@@ -90,6 +90,8 @@ def solve_cmd(
         written = res.write(target)  # inside the try: a failure writing outputs is reported, not a traceback
     except UsageError as exc:  # a solver that is not installed, an extension that fails
         fail(str(exc))
+    except CaseError as exc:  # refused before building (too large for the memory available)
+        fail(exc)
     except Exception as exc:  # a bug of ours or the solver's: say so plainly, record it, exit 1
         if not is_database_url(target):  # a database write rolled back: nothing to record
             write_error_summary(Path(target), c.name, exc)

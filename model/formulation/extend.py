@@ -85,7 +85,9 @@ def apply_extension(f: Formulation, d: ModelData, function: Extension, name: str
     try:
         function(m, handle(f, d))
     except Exception as exc:
-        raise ExtensionError(f"the extension {label} failed: {type(exc).__name__}: {exc}") from None
+        detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # no repr quotes
+        raise ExtensionError(f"the extension {label} failed: {type(exc).__name__}: {detail}"
+                             ) from None
     added = [c for c in m.component_objects(descend_into=True) if id(c) not in before]
     _refuse_changes(m, objective, added, label)
     for var in (c for c in added if c.ctype is pyo.Var):

@@ -9,7 +9,10 @@ arrays instead of walking millions of Pyomo expressions, which is ~50× faster a
 binaries. ``tests/test_fast_build.py`` checks that both views are the same matrix.
 
 Nothing is hung on the Pyomo model for other modules to read: what the blocks record lives
-on the :class:`Formulation`, which :func:`.blocks.create_model` returns.
+on the :class:`Formulation`, which :func:`.blocks.create_model` returns. Since no solver
+stage reads the Pyomo model, a very large case may be recorded without it
+(``Formulation(None)``): the same blocks state the same arrays, only the Pyomo components
+are not created from them (at 1M binaries they are most of the build's time and memory).
 """
 
 from __future__ import annotations
@@ -47,18 +50,16 @@ class LinearForm:
     ub: list[np.ndarray] = field(default_factory=list)
     integer: list[np.ndarray] = field(default_factory=list)
     owner: list[np.ndarray] = field(default_factory=list)  # unit of each column, −1 = shared
-    variables: list = field(default_factory=list)  # Pyomo VarData, column order
+    variables: list = field(default_factory=list)  # Pyomo VarData, column order (if built)
     blocks: list[RowBlock] = field(default_factory=list)
     cost: np.ndarray | None = None  # objective coefficient per column (maximised)
-
-    @property
-    def n_cols(self) -> int:
-        return len(self.variables)
+    n_cols: int = 0
 
 
 @dataclass
 class Formulation:
-    """The Pyomo model and what its blocks recorded while building it.
+    """The Pyomo model (None: recorded only, see the module doc) and what its blocks
+    recorded while building it.
 
     ``form`` holds every column and row as arrays (the standard form is made from it);
     ``terms`` the per-period budget (``"spend"``) and objective (``"profit"``) terms that
@@ -66,7 +67,7 @@ class Formulation:
     as ``(t, column, value)`` arrays.
     """
 
-    model: pyo.ConcreteModel
+    model: pyo.ConcreteModel | None
     form: LinearForm = field(default_factory=LinearForm)
     terms: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(default_factory=dict)
 
@@ -85,9 +86,6 @@ def add_var(
     so the solver can free or fix one unit's columns together (neighbourhood search).
     """
     form = f.form
-    domain = pyo.Binary if binary else pyo.Reals
-    comp = pyo.Var(range(n), domain=domain, bounds=None if binary else (lb, ub))
-    setattr(f.model, name, comp)
     offset = form.n_cols
     form.var_names.append(name)
     form.offsets[name] = offset
@@ -97,7 +95,12 @@ def add_var(
     form.integer.append(np.full(n, binary))
     form.owner.append(np.full(n, -1, dtype=np.int64) if owner is None
                       else np.asarray(owner, dtype=np.int64))
-    form.variables.extend(comp.values())
+    form.n_cols += n
+    if f.model is not None:
+        domain = pyo.Binary if binary else pyo.Reals
+        comp = pyo.Var(range(n), domain=domain, bounds=None if binary else (lb, ub))
+        setattr(f.model, name, comp)
+        form.variables.extend(comp.values())
     return offset
 
 
@@ -124,7 +127,7 @@ def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 def add_rows(
     f: Formulation, kind: RowKind, triplets: tuple, n_rows: int,
     lo: float | np.ndarray | None, hi: float | np.ndarray | None, index: list | None = None,
-) -> pyo.Constraint:
+) -> pyo.Constraint | None:
     """Constraint ``lo ≤ Σ_j a_kj·col_j ≤ hi`` for each row k, from COO ``triplets``.
 
     ``index`` names the rows (default ``0..n_rows-1``; ``[None]`` makes a scalar component).
@@ -137,6 +140,8 @@ def add_rows(
     hi_a = np.broadcast_to(np.asarray(np.inf if hi is None else hi, dtype=float), (n_rows,))
     index = list(range(n_rows)) if index is None else index
     form.blocks.append(RowBlock(kind, index, ptr, cols, vals, lo_a.copy(), hi_a.copy()))
+    if f.model is None:  # recorded only
+        return None
     V = form.variables
     p, c, v = ptr.tolist(), cols.tolist(), vals.tolist()
     lo_l, hi_l = lo_a.tolist(), hi_a.tolist()
@@ -168,6 +173,8 @@ def set_objective(f: Formulation, cost: np.ndarray) -> None:
     """``max Σ_j cost_j·col_j`` (one LinearExpression), recorded for the hand-off."""
     form = f.form
     form.cost = np.asarray(cost, dtype=float)
+    if f.model is None:
+        return
     nz = np.flatnonzero(form.cost)
     V = form.variables
     e = LinearExpression(

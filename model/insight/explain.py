@@ -46,8 +46,8 @@ from ..solver.status import Status
 TOL = 1e-6
 #: At most this many policy rows are lifted one at a time for attribution.
 MAX_POLICIES = 20
-COLUMNS = ["kind", "period", "resource", "segment", "product", "target", "limit", "needed",
-           "short_by", "policy", "accounts_for", "message"]
+COLUMNS = ["kind", "period", "resource", "segment", "product", "limit", "needed", "short_by",
+           "policy", "accounts_for", "target", "message"]
 METRIC_WORDS = {"cycle": "cycle service", "fill_rate": "fill rate"}
 
 

@@ -333,10 +333,13 @@ Series = Sequence[tuple[str, Sequence[float], Sequence[float]]]
 def line_chart(name: str, title: str, series: Series,
                points: Sequence[tuple[str, float, float]] = (), x_label: str = "",
                y_label: str = "", width: int = 420, height: int = 260,
-               x_format=fmt, dots: bool = True, y_min: float | None = None) -> str:
+               x_format=fmt, dots: bool = True, y_min: float | None = None,
+               legend: Sequence[tuple[str, str]] | None = None) -> str:
     """Lines (name, xs, ys) and marked points (name, x, y[, colour]; drawn as diamonds in
     the given colour, else that of the line with the same name, else black). The y axis
-    starts at 0 (or below, for negative values) unless ``y_min`` is given."""
+    starts at 0 (or below, for negative values) unless ``y_min`` is given. ``legend``
+    (name, colour) replaces the legend built from the series and the coloured points (a
+    scatter of many coloured points names its colours, not every point)."""
     xs = [x for _, sx, _ in series for x in sx] + [p[1] for p in points]
     yv = [y for _, _, sy in series for y in sy] + [p[2] for p in points]
     xs = [v for v in xs if math.isfinite(v)] or [0.0, 1.0]
@@ -372,7 +375,8 @@ def line_chart(name: str, title: str, series: Series,
                    f'L{cx:.1f},{cy + 7:.1f} L{cx - 7:.1f},{cy:.1f} Z" fill="{colour}" '
                    f'stroke="#000" stroke-width="1.2"><title>{escape(pname)}: {fmt(y)} at '
                    f"{x_format(x)}</title></path>")
-    legend = [(s, PALETTE[j % 10]) for j, (s, _, _) in enumerate(series)]
-    legend += list(dict.fromkeys((p[0], p[3]) for p in points if len(p) > 3))
+    if legend is None:
+        legend = [(s, PALETTE[j % 10]) for j, (s, _, _) in enumerate(series)]
+        legend += list(dict.fromkeys((p[0], p[3]) for p in points if len(p) > 3))
     out += _legend(legend, f.l, f.h - 4)
     return "\n".join(out + ["</svg>"])

@@ -79,7 +79,9 @@ def _sentence(r, got: float, per_point: float, mode: str) -> str:
     if not np.isfinite(per_point):
         return head
     if per_point <= 1e-9:
-        return f"{head}; one more point costs nothing at the margin (the target does not bind)"
+        why = ("the target does not bind" if got - r.min_service > 1e-6 else
+               "moving neighbouring levels gives it at no extra cost")
+        return f"{head}; one more point costs nothing at the margin ({why})"
     unit = UNIT_WORDS.get(mode, "")
     amount = f"{per_point:,.4f}" if mode == "service" else f"{per_point:,.0f}"
     return f"{head}; one more point of {what} {when} costs {amount}{' ' + unit if unit else ''}"

@@ -9,7 +9,10 @@ consecutive batches of the run (batch means, each batch many cycles long):
 - **cycle service** ``1 − stockouts / cycles``: a Wilson score interval (it behaves at 0 and
   1 stockouts, where a normal interval collapses) on the *effective* number of cycles: the
   cycles divided by the design effect, the batch-means variance of the ratio over the
-  binomial variance (at least 1; 1 when no stockout was seen);
+  binomial variance (at least 1; 1 when no stockout was seen). The design effect is itself
+  estimated from the 20 batches, so the interval uses Student's t quantile with 19 degrees
+  of freedom instead of the normal one (with the normal quantile, 5.8% of exact promises
+  fell outside on a 2,400 unit-period check where 5% was due);
 - **fill rate** ``1 − short / demand``: the ratio estimator over batches with a Student t
   interval (19 degrees of freedom), clipped to [0, 1]. No shortage seen gives [1, 1].
 """
@@ -20,7 +23,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-Z95 = 1.959963984540054
 #: Student t 0.975 quantile with N_BATCHES - 1 = 19 degrees of freedom.
 T95_19 = 2.093024054408263
 
@@ -54,8 +56,9 @@ def cycle_service(batch_cycles: np.ndarray, batch_stockouts: np.ndarray) -> Esti
         deff = np.where(se_binom > 0, np.maximum((se_batch / se_binom) ** 2, 1.0), 1.0)
         n_eff = n / deff
         p = 1 - fail
-        centre = (p + Z95**2 / (2 * n_eff)) / (1 + Z95**2 / n_eff)
-        half = Z95 / (1 + Z95**2 / n_eff) * np.sqrt(p * (1 - p) / n_eff + Z95**2 / (4 * n_eff**2))
+        z = T95_19
+        centre = (p + z**2 / (2 * n_eff)) / (1 + z**2 / n_eff)
+        half = z / (1 + z**2 / n_eff) * np.sqrt(p * (1 - p) / n_eff + z**2 / (4 * n_eff**2))
         se = np.sqrt(p * (1 - p) / n_eff)
     return Estimate(p, se, np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1))
 

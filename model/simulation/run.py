@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..case.case import Case
+from ..case.sources import is_database_url
 from ..case.validate import load_case
 from ..outputs.excel import replace_sheet
 from ..outputs.files import SIMULATION_CSV, SIMULATION_JSON, write_csv, write_json_atomic
@@ -78,7 +79,7 @@ def simulate(run_dir: str | Path, case: str | Path | Case | None = None, *, cycl
     path = case.source if isinstance(case, Case) else (case or run.case_path)
     if isinstance(case, Case):
         c = case
-    elif not path or not Path(path).exists():
+    elif not path or not (is_database_url(str(path)) or Path(path).exists()):
         raise SimulationError(f"the case of {run_dir} was not found ({path or 'not recorded'}): "
                               "pass it with --case")
     else:

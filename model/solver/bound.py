@@ -17,6 +17,7 @@ from ..formulation.rows import PERIOD_LINKS
 from ..formulation.standard_form import StandardForm
 from . import highs
 from .options import SolverOptions
+from .sweep import WarmState
 
 
 @dataclass
@@ -36,9 +37,13 @@ class SearchLog:
 
 
 def relaxation(
-    sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog
+    sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog,
+    warm: WarmState | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Optimal LP relaxation ``(x, reduced costs)``, or None (time out, interrupted, …)."""
+    """Optimal LP relaxation ``(x, reduced costs)``, or None (time out, interrupted, …).
+
+    ``warm``: a sweep's state; its basis (the last point's optimal one, same matrix)
+    starts dual simplex, and the new optimal basis is left there for the next point."""
     # Interior point + crossover when periods are linked (switching, goodwill): on such a
     # 84k-binary LP it takes 23 s where dual simplex takes 148 s. Without those rows dual
     # simplex is faster (5.0 s vs 9.2 s at 84k). Measured in docs/performance.md.
@@ -46,8 +51,11 @@ def relaxation(
     opts.say(f"LP relaxation ({sf.n_cols:,} columns, {sf.n_rows:,} rows)…")
     start = time.perf_counter()
     until = None if seconds is None else start + seconds + 1.0
+    basis = None if warm is None or not warm.reused else warm.basis
     lp = highs.solve_lp(sf, threads=opts.threads, method="ipm" if linked else "simplex",
-                        seconds=seconds, deadline=until)
+                        seconds=seconds, deadline=until, basis=basis, keep_basis=warm is not None)
+    if warm is not None:
+        warm.basis = lp.basis
     log.interrupted |= lp.interrupted
     log.lp_seconds = time.perf_counter() - start
     log.lp_method = "lp"

@@ -44,6 +44,7 @@ class LpSolution:
     objective: float | None = None
     message: str = ""
     interrupted: bool = False
+    basis: object | None = None  # HiGHS's optimal basis, opaque: handed back to solve_lp
 
 
 @dataclass
@@ -148,32 +149,39 @@ def _run_interruptible(
     return interrupted
 
 
-def _lp_answer(h: highspy.Highs, interrupted: bool) -> LpSolution:
+def _lp_answer(h: highspy.Highs, interrupted: bool, keep_basis: bool = False) -> LpSolution:
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
         return LpSolution(False, message=h.modelStatusToString(status), interrupted=interrupted)
     sol = h.getSolution()
     return LpSolution(True, np.asarray(sol.col_value), np.asarray(sol.col_dual),
                       np.asarray(sol.row_dual, dtype=float),
-                      float(h.getInfo().objective_function_value), interrupted=interrupted)
+                      float(h.getInfo().objective_function_value), interrupted=interrupted,
+                      basis=h.getBasis() if keep_basis else None)
 
 
 def solve_lp(
     sf: StandardForm, *, threads: int | None = None, method: str | None = None,
     seconds: float | None = None, deadline: float | None = None,
-    row_shift: dict[int, float] | None = None,
+    row_shift: dict[int, float] | None = None, basis: object | None = None,
+    keep_basis: bool = False,
 ) -> LpSolution:
     """Solve the LP relaxation of ``sf``. ``method``: ``"ipm"`` or ``"simplex"`` (HiGHS's
     choice if None); ``seconds`` is HiGHS's own limit, ``deadline`` ours (see
-    :func:`_run_interruptible`); ``row_shift`` adds to both bounds of rows by position."""
+    :func:`_run_interruptible`); ``row_shift`` adds to both bounds of rows by position.
+    ``basis`` (an earlier answer's ``basis``, same rows and columns) starts dual simplex
+    there; ``keep_basis`` returns the optimal basis with the answer."""
     h = _loaded(sf.relaxed(), threads)
+    if basis is not None:
+        method = "simplex"
+        h.setBasis(basis)
     if method:
         h.setOptionValue("solver", method)
     if seconds is not None:
         h.setOptionValue("time_limit", max(0.01, float(seconds)))
     for k, delta in (row_shift or {}).items():
         h.changeRowBounds(int(k), float(sf.row_lower[k] + delta), float(sf.row_upper[k] + delta))
-    return _lp_answer(h, _run_interruptible(h, deadline=deadline))
+    return _lp_answer(h, _run_interruptible(h, deadline=deadline), keep_basis)
 
 
 class RepricedLp:

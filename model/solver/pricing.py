@@ -33,6 +33,7 @@ from . import highs
 from .bound import SearchLog
 from .options import SolverOptions
 from .search import unit_margins
+from .sweep import WarmState
 
 #: below this many columns interior point on the whole LP is fast enough
 MIN_COLUMNS = 100_000
@@ -120,6 +121,7 @@ def _core_prices(sf: StandardForm, D, c: np.ndarray, b: np.ndarray, scale: np.nd
 def lagrangian(
     sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog,
     gap: float = 1e-4, max_rounds: int = 30, marginal: int = 200,
+    warm: WarmState | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(x, reduced costs)`` for the rounding, with ``log.lp_bound`` the best ``L(λ)`` (a
     valid bound); None if the sparse rest cannot be solved to optimality in time or no
@@ -129,6 +131,10 @@ def lagrangian(
     the bound has stalled (less than ``gap / 10`` in three re-solves) with the feasible
     point within ``20 × gap`` (stopping on the bound alone once left it 0.5% off at 300k,
     and rounding its 164 fence units took 72 s), after ``max_rounds``, or at ``seconds``.
+
+    ``warm`` (a sweep's state, :mod:`.sweep`): when the last point had the same matrix,
+    its sparse rest (held in HiGHS with its optimal basis) and its prices are the start;
+    the sparse rest and the prices of the best bound are left there for the next point.
     """
     start = time.perf_counter()
     dense = dense_rows(sf)
@@ -140,9 +146,18 @@ def lagrangian(
     absD = abs(D)
     scale = (absD.sign() @ np.abs(c)) / np.maximum(np.asarray(absD.sum(axis=1)).ravel(), 1e-12)
     target = b - 1e-6 * np.maximum(np.abs(b), 1.0)  # aim just inside: the point stays feasible
-    lam = _core_prices(sf, D, c, target, scale)
-    rest = highs.RepricedLp(sf.without_rows(dense), opts.threads)
     prices = _Prices(target, scale)
+    if warm is not None and warm.reused and warm.rest is not None and warm.lam is not None:
+        # The sparse rest is the same LP, so each row's spend at the last point's prices is
+        # still its spend now; only the targets moved. Those (price, spend) pairs bracket the
+        # new root, and the secant through them is the first price to try.
+        lam, rest = warm.lam, warm.rest
+        for seen_lam, seen_spend in warm.seen:
+            lam = prices.step(seen_lam, seen_spend)
+    else:
+        lam = _core_prices(sf, D, c, target, scale)
+        rest = highs.RepricedLp(sf.without_rows(dense), opts.threads)
+    best_lam, seen = lam, []
     bounds: list[float] = []
     best_bound, best_x, best_value, best_rc, bound_x = np.inf, None, -np.inf, None, None
     for rnd in range(max_rounds):
@@ -156,9 +171,10 @@ def lagrangian(
             break
         x = lp.x
         spend = D @ x
+        seen.append((lam, spend))
         bound = float(lp.objective + lam @ b)  # the LP objective includes the offset
         if bound < best_bound:
-            best_bound, bound_x, best_rc = bound, x, lp.col_dual
+            best_bound, bound_x, best_rc, best_lam = bound, x, lp.col_dual, lam
         if np.all(spend <= b + 1e-7 * np.maximum(np.abs(b), 1.0)):
             value = sf.objective(x)
             if value > best_value:
@@ -172,6 +188,8 @@ def lagrangian(
         lam = prices.step(lam, spend)
     log.lp_seconds = time.perf_counter() - start
     log.lp_method = "prices"
+    if warm is not None:
+        warm.rest, warm.lam, warm.seen = rest, best_lam, seen
     if best_x is None or not np.isfinite(best_bound):
         return None
     log.lp_bound = best_bound

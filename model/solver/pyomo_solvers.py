@@ -14,6 +14,7 @@ plan without proof for another reason is ``feasible``.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
 import time
 
@@ -90,8 +91,11 @@ def _is_available(name: str) -> bool:
 def check_solver(name: str) -> None:
     """Refuse an unknown or missing solver with a message that says what to do."""
     if name not in set(SolverFactory):
+        close = difflib.get_close_matches(name, list(MILP_SOLVERS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise SolverUnavailable(
-            f"unknown solver {name!r}; available here: {', '.join(available_solvers()) or 'none'} "
+            f"unknown solver {name!r}{hint}; available here: "
+            f"{', '.join(available_solvers()) or 'none'} "
             f"(Pyomo also knows: {', '.join(n for n in MILP_SOLVERS if not _is_available(n))})")
     if not _is_available(name):
         hint = MILP_SOLVERS.get(name, f"install {name} so that Pyomo can find it")

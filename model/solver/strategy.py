@@ -26,6 +26,7 @@ from .bound import SearchLog, relaxation
 from .options import SolverOptions
 from .search import from_start, neighbourhood_search, round_fractional, thrifty_plan
 from .status import Status
+from .sweep import WarmState
 
 #: HiGHS's own default relative gap; ``0`` proves optimality exactly.
 DEFAULT_GAP = 1e-4
@@ -55,12 +56,14 @@ def solve_model(
     opts: SolverOptions,
     initial: np.ndarray | None = None,
     cluster: np.ndarray | None = None,
+    warm: WarmState | None = None,
 ) -> SolveOutcome:
     """Solve the standard form and classify the outcome.
 
     ``initial`` (0/1 per option, e.g. the previous scenario's plan) is completed to a full
     solution and used when it beats the LP-rounding start. ``cluster`` (per unit, e.g. its
-    product) groups the units the neighbourhood search frees together.
+    product) groups the units the neighbourhood search frees together. ``warm``: the state
+    of a budget sweep (:mod:`.sweep`): prices and bases are read from and left there.
     """
     if opts.deadline is None and opts.time_limit is not None:
         opts = replace(opts, deadline=time.perf_counter() + float(opts.time_limit))
@@ -71,7 +74,7 @@ def solve_model(
     best, warm_obj, source = None, None, "none"
     log = SearchLog()
     if opts.warm_start and sf.is_mip and sf.n_rows:
-        best, warm_obj, source = _incumbent(sf, opts, float(gap), initial, cluster, log)
+        best, warm_obj, source = _incumbent(sf, opts, float(gap), initial, cluster, log, warm)
         if warm_obj is not None and log.lp_bound is not None and not log.interrupted and (
             log.lp_bound - warm_obj <= max(float(gap) * abs(warm_obj), 1e-6)
         ):
@@ -130,7 +133,7 @@ def solve_model(
 
 def _incumbent(
     sf: StandardForm, opts: SolverOptions, gap: float, initial: np.ndarray | None,
-    cluster: np.ndarray | None, log: SearchLog,
+    cluster: np.ndarray | None, log: SearchLog, warm: WarmState | None = None,
 ) -> tuple[np.ndarray | None, float | None, str]:
     """The best plan we can build before branch-and-bound: ``(columns, objective, source)``.
 
@@ -149,9 +152,9 @@ def _incumbent(
     candidates = []
     lp = None
     if pricing.applies(sf, opts.prices):
-        lp = pricing.lagrangian(sf, opts, share(0.5, None), log, gap)
+        lp = pricing.lagrangian(sf, opts, share(0.5, None), log, gap, warm=warm)
     if lp is None and not log.interrupted:
-        lp = relaxation(sf, opts, share(0.7, None), log)
+        lp = relaxation(sf, opts, share(0.7, None), log, warm)
     if lp is not None and not log.interrupted:
         xr, reduced = lp
         x = round_fractional(sf, xr, opts, share(0.3, 10.0), log, gap)

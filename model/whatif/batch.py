@@ -10,6 +10,11 @@ resumed ends with the same summary and recomputes nothing that had finished.
 Consecutive scenarios of a sweep form a *chain*: each one starts from the previous one's
 plan (see :mod:`svcplan.solver.warmstart`). A long sweep is cut into as many contiguous chains as
 there are workers so that chains run in parallel. Each worker solves with one HiGHS thread.
+With ``reuse`` (the frontier) a chain runs as one task in one worker
+(:func:`.runners.solve_chain`), so what a point learned stays in that process for the
+next: when only budgets differ the model is not rebuilt and the bound starts from the last
+point's prices and LP basis (:mod:`svcplan.solver.sweep`); the client records a chain's
+points when its task returns.
 
 Ctrl-C stops a batch cleanly (:class:`~.runners.StopRequest`): the running solves are ended
 and not recorded, every finished scenario keeps its folder, no summary file is written, and
@@ -61,6 +66,10 @@ class BatchOptions:
     dask: str | None = None
     resume: bool = False
     warm: bool = True
+    #: run each warm chain as one task, so the model, prices and LP basis of one point serve
+    #: the next (:mod:`svcplan.solver.sweep`); the frontier does. Ctrl-C then ends a running
+    #: chain as a whole (its points are re-run by ``resume``) instead of between points.
+    reuse: bool = False
 
     def __post_init__(self) -> None:
         for name in ("time_limit", "mip_gap"):
@@ -222,7 +231,8 @@ def _n_workers(opts: BatchOptions, n_tasks: int) -> int:
 
 
 def _run_chains(runner, planned, runnable, folders, out, opts, record, stop: StopRequest) -> bool:
-    """Submit the head of every chain; when one finishes, its successor starts from its plan.
+    """Submit the head of every chain (with ``reuse``: the whole rest of it, as one task);
+    when a task finishes, the chain goes on from its last plan.
 
     Returns False when Ctrl-C stopped the run: the running solves are ended and not recorded
     (a cut-short result recorded with the scenario's input hash would count as done).
@@ -263,15 +273,17 @@ def _chain_loop(runner, planned, runnable, folders, out, opts, record, stop: Sto
     def fill() -> None:
         while queue and not (isolate and pending):
             ci, pos, attempts = queue.popleft()
-            p = chains[ci][pos]
-            pending[runner.submit(p.case, start_for(p), solve_kw)] = (ci, pos, attempts)
+            members = chains[ci][pos:] if opts.reuse and opts.warm else [chains[ci][pos]]
+            pending[runner.submit([p.case for p in members], start_for(members[0]),
+                                  solve_kw)] = (ci, pos, attempts)
 
-    def finish(ci: int, pos: int, r: SolveResult) -> None:
-        p = chains[ci][pos]
-        plans[p.name] = r.assignment if r.has_plan else None
-        record(p, r)
-        if pos + 1 < len(chains[ci]):
-            queue.append((ci, pos + 1, 0))
+    def finish(ci: int, pos: int, results: list[SolveResult]) -> None:
+        for k, r in enumerate(results):
+            p = chains[ci][pos + k]
+            plans[p.name] = r.assignment if r.has_plan else None
+            record(p, r)
+        if pos + len(results) < len(chains[ci]):
+            queue.append((ci, pos + len(results), 0))
 
     fill()
     while pending and not stop.requested:
@@ -291,7 +303,7 @@ def _chain_loop(runner, planned, runnable, folders, out, opts, record, stop: Sto
             for ci, pos, attempts in sorted(broken):
                 if attempts >= MAX_ATTEMPTS or (isolate and len(broken) == 1):
                     p = chains[ci][pos]
-                    finish(ci, pos, error_result(p.case.name, "the worker process crashed"))
+                    finish(ci, pos, [error_result(p.case.name, "the worker process crashed")])
                 else:
                     queue.appendleft((ci, pos, attempts))
             isolate = True

@@ -2,7 +2,9 @@
 
 A frontier is a sweep that scales every period budget (and ``total_budget`` when the case
 has one) and runs as a batch (parallel, resumable, each point warm-started from its
-neighbour). From the scenario folders it derives:
+neighbour; each chain of points runs in one worker, which keeps the model, the prices of
+the dense rows and the LP basis from point to point, :mod:`svcplan.solver.sweep`). From
+the scenario folders it derives:
 
 - ``frontier.csv``: per point the budget, objective, profit, service and the marginal
   objective per extra unit of budget since the previous (smaller) point;
@@ -16,6 +18,7 @@ Pure pandas on top of :mod:`.batch`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +71,7 @@ def run_frontier(
         scenarios, chains = budget_scenarios(case, scales)
     except ScenarioError:
         raise ScenarioError([Problem("periods.csv", "the case has no budget to scale")]) from None
-    opts = options or BatchOptions()
+    opts = replace(options or BatchOptions(), reuse=True)  # one model, prices, bases per chain
     res = run_batch(case, scenarios, chains, out, opts, on_progress, add_base=False)
     if res.interrupted:  # Ctrl-C: no frontier from some of its points
         return res, pd.DataFrame(), pd.DataFrame()

@@ -1,7 +1,9 @@
 """Where a batch's solves run: local worker processes or a Dask cluster, and Ctrl-C.
 
-A runner takes tasks (a validated case, a starting plan, solver options) and hands back
-:class:`SolveResult` objects; :mod:`.batch` decides what runs when and writes every file.
+A runner takes tasks (the validated cases of one chain, a starting plan, solver options)
+and hands back their :class:`SolveResult` objects in order (:func:`solve_chain`: one worker
+solves a whole chain, so what one point learned stays in that process for the next);
+:mod:`.batch` decides what runs when and writes every file.
 Both runners offer the same small interface (``submit``, ``wait``, ``result``, ``restart``,
 ``stop``, ``close``). :class:`StopRequest` turns Ctrl-C into a request the batch loop sees
 between scenarios, so a batch stops cleanly: finished scenarios stay finished, running
@@ -72,14 +74,31 @@ def _exit_tidily(signum: int, frame: Any) -> None:
     os._exit(0)
 
 
-def solve_task(case: Case, start: pd.DataFrame | None, options: dict[str, Any]) -> SolveResult:
-    """What a worker runs: one single-threaded solve; any exception becomes an error result."""
+def solve_task(case: Case, start: pd.DataFrame | None, options: dict[str, Any],
+               sweep: Any = None) -> SolveResult:
+    """One single-threaded solve; any exception becomes an error result. ``sweep``: the
+    :class:`~svcplan.solver.sweep.Sweep` of the chain this solve belongs to."""
     t0 = time.perf_counter()
     try:
-        return solve(case, threads=1, start=start, **options)
+        return solve(case, threads=1, start=start, sweep=sweep, **options)
     except Exception as exc:  # a worker must always answer: the batch goes on
         detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
         return error_result(case.name, detail, time.perf_counter() - t0)
+
+
+def solve_chain(cases: list[Case], start: pd.DataFrame | None,
+                options: dict[str, Any]) -> list[SolveResult]:
+    """What a worker runs: the scenarios of one chain in order, each starting from the
+    previous plan, all sharing one :class:`~svcplan.solver.sweep.Sweep` (the model, the
+    prices of the dense rows, the LP basis), so a budget sweep reuses what it learned."""
+    from ..solver.sweep import Sweep  # loads Pyomo: only in the worker, on its first task
+
+    sweep, out = Sweep(), []
+    for case in cases:
+        r = solve_task(case, start, options, sweep)
+        out.append(r)
+        start = r.assignment if r.has_plan else None
+    return out
 
 
 def error_result(name: str, message: str, seconds: float = 0.0) -> SolveResult:
@@ -101,13 +120,13 @@ class LocalRunner:
         return ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_signals)
 
     def submit(self, *args):
-        return self.pool.submit(solve_task, *args)
+        return self.pool.submit(solve_chain, *args)
 
     def wait(self, futures):
         done, _ = wait(futures, timeout=0.25, return_when=FIRST_COMPLETED)  # short: Ctrl-C is seen
         return done
 
-    def result(self, fut) -> SolveResult:
+    def result(self, fut) -> list[SolveResult]:
         return fut.result()
 
     def restart(self) -> None:
@@ -145,7 +164,7 @@ class DaskRunner:
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def submit(self, *args):
-        return self.client.submit(solve_task, *args, pure=False)
+        return self.client.submit(solve_chain, *args, pure=False)
 
     def wait(self, futures):
         from distributed import wait as dwait
@@ -155,11 +174,11 @@ class DaskRunner:
         except TimeoutError:
             return set()
 
-    def result(self, fut) -> SolveResult:
+    def result(self, fut) -> list[SolveResult]:
         try:
             return fut.result()
         except Exception as exc:  # KilledWorker and friends: recorded, the batch goes on
-            return error_result("?", f"worker failed: {type(exc).__name__}: {exc}")
+            return [error_result("?", f"worker failed: {type(exc).__name__}: {exc}")]
 
     def restart(self) -> None:  # Dask reschedules lost tasks itself
         pass

@@ -1,0 +1,195 @@
+"""Scale benchmarks of issue 15: the 1M case, budget sweeps warm vs cold, the demo frontier.
+
+Each measurement runs in its own process (peak memory = that process's VmHWM) and prints
+one JSON line; the driver prints a markdown table as rows finish. Cases come from
+``svcplan.prep.generate`` (seed 1, every linking term on), as in ``bench/ladder.py``.
+
+Usage (from the repository root)::
+
+    python bench/scale.py build 300k            # build time and peak, with / without Pyomo
+    python bench/scale.py sweep 300k            # one budget-sweep point cold vs warm
+    python bench/scale.py frontier              # demo frontier warm vs cold vs one solve
+    python bench/scale.py solve 1M --gap 0.001  # the full 1M solve, per phase
+
+Write ``uptime`` next to every figure: the machine is shared and timings are noisy; compare
+ratios measured in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from ladder import LADDER, phase_generate  # noqa: E402
+
+LADDER = {**LADDER, "5M": (10, 10000, 5, 10)}
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def case_path(size: str, work: Path) -> Path:
+    path = work / f"case-{size}"
+    if not (path / "case.yaml").exists():
+        phase_generate(path, size)
+    return path
+
+
+def m_build(case: str, pyomo: str) -> dict:
+    from svcplan.api import load_case
+    from svcplan.formulation.blocks import create_model
+    from svcplan.formulation.data import prepare
+    from svcplan.formulation.standard_form import standard_form
+
+    t0 = time.perf_counter()
+    c = load_case(case)
+    t1 = time.perf_counter()
+    d = prepare(c)
+    t2 = time.perf_counter()
+    f = create_model(d, pyomo=pyomo == "1")
+    t3 = time.perf_counter()
+    sf = standard_form(f)
+    t4 = time.perf_counter()
+    return {"pyomo": pyomo == "1", "read": t1 - t0, "prepare": t2 - t1, "blocks": t3 - t2,
+            "standard_form": t4 - t3, "binaries": int(sf.integer.sum()), "peak_mb": peak_mb()}
+
+
+def m_solve(case: str, gap: str, limit: str) -> dict:
+    from svcplan.api import load_case, solve
+
+    t0 = time.perf_counter()
+    marks: list[tuple[float, str]] = []
+    c = load_case(case)
+    res = solve(c, mip_gap=float(gap), time_limit=float(limit), marginals=False,
+                progress=lambda m: marks.append((round(time.perf_counter() - t0, 1), m[:60])))
+    return {"status": str(res.status), "build": res.build_seconds, "solve": res.solve_seconds,
+            "total": time.perf_counter() - t0, "gap": res.mip_gap, "binaries": res.n_binaries,
+            "lp_seconds": res.search.get("lp_seconds"), "lp_method": res.search.get("lp_method"),
+            "search_seconds": res.search.get("search_seconds"), "peak_mb": peak_mb(),
+            "marks": marks}
+
+
+def m_sweep(case: str, first: str, second: str, gap: str, limit: str) -> dict:
+    """Cold solve at ``second``; then, in the same process, a chain ``first`` → ``second``
+    sharing one Sweep (what a frontier worker does)."""
+    from svcplan.api import load_case, solve
+    from svcplan.solver.sweep import Sweep
+    from svcplan.whatif.scenarios import Scenario, apply
+
+    base = load_case(case)
+
+    def at(s: str):
+        return apply(base, Scenario(name=f"budget={s}", scale={"periods.budget": float(s)}))
+
+    kw = {"mip_gap": float(gap), "time_limit": float(limit), "marginals": False}
+    t = time.perf_counter()
+    cold = solve(at(second), **kw)
+    cold_s = time.perf_counter() - t
+    sweep = Sweep()
+    t = time.perf_counter()
+    head = solve(at(first), sweep=sweep, **kw)
+    head_s = time.perf_counter() - t
+    t = time.perf_counter()
+    warm = solve(at(second), sweep=sweep, start=head.assignment, **kw)
+    warm_s = time.perf_counter() - t
+    return {"cold_s": cold_s, "cold_obj": cold.objective, "cold_gap": cold.mip_gap,
+            "cold_bound": cold.bound, "head_s": head_s, "warm_s": warm_s,
+            "warm_obj": warm.objective, "warm_gap": warm.mip_gap, "warm_bound": warm.bound,
+            "warm_lp_s": warm.search.get("lp_seconds"), "cold_lp_s": cold.search.get("lp_seconds"),
+            "warm_build_s": warm.build_seconds, "cold_build_s": cold.build_seconds,
+            "peak_mb": peak_mb()}
+
+
+def _child(args: list[str], timeout: float = 7200) -> dict:
+    env = dict(os.environ)
+    try:
+        out = subprocess.run([sys.executable, __file__, "--measure", *args], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": f"killed after {timeout:.0f} s"}
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode or not lines:
+        return {"status": "failed", "error": out.stderr[-600:]}
+    return json.loads(lines[-1])
+
+
+def _wall(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, capture_output=True)
+    return time.perf_counter() - t
+
+
+def load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
+    ap.add_argument("what", nargs="?", choices=["build", "sweep", "frontier", "solve"])
+    ap.add_argument("size", nargs="?", default="300k", choices=list(LADDER))
+    ap.add_argument("--gap", default="0.001")
+    ap.add_argument("--limit", default="600")
+    ap.add_argument("--work", type=Path, default=None, help="keep generated cases here")
+    a = ap.parse_args()
+    if a.measure:
+        kind, *rest = a.measure
+        print(json.dumps({"build": m_build, "solve": m_solve, "sweep": m_sweep}[kind](*rest)))
+        return
+    work = a.work or Path(tempfile.mkdtemp(prefix="svcplan-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    if a.what == "frontier":
+        exe = [sys.executable, "-m", "svcplan"]
+        print("| run | wall s | load |\n|---|---|---|")
+        for name, cmd in [
+            ("one demo solve", [*exe, "solve", "data/demo", "--out", str(work / "one")]),
+            ("frontier, warm (11 points)", [*exe, "frontier", "data/demo", "--quiet",
+                                            "--out", str(work / "warm")]),
+            ("frontier, cold (--no-warm)", [*exe, "frontier", "data/demo", "--quiet",
+                                            "--no-warm", "--out", str(work / "cold")]),
+        ]:
+            print(f"| {name} | {_wall(cmd):.1f} | {load()} |", flush=True)
+        return
+    case = str(case_path(a.size, work))
+    if a.what == "build":
+        print("| size | Pyomo | read s | prepare s | blocks s | standard form s | peak MB | load |")
+        print("|---|---|---|---|---|---|---|---|")
+        for pyomo in ("1", "0"):
+            r = _child(["build", case, pyomo])
+            print(f"| {a.size} | {'yes' if r.get('pyomo') else 'no'} | {r.get('read', 0):.1f} "
+                  f"| {r.get('prepare', 0):.1f} | {r.get('blocks', 0):.1f} "
+                  f"| {r.get('standard_form', 0):.1f} | {r.get('peak_mb', 0):.0f} | {load()} |",
+                  flush=True)
+    elif a.what == "sweep":
+        r = _child(["sweep", case, "1.0", "0.9", a.gap, a.limit])
+        print(json.dumps(r))
+        print("| size | point | cold s | warm s | warm/cold | cold gap % | warm gap % | load |")
+        print("|---|---|---|---|---|---|---|---|")
+        print(f"| {a.size} | budget 1.0 → 0.9 | {r['cold_s']:.1f} | {r['warm_s']:.1f} "
+              f"| {r['warm_s'] / r['cold_s']:.2f} | {100 * r['cold_gap']:.4f} "
+              f"| {100 * r['warm_gap']:.4f} | {load()} |")
+    else:
+        r = _child(["solve", case, a.gap, a.limit])
+        print(json.dumps(r))
+        print("| size | binaries | build s | solve s | total s | peak MB | gap % | status | load |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        print(f"| {a.size} | {r.get('binaries')} | {r.get('build', 0):.1f} "
+              f"| {r.get('solve', 0):.1f} | {r.get('total', 0):.1f} | {r.get('peak_mb', 0):.0f} "
+              f"| {100 * (r.get('gap') or 0):.4f} | {r.get('status')} | {load()} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Will a case fit in this machine's memory? Estimated before anything is built.
+
+A solve that runs out of memory at 1M binaries dies after minutes (or takes the machine
+with it); the size of the model is known from the case tables alone, so a case that will
+not fit is refused up front with the estimate. The estimate is linear in the number of
+binaries: a fixed base plus :data:`BYTES_PER_BINARY`, measured on generated cases with every
+linking term (docs/performance.md: peak resident memory of whole solves at 300k and 1M).
+"""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+from ..case.case import Case, CaseError, Problem
+
+#: peak bytes per binary of a whole solve (build, pricing, rounding, search), measured
+BYTES_PER_BINARY = 4_000.0
+#: the interpreter with pandas, Pyomo, HiGHS and scipy loaded
+BASE_BYTES = 400e6
+
+
+def estimated_binaries(case: Case) -> int:
+    """An upper bound on the option binaries: every demanded unit-period at every level
+    (policies may forbid some levels; fixed-cost indicators are a handful more)."""
+    demand = case.tables["demand"]
+    return int(len(demand) * len(case.tables["levels"]))
+
+
+def estimated_bytes(case: Case) -> float:
+    """Peak memory a single-process solve of ``case`` is expected to need."""
+    return BASE_BYTES + BYTES_PER_BINARY * estimated_binaries(case)
+
+
+def available_bytes() -> float | None:
+    """Memory this process may still use: MemAvailable, capped by an address-space limit
+    (``prlimit --as``, ``ulimit -v``) and a cgroup limit; None where unknown."""
+    limits = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                limits.append(int(line.split()[1]) * 1024.0)
+    except OSError:
+        pass
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        limits.append(float(soft))
+    try:
+        text = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if text != "max":
+            limits.append(float(text))
+    except (OSError, ValueError):
+        pass
+    return min(limits) if limits else None
+
+
+def check_fits(case: Case, available: float | None = None) -> None:
+    """Raise :class:`CaseError` (exit code 2 on the command line) when the estimate exceeds
+    the memory available, with both numbers and what to do instead."""
+    need = estimated_bytes(case)
+    have = available_bytes() if available is None else available
+    if have is None or need <= have:
+        return
+    gb = 1e9
+    raise CaseError([Problem(
+        "case", f"too large for this machine's memory: about {estimated_binaries(case):,} "
+        f"binaries need an estimated {need / gb:.1f} GB, {have / gb:.1f} GB available. Solve "
+        "it on a machine with more memory, or split it (for example by product class) and "
+        "solve the parts as a batch")])
