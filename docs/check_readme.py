@@ -2,6 +2,7 @@
 
     python docs/check_readme.py                 # README.md, fast blocks
     python docs/check_readme.py --slow          # also the blocks marked slow
+    python docs/check_readme.py --slow --manual # and those marked manual (minutes of CPU)
     python docs/check_readme.py docs/batch.md   # any Markdown file(s)
 
 What is checked: every fenced code block with lines of the form ``$ command`` (a shell
@@ -22,6 +23,8 @@ A block can carry one HTML comment on the line before its fence (invisible on Gi
 
 - ``<!-- readme-check: slow -->`` run only with ``--slow`` (tests/test_readme.py runs them
   in its ``slow``-marked test);
+- ``<!-- readme-check: manual -->`` run only with ``--manual`` (minutes of CPU: the
+  simulation of the demo plan; no test runs these — run them before changing such a block);
 - ``<!-- readme-check: skip WHY -->`` never run (say why: e.g. results depend on a time
   limit on a shared machine); listed in the report so that nothing is skipped silently;
 - ``<!-- readme-check: ignore-columns s, seconds -->`` blank those columns of the block's
@@ -64,6 +67,7 @@ class Block:
     line: int
     commands: list[Command]
     slow: bool = False
+    manual: bool = False
     skip: str = ""
     ignore_columns: set[str] = field(default_factory=set)
 
@@ -100,6 +104,8 @@ def parse(path: Path) -> list[Block]:
             key, _, value = part.strip().partition(" ")
             if key == "slow":
                 block.slow = True
+            elif key == "manual":
+                block.manual = True
             elif key == "skip":
                 block.skip = value.strip() or "no reason given"
             elif key == "ignore-columns":
@@ -179,7 +185,8 @@ def environment() -> dict[str, str]:
     return env
 
 
-def check(paths: list[Path], slow: bool = False, only: str = "") -> tuple[list[str], list[str]]:
+def check(paths: list[Path], slow: bool = False, only: str = "",
+          manual: bool = False) -> tuple[list[str], list[str]]:
     """(problems, notes) over every block of ``paths`` (with ``only``: the blocks whose
     commands contain that text); notes list what was not run."""
     problems, notes, env = [], [], environment()
@@ -189,6 +196,8 @@ def check(paths: list[Path], slow: bool = False, only: str = "") -> tuple[list[s
                 continue
             if block.skip:
                 notes.append(f"skipped {block.label}: {block.skip}")
+            elif block.manual and not manual:
+                notes.append(f"not run (manual; use --manual) {block.label}")
             elif block.slow and not slow:
                 notes.append(f"not run (slow; use --slow) {block.label}")
             else:
@@ -200,9 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="*", type=Path, default=[ROOT / "README.md"])
     ap.add_argument("--slow", action="store_true", help="also run blocks marked slow")
+    ap.add_argument("--manual", action="store_true", help="also run blocks marked manual")
     ap.add_argument("--only", default="", help="only blocks whose commands contain this text")
     args = ap.parse_args(argv)
-    problems, notes = check(args.files, args.slow, args.only)
+    problems, notes = check(args.files, args.slow, args.only, args.manual)
     for n in notes:
         print(n)
     for p in problems:

@@ -1,8 +1,9 @@
 """The README's shown commands still print what it shows (docs/check_readme.py).
 
 The fast blocks (``validate data/bad``, ``solve data/tight``: about 5 s) run with every test
-run; blocks marked ``<!-- readme-check: slow -->`` (the demo solve, the generated case, the
-calibration steps and the calibrated case: about 60 s of CPU) run in the ``slow`` test,
+run; blocks marked ``<!-- readme-check: slow -->`` (the demo solve, the calibration steps,
+the calibrated case, the extension examples, the database round trip: about 30 s of CPU) run
+in the ``slow`` test (blocks marked ``manual``, minutes of CPU, only by hand),
 together with the blocks before them (a later block may use what an earlier one wrote).
 The checker itself is tested on a small Markdown file: a drifted line fails, timings and
 elisions do not.
@@ -33,7 +34,7 @@ def test_readme_fast_blocks_print_what_they_show():
 def test_readme_every_block_prints_what_it_shows():
     problems, notes = check_readme.check([ROOT / "README.md"], slow=True)
     assert problems == []
-    assert all(n.startswith("skipped") for n in notes)  # only blocks skipped with a reason
+    assert all(n.startswith(("skipped", "not run (manual")) for n in notes)  # none silently
 
 
 def test_checker_sees_drift_and_forgives_timings(tmp_path):
