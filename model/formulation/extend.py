@@ -125,6 +125,7 @@ def _add_columns(f: Formulation, var: pyo.Var) -> None:
     form.integer.append(np.array([v.is_integer() for v in data], dtype=bool))
     form.owner.append(np.full(len(data), -1, dtype=np.int64))
     form.variables.extend(data)
+    form.n_cols += len(data)
     if form.cost is not None:
         form.cost = np.r_[form.cost, np.zeros(len(data))]
 

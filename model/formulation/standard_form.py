@@ -43,6 +43,16 @@ class StandardForm:
     owner: np.ndarray
     offset: float = 0.0
 
+    def __post_init__(self) -> None:
+        """Refuse arrays that disagree in length: HiGHS reads them by the matrix's shape, and
+        a short array there is a crash (heap corruption), not an error message."""
+        n_rows, n_cols = self.A.shape
+        cols = {len(self.cost), len(self.col_lower), len(self.col_upper), len(self.integer)}
+        rows = {len(self.row_lower), len(self.row_upper), len(self.rows)}
+        if cols != {n_cols} or rows != {n_rows}:
+            raise ValueError(f"inconsistent standard form: A is {n_rows}×{n_cols}, column "
+                             f"arrays have lengths {sorted(cols)}, row arrays {sorted(rows)}")
+
     @property
     def n_cols(self) -> int:
         return self.A.shape[1]
