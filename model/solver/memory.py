@@ -14,8 +14,9 @@ from pathlib import Path
 
 from ..case.case import Case, CaseError, Problem
 
-#: peak bytes per binary of a whole solve (build, pricing, rounding, search), measured
-BYTES_PER_BINARY = 4_000.0
+#: peak bytes per estimated binary of a whole solve (build, pricing, rounding, search):
+#: 300k 1.7 GB, 1M 5.9 GB (bench/scale.py solve, 2026-11-30) is ~6 kB per binary
+BYTES_PER_BINARY = 6_000.0
 #: the interpreter with pandas, Pyomo, HiGHS and scipy loaded
 BASE_BYTES = 400e6
 
