@@ -23,9 +23,11 @@ BASE_BYTES = 400e6
 
 def estimated_binaries(case: Case) -> int:
     """An upper bound on the option binaries: every demanded unit-period at every level
-    (policies may forbid some levels; fixed-cost indicators are a handful more)."""
-    demand = case.tables["demand"]
-    return int(len(demand) * len(case.tables["levels"]))
+    (policies may forbid some levels; fixed-cost indicators are a handful more) plus every
+    options.csv row (a case may have options and no demand table)."""
+    tables = case.tables
+    demand = len(tables["demand"]) * len(tables["levels"]) if "demand" in tables else 0
+    return int(demand + (len(tables["options"]) if "options" in tables else 0))
 
 
 def estimated_bytes(case: Case) -> float:
