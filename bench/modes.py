@@ -76,18 +76,20 @@ def main() -> None:
           f"{load[2]:.2f} on {os.cpu_count()} cores\n")
     print("| mode | target | status | objective | gap | lp method | build s | solve s | total s |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['mode']} | {r['target']} | {r['status']} | {r['objective']:,.0f} | "
-              f"{100 * (r['gap'] or 0):.4f}% | {r['lp_method']} | {r['build']:.1f} | "
-              f"{r['solve']:.1f} | {r['total']:.1f} |")
-    with open(a.log, "a", encoding="utf-8") as f:
+    with open(a.log, "a", encoding="utf-8") as f:  # the log first: a table error loses nothing
         f.write(json.dumps({"size": a.size, "gap": a.gap, "load": load, "rows": rows}) + "\n")
+    for r in rows:
+        obj = "no plan" if r["objective"] is None else f"{r['objective']:,.0f}"
+        gap = "-" if r["gap"] is None else f"{100 * r['gap']:.4f}%"
+        print(f"| {r['mode']} | {r['target']} | {r['status']} | {obj} | {gap} | "
+              f"{r['lp_method']} | {r['build']:.1f} | {r['solve']:.1f} | {r['total']:.1f} |")
 
 
 def _row(mode: str, target: str, res, total: float) -> dict:
     return {"mode": mode, "target": target, "status": str(res.status),
             "objective": res.objective, "bound": res.bound, "gap": res.mip_gap,
             "lp_method": res.search.get("lp_method"), "build": res.build_seconds,
+            "message": res.message,
             "solve": res.solve_seconds, "total": total}
 
 
