@@ -63,7 +63,7 @@ def test_cli_exit_1_with_explanation_everywhere(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "infeasible"
     assert summary["explanation"][0].startswith("period 2025-02: the cheapest plan")
-    csv = (out / "infeasibility.csv").read_text()
+    csv = (out / "infeasibility.csv").read_text(encoding="utf-8-sig")  # outputs carry a BOM
     assert csv.splitlines()[0].startswith("kind,period,resource,segment,product,limit,needed")
     assert not (out / "assignment.csv").exists()
 

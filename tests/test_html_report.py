@@ -79,28 +79,39 @@ def test_report_without_case_still_renders(run_dir, tmp_path):
 
 
 def batch_folder(run_dir: Path, tmp_path: Path) -> Path:
-    """A hand-made batch folder: summary.csv and the 'base' scenario's solve folder."""
+    """A hand-made batch folder: summary.csv, the 'base' scenario's solve folder and a budget
+    sweep (copies of it whose summary.json records the sweep's changes, as a batch does),
+    one point of which has no plan."""
     folder = tmp_path / "batch"
-    shutil.copytree(run_dir, folder / "base")
-    (folder / "base" / "report.html").unlink()
-    pd.DataFrame({
-        "scenario": ["budget-0.6", "budget-0.8", "base", "budget-1.2", "infeasible-cut"],
-        "status": ["optimal", "optimal", "optimal", "optimal", "infeasible"],
-        "objective": [800.0, 950.0, 1000.0, 1020.0, None],
-        "mip_gap": [0.0, 0.0, 0.0, 0.0, None],
-        "total_budget": [600.0, 800.0, 1000.0, 1200.0, 100.0],
-    }).to_csv(folder / "summary.csv", index=False)
+    rows = []
+    for name, scale, objective in [("budget=0.6", 0.6, 800.0), ("budget=0.8", 0.8, 950.0),
+                                   ("base", 1.0, 1000.0), ("budget=1.2", 1.2, 1020.0),
+                                   ("budget=0.1", 0.1, None)]:
+        sub = folder / name
+        shutil.copytree(run_dir, sub)
+        (sub / "report.html").unlink()
+        s = json.loads((sub / "summary.json").read_text(encoding="utf-8"))
+        changes = {} if name == "base" else {"scale": {"periods.budget": scale}}
+        s |= {"scenario": name, "changes": {"name": name, **changes}, "objective": objective}
+        if objective is None:
+            s["status"] = "infeasible"
+            s.pop("kpis")
+        p = pd.read_csv(sub / "kpi_periods.csv", dtype={"period": str})
+        p.assign(budget=p["budget"] * scale).to_csv(sub / "kpi_periods.csv", index=False)
+        (sub / "summary.json").write_text(json.dumps(s), encoding="utf-8")
+        rows.append({"scenario": name, "status": s["status"], "objective": objective})
+    pd.DataFrame(rows).to_csv(folder / "summary.csv", index=False)
     return folder
 
 
 def test_batch_report_has_comparison_and_frontier(run_dir, tmp_path):
     html = write_report(batch_folder(run_dir, tmp_path)).read_text(encoding="utf-8")
     names = charts_in(html)
-    assert names[:2] == ["scenarios", "frontier"]
+    assert names[:2] == ["scenarios", "frontier-budget"]
     assert "heatmap-dominant" in names  # the base scenario's plan follows
-    frontier = html.split('data-chart="frontier"')[1].split("</svg>")[0]
+    frontier = html.split('data-chart="frontier-budget"')[1].split("</svg>")[0]
     pts = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)"', frontier)
-    assert len(pts) == 4  # the infeasible scenario is left out
+    assert len(pts) == 3  # the sweep's points with a plan (base is not a sweep point)
     xs = [float(x) for x, _ in pts]
     ys = [float(y) for _, y in pts]
     assert xs == sorted(xs) and ys == sorted(ys, reverse=True)  # more budget, more profit

@@ -219,7 +219,7 @@ def test_simulation_files_sheet_and_report(solved, simulated):
 
     root, _ = solved
     simulated.write(root / "run")
-    csv = (root / "run" / "simulation.csv").read_text()
+    csv = (root / "run" / "simulation.csv").read_text(encoding="utf-8-sig")  # outputs carry a BOM
     assert csv.splitlines()[0].startswith("segment,product,period,level")
     assert "simulation" in load_workbook(root / "run" / "results.xlsx").sheetnames
     profit = simulated.profit

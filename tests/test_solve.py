@@ -156,7 +156,7 @@ def test_outputs_files_and_summary(tmp_path):
     assert summary["status"] == "optimal"
     assert (out / "kpi_segments.csv").read_text(encoding="utf-8") != "stale"
     sheets = pd.read_excel(out / "results.xlsx", sheet_name=None)
-    assert {"summary", "assignment", "periods", "segments", "classes"} <= set(sheets)
+    assert {"summary", "plan", "assignment", "kpi_periods", "kpi_segments", "kpi_classes"} <= set(sheets)
     periods = pd.read_csv(out / "kpi_periods.csv")
     assert periods["discounted_profit"].sum() == pytest.approx(summary["objective"])
 

@@ -11,6 +11,7 @@ installs CBC and GLPK, so there they always run).
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from oracle import best
@@ -61,6 +62,23 @@ def test_default_stays_svcplans_pipeline(folder, optimum):
     res = solve(load_case(folder), mip_gap=0.0, marginals=False)
     assert res.summary()["solver"] == "svcplan-highs"
     assert res.objective == pytest.approx(optimum, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ["cbc", "glpk"])
+def test_cost_mode_cost_and_lower_bound_with_each_solver(folder, tmp_path, name):
+    """Cost mode maximises −cost inside: the cost is reported positive with a lower bound
+    (CBC's bound sign is flipped by Pyomo; taking its absolute value made the bound of a
+    negative internal objective positive and far above the cost)."""
+    _need(name)
+    cost_case = tmp_path / "cost"
+    shutil.copytree(folder, cost_case)
+    with open(cost_case / "case.yaml", "a", encoding="utf-8") as fh:
+        fh.write("\nobjective: cost\n")
+    ref = solve(load_case(cost_case), mip_gap=0.0, marginals=False)
+    res = solve(load_case(cost_case), mip_gap=0.0, solver=name, marginals=False)
+    assert res.status == "optimal", res.message
+    assert res.objective == pytest.approx(ref.objective, rel=1e-9) and res.objective > 0
+    assert res.bound == pytest.approx(res.objective, rel=1e-6)
 
 
 @pytest.mark.parametrize("term,plan,status", [

@@ -86,3 +86,53 @@ def test_warm_sweep_reaches_the_cold_optimum(priced, monkeypatch):
         assert warm.search["lp_method"] == ("prices" if priced else "lp")
         assert sweep.warm.reused == (s != 0.85)
         assert (sweep.warm.lam is not None) == priced
+
+
+class _InProcess:
+    """The local runner without worker processes: one chain task = one solve_chain call."""
+
+    workers = 1
+
+    def __init__(self, workers: int):
+        self.tasks = []
+
+    def submit(self, cases, start, options):
+        from concurrent.futures import Future
+
+        from svcplan.whatif.runners import solve_chain
+
+        self.tasks.append(len(cases))
+        fut = Future()
+        fut.set_result(solve_chain(cases, start, options))
+        return fut
+
+    def wait(self, futures):
+        return set(futures)
+
+    def result(self, fut):
+        return fut.result()
+
+    def stop(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_frontier_points_reuse_and_equal_cold_solves(tmp_path, monkeypatch):
+    """The frontier runs its chain as one task (model, prices, bases reused) and every
+    point is the cold optimum (gap 0)."""
+    import svcplan.whatif.batch as batch
+    from svcplan.whatif.batch import BatchOptions
+    from svcplan.whatif.frontier import run_frontier
+
+    runners = []
+    monkeypatch.setattr(batch, "_Local", lambda w: runners.append(_InProcess(w)) or runners[-1])
+    base = _case(seed=5, total=False)
+    scales = [0.8, 0.9, 1.1]
+    _, front, _ = run_frontier(base, scales, tmp_path, BatchOptions(mip_gap=0, workers=1))
+    assert runners[0].tasks == [3]  # one chain, one task
+    for scale, objective in zip(front["scale"], front["objective"], strict=True):
+        cold = solve(_scaled(base, scale), mip_gap=0, marginals=False)
+        assert cold.status == "optimal"
+        assert objective == pytest.approx(cold.objective, rel=1e-9)

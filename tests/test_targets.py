@@ -121,13 +121,13 @@ def test_outputs_kpi_targets_and_summary(tmp_path):
     result = CliRunner().invoke(app, ["solve", str(folder), "--out", str(out), "--gap", "0"])
     assert result.exit_code == 0, result.output
     assert "Service targets" in result.output and "cost (min)" in result.output
-    kpi = (out / "kpi_targets.csv").read_text()
+    kpi = (out / "kpi_targets.csv").read_text(encoding="utf-8-sig")  # outputs carry a BOM
     assert kpi.splitlines()[0].startswith("name,period,metric,weight")
     assert len(kpi.splitlines()) == 1 + 1 + 2  # KEY pooled, B in M1 and M2
     s = json.loads((out / "summary.json").read_text())
     assert s["objective_sense"] == "cost" and len(s["targets"]) == 3
     import openpyxl
-    assert "targets" in openpyxl.load_workbook(out / "results.xlsx").sheetnames
+    assert "kpi_targets" in openpyxl.load_workbook(out / "results.xlsx").sheetnames  # named as its CSV
 
 
 BAD = {  # row of targets.csv -> (column, words of the message)

@@ -15,18 +15,18 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from ..api import load_case
 from ..case.case import Case, CaseError
+from ..outputs.console import planner_console
 from ..whatif.scenarios import ScenarioError
 
 #: Exit code for invalid input or usage (SPEC §6); 0 a plan, 1 no plan.
 EXIT_INVALID = 2
 
-console = Console()
-err_console = Console(stderr=True)
+console = planner_console()
+err_console = planner_console(stderr=True)
 
 # text, not Path: a database URL (postgresql://host/db) must reach the reader unchanged
 CaseArg = Annotated[str, typer.Argument(

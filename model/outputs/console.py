@@ -7,6 +7,7 @@ summary and the batch table of the command line colour a status the same way.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,20 @@ if TYPE_CHECKING:
     from .result import SolveResult
 
 
+#: Width of a console whose output goes to a file or a pipe (rich would assume 80 columns and
+#: cut the wider tables, such as a batch's, into unreadable wrapped cells). ``COLUMNS`` wins.
+PIPED_WIDTH = 200
+
+
+def planner_console(stderr: bool = False) -> Console:
+    """A rich console for results (stdout) or problems (``stderr=True``): a terminal's own
+    width, or :data:`PIPED_WIDTH` when piped (``svcplan batch … | tee log``)."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPED_WIDTH
+    return console
+
+
 def status_colour(status: str, has_plan: bool) -> str:
     """green: a plan proven optimal; yellow: a plan not proven (gap, limit); red: no plan.
 
@@ -33,7 +48,7 @@ def status_colour(status: str, has_plan: bool) -> str:
 
 def print_summary(res: SolveResult, console: Console | None = None, out: Path | None = None) -> None:
     """A planner-readable console summary: status, objective, gap, budgets, levels by segment."""
-    console = console or Console()
+    console = console or planner_console()
     colour = status_colour(res.status, res.has_plan)
     console.print(f"[bold]{res.case_name}[/]: status [{colour}]{res.status}[/]", end="")
     if res.objective is not None:
@@ -46,6 +61,7 @@ def print_summary(res: SolveResult, console: Console | None = None, out: Path | 
         f"  ({res.n_binaries:,} binaries, {res.n_constraints:,} constraints; "
         f"build {res.build_seconds:.2f}s, solve {res.solve_seconds:.2f}s)"
     )
+    _print_discounting(res, console)
     for w in res.warnings:
         console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
     if not res.has_plan:
@@ -57,6 +73,27 @@ def print_summary(res: SolveResult, console: Console | None = None, out: Path | 
     _print_targets(res, console)
     if out is not None:
         console.print(f"Outputs written to [bold]{out}[/]")
+
+
+def undiscounted_profit(summary: dict) -> float | None:
+    """The plan's profit before discounting when it differs from the (profit) objective, else
+    None: the objective weighs period t by ``discount[t]`` (periods.csv), the KPI tables and
+    the "profit" columns do not. Other objective modes (cost, service) are not a profit."""
+    if summary.get("objective_sense", "profit") not in ("profit", "maximize"):
+        return None
+    objective, profit = summary.get("objective"), summary.get("kpis", {}).get("profit")
+    if objective is None or profit is None:
+        return None
+    return profit if abs(objective - profit) > 1e-6 * max(1.0, abs(profit)) else None
+
+
+def _print_discounting(res: SolveResult, console: Console) -> None:
+    """Say that the objective is discounted when that makes it differ from the profit."""
+    profit = undiscounted_profit(res.summary())
+    if profit is not None:
+        console.print(f"The objective is the [bold]discounted[/] profit (each period's profit "
+                      f"times its discount in periods.csv); undiscounted profit "
+                      f"{profit:,.2f}, as in every table's profit column", highlight=False)
 
 
 def _print_no_plan(res: SolveResult, console: Console) -> None:

@@ -1,8 +1,16 @@
 """The one Excel writer: every ``.xlsx`` svcplan writes (results.xlsx, a batch's summary.xlsx).
 
-A planner opens these files in Excel, so each sheet gets the same treatment: a frozen
-header row (it stays in view while scrolling), an autofilter on the header, and column
-widths fitted to the content (capped, so one long message does not make a sheet unreadable).
+A planner opens these files in Excel, so every sheet gets the same treatment: a bold header
+row that stays in view while scrolling (frozen), an autofilter on it, column widths fitted
+to the content (capped, so one long message does not make a sheet unreadable) and number
+formats by column name (:data:`FORMATS`): money with thousands separators, shares as
+percentages. Service (a fraction, 0.884) and budget use (a percentage in the CSVs, 98.8)
+follow one convention in a workbook: both are stored as fractions and shown as ``88.4%`` /
+``98.8%``, so a ``*_pct`` column holds its CSV value divided by 100 (same text on screen).
+
+Other writers extend the registry instead of this module's code: :func:`register_format`
+adds a column's format; a sheet may also be a :class:`Sheet` with its own freeze cell and
+cell colours (the ``plan`` sheet colours each level).
 
 The workbook is written to a temporary file in the target folder and renamed into place
 (``os.replace``): an interrupted write never leaves a half-written workbook under the real
@@ -14,6 +22,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,41 +32,153 @@ if TYPE_CHECKING:  # openpyxl loads when a workbook is written (pandas' engine),
     from openpyxl.worksheet.worksheet import Worksheet
 
 #: Column widths in characters: never narrower than MIN_WIDTH, never wider than MAX_WIDTH.
-MIN_WIDTH, MAX_WIDTH = 10, 40
+MIN_WIDTH, MAX_WIDTH = 8, 40
 #: Widths are fitted to the first rows only: enough to read the data, cheap on large sheets.
 WIDTH_SAMPLE_ROWS = 200
 #: Suffix of the temporary file; output folders remove leftovers matching ``*`` + this.
 TMP_SUFFIX = ".tmp.xlsx"
 
+MONEY = "#,##0.00"
+SHARE = "0.0%"
+QUANTITY = "#,##0.0"
+RATIO = "0.000"
+COUNT = "#,##0"
 
-def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], freeze: str = "A2") -> Path:
+#: Number format of a column, by name (every sheet; also the ``value`` of a key/value sheet,
+#: by the row's key). Names ending in ``_pct`` are percentages in the CSVs: see the module doc.
+FORMATS: dict[str, str] = {}
+
+
+def register_format(fmt: str, *columns: str) -> None:
+    """Give ``columns`` (names, in any sheet) the Excel number format ``fmt``."""
+    FORMATS.update(dict.fromkeys(columns, fmt))
+
+
+register_format(MONEY, "objective", "bound", "solver_objective", "revenue", "cost", "profit",
+                "handling_cost", "holding_cost", "goodwill_cost", "fixed_cost", "logistics_cost",
+                "switching_cost", "discounted_profit", "budget", "budget_used", "lift_revenue",
+                "lift_cost", "total_profit", "profit_delta", "unit_margin", "total_budget",
+                "limit", "needed", "short_by", "accounts_for", "warm_start_objective")
+register_format("0.000%", "mip_gap")  # gaps are small: 0.228%, not 0.2%
+register_format("0.0", "seconds", "build_seconds", "solve_seconds", "total_seconds")
+register_format(SHARE, "service", "mean_service", "capture", "budget_use_pct",
+                "profit_delta_pct", "cycle_service", "fill_rate", "mean_cycle_service",
+                "mean_fill_rate", "min_service", "required", "achieved",
+                *(f"{kind}_{metric}{end}" for kind in ("promised", "achieved")
+                  for metric in ("cycle_service", "fill_rate") for end in ("", "_lo", "_hi")))
+register_format(QUANTITY, "base_demand", "units", "safety_stock", "lift_units", "capacity",
+                "used", "slack", "inventory_days", "goodwill", "mean_rank")
+register_format(RATIO, "budget_dual", "dual", "marginal_per_budget", "scale", "discount")
+register_format(COUNT, "changes", "changed_unit_periods", "variables", "binaries",
+                "constraints", "options", "levels_used", "rank", "unit_periods", "switched")
+
+
+def format_of(name: str) -> str | None:
+    """The number format of column ``name``: :data:`FORMATS`, or a count for ``n_<LEVEL>``."""
+    return FORMATS.get(name) or (COUNT if name.startswith("n_") else None)
+
+
+def percent_column(name: str) -> bool:
+    """A column whose CSV values are percentages (0–100): divided by 100 in a workbook."""
+    return name.endswith("_pct")
+
+
+@dataclass
+class Sheet:
+    """A sheet with more than the defaults: its own frozen cell, formats and coloured cells.
+
+    ``formats`` overrides :data:`FORMATS` for this sheet's columns (a name that means one
+    thing here and another elsewhere: a target's ``slack`` is a share, a capacity's a
+    quantity). ``fills`` maps a cell value to a background colour (``"RRGGBB"``) for the
+    cells of the columns from ``fill_from`` on (the plan sheet: level name → its colour).
+    """
+
+    frame: pd.DataFrame
+    freeze: str = "A2"
+    formats: dict[str, str] = field(default_factory=dict)
+    fills: dict[str, str] = field(default_factory=dict)
+    fill_from: int = 0
+
+
+def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame | Sheet], freeze: str = "A2") -> Path:
     """Write ``sheets`` (name → table, in order) to ``path`` atomically and return ``path``.
 
-    ``freeze`` is the top-left cell that scrolls: ``"A2"`` freezes the header row, ``"B2"``
-    also the first column (a key such as the scenario name).
+    ``freeze`` is the top-left cell that scrolls for plain tables: ``"A2"`` freezes the
+    header row, ``"B2"`` also the first column (a key such as the scenario name).
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=TMP_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            for name, df in sheets.items():
-                df.to_excel(xl, sheet_name=name, index=False)
-                _format(xl.sheets[name], freeze, has_header=len(df.columns) > 0)
+            for name, sheet in sheets.items():
+                if not isinstance(sheet, Sheet):
+                    sheet = Sheet(sheet, freeze)
+                _as_shares(sheet.frame).to_excel(xl, sheet_name=name[:31], index=False)
+                _format(xl.sheets[name[:31]], sheet)
         os.replace(tmp, path)
+        default_mode(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
 
 
-def _format(ws: Worksheet, freeze: str, has_header: bool) -> None:
-    """Frozen header, autofilter and fitted column widths for one sheet."""
-    ws.freeze_panes = freeze
-    if has_header:
-        ws.auto_filter.ref = ws.dimensions
+def default_mode(path: Path) -> None:
+    """Give a file written through ``mkstemp`` (always 0600) the mode of a plainly created
+    one (0666 less the umask), so an atomic output reads like every other output file.
+
+    The umask is read by setting it and setting it straight back (there is no getter).
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
+def _as_shares(df: pd.DataFrame) -> pd.DataFrame:
+    """``*_pct`` columns as fractions (shown as percentages); a key/value sheet likewise."""
+    pct = [c for c in df.columns if percent_column(str(c))]
+    out = df.copy() if pct or {"key", "value"} <= set(df.columns) else df
+    for c in pct:
+        out[c] = pd.to_numeric(out[c], errors="coerce") / 100
+    if {"key", "value"} <= set(df.columns):
+        rows = out["key"].astype(str).map(lambda k: percent_column(k.rsplit(".", 1)[-1]))
+        out.loc[rows, "value"] = pd.to_numeric(out.loc[rows, "value"], errors="coerce") / 100
+    return out
+
+
+def _format(ws: Worksheet, sheet: Sheet) -> None:
+    """Bold frozen header, autofilter, number formats, colours and fitted widths."""
+    from openpyxl.styles import Font, PatternFill
+
+    ws.freeze_panes = sheet.freeze
+    if len(sheet.frame.columns) == 0:
+        return
+    ws.auto_filter.ref = ws.dimensions
+    bold, head = Font(bold=True), PatternFill("solid", fgColor="F2F2F2")
+    for cell in ws[1]:
+        cell.font, cell.fill = bold, head
+    keyed = {"key", "value"} <= set(sheet.frame.columns)
+    for j, col in enumerate(ws.iter_cols(min_row=2), start=1):
+        name = str(ws.cell(1, j).value)
+        fmt = sheet.formats.get(name) or format_of(name)
+        if fmt:
+            for c in col:
+                if isinstance(c.value, (int, float)):
+                    c.number_format = fmt
+        if keyed and name == "value":
+            for c in col:
+                key_fmt = format_of(str(ws.cell(c.row, j - 1).value).rsplit(".", 1)[-1])
+                if key_fmt and isinstance(c.value, (int, float)):
+                    c.number_format = key_fmt
+        if sheet.fills and j > sheet.fill_from:
+            for c in col:
+                colour = sheet.fills.get(str(c.value))
+                if colour:
+                    c.fill = PatternFill("solid", fgColor=colour)
+                    c.font = Font(color="FFFFFF" if _dark(colour) else "000000")
     for col in ws.iter_cols(max_row=min(ws.max_row, WIDTH_SAMPLE_ROWS)):
-        width = max((len(str(c.value)) for c in col if c.value is not None), default=0)
+        width = max((_text_width(c.value, c.number_format) for c in col), default=0)
         ws.column_dimensions[col[0].column_letter].width = min(max(MIN_WIDTH, width + 2), MAX_WIDTH)
 
 
@@ -78,10 +199,27 @@ def replace_sheet(path: Path, name: str, df: pd.DataFrame) -> Path:
             del wb[name]
         wb.save(tmp)
         with pd.ExcelWriter(tmp, engine="openpyxl", mode="a") as xl:
-            df.to_excel(xl, sheet_name=name, index=False)
-            _format(xl.sheets[name], "A2", has_header=len(df.columns) > 0)
+            _as_shares(df).to_excel(xl, sheet_name=name, index=False)
+            _format(xl.sheets[name], Sheet(df))
         os.replace(tmp, path)
+        default_mode(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _text_width(value: object, number_format: str) -> int:
+    """Characters the cell shows: formatted numbers grow by their separators, wide (CJK)
+    characters count twice."""
+    if value is None:
+        return 0
+    formatted = isinstance(value, float) and number_format != "General"
+    text = f"{value:,.2f}" if formatted else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _dark(colour: str) -> bool:
+    """Whether white text reads better than black on ``colour`` ("RRGGBB")."""
+    r, g, b = (int(colour[i : i + 2], 16) for i in (0, 2, 4))
+    return 0.299 * r + 0.587 * g + 0.114 * b < 140

@@ -19,7 +19,7 @@ import pandas as pd
 from ..case.database import is_database_url
 from ..solver.status import Status
 from .database import write_database
-from .excel import TMP_SUFFIX, write_xlsx
+from .excel import TMP_SUFFIX, Sheet, default_mode, write_xlsx
 
 TABLE_FILES = {
     "assignment": "assignment.csv",
@@ -30,6 +30,10 @@ TABLE_FILES = {
     "targets": "kpi_targets.csv",
 }
 EXPLANATION_FILE = "infeasibility.csv"
+#: Encoding of every CSV svcplan writes: UTF-8 with a byte-order mark, so Excel (which reads
+#: a CSV without one in the local code page) shows non-ASCII ids such as ``重点客户``
+#: correctly. pandas, svcplan's own case reader and every reader here skip the mark.
+CSV_ENCODING = "utf-8-sig"
 #: What ``svcplan simulate`` adds to a run folder; a new solve removes them (they describe
 #: the plan that was there before).
 SIMULATION_CSV, SIMULATION_JSON = "simulation.csv", "simulation.json"
@@ -58,14 +62,25 @@ class Outcome(Protocol):
     def summary(self) -> dict[str, Any]: ...
 
 
+#: Formats of columns whose name means something else in this table than elsewhere.
+SHEET_FORMATS = {"targets": {"slack": "0.0%", "marginal_per_point": "#,##0.00"}}
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write one output table as CSV (:data:`CSV_ENCODING`, no index)."""
+    df.to_csv(path, index=False, encoding=CSV_ENCODING)
+
+
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON through a temporary file in the same folder and rename it into place."""
+    """Write JSON through a temporary file in the same folder and rename it into place
+    (with the file mode of the other outputs, not mkstemp's 0600)."""
     fd, tmp = tempfile.mkstemp(prefix=".summary-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2, ensure_ascii=False, allow_nan=False)
             f.flush()
             os.fsync(f.fileno())
+        default_mode(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -98,10 +113,10 @@ def write_outputs(res: Outcome, out: str | Path, extra: dict[str, Any] | None = 
         for name, file in TABLE_FILES.items():
             if frames[name].empty and not len(frames[name].columns):
                 continue  # e.g. no capacity rows (or marginals off): no file
-            frames[name].to_csv(out / file, index=False, encoding="utf-8")
+            write_csv(frames[name], out / file)
         write_excel(out / "results.xlsx", summary, frames)
     if not res.explanation.empty:
-        res.explanation.to_csv(out / EXPLANATION_FILE, index=False, encoding="utf-8")
+        write_csv(res.explanation, out / EXPLANATION_FILE)
     if extra:
         summary.update(extra)
     write_json_atomic(out / "summary.json", summary)
@@ -117,8 +132,44 @@ def write_error_summary(out: Path, case_name: str, exc: BaseException) -> None:
 
 
 def write_excel(path: Path, summary: dict[str, Any], frames: dict[str, pd.DataFrame]) -> None:
-    """results.xlsx: a summary sheet (the flat keys of summary.json and its KPIs), then one
-    sheet per table; written by the one Excel writer (:mod:`.excel`, atomic)."""
+    """results.xlsx: a summary sheet (the flat keys of summary.json and its KPIs), the plan at
+    a glance, then one sheet per CSV, named as the CSV; written by the one Excel writer
+    (:mod:`.excel`: formats, atomic)."""
     flat = [(k, v) for k, v in summary.items() if not isinstance(v, (dict, list))]
     flat += [(f"kpi.{k}", v) for k, v in summary.get("kpis", {}).items()]
-    write_xlsx(path, {"summary": pd.DataFrame(flat, columns=["key", "value"]), **frames})
+    sheets: dict[str, pd.DataFrame | Sheet] = {"summary": pd.DataFrame(flat, columns=["key", "value"])}
+    if not frames["assignment"].empty:
+        sheets["plan"] = plan_sheet(frames["assignment"])
+    for name, file in TABLE_FILES.items():
+        if name in frames and not (frames[name].empty and not len(frames[name].columns)):
+            sheets[Path(file).stem] = Sheet(frames[name], formats=SHEET_FORMATS.get(name, {}))
+    write_xlsx(path, sheets)
+
+
+def plan_table(assignment: pd.DataFrame) -> pd.DataFrame:
+    """The plan at a glance: one row per segment × product (in case order), one column per
+    period (in time order), the level name in each cell."""
+    a = assignment
+    wide = a.pivot(index=["segment", "product"], columns="period", values="level")
+    units = list(dict.fromkeys(zip(a["segment"], a["product"], strict=True)))
+    wide = wide.reindex(index=pd.MultiIndex.from_tuples(units, names=["segment", "product"]),
+                        columns=list(dict.fromkeys(a["period"])))
+    wide.columns = [str(c) for c in wide.columns]
+    return wide.reset_index()
+
+
+def level_colours(assignment: pd.DataFrame) -> dict[str, str]:
+    """A colour per level, light (lowest rank) to dark blue (highest), as in the report."""
+    from .svg import shade
+
+    lv = assignment.drop_duplicates("level").sort_values("rank")
+    ranks = lv["rank"].rank(method="dense")
+    top = max(1.0, float(ranks.max()) - 1) if len(ranks) else 1.0
+    return {str(name): shade((r - 1) / top).lstrip("#").upper()
+            for name, r in zip(lv["level"], ranks, strict=True)}
+
+
+def plan_sheet(assignment: pd.DataFrame) -> Sheet:
+    """The ``plan`` sheet: :func:`plan_table` with each level's colour; segment and product
+    stay in view while scrolling through the periods."""
+    return Sheet(plan_table(assignment), freeze="C2", fills=level_colours(assignment), fill_from=2)

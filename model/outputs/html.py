@@ -25,6 +25,9 @@ from ..case.validate import load_case
 from ..economics.options import level_table, option_table
 from ..solver.status import WITH_PLAN
 from . import svg
+from .batchreport import batch_section, plan_run, scenario_runs
+from .console import undiscounted_profit
+from .files import CSV_ENCODING, EXPLANATION_FILE
 from .result import SENSE_WORDS
 from .simreport import simulation_section
 
@@ -45,26 +48,24 @@ class Run:
     capacity: pd.DataFrame = field(default_factory=pd.DataFrame)
     targets: pd.DataFrame = field(default_factory=pd.DataFrame)
     batch: pd.DataFrame = field(default_factory=pd.DataFrame)
+    explanation: pd.DataFrame = field(default_factory=pd.DataFrame)
     frontier: pd.DataFrame = field(default_factory=pd.DataFrame)  # frontier.csv of a sweep
 
 
 def _csv(path: Path) -> pd.DataFrame:
     """A run table with ids as text (``007`` stays ``007``); empty if the file is missing."""
-    return pd.read_csv(path, dtype=ID_DTYPES) \
+    return pd.read_csv(path, dtype=ID_DTYPES, encoding=CSV_ENCODING) \
         if path.exists() and path.stat().st_size > 1 else pd.DataFrame()
 
 
 def read_run(folder: Path) -> Run:
-    """Read a solve folder; for a batch folder (summary.csv), the plan of its first scenario
-    with a plan (its sub-folder) is shown below the scenario comparison."""
+    """Read a solve folder; for a batch folder (summary.csv), the plan of the unchanged case
+    (:func:`.batchreport.plan_run`) is shown below the scenario comparison."""
     run = Run(folder, batch=_csv(folder / "summary.csv"), frontier=_csv(folder / "frontier.csv"))
     plan_dir = folder
     if not (folder / "summary.json").exists() and not run.batch.empty:
-        for name, status in zip(run.batch.get("scenario", []), run.batch.get("status", []),
-                                strict=False):
-            if status in WITH_PLAN and (folder / str(name) / "summary.json").exists():
-                plan_dir = folder / str(name)
-                break
+        shown = plan_run(scenario_runs(folder))
+        plan_dir = shown.folder if shown else folder
     if (plan_dir / "summary.json").exists():
         run.summary = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))
         run.summary.setdefault("_folder", str(plan_dir))
@@ -73,6 +74,7 @@ def read_run(folder: Path) -> Run:
     run.segments = _csv(plan_dir / "kpi_segments.csv")
     run.classes = _csv(plan_dir / "kpi_classes.csv")
     run.capacity = _csv(plan_dir / "kpi_capacity.csv")
+    run.explanation = _csv(plan_dir / EXPLANATION_FILE)
     run.targets = _csv(plan_dir / "kpi_targets.csv")
     return run
 
@@ -189,29 +191,6 @@ def exchange_chart(f: pd.DataFrame) -> str:
         x_label="required service (%)", width=640, height=300)
 
 
-def batch_charts(b: pd.DataFrame) -> tuple[list[str], str]:
-    """Scenario comparison (objective per scenario) and the profit-vs-budget frontier."""
-    ok = b[b["status"].isin(WITH_PLAN)] if "status" in b else b
-    objective = pd.to_numeric(b["objective"], errors="coerce").tolist()
-    charts = [svg.bar_chart("scenarios", "Objective per scenario",
-                            b["scenario"].astype(str).tolist(), {"objective": objective},
-                            width=max(640, 40 * len(b)))]
-    xcol = next((c for c in ("total_budget", "budget", "budget_total", "budget_scale")
-                 if c in b), None)
-    xcol = xcol or next((c for c in b.columns if "budget" in c and not any(
-        k in c for k in ("used", "pct", "dual"))), None) or ("budget_used" if "budget_used" in b
-                                                               else None)
-    if xcol is None or ok.empty:
-        return charts, "No budget column in summary.csv: no frontier drawn."
-    f = pd.DataFrame({c: pd.to_numeric(ok[c], errors="coerce") for c in (xcol, "objective")})
-    f = f.dropna().sort_values(xcol)
-    charts.append(svg.line_chart(
-        "frontier", f"Profit vs budget frontier ({xcol})",
-        [("objective", f[xcol].astype(float).tolist(), f["objective"].astype(float).tolist())],
-        x_label=xcol, width=640, height=300))
-    return charts, ""
-
-
 # --- page --------------------------------------------------------------------------------------
 
 SCRIPT = """
@@ -241,7 +220,7 @@ h1{margin-bottom:0} .sub{color:#666;margin-top:4px}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}
 td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:right;white-space:nowrap}
 th{background:#f5f5f5} td:first-child,th:first-child{text-align:left}
-.note{color:#666;font-size:12px} .scroll{overflow-x:auto}
+.note{color:#666;font-size:12px} .scroll{overflow-x:auto} li.sub{margin-left:2em;color:#444}
 """
 
 
@@ -259,11 +238,13 @@ def _table(df: pd.DataFrame, cols: list[str] | None = None) -> str:
 
 def _cards(s: dict) -> str:
     k = s.get("kpis", {})
+    discounted = undiscounted_profit(s) is not None
     sense = s.get("objective_sense", "profit")
-    items = [("status", s.get("status", "-")),
-             (f"objective: {SENSE_WORDS.get(sense, sense)}", svg.fmt(s.get("objective"))),
+    label = f"objective: {SENSE_WORDS.get(sense, sense)}" + (", discounted" if discounted else "")
+    items = [("status", s.get("status", "-")), (label, svg.fmt(s.get("objective"))),
              ("MIP gap", "-" if s.get("mip_gap") is None else f"{100 * s['mip_gap']:.3f}%"),
-             ("revenue", svg.fmt(k.get("revenue"))), ("profit", svg.fmt(k.get("profit"))),
+             ("revenue", svg.fmt(k.get("revenue"))),
+             ("profit (undiscounted)" if discounted else "profit", svg.fmt(k.get("profit"))),
              ("budget used", svg.fmt(k.get("budget_used"))),
              ("mean service", "-" if k.get("mean_service") is None
               else f"{100 * k['mean_service']:.1f}%")]
@@ -280,25 +261,24 @@ def render(run: Run, case: Case | None = None) -> str:
              f'<p class="sub">svcplan report of <code>{escape(str(run.folder))}</code>, made '
              f'{dt.datetime.now():%Y-%m-%d %H:%M}</p>']
     if not run.batch.empty:
-        charts, note = batch_charts(run.batch)
+        section, _ = batch_section(run.folder, exchange="min_service" in run.frontier)
         if "min_service" in run.frontier:  # frontier --target: the exchange curve
-            charts.append(exchange_chart(run.frontier))
-            note = ""
-        parts += ["<h2>Scenarios</h2>", _table(run.batch), '<div class="grid">', *charts,
-                  "</div>", f'<p class="note">{escape(note)}</p>' if note else ""]
+            section.insert(2, exchange_chart(run.frontier))
+        parts += ["<h2>Scenarios</h2>", _table(run.batch), *section]
         if s:
             parts.append(f"<h2>Plan of scenario {escape(Path(s['_folder']).name)}</h2>")
     if s:
         parts.append(_cards(s))
+        if undiscounted_profit(s) is not None:
+            parts.append('<p class="note">The objective is the <b>discounted</b> profit: each '
+                         "period counts with its discount factor (periods.csv). Profit here and "
+                         "in every table and chart below is undiscounted.</p>")
     if s and a.empty:
-        why = s.get("solver_message") or s.get("error") or ""
-        parts.append(f"<h2>No plan</h2><p>The solve ended with status "
-                     f"<b>{escape(str(s.get('status')))}</b> ({escape(str(why))}): there is "
-                     "nothing to chart.</p>")
+        parts += _no_plan_section(s, run.explanation)
     if not a.empty:
         h1, n1 = dominant_heatmap(a)
         h2, n2 = period_heatmap(a)
-        parts += ["<h2>Where premium service goes</h2>", '<div class="scroll">', h1, "</div>",
+        parts += ["<h2>Where each service level goes</h2>", '<div class="scroll">', h1, "</div>",
                   f'<p class="note">{escape(n1)}</p>', '<div class="scroll">', h2, "</div>",
                   f'<p class="note">{escape(n2)}</p>']
         max_days = getattr(getattr(case, "settings", None), "max_inventory_days", None)
@@ -329,6 +309,25 @@ def render(run: Run, case: Case | None = None) -> str:
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
             f"{escape(str(title))} — svcplan report</title><style>{CSS}</style>{SCRIPT}</head>"
             f"<body>{body}</body></html>")
+
+
+def _no_plan_section(s: dict, explanation: pd.DataFrame) -> list[str]:
+    """Why a run has no plan: the status and, for an infeasible case, the explanation that
+    summary.json and infeasibility.csv carry (the smallest relaxation that gives a plan)."""
+    why = s.get("solver_message") or s.get("error") or ""
+    out = [f"<h2>No plan</h2><p>The solve ended with status <b>{escape(str(s.get('status')))}"
+           f"</b>{f' ({escape(str(why))})' if why else ''}.</p>"]
+    lines = s.get("explanation") or []
+    if lines:
+        out.append("<h3>Why: the smallest relaxation that gives a plan</h3><ul>")
+        for line in map(str, lines):
+            cls = ' class="sub"' if line.startswith(" ") else ""
+            out.append(f"<li{cls}>{escape(line.strip())}</li>")
+        out.append("</ul>")
+    if not explanation.empty:
+        out += [f'<p class="note">The same as a table ({EXPLANATION_FILE}):</p>',
+                _table(explanation.drop(columns=["message"], errors="ignore"))]
+    return out
 
 
 def _marginals_section(p: pd.DataFrame, cap: pd.DataFrame, s: dict) -> list[str]:

@@ -18,6 +18,29 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 BLUES = ["#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c",
          "#08306b"]
 FONT = 'font-family="system-ui, sans-serif"'
+#: The widest a chart grows to fit its labels (px); wider content is strided or scrolled.
+MAX_WIDTH = 1100
+
+
+def text_px(text: object, size: float = 11) -> float:
+    """Estimated width in pixels of ``text`` in the charts' sans-serif at ``size`` px.
+
+    Layout (margins, label strides, legend spacing) is decided in Python, so the width of a
+    label must be known before a browser draws it: Latin letters and digits take about 0.62
+    of the font size (capitals 0.72), wide (CJK) characters a full em. Slightly generous on
+    purpose: an overestimate leaves space, an underestimate clips or overlaps.
+    """
+    w = 0.0
+    for ch in str(text):
+        if ord(ch) >= 0x2E80:
+            w += 1.0
+        elif ch.isupper() or ch in "mw@%":
+            w += 0.86
+        elif ch in " .,:;'|!il()[]-":
+            w += 0.4
+        else:
+            w += 0.72
+    return w * size
 
 
 def fmt(v: float) -> str:
@@ -79,6 +102,11 @@ class _Frame:
         return self.h - self.b - (v - self.y0) / span * (self.h - self.t - self.b)
 
 
+def fit_title(title: str, width: int) -> int:
+    """``width``, widened so that the chart's title (13 px, bold) is not clipped."""
+    return int(max(width, text_px(title, 13) * 1.08 + 16))
+
+
 def _open(name: str, title: str, w: int, h: int) -> list[str]:
     return [
         f'<svg class="chart" data-chart="{escape(name)}" xmlns="http://www.w3.org/2000/svg" '
@@ -107,7 +135,7 @@ def _legend(items: Sequence[tuple[str, str]], x: float, y: float) -> list[str]:
     for name, colour in items:
         out.append(f'<rect x="{x:.0f}" y="{y - 9:.0f}" width="10" height="10" fill="{colour}"/>')
         out.append(f'<text x="{x + 14:.0f}" y="{y:.0f}">{escape(name)}</text>')
-        x += 24 + 6.5 * len(name)
+        x += 24 + text_px(name)
     return out
 
 
@@ -119,11 +147,16 @@ def bar_chart(name: str, title: str, categories: Sequence[str], bars: dict[str, 
     vals = [v for s in [*bars.values(), *lines.values()] for v in s if v is not None
             and math.isfinite(v)]
     ys = ticks(min(0.0, *vals) if vals else 0.0, max(vals) if vals else 1.0)
+    label_w = max((text_px(c) for c in categories), default=0.0) + 8
+    # widen (up to MAX_WIDTH) until every category label fits its slot; past that, label
+    # every k-th category only (labels never collide)
+    width = max(width, min(MAX_WIDTH, math.ceil(64 + 16 + label_w * len(categories)) + 1))
+    width = fit_title(title, width)
     f = _Frame(width, height, (0, max(1, len(categories))), (ys[0], ys[-1]))
     out = _open(name, title, width, height) + _y_axis(f, ys, y_label)
     slot = (f.w - f.l - f.r) / max(1, len(categories))
     bw = slot * 0.7 / max(1, len(bars))
-    every = max(1, math.ceil(len(categories) / 16))
+    every = max(1, math.ceil(label_w / slot))
     for i, cat in enumerate(categories):
         for j, (series, values) in enumerate(bars.items()):
             v = values[i]
@@ -163,7 +196,9 @@ def waterfall(name: str, title: str, steps: Sequence[tuple[str, float]], total_l
     spans.append((total_label, 0.0, level, level))
     vals = [b for s in spans for b in s[1:3]]
     ys = ticks(min(0.0, *vals), max(vals))
-    f = _Frame(width, height, (0, len(spans)), (ys[0], ys[-1]))
+    widest = max(max(text_px(w) for w in str(label).split(" ")) for label, *_ in spans)
+    width = fit_title(title, int(max(width, min(MAX_WIDTH, 80 + (widest + 10) * len(spans)))))
+    f = _Frame(width, height, (0, len(spans)), (ys[0], ys[-1]), bottom=52)
     out = _open(name, title, width, height) + _y_axis(f, ys)
     slot = (f.w - f.l - f.r) / len(spans)
     for i, (label, a, b, v) in enumerate(spans):
@@ -176,8 +211,74 @@ def waterfall(name: str, title: str, steps: Sequence[tuple[str, float]], total_l
                    f"{fmt(v)}</title></rect>")
         out.append(f'<text x="{x + slot * 0.35:.1f}" y="{y0 - 4:.1f}" text-anchor="middle">'
                    f"{fmt(v)}</text>")
-        out.append(f'<text x="{x + slot * 0.35:.1f}" y="{f.h - f.b + 14}" text-anchor="middle">'
-                   f"{escape(label)}</text>")
+        out.append(_wrapped(label, x + slot * 0.35, f.h - f.b + 14, slot - 4))
+    return "\n".join(out + ["</svg>"])
+
+
+def _wrapped(label: str, x: float, y: float, room: float) -> str:
+    """A centred label, broken at spaces into lines that fit ``room`` px (one per word)."""
+    words = str(label).split(" ")
+    lines, line = [], ""
+    for w in words:
+        if line and text_px(f"{line} {w}") > room:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    lines.append(line)
+    spans = "".join(f'<tspan x="{x:.1f}" dy="{0 if i == 0 else 12}">{escape(t)}</tspan>'
+                    for i, t in enumerate(lines))
+    return f'<text x="{x:.1f}" y="{y}" text-anchor="middle">{spans}</text>'
+
+
+def clip(text: str, room: float, size: float = 11) -> str:
+    """``text`` cut (with "…") to fit ``room`` px; whole when it fits."""
+    text = str(text)
+    if text_px(text, size) <= room:
+        return text
+    while text and text_px(text + "…", size) > room:
+        text = text[:-1]
+    return text + "…"
+
+
+def hbar_chart(name: str, title: str, labels: Sequence[str], values: Sequence[float | None],
+               value_label: str = "", notes: Sequence[str] = (), width: int = 640) -> str:
+    """One horizontal bar per label (scenario comparisons): the labels sit left of their
+    bars, one per row, so long names never collide; ``notes[i]`` (e.g. "infeasible") is
+    written where a bar without a value would be."""
+    left = math.ceil(22 + min(320, max((text_px(x) for x in labels), default=30.0)))
+    row = 22
+    height = 44 + row * len(labels) + 36
+    width = fit_title(title, max(width, left + 260))
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    xs = ticks(min(0.0, *finite) if finite else 0.0, max(finite) if finite else 1.0, 5)
+    span = (xs[-1] - xs[0]) or 1.0
+
+    def x_of(v: float) -> float:
+        return left + (v - xs[0]) / span * (width - left - 24)
+
+    out = _open(name, title, width, height)
+    bottom = 40 + row * len(labels)
+    for v in xs:
+        out.append(f'<line x1="{x_of(v):.1f}" x2="{x_of(v):.1f}" y1="34" y2="{bottom}" '
+                   'stroke="#e5e5e5"/>')
+        out.append(f'<text x="{x_of(v):.1f}" y="{bottom + 14}" text-anchor="middle" '
+                   f'fill="#555">{fmt(v)}</text>')
+    if value_label:
+        out.append(f'<text x="{(left + width) / 2:.0f}" y="{bottom + 28}" text-anchor="middle" '
+                   f'fill="#555">{escape(value_label)}</text>')
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
+        y = 40 + i * row
+        out.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end">'
+                   f"{escape(clip(label, left - 16))}</text>")  # the bar's tooltip names it whole
+        if v is None or not math.isfinite(v):
+            note = notes[i] if i < len(notes) else "no value"
+            out.append(f'<text x="{x_of(0) + 4:.1f}" y="{y + 14}" fill="#b00">{escape(note)}</text>')
+            continue
+        x0, x1 = sorted((x_of(0), x_of(v)))
+        out.append(f'<rect class="mark" x="{x0:.1f}" y="{y + 3}" width="{max(0.5, x1 - x0):.1f}" '
+                   f'height="{row - 6}" fill="{PALETTE[0]}"><title>{escape(str(label))}: '
+                   f"{fmt(v)}</title></rect>")
     return "\n".join(out + ["</svg>"])
 
 
@@ -186,12 +287,15 @@ def heatmap(name: str, title: str, rows: Sequence[str], cols: Sequence[str],
             legend: Sequence[tuple[str, float]] = ()) -> str:
     """Rows × columns of labelled cells; ``cells[(r, c)] = (label, fraction in [0, 1])``;
     ``legend`` lists (label, fraction) swatches shown under the title."""
-    longest = max((len(str(r)) for r in rows), default=4)
-    longest_col = min(14, max((len(str(c)) for c in cols), default=4))
-    cw, ch = 64, 22
-    top = 44 + (18 if legend else 0) + int(4.2 * longest_col)
-    left = int(min(260, 16 + 6.5 * longest))
-    width = max(left + cw * len(cols) + 8 + int(5.5 * longest_col), 320)
+    longest = max((text_px(str(r)[:40]) for r in rows), default=30.0)
+    longest_col = min(text_px("M" * 14), max((text_px(str(c)[:14]) for c in cols), default=30.0))
+    cw = int(min(120, max(64, 10 + max((text_px(lb, 10) for lb, _ in cells.values()),
+                                       default=0.0))))
+    ch = 22
+    top = 44 + (18 if legend else 0) + int(0.55 * longest_col)
+    left = int(16 + longest)
+    legend_w = sum(30 + text_px(label) for label, _ in legend) + 8
+    width = fit_title(title, int(max(left + cw * len(cols) + 8 + 0.9 * longest_col, 320, legend_w)))
     height = top + ch * len(rows) + 10
     out = _open(name, title, width, height)
     x = 8
@@ -199,7 +303,7 @@ def heatmap(name: str, title: str, rows: Sequence[str], cols: Sequence[str],
         out.append(f'<rect x="{x}" y="28" width="12" height="12" fill="{shade(frac)}" '
                    'stroke="#999" stroke-width="0.5"/>')
         out.append(f'<text x="{x + 16}" y="38">{escape(label)}</text>')
-        x += 30 + int(7.2 * len(label))
+        x += 30 + text_px(label)
     for j, c in enumerate(cols):
         x = left + j * cw + cw / 2
         out.append(f'<text x="{x:.0f}" y="{top - 6}" text-anchor="start" '
@@ -219,7 +323,7 @@ def heatmap(name: str, title: str, rows: Sequence[str], cols: Sequence[str],
                        f'fill="{fill}"><title>{escape(str(r))} × {escape(str(c))}: '
                        f"{escape(label)}</title></rect>")
             out.append(f'<text x="{x + cw / 2 - 1:.0f}" y="{y + ch / 2 + 3:.0f}" fill="{ink}" '
-                       f'text-anchor="middle" font-size="10">{escape(label)[:9]}</text>')
+                       f'text-anchor="middle" font-size="10">{escape(clip(label, cw - 6, 10))}</text>')
     return "\n".join(out + ["</svg>"])
 
 
@@ -242,13 +346,15 @@ def line_chart(name: str, title: str, series: Series,
     yv = [v for v in yv if math.isfinite(v)] or [0.0, 1.0]
     xt = ticks(min(xs), max(xs), 4)
     yt = ticks(min(0.0, min(yv)) if y_min is None else y_min, max(yv), 4)
+    names = [s for s, _, _ in series] + [p[0] for p in points if len(p) > 3]
+    width = fit_title(title, int(max(width, 72 + sum(24 + text_px(n) for n in names))))
     f = _Frame(width, height, (xt[0], xt[-1]), (yt[0], yt[-1]), left=56, bottom=56)
     out = _open(name, title, width, height) + _y_axis(f, yt, y_label)
     for v in xt:
-        out.append(f'<text x="{f.x(v):.1f}" y="{f.h - f.b + 14}" text-anchor="middle" '
-                   f'fill="#555">{x_format(v)}</text>')
+        out.append(f'<text x="{f.x(v):.1f}" y="{f.h - f.b + 19}" text-anchor="middle" '
+                   f'fill="#555">{x_format(v)}</text>')  # below the y axis's "0"
     if x_label:
-        out.append(f'<text x="{(f.l + f.w - f.r) / 2:.0f}" y="{f.h - f.b + 28}" '
+        out.append(f'<text x="{(f.l + f.w - f.r) / 2:.0f}" y="{f.h - f.b + 33}" '
                    f'text-anchor="middle" fill="#555">{escape(x_label)}</text>')
     colour_of = {}
     for j, (sname, sx, sy) in enumerate(series):

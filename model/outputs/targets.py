@@ -1,6 +1,6 @@
 """The objective of each mode recomputed from a plan, and the service-target KPI table.
 
-``kpi_targets.csv`` (and the ``targets`` sheet of results.xlsx) has one row per target
+``kpi_targets.csv`` (and the ``kpi_targets`` sheet of results.xlsx) has one row per target
 constraint: what was required, what the plan achieves, the slack, and what one more point
 of the target's metric costs. That price is the dual of the target's row in the local LP
 of :mod:`svcplan.insight.marginals` (the plan's offered levels fixed, each unit-period free

@@ -21,7 +21,7 @@ from ..case.case import Case
 from ..case.sources import is_database_url
 from ..case.validate import load_case
 from ..outputs.excel import replace_sheet
-from ..outputs.files import SIMULATION_CSV, SIMULATION_JSON, write_json_atomic
+from ..outputs.files import SIMULATION_CSV, SIMULATION_JSON, write_csv, write_json_atomic
 from . import estimate
 from .plan import SimulationError, check_match, plan_frame, policies, profit_windows, read_run
 from .policy import Outcome, simulate_policies, total_unit_days
@@ -48,7 +48,7 @@ class SimulationResult:
     def write(self, run_dir: str | Path) -> Path:
         """simulation.csv, simulation.json and the results.xlsx sheet into ``run_dir``."""
         folder = Path(run_dir)
-        self.table.to_csv(folder / SIMULATION_CSV, index=False, encoding="utf-8")
+        write_csv(self.table, folder / SIMULATION_CSV)
         write_json_atomic(folder / SIMULATION_JSON, self.summary)
         if (folder / "results.xlsx").exists():
             replace_sheet(folder / "results.xlsx", SHEET, self.table)

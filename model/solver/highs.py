@@ -197,7 +197,10 @@ class RepricedLp:
         h = self._h
         h.changeColsCost(len(self._idx), self._idx, np.asarray(cost, dtype=float))
         if seconds is not None:
-            h.setOptionValue("time_limit", max(0.5, float(seconds)))
+            # HiGHS compares time_limit with its run clock, which keeps counting over every
+            # run of this instance: the limit of this solve is the clock now plus its seconds
+            # (a plain limit shortens every later pricing round by the time of the earlier ones)
+            h.setOptionValue("time_limit", h.getRunTime() + max(0.5, float(seconds)))
         return _lp_answer(h, _run_interruptible(h, deadline=deadline))
 
 

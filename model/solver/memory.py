@@ -14,17 +14,20 @@ from pathlib import Path
 
 from ..case.case import Case, CaseError, Problem
 
-#: peak bytes per binary of a whole solve (build, pricing, rounding, search), measured
-BYTES_PER_BINARY = 4_000.0
+#: peak bytes per estimated binary of a whole solve (build, pricing, rounding, search):
+#: 300k 1.7 GB, 1M 5.9 GB (bench/scale.py solve, 2026-11-30) is ~6 kB per binary
+BYTES_PER_BINARY = 6_000.0
 #: the interpreter with pandas, Pyomo, HiGHS and scipy loaded
 BASE_BYTES = 400e6
 
 
 def estimated_binaries(case: Case) -> int:
     """An upper bound on the option binaries: every demanded unit-period at every level
-    (policies may forbid some levels; fixed-cost indicators are a handful more)."""
-    demand = case.tables["demand"]
-    return int(len(demand) * len(case.tables["levels"]))
+    (policies may forbid some levels; fixed-cost indicators are a handful more) plus every
+    options.csv row (a case may have options and no demand table)."""
+    tables = case.tables
+    demand = len(tables["demand"]) * len(tables["levels"]) if "demand" in tables else 0
+    return int(demand + (len(tables["options"]) if "options" in tables else 0))
 
 
 def estimated_bytes(case: Case) -> float:

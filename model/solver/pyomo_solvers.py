@@ -187,14 +187,15 @@ def _bound(results, objective: float | None, status: Status, flipped: bool = Fal
     of CBC's internal minimisation (``upper_bound = -1472794.2`` for a plan of 1470914.4).
     """
     reported = _finite(results.problem.upper_bound)
-    if status == Status.OPTIMAL and objective is not None:
-        return objective if reported is None else max(objective, abs(reported) if flipped
-                                                      else reported)
     if reported is None or (flipped and objective is None):
-        return None
+        return objective if status == Status.OPTIMAL else None
+    # a flipped sign is told apart by the incumbent: the bound is the candidate at or above it
+    # (abs() would be wrong for a negative objective, e.g. cost mode, which maximises −cost)
     candidates = [reported, -reported] if flipped else [reported]
     tol = 1e-6 * max(1.0, abs(objective or 0.0))
     valid = [b for b in candidates if objective is None or b >= objective - tol]
+    if status == Status.OPTIMAL and objective is not None:
+        return max(objective, min(valid)) if valid else objective
     return min(valid) if valid else None  # not a bound: some solvers report the incumbent
 
 

@@ -39,7 +39,7 @@ import pandas as pd
 from ..case.case import Case
 from ..case.schema import ID_DTYPES
 from ..outputs.excel import write_xlsx
-from ..outputs.files import write_outputs
+from ..outputs.files import CSV_ENCODING, write_csv, write_outputs
 from ..outputs.result import SolveResult
 from .runners import DaskRunner, LocalRunner, StopRequest, error_result
 from .runners import solve_task as solve_task  # what a worker runs; imported from here by scripts
@@ -205,7 +205,7 @@ def run_batch(
     if interrupted:  # no summary file: it would look like the batch's result
         res.interrupted = True
         return res
-    res.summary.to_csv(out / "summary.csv", index=False)
+    write_csv(res.summary, out / "summary.csv")
     write_xlsx(out / "summary.xlsx", {"summary": res.summary}, freeze="B2")  # scenario stays in view
     return res
 
@@ -263,7 +263,7 @@ def _chain_loop(runner, planned, runnable, folders, out, opts, record, stop: Sto
             return None
         if prev.name not in plans:  # done in an earlier run: read its plan back
             f = out / folders[prev.name] / "assignment.csv"
-            plans[prev.name] = pd.read_csv(f, dtype=ID_DTYPES) if f.exists() else None
+            plans[prev.name] = pd.read_csv(f, dtype=ID_DTYPES, encoding=CSV_ENCODING) if f.exists() else None
         return plans[prev.name]
 
     pending = {}  # future -> (chain index, position, attempts)

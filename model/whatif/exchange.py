@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..case.case import Case, Problem
+from ..outputs.files import write_csv
 from .batch import BatchOptions, BatchResult, folder_names, run_batch
 from .frontier import parse_range
 from .scenarios import Scenario, ScenarioError
@@ -66,7 +67,7 @@ def run_exchange(
     folders = folder_names([s.name for s in scenarios])
     curve = exchange_table(out, res.summary, scenarios, folders, values, name,
                            case.settings.objective)
-    curve.to_csv(out / EXCHANGE_FILE, index=False)
+    write_csv(curve, out / EXCHANGE_FILE)
     return res, curve
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..case.case import Case, Problem
+from ..outputs.files import write_csv
 from .batch import BatchOptions, BatchResult, folder_names, run_batch
 from .scenarios import Scenario, ScenarioError
 from .summary import read_table
@@ -78,8 +79,8 @@ def run_frontier(
     out = Path(out)
     front = frontier_table(out, res.summary, scenarios, folders, sorted(scales))
     diff = differentiation(out, scenarios, folders, sorted(scales))
-    front.to_csv(out / "frontier.csv", index=False)
-    diff.to_csv(out / "differentiation.csv", index=False)
+    write_csv(front, out / "frontier.csv")
+    write_csv(diff, out / "differentiation.csv")
     return res, front, diff
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..case.schema import ID_DTYPES
+from ..outputs.files import CSV_ENCODING
 from .scenarios import BASE
 
 COLUMNS = ["scenario", "description", "status", "objective", "mip_gap", "revenue", "logistics_cost", "profit",
@@ -33,7 +34,7 @@ MISSING = "missing"
 def read_table(folder: Path, file: str) -> pd.DataFrame | None:
     """A table of a scenario folder with ids as text (``007`` stays ``007``); None if absent."""
     f = folder / file
-    return pd.read_csv(f, dtype=ID_DTYPES) if f.exists() else None
+    return pd.read_csv(f, dtype=ID_DTYPES, encoding=CSV_ENCODING) if f.exists() else None
 
 
 def scenario_row(name: str, folder: Path) -> dict:

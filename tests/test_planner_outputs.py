@@ -1,0 +1,146 @@
+"""Outputs a planner opens: results.xlsx, the CSVs in Excel, file modes, the console.
+
+The case is small enough to solve by hand. Two segments (Chinese ids), one product, two
+levels, two periods; the second period is discounted by half:
+
+- 重点客户: 经济 q=2.5 cost 5 profit 20; 快速 q=5 cost 20 profit 30;
+- 零售: 经济 q=4.5 cost 9 profit 36; 快速 q=5 cost 20 profit 30.
+
+Budget 50 per period → 重点客户 快速 + 零售 经济 (cost 29; both 快速 would cost 40 but earn
+60 < 66). Profit per period 66: undiscounted 132, objective 66 + 0.5·66 = 99.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from casefiles import write_case
+from typer.testing import CliRunner
+
+from svcplan.cli.app import app
+from svcplan.outputs.html import read_run, write_report
+from svcplan.whatif.summary import read_table
+
+CASE = {
+    "case.yaml": "name: 华东计划\n",
+    "segments.csv": "segment,tier\n重点客户,1\n零售,2\n",
+    "products.csv": "product,product_class,unit_margin,base_unit_cost\n绿茶,明星,10,2\n",
+    "levels.csv": "level,rank,cost_multiplier\n经济,1,1\n快速,2,2\n",
+    "periods.csv": "period,budget,discount\n一月,50,1\n二月,50,0.5\n",
+    "demand.csv": "segment,product,period,base_demand\n重点客户,绿茶,一月,5\n零售,绿茶,一月,5\n"
+                  "重点客户,绿茶,二月,5\n零售,绿茶,二月,5\n",
+    "response.csv": "segment,level,capture\n重点客户,经济,0.5\n重点客户,快速,1\n零售,经济,0.9\n零售,快速,1\n",
+}
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory) -> tuple[Path, str]:
+    base = tmp_path_factory.mktemp("outputs")
+    folder = write_case(base, CASE)
+    out = base / "out"
+    result = CliRunner().invoke(app, ["solve", str(folder), "--out", str(out), "--gap", "0"])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_hand_checked_plan(solved):
+    out, _ = solved
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["objective"] == pytest.approx(99)
+    assert summary["kpis"]["profit"] == pytest.approx(132)
+
+
+def test_results_xlsx_reads_like_a_planners_workbook(solved):
+    out, _ = solved
+    wb = openpyxl.load_workbook(out / "results.xlsx")
+    csvs = sorted(p.stem for p in out.glob("*.csv"))
+    assert wb.sheetnames[:2] == ["summary", "plan"]
+    assert sorted(wb.sheetnames[2:]) == csvs  # one sheet per CSV, named as the CSV
+    for ws in wb.worksheets:
+        assert ws.freeze_panes in ("A2", "C2")
+        assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
+        assert all(c.font.b for c in ws[1] if c.value is not None)
+    periods = wb["kpi_periods"]
+    head = {c.value: c.column for c in periods[1]}
+    revenue = periods.cell(2, head["revenue"])
+    assert revenue.number_format == "#,##0.00"
+    service = periods.cell(2, head["mean_service"])
+    used = periods.cell(2, head["budget_use_pct"])
+    assert service.number_format == used.number_format == "0.0%"  # one convention
+    csv = pd.read_csv(out / "kpi_periods.csv")
+    assert used.value == pytest.approx(csv["budget_use_pct"][0] / 100)  # 58% shows as 58.0%
+    assert 0 <= service.value <= 1
+    summary = {r[0].value: r[1] for r in wb["summary"].iter_rows(min_row=2)}
+    assert summary["objective"].number_format == "#,##0.00"
+    assert summary["kpi.profit"].number_format == "#,##0.00"
+    assert summary["mip_gap"].number_format == "0.000%"
+
+
+def test_plan_sheet_segment_product_by_period_coloured_by_level(solved):
+    out, _ = solved
+    ws = openpyxl.load_workbook(out / "results.xlsx")["plan"]
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    assert rows == [["segment", "product", "一月", "二月"],
+                    ["重点客户", "绿茶", "快速", "快速"],
+                    ["零售", "绿茶", "经济", "经济"]]
+    fast, eco = ws["C2"].fill.fgColor.rgb, ws["C3"].fill.fgColor.rgb
+    assert fast != eco and ws["D2"].fill.fgColor.rgb == fast
+    assert ws["A2"].fill.fgColor.rgb != fast  # ids are not coloured
+
+
+def test_csvs_open_in_excel_with_their_chinese_ids(solved):
+    out, _ = solved
+    for f in out.glob("*.csv"):
+        assert f.read_bytes().startswith(b"\xef\xbb\xbf"), f.name  # UTF-8 BOM
+    assert read_table(out, "assignment.csv").columns[0] == "segment"
+    assert set(read_run(out).assignment["segment"]) == {"重点客户", "零售"}
+
+
+def test_summary_json_has_the_mode_of_every_other_output(solved):
+    out, _ = solved
+    modes = {f.name: f.stat().st_mode & 0o777 for f in out.iterdir()}
+    assert modes["summary.json"] == modes["assignment.csv"] == modes["results.xlsx"], modes
+
+
+def test_console_and_report_say_the_objective_is_discounted(solved):
+    out, output = solved
+    assert "objective is the discounted" in output and "132.00" in output
+    html = write_report(out).read_text(encoding="utf-8")
+    assert "discounted" in html and "profit (undiscounted)" in html
+
+
+def test_undiscounted_case_does_not_mention_discounting(tmp_path):
+    files = dict(CASE, **{"periods.csv": "period,budget\n一月,50\n二月,50\n"})
+    result = CliRunner().invoke(app, ["solve", str(write_case(tmp_path, files)), "--out",
+                                      str(tmp_path / "out"), "--gap", "0"])
+    assert result.exit_code == 0 and "objective is the discounted" not in result.output
+
+
+def test_report_of_an_infeasible_run_explains_it(tmp_path):
+    files = dict(CASE, **{"periods.csv": "period,budget\n一月,3\n二月,50\n"})
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["solve", str(write_case(tmp_path, files)), "--out", str(out)])
+    assert result.exit_code == 1
+    why = json.loads((out / "summary.json").read_text(encoding="utf-8"))["explanation"]
+    html = write_report(out).read_text(encoding="utf-8")
+    assert "nothing to chart" not in html
+    assert why and all(line.strip() in html for line in why)
+    assert "infeasibility.csv" in html and "short_by" in html  # its table too
+
+
+def test_piped_console_tables_are_not_cut_to_80_columns():
+    code = ("from rich.table import Table\nfrom svcplan.cli.common import console\n"
+            "t = Table()\nfor i in range(12): t.add_column(f'column-{i:02d}')\n"
+            "t.add_row(*[f'value-{i:04d}' for i in range(12)])\nconsole.print(t)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=60).stdout
+    assert "value-0000" in out and "value-0011" in out
+    assert any("value-0000" in line and "value-0011" in line for line in out.splitlines())
