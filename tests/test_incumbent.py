@@ -139,11 +139,11 @@ def test_without_the_lp_the_solve_still_returns_a_feasible_plan(monkeypatch):
 
     tables, settings = generate_case(5, 30, 4, 4, seed=7)
     case = Case.from_tables(tables, settings)
-    best = solve(case, mip_gap=1e-6, marginals=False)
+    best = solve(case, mip_gap=1e-3, marginals=False)  # its bound is above every plan
     monkeypatch.setattr(strategy, "relaxation", lambda *a, **k: None)
     res = solve(case, time_limit=8, marginals=False)
     assert res.status in ("time_limit", "feasible", "optimal")
     assert res.warm_start.startswith("thrifty plan")
-    assert res.objective <= best.objective + 1e-6 * abs(best.objective)
+    assert res.objective <= best.bound + 1e-9 * abs(best.bound)
     assert res.assignment.groupby(["segment", "product", "period"]).size().eq(1).all()
     assert len(res.assignment) == len(best.assignment)

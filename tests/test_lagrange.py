@@ -41,7 +41,7 @@ def test_prices_find_each_rows_root_from_both_sides():
     assert np.allclose(s[:3], target[:3], rtol=1e-6)
 
 
-@pytest.mark.parametrize("seed", [2, 5])
+@pytest.mark.parametrize("seed", [pytest.param(2, marks=pytest.mark.slow), 5])
 def test_priced_bound_is_valid_and_close_to_the_lp_optimum(seed):
     _, mat = _mat((5, 40, 4, 6), seed)
     lp_log, price_log = SearchLog(), SearchLog()

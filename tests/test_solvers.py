@@ -95,12 +95,15 @@ def test_status_mapping_is_honest(term, plan, status):
 
 
 def test_time_limited_run_is_not_optimal(tmp_path):
-    """GLPK with 1 s on a case it cannot prove in 1 s: time_limit, with or without a plan."""
+    """GLPK with 1 s on a case it cannot prove in 1 s: never ``optimal``. Pyomo's GLPK
+    reader does not always say the time limit stopped it: a stopped run with a plan may read
+    as ``feasible`` (the issue allows either), one without a plan is ``time_limit``."""
     _need("glpk")
     tables, settings = generate_case(5, 20, 5, 4, seed=1)
     case = load_case(write_case(tables, settings, tmp_path / "hard"))
     res = solve(case, mip_gap=0.0, solver="glpk", time_limit=1, marginals=False)
-    assert res.status == "time_limit", res.message
+    assert res.status in ("time_limit", "feasible"), res.message
+    assert res.has_plan or res.status == "time_limit", res.message
 
 
 def test_options_reach_the_solver_under_its_own_names():

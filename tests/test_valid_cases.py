@@ -44,7 +44,8 @@ from svcplan.case.case import CaseError
 from svcplan.cli.app import app
 from svcplan.outputs import svg
 
-SETTINGS = settings(max_examples=100, deadline=None, derandomize=True, print_blob=True,
+#: 60 derandomized examples (~25 s) keep the suite in budget; raise locally to explore more
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, print_blob=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 SEGMENT_IDS = ["重点客户", "Café", "KEY", "零售", "Ωmega s"]
