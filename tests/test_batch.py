@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from inprocess import InProcessRunner
 
 from svcplan import load_case, solve
 from svcplan.prep.generate import generate_case, write_case
@@ -191,38 +192,17 @@ def test_frontier_is_monotone_and_marginals_match(case, tmp_path):
     assert (tmp_path / "frontier.csv").exists() and (tmp_path / "differentiation.csv").exists()
 
 
-class _CrashingRunner:
+class _CrashingRunner(InProcessRunner):
     """In-process stand-in for the process pool: a case named 'crash' kills its worker."""
 
     workers = 2
 
-    def __init__(self, workers: int):
-        self.restarts = 0
-
-    def submit(self, cases, start, options):
-        from concurrent.futures import Future
+    def run(self, cases, start, options):
         from concurrent.futures.process import BrokenProcessPool
 
-        from svcplan.whatif.runners import solve_chain
-
-        fut = Future()
         if any(case.name == "crash" for case in cases):
-            fut.set_exception(BrokenProcessPool("worker died"))
-        else:
-            fut.set_result(solve_chain(cases, start, options))
-        return fut
-
-    def wait(self, futures):
-        return set(futures)
-
-    def result(self, fut):
-        return fut.result()
-
-    def restart(self):
-        self.restarts += 1
-
-    def close(self):
-        pass
+            raise BrokenProcessPool("worker died")
+        return super().run(cases, start, options)
 
 
 def test_a_crashing_worker_is_retried_then_recorded_and_the_rest_complete(case, tmp_path, monkeypatch):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from inprocess import InProcessRunner
 from typer.testing import CliRunner
 
 import svcplan
@@ -25,7 +26,6 @@ from svcplan import load_case
 from svcplan.cli.app import app
 from svcplan.prep.generate import generate_case, write_case
 from svcplan.whatif.batch import BatchOptions, run_batch
-from svcplan.whatif.runners import solve_chain
 from svcplan.whatif.scenarios import input_hash, load_scenarios
 from svcplan.whatif.summary import short_labels
 
@@ -38,30 +38,9 @@ def folder(tmp_path_factory):
     return write_case(*generate_case(2, 5, 3, 2, seed=11), tmp_path_factory.mktemp("c") / "case")
 
 
-class _InProcess:
-    """The local runner without worker processes (starting them costs seconds per test):
-    the input hash, not where the solve ran, is what resume compares."""
-
-    workers = 1
-
-    def __init__(self, workers: int):
-        pass
-
-    def submit(self, cases, start, options):
-        from concurrent.futures import Future
-
-        fut = Future()
-        fut.set_result(solve_chain(cases, start, options))
-        return fut
-
-    def wait(self, futures):
-        return set(futures)
-
-    def result(self, fut):
-        return fut.result()
-
-    def close(self):
-        pass
+class _InProcess(InProcessRunner):
+    """The local runner without worker processes: the input hash, not where the solve ran,
+    is what resume compares."""
 
 
 def _digests(out: Path) -> dict[str, str]:

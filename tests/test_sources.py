@@ -134,6 +134,19 @@ def test_database_problems_are_named_like_files(tmp_path, small):
     assert r.exit_code == 2 and "cannot reach the database" in _said(r)
 
 
+def test_references_in_a_database_case_name_its_tables(tmp_path, small):
+    """An unknown id inside a database case points at "table segments", not "segments.csv"
+    (a file the user does not have)."""
+    db = tmp_path / "case.db"
+    _convert(small, f"sqlite:///{db}")
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE demand SET segment = 'NOBODY' WHERE rowid = 1")
+    with pytest.raises(CaseError) as err:
+        load_case(f"sqlite:///{db}")
+    said = " | ".join(str(p) for p in err.value.problems)
+    assert "not in table segments" in said and "segments.csv" not in said, said
+
+
 def _tables(url: str) -> dict[str, pd.DataFrame]:
     engine = engine_for(url)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from inprocess import InProcessRunner
 
 from svcplan import Case, solve
 from svcplan.formulation.blocks import create_model
@@ -88,35 +89,8 @@ def test_warm_sweep_reaches_the_cold_optimum(priced, monkeypatch):
         assert (sweep.warm.lam is not None) == priced
 
 
-class _InProcess:
+class _InProcess(InProcessRunner):
     """The local runner without worker processes: one chain task = one solve_chain call."""
-
-    workers = 1
-
-    def __init__(self, workers: int):
-        self.tasks = []
-
-    def submit(self, cases, start, options):
-        from concurrent.futures import Future
-
-        from svcplan.whatif.runners import solve_chain
-
-        self.tasks.append(len(cases))
-        fut = Future()
-        fut.set_result(solve_chain(cases, start, options))
-        return fut
-
-    def wait(self, futures):
-        return set(futures)
-
-    def result(self, fut):
-        return fut.result()
-
-    def stop(self):
-        pass
-
-    def close(self):
-        pass
 
 
 def test_frontier_points_reuse_and_equal_cold_solves(tmp_path, monkeypatch):

@@ -47,8 +47,9 @@ class RawCase:
         return self.labels.get(table, f"{self.book}, sheet {table}" if self.book else f"{table}.csv")
 
     def where(self, table: str) -> str:
-        """A table named inside a message: ``periods.csv`` or ``sheet periods``."""
-        return f"sheet {table}" if self.book else f"{table}.csv"
+        """A table named inside a message: ``periods.csv``, ``sheet periods``, or as its
+        source labels it (``periods.parquet``, ``table periods``)."""
+        return f"sheet {table}" if self.book else self.labels.get(table, f"{table}.csv")
 
     @classmethod
     def from_frames(cls, tables: dict[str, pd.DataFrame], settings: dict[str, Any]) -> RawCase:

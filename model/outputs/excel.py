@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,21 +109,29 @@ def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame | Sheet], freeze: str 
     header row, ``"B2"`` also the first column (a key such as the scenario name).
     """
     path = Path(path)
+    with _atomic(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        for name, sheet in sheets.items():
+            if not isinstance(sheet, Sheet):
+                sheet = Sheet(sheet, freeze)
+            _as_shares(sheet.frame).to_excel(xl, sheet_name=name[:31], index=False)
+            _format(xl.sheets[name[:31]], sheet)
+    return path
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[str]:
+    """A temporary file beside ``path`` to write; it replaces ``path`` (with the usual file
+    mode) when the block ends, and is removed if the block raises: a reader never sees a
+    half-written workbook."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=TMP_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            for name, sheet in sheets.items():
-                if not isinstance(sheet, Sheet):
-                    sheet = Sheet(sheet, freeze)
-                _as_shares(sheet.frame).to_excel(xl, sheet_name=name[:31], index=False)
-                _format(xl.sheets[name[:31]], sheet)
+        yield tmp
         os.replace(tmp, path)
         default_mode(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def default_mode(path: Path) -> None:
@@ -191,9 +201,7 @@ def replace_sheet(path: Path, name: str, df: pd.DataFrame) -> Path:
     from openpyxl import load_workbook
 
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=TMP_SUFFIX, dir=path.parent)
-    os.close(fd)
-    try:
+    with _atomic(path) as tmp:
         wb = load_workbook(path)
         if name in wb.sheetnames:
             del wb[name]
@@ -201,11 +209,6 @@ def replace_sheet(path: Path, name: str, df: pd.DataFrame) -> Path:
         with pd.ExcelWriter(tmp, engine="openpyxl", mode="a") as xl:
             _as_shares(df).to_excel(xl, sheet_name=name, index=False)
             _format(xl.sheets[name], Sheet(df))
-        os.replace(tmp, path)
-        default_mode(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
