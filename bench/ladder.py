@@ -106,18 +106,23 @@ def phase_highs(mps: Path, time_limit: float, relax: bool) -> dict:
             "objective": float(info.objective_function_value), "peak_mb": _peak_mb()}
 
 
-def _child(args: list[str], timeout: float) -> dict:
-    """Run one phase in a fresh interpreter using this checkout's code."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def run_child(script: str, flag: str, args: list[str], timeout: float) -> dict:
+    """Run one measurement of ``script`` (``script flag *args``) in a fresh interpreter, so its
+    peak memory is its own; the child prints its result as the last JSON line."""
     try:
-        out = subprocess.run([sys.executable, __file__, "--phase", *args], cwd=ROOT, env=env,
+        out = subprocess.run([sys.executable, script, flag, *args], cwd=ROOT,
                              capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"status": f"killed after {timeout:.0f} s"}
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     if out.returncode or not lines:
-        return {"status": "failed", "error": out.stderr[-400:]}
+        return {"status": "failed", "error": out.stderr[-600:]}
     return json.loads(lines[-1])
+
+
+def _child(args: list[str], timeout: float) -> dict:
+    """One phase of the ladder in a fresh interpreter."""
+    return run_child(__file__, "--phase", args, timeout)
 
 
 def _fmt(v, spec: str = ".1f") -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from ladder import LADDER, phase_generate  # noqa: E402
+from ladder import LADDER, phase_generate, run_child  # noqa: E402
 
 LADDER = {**LADDER, "5M": (10, 10000, 5, 10)}
 
@@ -114,16 +113,8 @@ def m_sweep(case: str, first: str, second: str, gap: str, limit: str) -> dict:
 
 
 def _child(args: list[str], timeout: float = 7200) -> dict:
-    env = dict(os.environ)
-    try:
-        out = subprocess.run([sys.executable, __file__, "--measure", *args], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"status": f"killed after {timeout:.0f} s"}
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-    if out.returncode or not lines:
-        return {"status": "failed", "error": out.stderr[-600:]}
-    return json.loads(lines[-1])
+    """One measurement in a fresh interpreter (its own peak memory)."""
+    return run_child(__file__, "--measure", args, timeout)
 
 
 def _wall(cmd: list[str]) -> float:
