@@ -29,7 +29,6 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from ..case.schema import SAFETY_RULES
 
@@ -120,6 +119,8 @@ def _gamma_shape_scale(mu: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, n
 
 def demand_cdf(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike, gamma: ArrayLike) -> np.ndarray:
     """P(D <= x) for D normal (``gamma`` False) or gamma (True) with mean mu and sd sigma > 0."""
+    from scipy import stats  # ~0.6 s of imports: loaded by the first solve, not by `svcplan`
+
     x, mu, sigma, gamma = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (x, mu, sigma)),
                                               np.asarray(gamma, dtype=bool))
     k, theta = _gamma_shape_scale(mu, sigma)
@@ -136,6 +137,8 @@ def expected_shortage(ss: ArrayLike, mu: ArrayLike, sigma: ArrayLike, gamma: Arr
     ``E[(D − s)^+] = mu·(1 − F_{k+1}(s)) − s·(1 − F_k(s))`` with s = mu + ss; the identity
     ``x·f_k(x) = k·θ·f_{k+1}(x)`` turns the integral into two cdfs, so no quadrature is needed.
     """
+    from scipy import stats  # ~0.6 s of imports: loaded by the first solve, not by `svcplan`
+
     ss, mu, sigma, gamma = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (ss, mu, sigma)),
                                                np.asarray(gamma, dtype=bool))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -155,6 +158,8 @@ def demand_quantile(p: ArrayLike, mu: ArrayLike, sigma: ArrayLike, gamma: ArrayL
     The normal quantile goes through :func:`normal_quantile` (NormalDist) so a normal level's
     safety stock has the same bits as the formula of earlier versions.
     """
+    from scipy import stats  # ~0.6 s of imports: loaded by the first solve, not by `svcplan`
+
     p, mu, sigma, gamma = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (p, mu, sigma)),
                                               np.asarray(gamma, dtype=bool))
     out = normal_quantile(p) * sigma
