@@ -131,8 +131,7 @@ def _settings(raw: RawCase, out: _Collector) -> Settings | None:
 def _choice_message(key: str, value: object, expected: str) -> str:
     """A setting with a fixed set of values got another one: name them, suggest the closest."""
     choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
-    close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
+    hint = did_you_mean(value, choices, cutoff=0.5)
     return f"setting '{key}': {value!r} is not one of {', '.join(choices)}{hint}"
 
 
@@ -236,8 +235,7 @@ def _choice_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Ser
         allowed = " or ".join(repr(c) for c in col.choices)
         msgs = []
         for v in s[bad]:
-            close = difflib.get_close_matches(str(v).strip().lower(), col.choices, n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(v).strip().lower(), col.choices, cutoff=0.5)
             msgs.append(f"unknown value {v!r} (must be {allowed}){hint}")
         out.rows(file, col.name, s.index[bad], msgs)
     return word.where(given, col.default)

@@ -13,13 +13,12 @@ rows from exactly the same matches. Checking never mutates the tables: it return
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from .problems import Problem
+from .problems import Problem, did_you_mean
 from .settings import Settings
 from .units import UNIT, units_frame
 
@@ -72,10 +71,9 @@ def check_targets(tables: Tables, settings: Settings, label: str) -> list[Proble
     for col, allowed in (("metric", METRICS), ("weight", WEIGHTS)):
         for row, v in t[col].items():
             if isinstance(v, str) and v not in allowed:
-                close = difflib.get_close_matches(v, allowed, n=1, cutoff=0.5)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
                 problems.append(Problem(label, f"unknown {col} {v!r} (use {' or '.join(allowed)})"
-                                        f"{hint}", row=int(row), column=col))
+                                        f"{did_you_mean(v, allowed, cutoff=0.5)}", row=int(row),
+                                        column=col))
     periods = set(tables["periods"]["period"]) if "periods" in tables else set()
     for row, v in t["period"].items():
         if isinstance(v, str) and v != POOLED and v not in periods:
