@@ -170,7 +170,7 @@ def solve(
     elif out.status == Status.INFEASIBLE and explain:
         try:
             res.explanation = insight_explain.explain(
-                case, time_limit=opts.time_limit, threads=opts.threads
+                case, time_limit=opts.time_limit, threads=opts.threads, model=(data, sf)
             )
         except Exception as exc:  # the proof of infeasibility stands even if explaining fails
             res.explanation = pd.DataFrame(

@@ -149,3 +149,45 @@ def test_a_failing_explanation_keeps_the_infeasible_status(tmp_path, monkeypatch
     assert res.status == "infeasible"
     assert res.explanation["message"].tolist() == ["note: no explanation (RuntimeError: boom)"]
     assert solve(load_case(write_case(tmp_path, TIGHT, "t2")), explain=False).explanation.empty
+
+
+def test_elastic_start_never_names_a_larger_relaxation(tmp_path):
+    """The explanation starts HiGHS from the thriftiest plan: here that plan changes KEY×P's
+    level twice (weighted slack 2) while the minimum is one change (1). On this tiny case
+    HiGHS reports the optimum but hands back the start's columns; the answer must still be
+    the minimum, with the start or without it."""
+    import numpy as np
+
+    from svcplan.insight import explain as ex
+    from svcplan.solver import highs
+
+    files = dict(BASE)
+    files["case.yaml"] = "name: mc\nmax_changes: 0\n"
+    files["current.csv"] = "segment,product,level\nKEY,P,S"
+    files["policies.csv"] = "segment,product_class,min_level,max_level\nKEY,,,G"
+    case = load_case(write_case(tmp_path, files))
+    data, sf = ex._build(case)
+    rows, signs, weights = ex._elastic_rows(sf, ex._scales(case, data))
+    elastic = ex._with_slack(sf, rows, signs, weights)
+    start = ex._thrifty_start(sf, elastic, 1)
+    assert start is not None and elastic.objective(start) == pytest.approx(-2.0)
+    plain = highs.solve_mip(elastic, threads=1, rel_gap=1e-6)
+    out = ex._solve_elastic(elastic, start, 60.0, 1)
+    assert plain.objective == pytest.approx(-1.0)
+    assert elastic.objective(out.x) == pytest.approx(-1.0)
+    assert np.all(out.x[sf.n_cols:] >= -1e-9)
+
+
+def test_infeasible_lp_relaxation_is_proven_without_branch_and_bound(tmp_path):
+    """Period 2 of TIGHT needs 790 (KEY must be at S) against 300: even the LP relaxation has
+    no solution, which proves the case infeasible at once; the explanation (from the model
+    the solve built) names the same 490 as with a fresh build."""
+    from svcplan.insight import explain as ex
+
+    res = solve(load_case(write_case(tmp_path, TIGHT)), mip_gap=0)
+    assert res.status == "infeasible"
+    assert "LP relaxation" in res.message
+    fresh = ex.explain(load_case(write_case(tmp_path / "again", TIGHT)), threads=1)
+    budget = res.explanation[res.explanation["kind"] == "budget"]
+    assert budget["short_by"].tolist() == pytest.approx([490.0])
+    assert fresh[fresh["kind"] == "budget"]["short_by"].tolist() == pytest.approx([490.0])

@@ -19,6 +19,9 @@ from . import highs
 from .options import SolverOptions
 from .sweep import WarmState
 
+#: HiGHS's words for a model with no solution (its ``modelStatusToString(kInfeasible)``).
+LP_INFEASIBLE = "Infeasible"
+
 
 @dataclass
 class SearchLog:
@@ -34,6 +37,8 @@ class SearchLog:
     objectives: list[float] = field(default_factory=list)
     interrupted: bool = False
     trace: list = field(default_factory=list)
+    #: the LP relaxation has no solution: no plan can exist (the MIP is infeasible too)
+    lp_infeasible: bool = False
 
 
 def relaxation(
@@ -60,6 +65,7 @@ def relaxation(
     log.lp_seconds = time.perf_counter() - start
     log.lp_method = "lp"
     if not lp.optimal:
+        log.lp_infeasible = lp.message == LP_INFEASIBLE and not lp.interrupted
         return None
     log.lp_bound = sf.objective(lp.x)
     return lp.x, lp.col_dual
