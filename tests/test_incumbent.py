@@ -12,9 +12,11 @@ from svcplan.formulation.blocks import create_model
 from svcplan.formulation.data import prepare
 from svcplan.formulation.standard_form import standard_form
 from svcplan.prep.generate import generate_case
+from svcplan.solver import search
 from svcplan.solver.bound import SearchLog, relaxation
 from svcplan.solver.options import SolverOptions
 from svcplan.solver.search import (
+    fractional_units,
     from_start,
     neighbourhood_search,
     round_fractional,
@@ -70,6 +72,36 @@ def test_rounding_and_search_give_feasible_plans_that_only_improve():
     assert log.rounds > 0, "the search must run on a model of this size"
     assert _value(mat, x0) - 1e-6 <= _value(mat, x1) <= log.lp_bound + 1e-6
     assert log.objectives == sorted(log.objectives)
+
+
+def test_every_second_round_frees_the_lp_fractional_units(monkeypatch):
+    """The units the LP left fractional join rounds 1, 3, 5, … (not 0, 2, …), with a
+    neighbourhood of the starting size; the plan stays feasible and only improves."""
+    _, mat, data = _matrix(5, 30, 4, 4, 7)
+    log = SearchLog()
+    xr, reduced = relaxation(mat, SolverOptions(), None, log)
+    lp_units = fractional_units(mat, xr)
+    vals = xr[mat.x_cols]
+    assert set(lp_units) == set(mat.owner[mat.x_cols][(vals > 1e-6) & (vals < 1 - 1e-6)])
+    assert len(lp_units) > 0, "the case must leave some unit fractional"
+    x0 = round_fractional(mat, xr, SolverOptions(), 30.0, log)
+    freed = []
+
+    def spy(sf, x, free, *args, **kw):
+        freed.append(np.unique(sf.owner[free & (sf.owner >= 0)]))
+        return submip(sf, x, free, *args, **kw)
+
+    monkeypatch.setattr(search, "submip", spy)
+    x1 = search.neighbourhood_search(mat, x0, reduced, None, 0.0, SolverOptions(), 3.0, log,
+                                     lp_units=lp_units)
+    _assert_feasible(mat, x1)
+    assert len(freed) >= 2
+    for k, units in enumerate(freed):
+        if k % 2 == 1:
+            assert set(lp_units) <= set(units)
+            assert len(units) <= search.START_SIZE + len(lp_units) + 5  # a view rounds up
+    assert any(not set(lp_units) <= set(u) for u in freed[::2]), "even rounds are plain"
+    assert _value(mat, x0) - 1e-6 <= _value(mat, x1) <= log.lp_bound + 1e-6
 
 
 def test_submip_keeps_fixed_columns_and_never_worsens_the_start():

@@ -30,6 +30,9 @@ from . import highs
 from .bound import SearchLog
 from .options import SolverOptions
 
+#: Units per neighbourhood the search starts with.
+START_SIZE = 60
+
 
 def submip(
     sf: StandardForm, x: np.ndarray, free: np.ndarray, opts: SolverOptions, seconds: float,
@@ -65,9 +68,7 @@ def round_fractional(
     a unit's periods); the continuous columns (changes, goodwill stocks) stay free too, so
     they follow the rounded levels exactly.
     """
-    x_units = sf.owner[sf.x_cols]
-    vals = xr[sf.x_cols]
-    frac_units = np.unique(x_units[np.minimum(vals, 1 - vals) > 1e-6])
+    frac_units = fractional_units(sf, xr)
     integer = sf.integer.astype(bool)
     free = ~integer | (sf.owner < 0) | np.isin(sf.owner, frac_units)
     x0 = np.where(integer, np.round(xr), xr)
@@ -82,10 +83,16 @@ def round_fractional(
     return out
 
 
+def fractional_units(sf: StandardForm, xr: np.ndarray) -> np.ndarray:
+    """The units with a fractional option column in the LP point ``xr`` (sorted)."""
+    vals = xr[sf.x_cols]
+    return np.unique(sf.owner[sf.x_cols][np.minimum(vals, 1 - vals) > 1e-6])
+
+
 def neighbourhood_search(
     sf: StandardForm, x: np.ndarray, reduced_cost: np.ndarray, cluster: np.ndarray | None,
     target_gap: float, opts: SolverOptions, seconds: float, log: SearchLog,
-    seed: int = 0,
+    seed: int = 0, lp_units: np.ndarray | None = None,
 ) -> np.ndarray:
     """Improve the plan ``x`` by re-optimising a few dozen units at a time.
 
@@ -98,6 +105,13 @@ def neighbourhood_search(
     LP bound, after ``seconds``, or after 12 rounds in a row without improvement.
     On a 100k-binary case single units did better than products alone (0.055% vs 0.068%
     in the same time, docs/performance.md).
+
+    ``lp_units``: the units the LP left fractional (the rounding decided them blindly).
+    Every second round frees them too, with single units of the starting size: where
+    rounding them strands budget, only a sub-MIP that moves them together with others can
+    re-spend it (demo at 1.1× budget: freeing them with the units of one segment closed the
+    gap from 0.64% to 0.18% in 0.6 s, the same units without them gained nothing; the
+    solve of that point went from 28.6 s to 11.5 s; points done in one round are unchanged).
     """
     start = time.perf_counter()
     if not len(sf.x_cols):
@@ -105,7 +119,7 @@ def neighbourhood_search(
     rng = np.random.default_rng(seed)
     units = sf.owner[sf.x_cols]
     n_units = int(units.max()) + 1
-    size = 60  # units per neighbourhood to start with
+    size = START_SIZE
     if n_units <= 2 * size:  # small model: branch-and-bound on all of it does better
         return x
     unit_score = unit_margins(sf, x, reduced_cost)
@@ -119,7 +133,11 @@ def neighbourhood_search(
         gap = np.inf if log.lp_bound is None else (log.lp_bound - best) / max(abs(best), 1e-9)
         if gap <= target_gap or left < 0.5 or log.interrupted:
             break
-        free_units = views[log.rounds % len(views)].pick(size, rng)
+        with_lp = lp_units is not None and len(lp_units) > 0 and log.rounds % 2 == 1
+        view = views[0] if with_lp else views[log.rounds % len(views)]
+        free_units = view.pick(START_SIZE if with_lp else size, rng)
+        if with_lp:
+            free_units[lp_units] = True
         free = (sf.owner < 0) | (free_units[np.maximum(sf.owner, 0)] & (sf.owner >= 0))
         limit = min(step_limit, left)
         t0 = time.perf_counter()

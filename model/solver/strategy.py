@@ -24,7 +24,14 @@ from ..formulation.standard_form import StandardForm
 from . import highs, pricing
 from .bound import SearchLog, relaxation
 from .options import SolverOptions
-from .search import from_start, neighbourhood_search, round_fractional, thrifty_plan
+from .search import (
+    START_SIZE,
+    fractional_units,
+    from_start,
+    neighbourhood_search,
+    round_fractional,
+    thrifty_plan,
+)
 from .status import Status
 from .sweep import WarmState
 
@@ -182,12 +189,22 @@ def _incumbent(
     if best is not None and not log.interrupted:
         seconds = share(0.85, max(5.0, 2.0 * log.lp_seconds))
         reduced = lp[1] if lp is not None else np.zeros(sf.n_cols)
-        improved = neighbourhood_search(sf, best, reduced, cluster, gap, opts, seconds, log)
+        improved = neighbourhood_search(sf, best, reduced, cluster, gap, opts, seconds, log,
+                                        lp_units=_few_fractional(sf, lp, log))
         v = sf.objective(improved)
         if v > value:
             best, value = improved, v
             source += " + neighbourhood search"
     return best, value, source
+
+
+def _few_fractional(sf: StandardForm, lp, log: SearchLog) -> np.ndarray | None:
+    """The units the whole LP relaxation left fractional, when they are few enough to join
+    a neighbourhood (the priced point of a large model has hundreds: not used there)."""
+    if lp is None or log.lp_method != "lp":
+        return None
+    units = fractional_units(sf, lp[0])
+    return units if len(units) <= START_SIZE // 2 else None
 
 
 def _record(out: SolveOutcome, source: str, log: SearchLog) -> None:
