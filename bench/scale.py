@@ -123,6 +123,39 @@ def _wall(cmd: list[str]) -> float:
     return time.perf_counter() - t
 
 
+def frontier(work: Path) -> None:
+    """One demo solve, the demo frontier warm and cold (2 workers), one after the other;
+    then per point the seconds and gaps of both (from each run's summary.csv)."""
+    import pandas as pd
+
+    exe = [sys.executable, "-m", "svcplan"]
+    print("| run | wall s | × one solve | summed over points s | load before → after |")
+    print("|---|---|---|---|---|")
+    one = None
+    for name, cmd in [
+        ("one demo solve", [*exe, "solve", "data/demo", "--quiet", "--out", str(work / "one")]),
+        ("frontier, warm (11 points)", [*exe, "frontier", "data/demo", "--quiet", "--workers",
+                                        "2", "--out", str(work / "warm")]),
+        ("frontier, cold (--no-warm)", [*exe, "frontier", "data/demo", "--quiet", "--workers",
+                                        "2", "--no-warm", "--out", str(work / "cold")]),
+    ]:
+        before = load()
+        wall = _wall(cmd)
+        one = one or wall
+        out = work / cmd[-1].rsplit("/", 1)[-1] / "summary.csv"
+        summed = pd.read_csv(out)["seconds"].sum() if "frontier" in cmd else wall
+        print(f"| {name} | {wall:.1f} | {wall / one:.1f} | {summed:.1f} | {before} → {load()} |",
+              flush=True)
+    w, c = (pd.read_csv(work / k / "summary.csv").set_index("scenario") for k in ("warm", "cold"))
+    print("\n| point | status | warm s | cold s | warm gap % | cold gap % | warm objective / cold |")
+    print("|---|---|---|---|---|---|---|")
+    for name in w.index:
+        ratio = w.at[name, "objective"] / c.at[name, "objective"]
+        print(f"| {name} | {w.at[name, 'status']} | {w.at[name, 'seconds']:.1f} "
+              f"| {c.at[name, 'seconds']:.1f} | {100 * w.at[name, 'mip_gap']:.3f} "
+              f"| {100 * c.at[name, 'mip_gap']:.3f} | {ratio:.5f} |")
+
+
 def load() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
@@ -143,16 +176,7 @@ def main() -> None:
     work = a.work or Path(tempfile.mkdtemp(prefix="svcplan-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     if a.what == "frontier":
-        exe = [sys.executable, "-m", "svcplan"]
-        print("| run | wall s | load |\n|---|---|---|")
-        for name, cmd in [
-            ("one demo solve", [*exe, "solve", "data/demo", "--out", str(work / "one")]),
-            ("frontier, warm (11 points)", [*exe, "frontier", "data/demo", "--quiet",
-                                            "--out", str(work / "warm")]),
-            ("frontier, cold (--no-warm)", [*exe, "frontier", "data/demo", "--quiet",
-                                            "--no-warm", "--out", str(work / "cold")]),
-        ]:
-            print(f"| {name} | {_wall(cmd):.1f} | {load()} |", flush=True)
+        frontier(work)
         return
     case = str(case_path(a.size, work))
     if a.what == "build":
