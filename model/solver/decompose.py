@@ -32,6 +32,7 @@ import scipy.sparse as sp
 
 from ..formulation.standard_form import StandardForm
 from . import highs
+from .cluster import ClusterBlocks
 
 #: columns per block: small enough for fast dual simplex, large enough that the per-block
 #: work of a pricing round (set costs, run, read back) stays small
@@ -131,7 +132,7 @@ class SparseRest:
     """The model without its dense rows, held in HiGHS as independent blocks, with each
     block's copies of the shared columns priced (``nu``, per copy; module docstring)."""
 
-    lps: highs.RepricedBlocks
+    lps: highs.RepricedBlocks | ClusterBlocks
     layout: Split
     offset: float
     nu: np.ndarray | None = None
@@ -139,14 +140,22 @@ class SparseRest:
 
     @classmethod
     def of(cls, sf: StandardForm, dense: np.ndarray, cluster: np.ndarray | None,
-           workers: int | None) -> SparseRest:
-        """Split by product where the model allows; else the whole rest as one block."""
+           workers: int | None, dask: str | None = None) -> SparseRest:
+        """Split by product where the model allows; else the whole rest as one block.
+        The blocks are solved on ``workers`` threads here, or on the Dask cluster at the
+        address ``dask``; only their LPs are kept (the parts are dropped once loaded)."""
         layout = split(sf, dense, product_blocks(sf, cluster, BLOCK_COLUMNS))
         if layout is None or not layout.parts:
             whole = np.zeros(sf.n_cols, dtype=np.int64)
             layout = split(sf, dense, whole)
-        return cls(highs.RepricedBlocks(layout.parts, sf.n_cols + len(layout.copy_of),
-                                        workers), layout, sf.offset)
+        n = sf.n_cols + len(layout.copy_of)
+        lps = (highs.RepricedBlocks(layout.parts, n, workers) if dask is None
+               else ClusterBlocks(layout.parts, n, dask))
+        return cls(lps, replace(layout, parts=[]), sf.offset)
+
+    def close(self) -> None:
+        """Release what holds the blocks (a Dask client and its actors)."""
+        self.lps.close()
 
     def solve(self, reduced: np.ndarray, seconds: float | None, deadline: float | None,
               nu: np.ndarray | None = None) -> highs.LpSolution:

@@ -221,6 +221,8 @@ class RepricedBlocks:
         the whole model (0 for columns in no block), ``objective`` their sum (no offset);
         optimal only if every block is."""
         cost = np.asarray(cost, dtype=float)
+        if deadline is None and seconds is not None:
+            deadline = time.perf_counter() + seconds
         x, dual = np.zeros(self._n_cols), np.zeros(self._n_cols)
         answers: list[tuple[bool, str, float]] = [(False, "not run", 0.0)] * self.n_blocks
 
@@ -261,6 +263,9 @@ class RepricedBlocks:
             return LpSolution(False, message=failed[0], interrupted=interrupted)
         objective = sum(value for _, _, value in answers)
         return LpSolution(True, x, dual, None, objective, interrupted=interrupted)
+
+    def close(self) -> None:
+        """Nothing to release: no HiGHS instance outlives a round."""
 
     def _instance(self, k: int, seconds: float | None) -> highspy._core._Highs:
         """A fresh instance of block ``k``, started from its last optimal basis.

@@ -162,39 +162,43 @@ def lagrangian(
             lam = prices.step(seen_lam, seen_spend)
     else:
         lam = _core_prices(sf, D, c, target, scale)
-        rest = SparseRest.of(sf, dense, cluster, opts.threads)
+        rest = SparseRest.of(sf, dense, cluster, opts.threads, opts.dask)
     log.blocks, log.links_priced = rest.lps.n_blocks, len(rest.layout.copy_of) > 0
     opts.say(f"pricing the {len(dense)} dense budget rows ({sf.n_cols:,} columns, "
              f"{rest.lps.n_blocks} blocks)…")
     best_lam, seen = lam, []
     bounds: list[float] = []
     best_bound, best_x, best_value, best_rc, bound_x = np.inf, None, -np.inf, None, None
-    for rnd in range(max_rounds):
-        left = None if seconds is None else seconds - (time.perf_counter() - start)
-        if left is not None and left <= 0.5:
-            break
-        until = None if left is None else time.perf_counter() + left + 1.0
-        lp = rest.solve(c - D.T @ lam, left, until)
-        log.interrupted |= lp.interrupted
-        if not lp.optimal:
-            break
-        x = lp.x
-        spend = D @ x
-        seen.append((lam, spend))
-        bound = float(lp.objective + lam @ b)  # the rest's part includes the offset
-        if bound < best_bound:
-            best_bound, bound_x, best_rc, best_lam = bound, x, lp.col_dual, lam
-        if np.all(spend <= b + 1e-7 * np.maximum(np.abs(b), 1.0)):
-            value = sf.objective(x)
-            if value > best_value:
-                best_x, best_value = x, value
-        log.trace.append(("price", rnd, round(time.perf_counter() - start, 1), bound))
-        bounds.append(best_bound)
-        off = np.inf if best_x is None else (best_bound - best_value) / abs(best_bound)
-        stalled = len(bounds) > 3 and bounds[-4] - best_bound <= 0.1 * gap * abs(best_bound)
-        if off <= 0.5 * gap or (stalled and off <= 2 * gap):
-            break
-        lam = prices.step(lam, spend)
+    try:
+        for rnd in range(max_rounds):
+            left = None if seconds is None else seconds - (time.perf_counter() - start)
+            if left is not None and left <= 0.5:
+                break
+            until = None if left is None else time.perf_counter() + left + 1.0
+            lp = rest.solve(c - D.T @ lam, left, until)
+            log.interrupted |= lp.interrupted
+            if not lp.optimal:
+                break
+            x = lp.x
+            spend = D @ x
+            seen.append((lam, spend))
+            bound = float(lp.objective + lam @ b)  # the rest's part includes the offset
+            if bound < best_bound:
+                best_bound, bound_x, best_rc, best_lam = bound, x, lp.col_dual, lam
+            if np.all(spend <= b + 1e-7 * np.maximum(np.abs(b), 1.0)):
+                value = sf.objective(x)
+                if value > best_value:
+                    best_x, best_value = x, value
+            log.trace.append(("price", rnd, round(time.perf_counter() - start, 1), bound))
+            bounds.append(best_bound)
+            off = np.inf if best_x is None else (best_bound - best_value) / abs(best_bound)
+            stalled = len(bounds) > 3 and bounds[-4] - best_bound <= 0.1 * gap * abs(best_bound)
+            if off <= 0.5 * gap or (stalled and off <= 2 * gap):
+                break
+            lam = prices.step(lam, spend)
+    finally:
+        if warm is None:
+            rest.close()  # a Dask client and its actors go now; a sweep keeps them
     log.lp_seconds = time.perf_counter() - start
     log.lp_method = "prices"
     if warm is not None:
