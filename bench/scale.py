@@ -10,6 +10,7 @@ Usage (from the repository root)::
     python bench/scale.py sweep 300k            # one budget-sweep point cold vs warm
     python bench/scale.py frontier              # demo frontier warm vs cold vs one solve
     python bench/scale.py solve 1M --gap 0.001  # the full 1M solve, per phase
+    python bench/scale.py solve 5M --dask 2     # 5M on a LocalCluster of 2 workers (6 GB each)
 
 Write ``uptime`` next to every figure: the machine is shared and timings are noisy; compare
 ratios measured in one run.
@@ -27,9 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+import ladder  # noqa: E402
 from ladder import LADDER, phase_generate, run_child  # noqa: E402
 
-LADDER = {**LADDER, "5M": (10, 10000, 5, 10)}
+LADDER["5M"] = (10, 10000, 5, 10)  # ladder's own table: its case generator reads it
+assert ladder.LADDER is LADDER
 
 
 def peak_mb() -> float:
@@ -66,19 +69,35 @@ def m_build(case: str, pyomo: str) -> dict:
             "standard_form": t4 - t3, "binaries": int(sf.integer.sum()), "peak_mb": peak_mb()}
 
 
-def m_solve(case: str, gap: str, limit: str) -> dict:
+def m_solve(case: str, gap: str, limit: str, dask_workers: str = "0") -> dict:
+    """One solve; with ``dask_workers`` > 0 on a LocalCluster of that many worker processes
+    (one thread, 6 GB each) on 127.0.0.1, whose peaks are reported as ``worker_peak_mb``."""
     from svcplan.api import load_case, solve
 
     t0 = time.perf_counter()
     marks: list[tuple[float, str]] = []
     c = load_case(case)
-    res = solve(c, mip_gap=float(gap), time_limit=float(limit), marginals=False,
-                progress=lambda m: marks.append((round(time.perf_counter() - t0, 1), m[:60])))
+    kw = {"mip_gap": float(gap), "time_limit": float(limit), "marginals": False,
+          "progress": lambda m: marks.append((round(time.perf_counter() - t0, 1), m[:60]))}
+    worker_peaks: list[float] = []
+    if int(dask_workers):
+        import distributed
+
+        with distributed.LocalCluster(n_workers=int(dask_workers), threads_per_worker=1,
+                                      memory_limit="6GB", host="127.0.0.1",
+                                      dashboard_address=None) as cluster:
+            t0 = time.perf_counter()  # the cluster's start is not the solve's
+            res = solve(c, dask=cluster.scheduler_address, **kw)
+            with distributed.Client(cluster) as client:
+                worker_peaks = sorted(client.run(peak_mb).values())
+    else:
+        res = solve(c, **kw)
     return {"status": str(res.status), "build": res.build_seconds, "solve": res.solve_seconds,
             "total": time.perf_counter() - t0, "gap": res.mip_gap, "binaries": res.n_binaries,
             "lp_seconds": res.search.get("lp_seconds"), "lp_method": res.search.get("lp_method"),
+            "blocks": res.search.get("blocks"),
             "search_seconds": res.search.get("search_seconds"), "peak_mb": peak_mb(),
-            "marks": marks}
+            "worker_peak_mb": worker_peaks, "marks": marks}
 
 
 def m_sweep(case: str, first: str, second: str, gap: str, limit: str) -> dict:
@@ -168,6 +187,7 @@ def main() -> None:
     ap.add_argument("--gap", default="0.001")
     ap.add_argument("--limit", default="600")
     ap.add_argument("--work", type=Path, default=None, help="keep generated cases here")
+    ap.add_argument("--dask", default="0", help="solve: on a LocalCluster of this many workers")
     a = ap.parse_args()
     if a.measure:
         kind, *rest = a.measure
@@ -197,12 +217,15 @@ def main() -> None:
               f"| {r['warm_s'] / r['cold_s']:.2f} | {100 * r['cold_gap']:.4f} "
               f"| {100 * r['warm_gap']:.4f} | {load()} |")
     else:
-        r = _child(["solve", case, a.gap, a.limit])
+        r = _child(["solve", case, a.gap, a.limit, a.dask])
         print(json.dumps(r))
-        print("| size | binaries | build s | solve s | total s | peak MB | gap % | status | load |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        print(f"| {a.size} | {r.get('binaries')} | {r.get('build', 0):.1f} "
-              f"| {r.get('solve', 0):.1f} | {r.get('total', 0):.1f} | {r.get('peak_mb', 0):.0f} "
+        print("| size | Dask workers | binaries | blocks | build s | pricing s | total s "
+              "| peak MB | worker peaks MB | gap % | status | load |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        peaks = ", ".join(f"{p:,.0f}" for p in r.get("worker_peak_mb") or []) or "–"
+        print(f"| {a.size} | {a.dask} | {r.get('binaries')} | {r.get('blocks')} "
+              f"| {r.get('build', 0):.1f} | {r.get('lp_seconds') or 0:.1f} "
+              f"| {r.get('total', 0):.1f} | {r.get('peak_mb', 0):,.0f} | {peaks} "
               f"| {100 * (r.get('gap') or 0):.4f} | {r.get('status')} | {load()} |")
 
 

@@ -49,6 +49,7 @@ def solve(
     solver: str | None = None,
     extend: Callable | Sequence[Callable] | None = None,
     sweep: Sweep | None = None,
+    dask: str | None = None,
 ) -> SolveResult:
     """Build and solve the SPEC model of ``case``; arguments override case.yaml ``solver:``.
 
@@ -68,6 +69,9 @@ def solve(
     budget sweep; when only the budgets changed since its last case, the model is not
     rebuilt and the bound starts from the last point's prices and basis (not used with
     ``solver`` or ``extend``).
+    ``dask``: a Dask scheduler address (``tcp://host:8786``); the product blocks of a large
+    model's bound are solved on that cluster's workers (:mod:`svcplan.solver.cluster`), the
+    rest of the solve here.
     Raises :class:`CaseError` when the case is estimated not to fit in the memory available
     (:mod:`svcplan.solver.memory`).
     """
@@ -76,16 +80,23 @@ def solve(
     # batch worker start without them. The stage order is the same as at the top.
     from .formulation.blocks import create_model
     from .formulation.extend import apply_extension
+    from .formulation.hooks import UsageError
     from .formulation.standard_form import standard_form
     from .insight import explain as insight_explain
     from .insight.marginals import marginal_values
     from .solver import highs
+    from .solver.cluster import check_cluster
     from .solver.memory import check_fits
     from .solver.pyomo_solvers import check_solver, solve_with_pyomo
     from .solver.strategy import solve_model
 
     if solver is not None:
         check_solver(solver)  # before the build: a missing solver is refused at once
+        if dask is not None:
+            raise UsageError("--dask solves svcplan's own HiGHS pipeline on a cluster; it "
+                             "cannot be combined with --solver")
+    if dask is not None:
+        check_cluster(dask)  # an address nobody answers is refused before the build
     check_fits(case)  # a case that cannot fit is refused before anything is built
     extensions = [] if extend is None else [extend] if callable(extend) else list(extend)
     if solver is not None or extensions:
@@ -99,6 +110,7 @@ def solve(
         write_model=Path(write_model) if write_model else None,
         warm_start=warm_start,
         log=log,
+        dask=dask,
         progress=progress,
     )
     opts.say("building the model…")

@@ -64,6 +64,9 @@ def solve_cmd(
                                          help="Also write report.html (svcplan report).")] = False,
     solver: SolverOpt = None,
     extend: ExtendOpt = None,
+    dask: Annotated[str | None, typer.Option(
+        metavar="ADDRESS", help="Solve the product blocks of a large model's bound on the Dask "
+        "cluster at this scheduler address (e.g. tcp://10.0.0.5:8786).")] = None,
 ) -> None:
     """Solve a planning case and write its plan and KPIs."""
     if write_model and write_model.suffix.lower() not in MODEL_SUFFIXES:
@@ -81,7 +84,7 @@ def solve_cmd(
     target = out or default_out(c.name)
     try:
         kw = dict(time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
-                  warm_start=warm_start, log=log, solver=solver, extend=extensions)
+                  warm_start=warm_start, log=log, solver=solver, extend=extensions, dask=dask)
         if log or quiet:
             res = solve(c, **kw)
         else:  # one status line per phase: long runs show what they are doing

@@ -30,6 +30,8 @@ class SearchLog:
     lp_seconds: float = 0.0
     lp_bound: float | None = None
     lp_method: str = ""  # "lp" (the whole LP relaxation) or "prices" (.pricing)
+    blocks: int = 0  # independent blocks of the sparse rest (priced bound only)
+    links_priced: bool = False  # fixed-cost links priced, so the rest split by product
     rounded_objective: float | None = None
     rounds: int = 0
     improved: int = 0

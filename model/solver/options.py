@@ -24,6 +24,9 @@ class SolverOptions:
     #: bound by pricing the dense budget rows (:mod:`.pricing`) instead of solving the
     #: whole LP relaxation: None = for large models (≥ 100k columns), True/False = always/never
     prices: bool | None = None
+    #: a Dask scheduler address: the product blocks of a priced model are solved on that
+    #: cluster (:mod:`.cluster`) instead of on this machine's threads
+    dask: str | None = None
     #: called with a short line at each phase (the CLI shows it as a status line)
     progress: Callable[[str], None] | None = field(default=None, compare=False)
 

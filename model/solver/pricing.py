@@ -19,6 +19,10 @@ Prices are found per row by safeguarded secant steps on ``spend_r(λ) = b_r`` (a
 spend falls as its price rises; rows of different periods barely interact), started from
 the same iteration on the *separable core* (every unit-period picks its best option
 alone: numpy, milliseconds).
+
+The sparse rest itself is held as independent product blocks (:mod:`.decompose`: each
+block has its own copy of the offered-level columns, priced too), solved side by side: at
+1M binaries a round takes 2 s instead of 10 s, and the first 7.5 s instead of 46 s.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ import numpy as np
 
 from ..formulation.rows import DENSE
 from ..formulation.standard_form import StandardForm
-from . import highs
 from .bound import SearchLog
+from .decompose import SparseRest
 from .options import SolverOptions
 from .search import unit_margins
 from .sweep import WarmState
@@ -121,7 +125,7 @@ def _core_prices(sf: StandardForm, D, c: np.ndarray, b: np.ndarray, scale: np.nd
 def lagrangian(
     sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog,
     gap: float = 1e-4, max_rounds: int = 30, marginal: int = 200,
-    warm: WarmState | None = None,
+    warm: WarmState | None = None, cluster: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(x, reduced costs)`` for the rounding, with ``log.lp_bound`` the best ``L(λ)`` (a
     valid bound); None if the sparse rest cannot be solved to optimality in time or no
@@ -129,16 +133,18 @@ def lagrangian(
 
     Stops once the best feasible point is within ``gap / 2`` (relative) of the bound, or
     the bound has stalled (less than ``gap / 10`` in three re-solves) with the feasible
-    point within ``20 × gap`` (stopping on the bound alone once left it 0.5% off at 300k,
-    and rounding its 164 fence units took 72 s), after ``max_rounds``, or at ``seconds``.
+    point within ``2 × gap`` (stopping on the bound alone once left it 0.5% off at 300k,
+    and rounding its 164 fence units took 72 s; at 1M, 1.3% off left 1,655 units to round
+    in 25 s, where a round of the product blocks takes 2 s), after ``max_rounds``, or at
+    ``seconds``.
 
     ``warm`` (a sweep's state, :mod:`.sweep`): when the last point had the same matrix,
     its sparse rest (held in HiGHS with its optimal basis) and its prices are the start;
     the sparse rest and the prices of the best bound are left there for the next point.
+    ``cluster`` (product per unit) splits the sparse rest into product blocks.
     """
     start = time.perf_counter()
     dense = dense_rows(sf)
-    opts.say(f"pricing the {len(dense)} dense budget rows ({sf.n_cols:,} columns)…")
     D = sf.A[dense].tocsr()
     b = sf.row_upper[dense]
     c = sf.cost
@@ -156,36 +162,43 @@ def lagrangian(
             lam = prices.step(seen_lam, seen_spend)
     else:
         lam = _core_prices(sf, D, c, target, scale)
-        rest = highs.RepricedLp(sf.without_rows(dense), opts.threads)
+        rest = SparseRest.of(sf, dense, cluster, opts.threads, opts.dask)
+    log.blocks, log.links_priced = rest.lps.n_blocks, len(rest.layout.copy_of) > 0
+    opts.say(f"pricing the {len(dense)} dense budget rows ({sf.n_cols:,} columns, "
+             f"{rest.lps.n_blocks} blocks)…")
     best_lam, seen = lam, []
     bounds: list[float] = []
     best_bound, best_x, best_value, best_rc, bound_x = np.inf, None, -np.inf, None, None
-    for rnd in range(max_rounds):
-        left = None if seconds is None else seconds - (time.perf_counter() - start)
-        if left is not None and left <= 0.5:
-            break
-        until = None if left is None else time.perf_counter() + left + 1.0
-        lp = rest.solve(c - D.T @ lam, left, until)
-        log.interrupted |= lp.interrupted
-        if not lp.optimal:
-            break
-        x = lp.x
-        spend = D @ x
-        seen.append((lam, spend))
-        bound = float(lp.objective + lam @ b)  # the LP objective includes the offset
-        if bound < best_bound:
-            best_bound, bound_x, best_rc, best_lam = bound, x, lp.col_dual, lam
-        if np.all(spend <= b + 1e-7 * np.maximum(np.abs(b), 1.0)):
-            value = sf.objective(x)
-            if value > best_value:
-                best_x, best_value = x, value
-        log.trace.append(("price", rnd, round(time.perf_counter() - start, 1), bound))
-        bounds.append(best_bound)
-        off = np.inf if best_x is None else (best_bound - best_value) / abs(best_bound)
-        stalled = len(bounds) > 3 and bounds[-4] - best_bound <= 0.1 * gap * abs(best_bound)
-        if off <= 0.5 * gap or (stalled and off <= 20 * gap):
-            break
-        lam = prices.step(lam, spend)
+    try:
+        for rnd in range(max_rounds):
+            left = None if seconds is None else seconds - (time.perf_counter() - start)
+            if left is not None and left <= 0.5:
+                break
+            until = None if left is None else time.perf_counter() + left + 1.0
+            lp = rest.solve(c - D.T @ lam, left, until)
+            log.interrupted |= lp.interrupted
+            if not lp.optimal:
+                break
+            x = lp.x
+            spend = D @ x
+            seen.append((lam, spend))
+            bound = float(lp.objective + lam @ b)  # the rest's part includes the offset
+            if bound < best_bound:
+                best_bound, bound_x, best_rc, best_lam = bound, x, lp.col_dual, lam
+            if np.all(spend <= b + 1e-7 * np.maximum(np.abs(b), 1.0)):
+                value = sf.objective(x)
+                if value > best_value:
+                    best_x, best_value = x, value
+            log.trace.append(("price", rnd, round(time.perf_counter() - start, 1), bound))
+            bounds.append(best_bound)
+            off = np.inf if best_x is None else (best_bound - best_value) / abs(best_bound)
+            stalled = len(bounds) > 3 and bounds[-4] - best_bound <= 0.1 * gap * abs(best_bound)
+            if off <= 0.5 * gap or (stalled and off <= 2 * gap):
+                break
+            lam = prices.step(lam, spend)
+    finally:
+        if warm is None:
+            rest.close()  # a Dask client and its actors go now; a sweep keeps them
     log.lp_seconds = time.perf_counter() - start
     log.lp_method = "prices"
     if warm is not None:

@@ -165,7 +165,8 @@ def _incumbent(
     candidates = []
     lp = None
     if pricing.applies(sf, opts.prices):
-        lp = pricing.lagrangian(sf, opts, share(0.5, None), log, gap, warm=warm)
+        lp = pricing.lagrangian(sf, opts, share(0.5, None), log, gap, warm=warm,
+                                cluster=cluster)
     if lp is None and not log.interrupted:
         lp = relaxation(sf, opts, share(0.7, None), log, warm)
     if lp is not None and not log.interrupted:
@@ -211,7 +212,7 @@ def _record(out: SolveOutcome, source: str, log: SearchLog) -> None:
     out.details["warm_start"] = source
     out.details["search"] = {
         "lp_seconds": round(log.lp_seconds, 3), "lp_bound": log.lp_bound,
-        "lp_method": log.lp_method,
+        "lp_method": log.lp_method, "blocks": log.blocks, "links_priced": log.links_priced,
         "rounded_objective": log.rounded_objective, "rounds": log.rounds,
         "improved": log.improved, "search_seconds": round(log.seconds, 3),
         "objectives": log.objectives, "trace": log.trace,

@@ -37,7 +37,7 @@ from ..formulation.standard_form import StandardForm, standard_form
 class WarmState:
     """What the last solve of a sweep learned (every field None: nothing yet).
 
-    ``rest`` is a :class:`.highs.RepricedLp` (the sparse rest of a priced model, with its
+    ``rest`` is a :class:`.pricing.SparseRest` (the sparse rest of a priced model, with its
     basis); ``lam`` the prices of the dense rows at the best bound; ``basis`` the optimal
     basis of the whole LP relaxation (small models), opaque (HiGHS's own object); ``seen``
     the (prices, spend per dense row) pairs of the last point's pricing rounds.

@@ -1,0 +1,113 @@
+"""The product blocks of a priced model solved on a Dask cluster (``svcplan solve --dask``).
+
+Pricing (:mod:`.pricing`) re-solves the independent product blocks of the sparse rest
+(:mod:`.decompose`) once per round, at new prices. Here those blocks live on the cluster's
+workers: each worker holds one *actor*, a :class:`~svcplan.solver.highs.RepricedBlocks`
+over its share of the blocks (their LPs and last bases, sent once), and a round sends each
+actor only its slice of the objective and gets back its slice of the solution. The master
+(this process) keeps the prices and the dense rows; the rounding and the search that
+follow run here too.
+
+One honest deadline: every round is given the seconds left, each actor stops starting
+blocks when they are spent, and the round is not optimal unless every block is. A worker
+lost mid-round raises in :meth:`ClusterBlocks.solve`; pricing then reports no bound from
+this round, never a wrong optimum. Ctrl-C stops waiting; the actors finish the block in
+hand (each is small) and are released with the client.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..formulation.hooks import UsageError
+from ..formulation.standard_form import StandardForm
+from . import highs
+
+
+def check_cluster(address: str, timeout: float = 10.0) -> None:
+    """Refuse an address where no Dask scheduler answers, or one without workers, before
+    anything is built (:class:`~svcplan.formulation.hooks.UsageError`: exit code 2)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--dask needs Dask's distributed package: pip install "
+                         "'svcplan[dask]'") from None
+    try:
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"no Dask scheduler answers at {address}: {exc}") from None
+    try:
+        if not client.scheduler_info()["workers"]:
+            raise UsageError(f"the Dask cluster at {address} has no workers")
+    finally:
+        client.close()
+
+
+class ClusterBlocks:
+    """The blocks of :class:`~svcplan.solver.highs.RepricedBlocks`, held by actors on the
+    Dask cluster at ``address`` (a scheduler address, e.g. ``tcp://10.0.0.5:8786``)."""
+
+    def __init__(self, blocks: list[tuple[np.ndarray, StandardForm]], n_cols: int,
+                 address: str):
+        from distributed import Client  # only a --dask solve needs it
+
+        self._client = Client(address, set_as_default=False)
+        workers = sorted(self._client.scheduler_info()["workers"])
+        if not workers:
+            self._client.close()
+            raise RuntimeError(f"the Dask cluster at {address} has no workers")
+        self.n_blocks = len(blocks)
+        self._n_cols = n_cols
+        # the largest blocks first, each to the worker with the fewest columns so far
+        share: list[list[tuple[np.ndarray, StandardForm]]] = [[] for _ in workers]
+        load = np.zeros(len(workers))
+        for k in np.argsort([-len(cols) for cols, _ in blocks], kind="stable"):
+            w = int(np.argmin(load))
+            share[w].append(blocks[k])
+            load[w] += len(blocks[k][0])
+        self._cols, self._actors = [], []
+        for worker, mine in zip(workers, share, strict=True):
+            if not mine:
+                continue
+            cols = np.concatenate([c for c, _ in mine])
+            local = np.cumsum([0] + [len(c) for c, _ in mine])
+            parts = [(np.arange(local[i], local[i + 1]), part) for i, (_, part) in enumerate(mine)]
+            threads = self._client.scheduler_info()["workers"][worker].get("nthreads", 1)
+            with self._client.as_current():  # an actor handle binds to the current client
+                actor = self._client.submit(highs.RepricedBlocks, parts, len(cols), threads,
+                                            workers=[worker], actor=True, pure=False).result()
+            self._cols.append(cols)
+            self._actors.append(actor)
+
+    def solve(self, cost: np.ndarray, seconds: float | None, deadline: float | None
+              ) -> highs.LpSolution:
+        """Every block at objective ``cost`` (per column of the whole model), as
+        :meth:`~svcplan.solver.highs.RepricedBlocks.solve` answers it."""
+        if deadline is not None:
+            left = max(0.0, deadline - time.perf_counter())
+            seconds = left if seconds is None else min(seconds, left)
+        cost = np.asarray(cost, dtype=float)
+        try:
+            with self._client.as_current():
+                calls = [actor.solve(cost[cols], seconds, None)
+                         for actor, cols in zip(self._actors, self._cols, strict=True)]
+                answers = [call.result() for call in calls]
+        except KeyboardInterrupt:
+            return highs.LpSolution(False, message="interrupted", interrupted=True)
+        except Exception as exc:  # a worker lost, the scheduler gone: no answer this round
+            return highs.LpSolution(False, message=f"the Dask cluster failed: {exc}")
+        x, dual = np.zeros(self._n_cols), np.zeros(self._n_cols)
+        objective = 0.0
+        for cols, answer in zip(self._cols, answers, strict=True):
+            if not answer.optimal:
+                return answer
+            x[cols], dual[cols] = answer.x, answer.col_dual
+            objective += answer.objective
+        return highs.LpSolution(True, x, dual, None, objective)
+
+    def close(self) -> None:
+        """Release the actors (their workers free the blocks) and the client."""
+        self._actors.clear()
+        self._client.close()

@@ -1,0 +1,108 @@
+"""The product blocks solved on a Dask cluster (svcplan.solver.cluster, `solve --dask`): on a
+LocalCluster on 127.0.0.1 the decomposed solve reaches the same optimum as the plain one, a
+round answers exactly as the local threads do, and a lost cluster is reported as no answer,
+never as a wrong one."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from svcplan import Case, solve  # noqa: E402
+from svcplan.formulation.blocks import create_model  # noqa: E402
+from svcplan.formulation.data import prepare, product_clusters  # noqa: E402
+from svcplan.formulation.hooks import UsageError  # noqa: E402
+from svcplan.formulation.standard_form import standard_form  # noqa: E402
+from svcplan.prep.generate import generate_case  # noqa: E402
+from svcplan.solver import decompose, highs  # noqa: E402
+from svcplan.solver import pricing as lagrange  # noqa: E402
+from svcplan.solver.cluster import ClusterBlocks, check_cluster  # noqa: E402
+
+
+def _case(shape=(3, 8, 3, 4), seed=4) -> Case:
+    tables, settings = generate_case(*shape, seed=seed)
+    levels = tables["levels"]
+    levels["fixed_cost"] = np.where(np.arange(len(levels)) > 0, 500.0, 0.0)
+    return Case.from_tables(tables, settings)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Two in-process workers on loopback (the multi-process cluster is the slow test)."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  protocol="tcp", host="127.0.0.1", dashboard_address=None) as c:
+        yield c
+
+
+def test_dask_solve_keeps_the_exact_optimum(cluster, monkeypatch):
+    case = _case()
+    plain = solve(case, mip_gap=0, warm_start=False, marginals=False)
+    monkeypatch.setattr(lagrange, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(decompose, "BLOCK_COLUMNS", 30)
+    on_dask = solve(case, mip_gap=0, marginals=False, dask=cluster.scheduler_address)
+    assert on_dask.search["lp_method"] == "prices" and on_dask.search["blocks"] > 3
+    assert on_dask.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
+    assert on_dask.bound >= plain.solver_objective - 1e-6 * abs(plain.solver_objective)
+
+
+def _blocks():
+    data = prepare(_case((4, 9, 4, 5), 3))
+    sf = standard_form(create_model(data))
+    dense = lagrange.dense_rows(sf)
+    layout = decompose.split(sf, dense, decompose.product_blocks(sf, product_clusters(data), 40))
+    return sf, layout
+
+
+def test_a_round_on_the_cluster_answers_as_the_local_threads(cluster):
+    sf, layout = _blocks()
+    n = sf.n_cols + len(layout.copy_of)
+    rng = np.random.default_rng(0)
+    cost = np.r_[sf.cost, -rng.random(len(layout.copy_of)) * 100]
+    here = highs.RepricedBlocks(layout.parts, n, 2).solve(cost, None, None)
+    there = ClusterBlocks(layout.parts, n, cluster.scheduler_address)
+    try:
+        answer = there.solve(cost, 30.0, None)
+        assert answer.optimal and here.optimal
+        assert answer.objective == pytest.approx(here.objective, rel=1e-12)
+        assert np.allclose(answer.x, here.x)
+    finally:
+        there.close()
+
+
+def test_a_lost_worker_is_no_answer_not_a_wrong_one():
+    sf, layout = _blocks()
+    n = sf.n_cols + len(layout.copy_of)
+    cost = np.r_[sf.cost, np.zeros(len(layout.copy_of))]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  protocol="tcp", host="127.0.0.1", dashboard_address=None) as c:
+        there = ClusterBlocks(layout.parts, n, c.scheduler_address)
+        assert there.solve(cost, 30.0, None).optimal
+        c.scale(0)  # the only worker, and the actor holding every block, goes away
+        deadline = time.monotonic() + 20
+        while c.scheduler_info["workers"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        lost = there.solve(cost, 5.0, None)
+        there.close()
+    assert not lost.optimal and lost.x is None and "Dask cluster failed" in lost.message
+
+
+def test_an_address_without_a_scheduler_is_refused():
+    with pytest.raises(UsageError, match="no Dask scheduler answers"):
+        check_cluster("tcp://127.0.0.1:9", timeout=1.0)
+
+
+@pytest.mark.slow
+def test_dask_solve_on_worker_processes(monkeypatch):
+    case = _case(seed=9)
+    plain = solve(case, mip_gap=0, warm_start=False, marginals=False)
+    monkeypatch.setattr(lagrange, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(decompose, "BLOCK_COLUMNS", 30)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as c:
+        on_dask = solve(case, mip_gap=0, marginals=False, dask=c.scheduler_address)
+    assert on_dask.search["blocks"] > 3
+    assert on_dask.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
