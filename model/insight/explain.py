@@ -18,7 +18,9 @@ say how much of each shortfall that policy accounts for ("the min-level policy f
 KEY × star accounts for 28,900 of it").
 
 The first re-solve gets the solve's time limit (60 s without one) and the policy
-re-solves share one more; a relaxation not proven minimal is said to be so.
+re-solves share one more; a relaxation not proven minimal is said to be so. Each elastic
+MIP starts from the thriftiest plan (money is the usual shortfall, and then that plan is
+often the minimum itself), and the first one reuses the model the solve built.
 
 Work happens on the standard form (:class:`StandardForm` names every row), so the model
 builder needs no hooks: the elastic model is the standard form with one slack column per
