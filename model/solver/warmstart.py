@@ -66,8 +66,10 @@ def _repair(
         for p, v in by.items():
             if p in pos:
                 lift[pos[p]] = v
-    groups = options.assign(_i=np.arange(len(options))).groupby(["u", "t"], sort=False)["_i"]
-    members = {k: v.to_numpy() for k, v in groups}
+    n_t_opt = int(t_of.max()) + 1 if len(t_of) else 1
+    group = np.unique(options["u"].to_numpy() * n_t_opt + t_of, return_inverse=True)[1]
+    chosen_of = np.zeros(int(group.max()) + 1 if len(group) else 0, dtype=np.int64)
+    position_of = np.zeros_like(chosen_of)
     choice = choice.copy()
     for _ in range(50):
         chosen = options.iloc[choice]
@@ -75,27 +77,41 @@ def _repair(
         used = chosen[["t", "level"]].drop_duplicates()
         spend += np.bincount(used["t"], weights=used["level"].map(fixed).fillna(0.0), minlength=n_t)
         excess = spend - budget
-        over = np.flatnonzero(np.nan_to_num(excess, nan=-1.0) > 1e-6)
-        if not len(over):
+        over = np.nan_to_num(excess, nan=-1.0) > 1e-6
+        if not over.any():
             return choice
-        moves = []  # (period, ratio, saving, position in choice, new option)
-        for k, i in enumerate(choice):
-            t = t_of[i]
-            if t not in over:
-                continue
-            alt = members[(options["u"].iat[i], t)]
-            alt = alt[cost[alt] < cost[i] - 1e-12]
-            if not len(alt):
-                continue
-            ratio = (profit[i] - profit[alt]) / (cost[i] - cost[alt])
-            j = alt[np.argmin(ratio)]
-            moves.append((t, float(ratio.min()), cost[i] - cost[j], k, j))
-        if not moves:
+        moves = _downgrades(choice, group, chosen_of, position_of, over, t_of, cost, profit)
+        if moves is None:
             return choice
-        moves.sort(key=lambda m: (m[0], m[1]))
-        covered = np.zeros(n_t)
-        for t, _, saving, k, j in moves:
-            if covered[t] < excess[t] * (1 + 1e-9) + 1e-6:
-                choice[k] = j
-                covered[t] += saving
+        t, saving, k, j = moves
+        # per period, in order of profit lost per budget saved: take moves until the excess
+        # is covered (a move counts if the savings before it fall short)
+        start = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+        before = np.cumsum(saving) - saving
+        before -= np.repeat(before[start], np.diff(np.r_[start, len(t)]))
+        take = before < excess[t] * (1 + 1e-9) + 1e-6
+        choice[k[take]] = j[take]
     return choice
+
+
+def _downgrades(choice, group, chosen_of, position_of, over, t_of, cost, profit):
+    """The best downgrade of every unit-period in an over-budget period: ``(period, saving,
+    position in choice, new option)`` sorted by period, then profit lost per budget saved
+    (ties: the plan's order); None if there is none. Vectorised over all options."""
+    chosen_of[group[choice]] = choice
+    position_of[group[choice]] = np.arange(len(choice))
+    i = chosen_of[group]  # the chosen option of each option's unit-period
+    ok = over[t_of[i]] & (cost < cost[i] - 1e-12)
+    j = np.flatnonzero(ok)
+    if not len(j):
+        return None
+    i = i[j]
+    ratio = (profit[i] - profit[j]) / (cost[i] - cost[j])
+    order = np.lexsort((j, ratio, group[j]))  # per unit-period: the best, first on ties
+    j, i, ratio = j[order], i[order], ratio[order]
+    first = np.r_[True, group[j][1:] != group[j][:-1]]
+    j, i, ratio = j[first], i[first], ratio[first]
+    k = position_of[group[j]]
+    order = np.lexsort((k, ratio, t_of[i]))
+    j, i, k = j[order], i[order], k[order]
+    return t_of[i], cost[i] - cost[j], k, j
