@@ -299,7 +299,24 @@ def solve_mip(
     ``start`` (every column) is handed to HiGHS as its first incumbent; ``cancel`` stops
     at once (HiGHS still reports that incumbent). Gaps and limits left None keep HiGHS's
     defaults. Never "unknown": a plan without a proof is ``feasible``, no plan ``error``.
+    An answer whose columns do not give its objective is never returned: on a tiny case
+    HiGHS, started from a plan, reported the optimum (−1) but handed back the start's
+    columns (−2); the MIP is then solved again without the start.
     """
+    until = None if seconds is None else time.perf_counter() + float(seconds)
+    out = _solve_mip_once(sf, threads, log, rel_gap, abs_gap, seconds, deadline, start, cancel)
+    if start is None or out.x is None or out.interrupted or abs(
+            sf.objective(out.x) - out.objective) <= 1e-7 * max(1.0, abs(out.objective)):
+        return out
+    left = None if until is None else max(1.0, until - time.perf_counter())
+    return _solve_mip_once(sf, threads, log, rel_gap, abs_gap, left, deadline, None, cancel)
+
+
+def _solve_mip_once(
+    sf: StandardForm, threads: int | None, log: bool, rel_gap: float | None,
+    abs_gap: float | None, seconds: float | None, deadline: float | None,
+    start: np.ndarray | None, cancel: bool,
+) -> MipSolution:
     h = _loaded(sf, threads, log)
     if rel_gap is not None:
         h.setOptionValue("mip_rel_gap", float(rel_gap))
