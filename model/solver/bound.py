@@ -19,9 +19,6 @@ from . import highs
 from .options import SolverOptions
 from .sweep import WarmState
 
-#: HiGHS's words for a model with no solution (its ``modelStatusToString(kInfeasible)``).
-LP_INFEASIBLE = "Infeasible"
-
 
 @dataclass
 class SearchLog:
@@ -67,7 +64,7 @@ def relaxation(
     log.lp_seconds = time.perf_counter() - start
     log.lp_method = "lp"
     if not lp.optimal:
-        log.lp_infeasible = lp.message == LP_INFEASIBLE and not lp.interrupted
+        log.lp_infeasible = lp.infeasible and not lp.interrupted
         return None
     log.lp_bound = sf.objective(lp.x)
     return lp.x, lp.col_dual

@@ -47,6 +47,7 @@ class LpSolution:
     message: str = ""
     interrupted: bool = False
     basis: object | None = None  # HiGHS's optimal basis, opaque: handed back to solve_lp
+    infeasible: bool = False  # HiGHS proved that the LP has no solution
 
 
 @dataclass
@@ -154,7 +155,8 @@ def _run_interruptible(
 def _lp_answer(h: highspy.Highs, interrupted: bool, keep_basis: bool = False) -> LpSolution:
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
-        return LpSolution(False, message=h.modelStatusToString(status), interrupted=interrupted)
+        return LpSolution(False, message=h.modelStatusToString(status), interrupted=interrupted,
+                          infeasible=status == highspy.HighsModelStatus.kInfeasible)
     sol = h.getSolution()
     return LpSolution(True, np.asarray(sol.col_value), np.asarray(sol.col_dual),
                       np.asarray(sol.row_dual, dtype=float),
