@@ -45,6 +45,7 @@ def test_dask_solve_keeps_the_exact_optimum(cluster, monkeypatch):
     monkeypatch.setattr(decompose, "BLOCK_COLUMNS", 30)
     on_dask = solve(case, mip_gap=0, marginals=False, dask=cluster.scheduler_address)
     assert on_dask.search["lp_method"] == "prices" and on_dask.search["blocks"] > 3
+    assert on_dask.search["dask"] == cluster.scheduler_address  # summary.json says where
     assert on_dask.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
     assert on_dask.bound >= plain.solver_objective - 1e-6 * abs(plain.solver_objective)
 

@@ -29,6 +29,7 @@ class SearchLog:
     lp_method: str = ""  # "lp" (the whole LP relaxation) or "prices" (.pricing)
     blocks: int = 0  # independent blocks of the sparse rest (priced bound only)
     links_priced: bool = False  # fixed-cost links priced, so the rest split by product
+    dask: str | None = None  # the Dask scheduler the blocks were solved on (None: here)
     rounded_objective: float | None = None
     rounds: int = 0
     improved: int = 0

@@ -164,8 +164,10 @@ def lagrangian(
         lam = _core_prices(sf, D, c, target, scale)
         rest = SparseRest.of(sf, dense, cluster, opts.threads, opts.dask)
     log.blocks, log.links_priced = rest.lps.n_blocks, len(rest.layout.copy_of) > 0
+    log.dask = opts.dask
+    where = "" if opts.dask is None else f" on the Dask cluster at {opts.dask}"
     opts.say(f"pricing the {len(dense)} dense budget rows ({sf.n_cols:,} columns, "
-             f"{rest.lps.n_blocks} blocks)…")
+             f"{rest.lps.n_blocks} blocks{where})…")
     best_lam, seen = lam, []
     bounds: list[float] = []
     best_bound, best_x, best_value, best_rc, bound_x = np.inf, None, -np.inf, None, None

@@ -224,6 +224,7 @@ def _record(out: SolveOutcome, source: str, log: SearchLog) -> None:
     out.details["search"] = {
         "lp_seconds": round(log.lp_seconds, 3), "lp_bound": log.lp_bound,
         "lp_method": log.lp_method, "blocks": log.blocks, "links_priced": log.links_priced,
+        "dask": log.dask,
         "rounded_objective": log.rounded_objective, "rounds": log.rounds,
         "improved": log.improved, "search_seconds": round(log.seconds, 3),
         "objectives": log.objectives, "trace": log.trace,
