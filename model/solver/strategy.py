@@ -88,9 +88,8 @@ def solve_model(
             out = _infeasible(sf, time.perf_counter() - start)
             _record(out, source, log)
             return out
-        if warm_obj is not None and log.lp_bound is not None and not log.interrupted and (
-            log.lp_bound - warm_obj <= max(float(gap) * abs(warm_obj), 1e-6)
-        ):
+        if warm_obj is not None and not log.interrupted and _within_gap(
+                warm_obj, log.lp_bound, float(gap)):
             # The LP bound already proves the plan within the gap: no branch-and-bound.
             by = "LP bound from priced budget rows" if log.lp_method == "prices" else (
                 "LP relaxation bound")
@@ -202,12 +201,14 @@ def _incumbent(
     return best, value, source
 
 
+def _within_gap(value: float, bound: float | None, gap: float) -> bool:
+    """Does ``bound`` prove a plan worth ``value`` within the relative ``gap``?"""
+    return bound is not None and bound - value <= max(gap * abs(value), 1e-6)
+
+
 def _proven(sf: StandardForm, candidates: list, bound: float | None, gap: float) -> bool:
     """Is some candidate plan already within ``gap`` of the LP bound?"""
-    if bound is None:
-        return False
-    return any(x is not None and bound - sf.objective(x) <= max(gap * abs(sf.objective(x)), 1e-6)
-               for x, _ in candidates)
+    return any(x is not None and _within_gap(sf.objective(x), bound, gap) for x, _ in candidates)
 
 
 def _few_fractional(sf: StandardForm, lp, log: SearchLog) -> np.ndarray | None:
