@@ -29,20 +29,28 @@ from . import highs
 def check_cluster(address: str, timeout: float = 10.0) -> None:
     """Refuse an address where no Dask scheduler answers, or one without workers, before
     anything is built (:class:`~svcplan.formulation.hooks.UsageError`: exit code 2)."""
+    client, _ = _connect(address, timeout)
+    client.close()
+
+
+def _connect(address: str, timeout: float | None = None):
+    """A client of the scheduler at ``address`` and its workers' information (address →
+    info); :class:`~svcplan.formulation.hooks.UsageError` if there is none or no worker."""
     try:
-        from distributed import Client
+        from distributed import Client  # only a --dask solve needs it
     except ImportError:
         raise UsageError("--dask needs Dask's distributed package: pip install "
                          "'svcplan[dask]'") from None
     try:
-        client = Client(address, timeout=timeout, set_as_default=False)
+        wait = {} if timeout is None else {"timeout": timeout}  # None: Dask's own default
+        client = Client(address, set_as_default=False, **wait)
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"no Dask scheduler answers at {address}: {exc}") from None
-    try:
-        if not client.scheduler_info()["workers"]:
-            raise UsageError(f"the Dask cluster at {address} has no workers")
-    finally:
+    workers = client.scheduler_info()["workers"]
+    if not workers:
         client.close()
+        raise UsageError(f"the Dask cluster at {address} has no workers")
+    return client, workers
 
 
 class ClusterBlocks:
@@ -51,13 +59,8 @@ class ClusterBlocks:
 
     def __init__(self, blocks: list[tuple[np.ndarray, StandardForm]], n_cols: int,
                  address: str):
-        from distributed import Client  # only a --dask solve needs it
-
-        self._client = Client(address, set_as_default=False)
-        workers = sorted(self._client.scheduler_info()["workers"])
-        if not workers:
-            self._client.close()
-            raise RuntimeError(f"the Dask cluster at {address} has no workers")
+        self._client, info = _connect(address)
+        workers = sorted(info)
         self.n_blocks = len(blocks)
         self._n_cols = n_cols
         # the largest blocks first, each to the worker with the fewest columns so far
@@ -74,7 +77,7 @@ class ClusterBlocks:
             cols = np.concatenate([c for c, _ in mine])
             local = np.cumsum([0] + [len(c) for c, _ in mine])
             parts = [(np.arange(local[i], local[i + 1]), part) for i, (_, part) in enumerate(mine)]
-            threads = self._client.scheduler_info()["workers"][worker].get("nthreads", 1)
+            threads = info[worker].get("nthreads", 1)
             with self._client.as_current():  # an actor handle binds to the current client
                 actor = self._client.submit(highs.RepricedBlocks, parts, len(cols), threads,
                                             workers=[worker], actor=True, pure=False).result()
