@@ -42,7 +42,8 @@ from ..formulation.data import ModelData, prepare
 from ..formulation.rows import ELASTIC, RowKind
 from ..formulation.standard_form import StandardForm, standard_form
 from ..solver import highs
-from ..solver.search import thrifty_plan
+from ..solver.options import SolverOptions
+from ..solver.search import from_start, thrifty_plan
 from ..solver.status import Status
 
 #: A slack below this (relative to its limit's scale) is round-off, not a relaxation.
@@ -218,15 +219,11 @@ def _thrifty_start(sf: StandardForm, elastic: StandardForm,
     often the minimal relaxation itself; as HiGHS's first incumbent it lets branch-and-bound
     prune from the start (demo at half its budget: 3.0 s → 0.5 s for the same minimum). The
     other columns (changes, goodwill, the slacks) are completed by one solve with the
-    options fixed; None when that fails (then HiGHS starts without it).
+    options fixed (:func:`~svcplan.solver.search.from_start`); None when that fails (then
+    HiGHS starts without it).
     """
-    x = thrifty_plan(sf)
-    ok = sf.x_cols >= 0
-    lower, upper = elastic.col_lower.copy(), elastic.col_upper.copy()
-    lower[sf.x_cols[ok]] = upper[sf.x_cols[ok]] = np.round(x[ok])
-    out = highs.solve_mip(elastic.with_bounds(lower, upper), threads=threads, seconds=10.0,
-                          deadline=time.perf_counter() + 11.0)
-    return out.x
+    # the elastic model keeps the option columns where they are (its slacks come after)
+    return from_start(elastic, thrifty_plan(sf), SolverOptions(threads=threads), seconds=10.0)
 
 
 def _solve_elastic(elastic: StandardForm, start: np.ndarray | None, seconds: float,
