@@ -10,8 +10,8 @@ follow run here too.
 
 One honest deadline: every round is given the seconds left, each actor stops starting
 blocks when they are spent, and the round is not optimal unless every block is. A worker
-lost mid-round raises in :meth:`ClusterBlocks.solve`; pricing then reports no bound from
-this round, never a wrong optimum. Ctrl-C stops waiting; the actors finish the block in
+lost mid-round makes :meth:`ClusterBlocks.solve` answer "not optimal" with the cluster's
+error; pricing then takes no bound from this round, never a wrong optimum. Ctrl-C stops waiting; the actors finish the block in
 hand (each is small) and are released with the client.
 """
 
