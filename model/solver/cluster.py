@@ -11,8 +11,9 @@ follow run here too.
 One honest deadline: every round is given the seconds left, each actor stops starting
 blocks when they are spent, and the round is not optimal unless every block is. A worker
 lost mid-round makes :meth:`ClusterBlocks.solve` answer "not optimal" with the cluster's
-error; pricing then takes no bound from this round, never a wrong optimum. Ctrl-C stops waiting; the actors finish the block in
-hand (each is small) and are released with the client.
+error; pricing then takes no bound from this round, never a wrong optimum. Ctrl-C stops
+waiting; the actors finish the block in hand (each is small) and are released with the
+client.
 """
 
 from __future__ import annotations
