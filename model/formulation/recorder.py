@@ -31,7 +31,7 @@ class RowBlock:
     """One constraint component as CSR arrays: row k has terms ``ptr[k]:ptr[k+1]``."""
 
     kind: RowKind
-    index: list
+    index: list | range  # the rows' keys (a range for the default 0..n-1: no list of ints)
     ptr: np.ndarray
     cols: np.ndarray
     vals: np.ndarray
@@ -138,7 +138,7 @@ def add_rows(
     ptr, cols, vals = csr(*triplets, n_rows)
     lo_a = np.broadcast_to(np.asarray(-np.inf if lo is None else lo, dtype=float), (n_rows,))
     hi_a = np.broadcast_to(np.asarray(np.inf if hi is None else hi, dtype=float), (n_rows,))
-    index = list(range(n_rows)) if index is None else index
+    index = range(n_rows) if index is None else index
     form.blocks.append(RowBlock(kind, index, ptr, cols, vals, lo_a.copy(), hi_a.copy()))
     if f.model is None:  # recorded only
         return None
@@ -160,7 +160,7 @@ def add_rows(
         comp = pyo.Constraint(expr=expr(0))
         setattr(f.model, str(kind), comp)
         return comp
-    comp = pyo.Constraint(index)
+    comp = pyo.Constraint(list(index))
     setattr(f.model, str(kind), comp)
     for k, key in enumerate(index):
         e = expr(k)

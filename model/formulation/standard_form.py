@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
-from itertools import compress
 
 import numpy as np
 import scipy.sparse as sp
 
 from .recorder import Formulation
+from .rownames import RowNames
 from .rows import RowKind
 
 
@@ -38,7 +38,7 @@ class StandardForm:
     A: sp.csc_matrix  # rows × columns
     row_lower: np.ndarray
     row_upper: np.ndarray
-    rows: tuple[tuple[RowKind, object], ...]
+    rows: RowNames  # a sequence of (kind, index), one per row
     x_cols: np.ndarray
     owner: np.ndarray
     offset: float = 0.0
@@ -71,20 +71,11 @@ class StandardForm:
 
     def row(self, key: tuple[RowKind, object]) -> int:
         """The position of the row named ``key``, e.g. ``(RowKind.BUDGET, 2)``."""
-        return self._row_position[key]
+        return _names(self.rows).position(key)
 
     def rows_of(self, kinds: frozenset[RowKind] | set[RowKind]) -> np.ndarray:
         """Positions of the rows of the given kinds."""
-        return np.flatnonzero(np.isin(self.kinds, [str(k) for k in kinds]))
-
-    @functools.cached_property
-    def _row_position(self) -> dict[tuple[RowKind, object], int]:
-        return {key: k for k, key in enumerate(self.rows)}
-
-    @functools.cached_property
-    def kinds(self) -> np.ndarray:
-        """The kind of each row, as its text (``"budget"``, ``"assign"``, …)."""
-        return np.array([str(kind) for kind, _ in self.rows], dtype=object)
+        return _names(self.rows).of_kinds(kinds)
 
     @functools.cached_property
     def groups(self) -> np.ndarray:
@@ -109,13 +100,14 @@ class StandardForm:
         rows without a free column are dropped (``x`` satisfies them). Its ``x_cols`` and
         ``owner`` are not meaningful (−1): a sub-model is solved, not reported.
         """
-        fixed = ~free
-        act = self.A[:, fixed] @ x[fixed]
+        # the fixed columns' activity without a copy of their part of the matrix (nearly
+        # all of it: the copy was the peak of a large model's rounding)
+        act = self.A @ np.where(free, 0.0, x)
         AF = self.A[:, free].tocsr()
         keep = np.diff(AF.indptr) > 0
         n = int(free.sum())
         # a sub-model keeps few rows: gather those, not a pass over all (the search cuts many)
-        rows = tuple(self.rows[k] for k in np.flatnonzero(keep).tolist())
+        rows = _names(self.rows).take(np.flatnonzero(keep))
         return StandardForm(
             cost=self.cost[free], col_lower=self.col_lower[free], col_upper=self.col_upper[free],
             integer=self.integer[free], A=AF[keep].tocsc(),
@@ -127,7 +119,16 @@ class StandardForm:
         keep = np.ones(self.n_rows, dtype=bool)
         keep[drop] = False
         return replace(self, A=self.A[keep].tocsc(), row_lower=self.row_lower[keep],
-                       row_upper=self.row_upper[keep], rows=tuple(compress(self.rows, keep)))
+                       row_upper=self.row_upper[keep],
+                       rows=_names(self.rows).take(np.flatnonzero(keep)))
+
+
+def _names(rows) -> RowNames:
+    """``rows`` as :class:`RowNames` (a standard form made by hand may hold a tuple)."""
+    if isinstance(rows, RowNames):
+        return rows
+    rows = list(rows)
+    return RowNames([k for k, _ in rows], [[i] for _, i in rows])
 
 
 def standard_form(f: Formulation) -> StandardForm:
@@ -150,7 +151,7 @@ def standard_form(f: Formulation) -> StandardForm:
         col_lower=stack(form.lb), col_upper=stack(form.ub),
         integer=stack(form.integer, bool), A=A,
         row_lower=stack([b.lo for b in blocks]), row_upper=stack([b.hi for b in blocks]),
-        rows=tuple((b.kind, k) for b in blocks for k in b.index),
+        rows=RowNames([b.kind for b in blocks], [b.index for b in blocks]),
         x_cols=form.offsets["x"] + np.arange(form.counts["x"]),
         owner=stack(form.owner, np.int64),
     )

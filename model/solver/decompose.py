@@ -106,7 +106,7 @@ def split(sf: StandardForm, drop: np.ndarray, column_block: np.ndarray) -> Split
             cost=sf.cost[base[cols]], col_lower=sf.col_lower[base[cols]],
             col_upper=sf.col_upper[base[cols]], integer=sf.integer[base[cols]],
             A=sp.csc_matrix(P[r0:r1, c0:c1]), row_lower=sf.row_lower[mine],
-            row_upper=sf.row_upper[mine], rows=tuple(sf.rows[k] for k in mine.tolist()),
+            row_upper=sf.row_upper[mine], rows=sf.rows.take(mine),
             x_cols=np.zeros(0, dtype=np.int64), owner=sf.owner[base[cols]])))
     return Split(parts, copy_of, shared, sf.col_lower[shared], sf.col_upper[shared], n)
 
