@@ -19,6 +19,7 @@ client.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -58,32 +59,49 @@ class ClusterBlocks:
     """The blocks of :class:`~svcplan.solver.highs.RepricedBlocks`, held by actors on the
     Dask cluster at ``address`` (a scheduler address, e.g. ``tcp://10.0.0.5:8786``)."""
 
-    def __init__(self, blocks: list[tuple[np.ndarray, StandardForm]], n_cols: int,
-                 address: str):
+    def __init__(self, blocks: Iterable[tuple[np.ndarray, StandardForm]], n_cols: int,
+                 address: str, sizes: Sequence[int] | None = None, chunk: int = 16):
+        """``blocks`` may be lazy (made one by one) when ``sizes`` gives their column
+        counts up front: each block is then sent in a chunk of ``chunk`` blocks as it is
+        made, and the client never holds all of them, nor one big task of them (sending
+        the 1M case's blocks as one task per actor left ~350 MB in the client)."""
+        if sizes is None:
+            blocks = list(blocks)
+            sizes = [len(cols) for cols, _ in blocks]
         self._client, info = _connect(address)
         workers = sorted(info)
-        self.n_blocks = len(blocks)
+        self.n_blocks = len(sizes)
         self._n_cols = n_cols
         # the largest blocks first, each to the worker with the fewest columns so far
-        share: list[list[tuple[np.ndarray, StandardForm]]] = [[] for _ in workers]
-        load = np.zeros(len(workers))
-        for k in np.argsort([-len(cols) for cols, _ in blocks], kind="stable"):
+        owner = np.zeros(len(sizes), dtype=np.int64)
+        load = np.zeros(len(workers), dtype=np.int64)
+        for k in np.argsort(-np.asarray(sizes), kind="stable"):
             w = int(np.argmin(load))
-            share[w].append(blocks[k])
-            load[w] += len(blocks[k][0])
-        self._cols, self._actors = [], []
-        for worker, mine in zip(workers, share, strict=True):
-            if not mine:
-                continue
-            cols = np.concatenate([c for c, _ in mine])
-            local = np.cumsum([0] + [len(c) for c, _ in mine])
-            parts = [(np.arange(local[i], local[i + 1]), part) for i, (_, part) in enumerate(mine)]
-            threads = info[worker].get("nthreads", 1)
-            with self._client.as_current():  # an actor handle binds to the current client
-                actor = self._client.submit(highs.RepricedBlocks, parts, len(cols), threads,
-                                            workers=[worker], actor=True, pure=False).result()
-            self._cols.append(cols)
-            self._actors.append(actor)
+            owner[k] = w
+            load[w] += sizes[k]
+        used = [w for w in range(len(workers)) if load[w] > 0]
+        actors = {}
+        with self._client.as_current():  # an actor handle binds to the current client
+            for w in used:
+                actors[w] = self._client.submit(
+                    highs.RepricedBlocks, [], int(load[w]), info[workers[w]].get("nthreads", 1),
+                    workers=[workers[w]], actor=True, pure=False).result()
+            cols: dict[int, list[np.ndarray]] = {w: [] for w in used}
+            filled = dict.fromkeys(used, 0)
+            waiting: dict[int, list] = {w: [] for w in used}
+            for k, (mine, part) in enumerate(blocks):
+                w = int(owner[k])
+                waiting[w].append((np.arange(filled[w], filled[w] + len(mine)), part))
+                cols[w].append(np.asarray(mine))
+                filled[w] += len(mine)
+                if len(waiting[w]) >= chunk:
+                    actors[w].add(waiting[w]).result()
+                    waiting[w] = []
+            for w in used:
+                if waiting[w]:
+                    actors[w].add(waiting[w]).result()
+        self._actors = [actors[w] for w in used]
+        self._cols = [np.concatenate(cols[w]) for w in used]
 
     def solve(self, cost: np.ndarray, seconds: float | None, deadline: float | None
               ) -> highs.LpSolution:

@@ -25,6 +25,7 @@ blocks run side by side (:class:`svcplan.solver.highs.RepricedBlocks`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -43,9 +44,13 @@ BLOCK_COLUMNS = 10_000
 class Split:
     """The rest as blocks over *extended* columns: the model's ``n_cols`` columns, then one
     copy per (block, shared column); copy ``j`` is column ``n_cols + j`` and stands for
-    ``copy_of[j]``. ``shared`` are the model's shared columns (held by no block)."""
+    ``copy_of[j]``. ``shared`` are the model's shared columns (held by no block).
+    ``parts`` are ``(extended columns, block)`` pairs, ``sizes`` their column counts; a lazy
+    split makes each block only when ``parts`` reaches it, so a caller that loads one
+    block at a time never holds them all (at 1M binaries they were 350 MB)."""
 
-    parts: list[tuple[np.ndarray, StandardForm]]
+    parts: list[tuple[np.ndarray, StandardForm]] | Iterator[tuple[np.ndarray, StandardForm]]
+    sizes: np.ndarray
     copy_of: np.ndarray
     shared: np.ndarray
     shared_lower: np.ndarray
@@ -53,8 +58,10 @@ class Split:
     n_cols: int
 
 
-def split(sf: StandardForm, drop: np.ndarray, column_block: np.ndarray) -> Split | None:
-    """The model without the rows ``drop``, as independent blocks.
+def split(sf: StandardForm, drop: np.ndarray, column_block: np.ndarray,
+          lazy: bool = False) -> Split | None:
+    """The model without the rows ``drop``, as independent blocks (``lazy``: made one by
+    one as ``parts`` is iterated, see :class:`Split`).
 
     ``column_block`` gives each column's block, −1 for a shared column. A shared column
     must enter every remaining row as ``−a·y`` in a ``≤`` row (raising it only loosens
@@ -87,28 +94,36 @@ def split(sf: StandardForm, drop: np.ndarray, column_block: np.ndarray) -> Split
     copy_of, copy_block = uniq % n, uniq // n
     ext = R.indices.astype(np.int64)
     ext[on_shared] = n + copy
+    del blk, own, on_shared, row_of_nz, pairs, copy  # nonzero-sized: free before the copies
     ext_block = np.r_[column_block, copy_block]
     R = sp.csr_matrix((R.data, ext, R.indptr), shape=(len(rows), n + len(uniq)))
+    del ext
     n_blocks = int(ext_block.max()) + 1 if len(ext_block) else 0
     col_order = np.argsort(ext_block, kind="stable")
     col_bounds = np.searchsorted(ext_block[col_order], np.arange(n_blocks + 1))
     row_order = np.argsort(row_block, kind="stable")
     row_bounds = np.searchsorted(row_block[row_order], np.arange(n_blocks + 1))
-    P = R[row_order][:, col_order].tocsr()
+    P = R[row_order]
+    del R
+    P = P[:, col_order].tocsr()
     base = np.r_[np.arange(n), copy_of]  # the model column behind each extended column
-    parts = []
-    for b in range(n_blocks):
-        c0, c1, r0, r1 = col_bounds[b], col_bounds[b + 1], row_bounds[b], row_bounds[b + 1]
-        if c1 == c0:
-            continue
-        cols, mine = col_order[c0:c1], rows[row_order[r0:r1]]
-        parts.append((cols, StandardForm(
-            cost=sf.cost[base[cols]], col_lower=sf.col_lower[base[cols]],
-            col_upper=sf.col_upper[base[cols]], integer=sf.integer[base[cols]],
-            A=sp.csc_matrix(P[r0:r1, c0:c1]), row_lower=sf.row_lower[mine],
-            row_upper=sf.row_upper[mine], rows=sf.rows.take(mine),
-            x_cols=np.zeros(0, dtype=np.int64), owner=sf.owner[base[cols]])))
-    return Split(parts, copy_of, shared, sf.col_lower[shared], sf.col_upper[shared], n)
+
+    def parts() -> Iterator[tuple[np.ndarray, StandardForm]]:
+        for b in range(n_blocks):
+            c0, c1, r0, r1 = col_bounds[b], col_bounds[b + 1], row_bounds[b], row_bounds[b + 1]
+            if c1 == c0:
+                continue
+            cols, mine = col_order[c0:c1], rows[row_order[r0:r1]]
+            yield cols, StandardForm(
+                cost=sf.cost[base[cols]], col_lower=sf.col_lower[base[cols]],
+                col_upper=sf.col_upper[base[cols]], integer=sf.integer[base[cols]],
+                A=sp.csc_matrix(P[r0:r1, c0:c1]), row_lower=sf.row_lower[mine],
+                row_upper=sf.row_upper[mine], rows=sf.rows.take(mine),
+                x_cols=np.zeros(0, dtype=np.int64), owner=sf.owner[base[cols]])
+
+    sizes = np.diff(col_bounds)
+    return Split(parts() if lazy else list(parts()), sizes[sizes > 0], copy_of, shared,
+                 sf.col_lower[shared], sf.col_upper[shared], n)
 
 
 def product_blocks(sf: StandardForm, cluster: np.ndarray | None,
@@ -144,13 +159,13 @@ class SparseRest:
         """Split by product where the model allows; else the whole rest as one block.
         The blocks are solved on ``workers`` threads here, or on the Dask cluster at the
         address ``dask``; only their LPs are kept (the parts are dropped once loaded)."""
-        layout = split(sf, dense, product_blocks(sf, cluster, BLOCK_COLUMNS))
-        if layout is None or not layout.parts:
+        layout = split(sf, dense, product_blocks(sf, cluster, BLOCK_COLUMNS), lazy=True)
+        if layout is None or not len(layout.sizes):
             whole = np.zeros(sf.n_cols, dtype=np.int64)
-            layout = split(sf, dense, whole)
+            layout = split(sf, dense, whole, lazy=True)
         n = sf.n_cols + len(layout.copy_of)
         lps = (highs.RepricedBlocks(layout.parts, n, workers) if dask is None
-               else ClusterBlocks(layout.parts, n, dask))
+               else ClusterBlocks(layout.parts, n, dask, sizes=layout.sizes))
         return cls(lps, replace(layout, parts=[]), sf.offset)
 
     def close(self) -> None:

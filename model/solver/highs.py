@@ -20,6 +20,7 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,17 +205,31 @@ class RepricedBlocks:
     round: no further block starts.
     """
 
-    def __init__(self, blocks: list[tuple[np.ndarray, StandardForm]], n_cols: int,
+    def __init__(self, blocks: Iterable[tuple[np.ndarray, StandardForm]], n_cols: int,
                  workers: int | None = None):
-        self._cols = [np.asarray(cols) for cols, _ in blocks]
-        self._lps = [_highs_lp(part.relaxed()) for _, part in blocks]
-        self._bases: list[object | None] = [None] * len(blocks)
+        self._cols: list[np.ndarray] = []
+        self._lps: list[highspy.HighsLp] = []
+        self._bases: list[object | None] = []
         self._n_cols = n_cols
-        self._workers = max(1, min(workers or os.cpu_count() or 1, len(blocks)))
+        self._threads = workers or os.cpu_count() or 1
+        self.add(blocks)
+
+    def add(self, blocks: Iterable[tuple[np.ndarray, StandardForm]]) -> None:
+        """Hold more blocks. Each is kept as its HiGHS LP only, so a lazy ``blocks``
+        (:func:`svcplan.solver.decompose.split`) never has more than one alive here; on a
+        Dask cluster the blocks arrive in chunks (:mod:`.cluster`)."""
+        for cols, part in blocks:
+            self._cols.append(np.asarray(cols))
+            self._lps.append(_highs_lp(part.relaxed()))
+            self._bases.append(None)
 
     @property
     def n_blocks(self) -> int:
         return len(self._lps)
+
+    @property
+    def _workers(self) -> int:
+        return max(1, min(self._threads, self.n_blocks))
 
     def solve(self, cost: np.ndarray, seconds: float | None, deadline: float | None) -> LpSolution:
         """Every block at objective ``cost`` (one entry per column of the whole model).
