@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from svcplan import Case, solve
 from svcplan.formulation.blocks import create_model
 from svcplan.formulation.data import prepare
-from svcplan.formulation.standard_form import standard_form
+from svcplan.formulation.rownames import RowNames
+from svcplan.formulation.rows import RowKind
+from svcplan.formulation.standard_form import StandardForm, standard_form
 from svcplan.prep.generate import generate_case
-from svcplan.solver import search
+from svcplan.solver import highs, search
 from svcplan.solver.bound import SearchLog, relaxation
 from svcplan.solver.options import SolverOptions
 from svcplan.solver.search import (
@@ -179,3 +182,75 @@ def test_without_the_lp_the_solve_still_returns_a_feasible_plan(monkeypatch):
     assert res.objective <= best.bound + 1e-9 * abs(best.bound)
     assert res.assignment.groupby(["segment", "product", "period"]).size().eq(1).all()
     assert len(res.assignment) == len(best.assignment)
+
+
+def test_rounding_frees_only_the_fractional_units_and_loses_nothing(monkeypatch):
+    """The rounding's sub-MIP holds the fractional units' columns and the shared ones, not
+    every continuous column; solved to optimality it is worth exactly what the sub-MIP
+    with every continuous column free is worth (the decided units' LP values are already
+    the best for their levels)."""
+    _, mat, _ = _matrix(5, 30, 4, 4, 7)
+    log = SearchLog()
+    xr, _ = relaxation(mat, SolverOptions(), None, log)
+    frac = fractional_units(mat, xr)
+    assert len(frac) > 0
+    sizes = []
+
+    def spy(sf, x, free, *args, **kw):
+        sizes.append(int(free.sum()))
+        return submip(sf, x, free, *args, **kw)
+
+    monkeypatch.setattr(search, "submip", spy)
+    new = search.round_fractional(mat, xr, SolverOptions(), 30.0, log, gap=0.0)
+    _assert_feasible(mat, new)
+    integer = mat.integer.astype(bool)
+    mine = (mat.owner < 0) | np.isin(mat.owner, fractional_units(mat, xr, 1e-9))
+    assert sizes == [int(mine.sum())], "one sub-MIP, over the fractional units only"
+    assert sizes[0] < int((~integer | mine).sum())
+    old = submip(mat, np.where(integer, np.round(xr), xr),
+                 ~integer | (mat.owner < 0) | np.isin(mat.owner, frac), SolverOptions(), 30.0,
+                 start=False)
+    assert _value(mat, new) == pytest.approx(_value(mat, old), rel=1e-9, abs=1e-6)
+
+
+def test_rounding_frees_every_continuous_column_when_a_row_ties_two_units():
+    """Unit 0 picks option a or b, its stock c0 ≥ both; c0 + c1 ≤ 1.5 ties it to unit 1's
+    continuous c1. At the LP point (a = b = ½, c0 = ½, c1 = 1) keeping c1 leaves unit 0 no
+    room (c0 ≥ 1): the rounding must fall back to freeing c1 too (c1 = ½, max c1 − c0)."""
+    A = sp.csc_matrix(np.array([[1, 1, 0, 0], [1, 0, -1, 0], [0, 1, -1, 0], [0, 0, 1, 1]],
+                               dtype=float))
+    mat = StandardForm(
+        cost=np.array([0.0, 0.0, -1.0, 1.0]), col_lower=np.zeros(4),
+        col_upper=np.array([1.0, 1.0, np.inf, 1.0]), integer=np.array([True, True, False, False]),
+        A=A, row_lower=np.array([1.0, -np.inf, -np.inf, -np.inf]),
+        row_upper=np.array([1.0, 0.0, 0.0, 1.5]),
+        rows=RowNames([RowKind.ASSIGN, RowKind.USER, RowKind.USER_DENSE],
+                      [range(1), range(2), range(1)]),
+        x_cols=np.array([0, 1]), owner=np.array([0, 0, 0, 1]))
+    log = SearchLog()
+    log.lp_bound = 0.5
+    plan = round_fractional(mat, np.array([0.5, 0.5, 0.5, 1.0]), SolverOptions(), 10.0, log)
+    assert plan is not None
+    _assert_feasible(mat, plan)
+    assert _value(mat, plan) == pytest.approx(-0.5)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_sub_model_is_the_model_with_the_other_columns_fixed(seed):
+    """restricted() moves fixed columns into row bounds and turns rows with one free column
+    into bounds: its optimum is the whole model's with every other column fixed at x."""
+    _, mat, _ = _matrix(4, 10, 3, 4, 5)
+    log = SearchLog()
+    xr, _ = relaxation(mat, SolverOptions(), None, log)
+    x0 = round_fractional(mat, xr, SolverOptions(), 30.0, log)
+    rng = np.random.default_rng(seed)
+    free_units = rng.random(mat.owner.max() + 1) < 0.3
+    free = (mat.owner < 0) | free_units[np.maximum(mat.owner, 0)] & (mat.owner >= 0)
+    sub = mat.restricted(free, x0)
+    assert sub.n_rows < int(np.count_nonzero(np.diff(mat.A[:, free].tocsr().indptr)))
+    lower, upper = mat.col_lower.copy(), mat.col_upper.copy()
+    lower[~free] = upper[~free] = x0[~free]
+    whole = highs.solve_mip(mat.with_bounds(lower, upper), rel_gap=0, abs_gap=1e-9)
+    part = highs.solve_mip(sub, rel_gap=0, abs_gap=1e-9)
+    fixed_value = float(mat.cost[~free] @ x0[~free])
+    assert part.objective + fixed_value == pytest.approx(whole.objective, rel=1e-9, abs=1e-6)

@@ -96,23 +96,38 @@ class StandardForm:
     def restricted(self, free: np.ndarray, x: np.ndarray) -> StandardForm:
         """The sub-model over the columns ``free`` (bool per column), every other column at ``x``.
 
-        Fixed columns move to the row bounds (``lo − A_N·x_N ≤ A_F·x_F ≤ hi − A_N·x_N``) and
-        rows without a free column are dropped (``x`` satisfies them). Its ``x_cols`` and
-        ``owner`` are not meaningful (−1): a sub-model is solved, not reported.
+        Fixed columns move to the row bounds (``lo − A_N·x_N ≤ A_F·x_F ≤ hi − A_N·x_N``);
+        rows without a free column are dropped (``x`` satisfies them), and a row with one
+        free column becomes that column's bounds (rounded inwards to whole numbers, within
+        1e-6, for an integer column). The second matters at scale: every fixed-cost link
+        ``x_i − y ≤ 0`` holds the free offered-level column ``y``, so a sub-model of a few
+        hundred units kept all 820k link rows of the 1M case. Its ``x_cols`` and ``owner``
+        are not meaningful (−1): a sub-model is solved, not reported.
         """
         # the fixed columns' activity without a copy of their part of the matrix (nearly
         # all of it: the copy was the peak of a large model's rounding)
         act = self.A @ np.where(free, 0.0, x)
         AF = self.A[:, free].tocsr()
-        keep = np.diff(AF.indptr) > 0
+        count = np.diff(AF.indptr)
+        lower, upper = self.col_lower[free].copy(), self.col_upper[free].copy()
+        single = np.flatnonzero(count == 1)
+        if len(single):
+            j, a = AF.indices[AF.indptr[single]], AF.data[AF.indptr[single]]
+            lo, hi = self.row_lower[single] - act[single], self.row_upper[single] - act[single]
+            with np.errstate(invalid="ignore"):
+                np.maximum.at(lower, j, np.where(a > 0, lo / a, hi / a))
+                np.minimum.at(upper, j, np.where(a > 0, hi / a, lo / a))
+            ints = self.integer[free].astype(bool)
+            lower[ints] = np.ceil(lower[ints] - 1e-6)
+            upper[ints] = np.floor(upper[ints] + 1e-6)
+        keep = np.flatnonzero(count > 1)
         n = int(free.sum())
-        # a sub-model keeps few rows: gather those, not a pass over all (the search cuts many)
-        rows = _names(self.rows).take(np.flatnonzero(keep))
         return StandardForm(
-            cost=self.cost[free], col_lower=self.col_lower[free], col_upper=self.col_upper[free],
+            cost=self.cost[free], col_lower=lower, col_upper=upper,
             integer=self.integer[free], A=AF[keep].tocsc(),
             row_lower=self.row_lower[keep] - act[keep], row_upper=self.row_upper[keep] - act[keep],
-            rows=rows, x_cols=np.zeros(0, dtype=np.int64), owner=np.full(n, -1, dtype=np.int64))
+            rows=_names(self.rows).take(keep), x_cols=np.zeros(0, dtype=np.int64),
+            owner=np.full(n, -1, dtype=np.int64))
 
     def without_rows(self, drop: np.ndarray) -> StandardForm:
         """The same columns with the rows at positions ``drop`` removed (priced rows)."""
