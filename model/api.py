@@ -87,6 +87,7 @@ def solve(
     from .solver import highs
     from .solver.cluster import check_cluster
     from .solver.memory import check_fits
+    from .solver.memory import release as release_memory
     from .solver.pyomo_solvers import check_solver, solve_with_pyomo
     from .solver.strategy import solve_model
 
@@ -125,6 +126,7 @@ def solve(
         sf = standard_form(f)
         if solver is None:
             f = None  # the recorded arrays are in sf now: free them before the solve
+            release_memory()
     else:
         data, sf = sweep.model(case)
     build_seconds = time.perf_counter() - t0

@@ -34,6 +34,7 @@ import scipy.sparse as sp
 from ..formulation.standard_form import StandardForm
 from . import highs
 from .cluster import ClusterBlocks
+from .memory import release
 
 #: columns per block: small enough for fast dual simplex, large enough that the per-block
 #: work of a pricing round (set costs, run, read back) stays small
@@ -71,41 +72,45 @@ def split(sf: StandardForm, drop: np.ndarray, column_block: np.ndarray,
     keep = np.ones(sf.n_rows, dtype=bool)
     keep[drop] = False
     rows = np.flatnonzero(keep)
+    # One copy of the rest (CSR), changed in place; each block is cut from it when made.
+    # Nonzero-sized helpers are int32 and freed early: at 1M binaries the split set the
+    # client's peak (three copies of the matrix and six int64 arrays per nonzero).
     R = sf.A[rows].tocsr()
     shared = np.flatnonzero(column_block < 0)
-    blk = column_block[R.indices]
+    blk = column_block.astype(np.int32)[R.indices]  # −1 on a shared column
     on_shared = blk < 0
-    row_of_nz = np.repeat(np.arange(len(rows)), np.diff(R.indptr))
+    row_of_nz = np.repeat(np.arange(len(rows), dtype=np.int32), np.diff(R.indptr))
     if np.any(R.data[on_shared] >= 0) or np.any(np.isfinite(sf.row_lower[rows[row_of_nz[on_shared]]])):
         return None
-    own = np.where(on_shared, -1, blk)
-    lo = np.full(len(rows), np.iinfo(np.int64).max)
-    hi = np.full(len(rows), -1)
-    np.minimum.at(lo, row_of_nz[~on_shared], own[~on_shared])
-    np.maximum.at(hi, row_of_nz[~on_shared], own[~on_shared])
+    lo = np.full(len(rows), np.iinfo(np.int32).max, dtype=np.int32)
+    hi = np.full(len(rows), -1, dtype=np.int32)
+    np.minimum.at(lo, row_of_nz[~on_shared], blk[~on_shared])
+    np.maximum.at(hi, row_of_nz[~on_shared], blk[~on_shared])
+    del blk
     filled = hi >= 0
     if np.any(lo[filled] != hi[filled]) or np.any(on_shared & ~filled[row_of_nz]):
         return None
-    row_block = np.where(filled, hi, -1)
+    row_block = np.where(filled, hi, -1).astype(np.int64)
     # one copy per (block, shared column) pair that occurs; its nonzeros move onto it
     n = sf.n_cols
     pairs = row_block[row_of_nz[on_shared]] * n + R.indices[on_shared]
+    del row_of_nz
     uniq, copy = np.unique(pairs, return_inverse=True)
     copy_of, copy_block = uniq % n, uniq // n
-    ext = R.indices.astype(np.int64)
-    ext[on_shared] = n + copy
-    del blk, own, on_shared, row_of_nz, pairs, copy  # nonzero-sized: free before the copies
+    if n + len(uniq) > np.iinfo(R.indices.dtype).max:
+        R.indices = R.indices.astype(np.int64)
+    R.indices[on_shared] = n + copy
+    del on_shared, pairs, copy
     ext_block = np.r_[column_block, copy_block]
-    R = sp.csr_matrix((R.data, ext, R.indptr), shape=(len(rows), n + len(uniq)))
-    del ext
+    n_ext = n + len(uniq)
     n_blocks = int(ext_block.max()) + 1 if len(ext_block) else 0
     col_order = np.argsort(ext_block, kind="stable")
     col_bounds = np.searchsorted(ext_block[col_order], np.arange(n_blocks + 1))
     row_order = np.argsort(row_block, kind="stable")
     row_bounds = np.searchsorted(row_block[row_order], np.arange(n_blocks + 1))
-    P = R[row_order]
-    del R
-    P = P[:, col_order].tocsr()
+    # each extended column's place in its block
+    place = np.empty(n_ext, dtype=R.indices.dtype)
+    place[col_order] = np.arange(n_ext) - col_bounds[ext_block[col_order]]
     base = np.r_[np.arange(n), copy_of]  # the model column behind each extended column
 
     def parts() -> Iterator[tuple[np.ndarray, StandardForm]]:
@@ -114,10 +119,12 @@ def split(sf: StandardForm, drop: np.ndarray, column_block: np.ndarray,
             if c1 == c0:
                 continue
             cols, mine = col_order[c0:c1], rows[row_order[r0:r1]]
+            sub = R[row_order[r0:r1]]
+            A = sp.csr_matrix((sub.data, place[sub.indices], sub.indptr), shape=(r1 - r0, c1 - c0))
             yield cols, StandardForm(
                 cost=sf.cost[base[cols]], col_lower=sf.col_lower[base[cols]],
                 col_upper=sf.col_upper[base[cols]], integer=sf.integer[base[cols]],
-                A=sp.csc_matrix(P[r0:r1, c0:c1]), row_lower=sf.row_lower[mine],
+                A=A.tocsc(), row_lower=sf.row_lower[mine],
                 row_upper=sf.row_upper[mine], rows=sf.rows.take(mine),
                 x_cols=np.zeros(0, dtype=np.int64), owner=sf.owner[base[cols]])
 
@@ -166,6 +173,7 @@ class SparseRest:
         n = sf.n_cols + len(layout.copy_of)
         lps = (highs.RepricedBlocks(layout.parts, n, workers) if dask is None
                else ClusterBlocks(layout.parts, n, dask, sizes=layout.sizes))
+        release()  # the split's copies of the matrix are gone: give their pages back
         return cls(lps, replace(layout, parts=[]), sf.offset)
 
     def close(self) -> None:
