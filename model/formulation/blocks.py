@@ -192,20 +192,23 @@ def add_tier_ordering(f: Formulation, d: ModelData) -> None:
     n = len(ga)
     ca, cb = ranges(start[ga], size[ga]), ranges(start[gb], size[gb])
     ra, rb = np.repeat(np.arange(n), size[ga]), np.repeat(np.arange(n), size[gb])
+    rank_a, rank_b = rank[ca], rank[cb]
     rows, cols, vals = [], [], []
-    for k, theta in enumerate(np.unique(rank)[1:]):
-        ia, ib = rank[ca] >= theta, rank[cb] >= theta
-        rows += [k * n + ra[ia], k * n + rb[ib]]
+    used = 0
+    for theta in np.unique(rank)[1:]:
+        ib = rank_b >= theta
+        # a row only where some option of v reaches θ (else it reads "0 ≤ Σ x[u]": always
+        # true); made only for those (making all and dropping them peaked at +560 MB at 1M)
+        has = np.bincount(rb[ib], minlength=n) > 0
+        row = np.full(n, -1, dtype=np.int64)
+        row[has] = used + np.arange(int(has.sum()))
+        used += int(has.sum())
+        ia = (rank_a >= theta) & has[ra]
+        rows += [row[ra[ia]], row[rb[ib]]]
         cols += [ca[ia], cb[ib]]
         vals += [np.ones(int(ia.sum())), -np.ones(int(ib.sum()))]
-    rows_a, cols_a, vals_a = (np.concatenate(v) if v else _EMPTY for v in (rows, cols, vals))
-    # keep the rows with a term of v (the others read "0 ≤ Σ x[u]": always true)
-    used = np.unique(rows_a[vals_a < 0])
-    pos = np.full(int(rows_a.max()) + 1 if len(rows_a) else 0, -1)
-    pos[used] = np.arange(len(used))
-    keep = pos[rows_a] >= 0
-    row = pos[rows_a[keep]]
-    add_rows(f, RowKind.TIER_ORDER, (row, cols_a[keep], vals_a[keep]), len(used), 0.0, None)
+    trip = tuple(np.concatenate(v) if v else _EMPTY for v in (rows, cols, vals))
+    add_rows(f, RowKind.TIER_ORDER, trip, used, 0.0, None)
 
 
 def _per_period(f: Formulation, d: ModelData, name: str, option_coef: np.ndarray):

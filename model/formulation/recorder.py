@@ -108,10 +108,13 @@ def csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int):
     """COO triplets → (ptr, cols, vals) sorted by row (stable), zero coefficients dropped."""
     rows, cols, vals = (np.asarray(a) for a in (rows, cols, vals))
     keep = vals != 0
-    rows, cols, vals = rows[keep], cols[keep], vals[keep].astype(float)
-    order = np.argsort(rows, kind="stable")
+    if not keep.all():  # (copies of every triplet only when some coefficient is zero)
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
     ptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n_rows))].astype(np.int64)
-    return ptr, cols[order].astype(np.int64), vals[order]
+    if len(rows) and np.all(rows[1:] >= rows[:-1]):  # already by row: no reordering copy
+        return ptr, cols.astype(np.int64), vals.astype(float)
+    order = np.argsort(rows, kind="stable")
+    return ptr, cols[order].astype(np.int64), vals[order].astype(float)
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
