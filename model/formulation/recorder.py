@@ -111,10 +111,12 @@ def csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int):
     if not keep.all():  # (copies of every triplet only when some coefficient is zero)
         rows, cols, vals = rows[keep], cols[keep], vals[keep]
     ptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n_rows))].astype(np.int64)
+    # columns as int32 where they fit (the matrix's own index type: no copy when stacked)
+    index = np.int32 if not len(cols) or int(cols.max()) < np.iinfo(np.int32).max else np.int64
     if len(rows) and np.all(rows[1:] >= rows[:-1]):  # already by row: no reordering copy
-        return ptr, cols.astype(np.int64), vals.astype(float)
+        return ptr, cols.astype(index), vals.astype(float)
     order = np.argsort(rows, kind="stable")
-    return ptr, cols[order].astype(np.int64), vals[order].astype(float)
+    return ptr, cols[order].astype(index), vals[order].astype(float)
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
