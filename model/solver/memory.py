@@ -18,10 +18,12 @@ from pathlib import Path
 from ..case.case import Case, CaseError, Problem
 
 #: peak bytes per estimated binary of a whole solve (build, pricing, rounding, search): the
-#: 1M case peaks at 2.6 GB for 1.0M estimated binaries since the sparse rest is solved as
-#: product blocks (bench/scale.py solve 1M, 2026-11-30), ~2.2 kB per binary over the base;
-#: 2.5 kB leaves a margin
-BYTES_PER_BINARY = 2_500.0
+#: 1M case (1.0M estimated binaries) peaks at 1.18 GB in one process and the 5M case
+#: (5.0M estimated) at 4.75 GB in the client of a ``--dask`` solve (bench/memory.py,
+#: 2026-11-30): ~0.8–0.9 kB per binary over the base; 1 kB leaves a margin. The build sets
+#: the peak either way, so ``--dask`` (which moves only the blocks' LPs and their solves to
+#: the workers) does not lower it enough to be worth suggesting for memory.
+BYTES_PER_BINARY = 1_000.0
 #: the interpreter with pandas, Pyomo, HiGHS and scipy loaded
 BASE_BYTES = 400e6
 
