@@ -3,10 +3,10 @@
 Pricing (:mod:`.pricing`) re-solves the independent product blocks of the sparse rest
 (:mod:`.decompose`) once per round, at new prices. Here those blocks live on the cluster's
 workers: each worker holds one *actor*, a :class:`~svcplan.solver.highs.RepricedBlocks`
-over its share of the blocks (their LPs and last bases, sent once), and a round sends each
-actor only its slice of the objective and gets back its slice of the solution. The master
-(this process) keeps the prices and the dense rows; the rounding and the search that
-follow run here too.
+over its share of the blocks (their LPs and last bases, sent once, in chunks as the split
+makes them), and a round sends each actor only its slice of the objective and gets back its
+slice of the solution. The master (this process) keeps the prices and the dense rows; the
+rounding and the search that follow run here too.
 
 One honest deadline: every round is given the seconds left, each actor stops starting
 blocks when they are spent, and the round is not optimal unless every block is. A worker
