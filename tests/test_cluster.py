@@ -107,3 +107,26 @@ def test_dask_solve_on_worker_processes(monkeypatch):
         on_dask = solve(case, mip_gap=0, marginals=False, dask=c.scheduler_address)
     assert on_dask.search["blocks"] > 3
     assert on_dask.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
+
+
+def test_blocks_made_lazily_and_sent_in_chunks_answer_the_same(cluster):
+    """The split made block by block (lazy) and sent in chunks of 3 to the actors gives the
+    answer of the eager list on local threads (a round at random copy prices)."""
+    sf, layout = _blocks()
+    data = prepare(_case((4, 9, 4, 5), 3))
+    lazy = decompose.split(sf, lagrange.dense_rows(sf),
+                           decompose.product_blocks(sf, product_clusters(data), 40), lazy=True)
+    assert len(lazy.sizes) == len(layout.parts) > 6
+    n = sf.n_cols + len(layout.copy_of)
+    rng = np.random.default_rng(1)
+    cost = np.r_[sf.cost, -rng.random(len(layout.copy_of)) * 100]
+    here = highs.RepricedBlocks(layout.parts, n, 2).solve(cost, None, None)
+    there = ClusterBlocks(lazy.parts, n, cluster.scheduler_address, sizes=lazy.sizes, chunk=3)
+    try:
+        assert there.n_blocks == len(layout.parts)
+        answer = there.solve(cost, 30.0, None)
+        assert answer.optimal and here.optimal
+        assert answer.objective == pytest.approx(here.objective, rel=1e-12)
+        assert np.allclose(answer.x, here.x)
+    finally:
+        there.close()
