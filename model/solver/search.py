@@ -19,7 +19,8 @@ the incumbent ourselves and hand it to HiGHS (``setSolution``):
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import compress
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,7 +45,7 @@ def submip(
     ``x`` is feasible and is given to HiGHS as its first incumbent, so the result is never
     worse. Returns the full column vector, or None.
     """
-    sub = sf.restricted(free, x)
+    sub = singletons_to_bounds(sf.restricted(free, x))
     out = highs.solve_mip(sub, threads=opts.threads, rel_gap=1e-9, abs_gap=abs_gap,
                           seconds=max(0.05, float(seconds)),
                           deadline=time.perf_counter() + float(seconds) + 1.0,
@@ -58,6 +59,39 @@ def submip(
     return full
 
 
+def singletons_to_bounds(sf: StandardForm) -> StandardForm:
+    """``sf`` with every row of a single column turned into that column's bounds.
+
+    A sub-model cut from the matrix keeps every row one of its free columns is in; with the
+    offered-level columns ``y`` free, each fixed unit's link ``x_i ≤ y`` stays as a row of
+    ``y`` alone: 79,000 of the 117,000 rows of the rounding sub-MIP at 300k, and HiGHS's
+    presolve took 1.9 s to remove them (the whole sub-MIP 2.8 s; 1.4 s without them).
+    Integer columns get their bounds rounded inwards; crossing bounds are left for HiGHS
+    to report infeasible.
+    """
+    A = sf.A.tocsr()
+    single = np.diff(A.indptr) == 1
+    single[single] = A.data[A.indptr[:-1][single]] != 0  # an explicit zero bounds nothing
+    if not single.any():
+        return sf
+    rows = np.flatnonzero(single)
+    col, val = A.indices[A.indptr[rows]], A.data[A.indptr[rows]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo, hi = sf.row_lower[rows] / val, sf.row_upper[rows] / val
+    lo, hi = np.where(val > 0, lo, hi), np.where(val > 0, hi, lo)  # a negative coefficient flips
+    lower, upper = sf.col_lower.copy(), sf.col_upper.copy()
+    np.maximum.at(lower, col, np.nan_to_num(lo, nan=-np.inf, posinf=np.inf, neginf=-np.inf))
+    np.minimum.at(upper, col, np.nan_to_num(hi, nan=np.inf, posinf=np.inf, neginf=-np.inf))
+    integer = sf.integer.astype(bool)
+    # a tolerance before rounding: 0.9999999 of a binary is 1, not 0
+    lower = np.where(integer & np.isfinite(lower), np.ceil(lower - 1e-9), lower)
+    upper = np.where(integer & np.isfinite(upper), np.floor(upper + 1e-9), upper)
+    keep = ~single
+    return replace(sf, A=A[keep].tocsc(), row_lower=sf.row_lower[keep],
+                   row_upper=sf.row_upper[keep], rows=tuple(compress(sf.rows, keep)),
+                   col_lower=lower, col_upper=upper)
+
+
 def round_fractional(
     sf: StandardForm, xr: np.ndarray, opts: SolverOptions, seconds: float, log: SearchLog,
     gap: float = 0.0,
@@ -65,12 +99,15 @@ def round_fractional(
     """A plan from the LP: units the LP decided keep their levels, the rest is a small MIP.
 
     Units with any fractional period stay free in all periods (switching and goodwill link
-    a unit's periods); the continuous columns (changes, goodwill stocks) stay free too, so
-    they follow the rounded levels exactly.
+    a unit's periods), with their continuous columns (changes, goodwill stocks), so these
+    follow the rounded levels exactly. Every other unit keeps its continuous columns where
+    the LP point has them: they meet that unit's rows, which are its own. (Freeing every
+    continuous column put 290,000 columns into the sub-MIP at 300k whatever the number of
+    units rounded: ~2 s for 32 units as for 232.)
     """
     frac_units = fractional_units(sf, xr)
     integer = sf.integer.astype(bool)
-    free = ~integer | (sf.owner < 0) | np.isin(sf.owner, frac_units)
+    free = (sf.owner < 0) | np.isin(sf.owner, frac_units)
     x0 = np.where(integer, np.round(xr), xr)
     opts.say(f"LP bound {log.lp_bound:,.2f} ({log.lp_seconds:.1f} s); rounding "
              f"{len(frac_units)} fractional units…")

@@ -40,13 +40,15 @@ class WarmState:
     ``rest`` is a :class:`.pricing.SparseRest` (the sparse rest of a priced model, with its
     basis); ``lam`` the prices of the dense rows at the best bound; ``basis`` the optimal
     basis of the whole LP relaxation (small models), opaque (HiGHS's own object); ``seen``
-    the (prices, spend per dense row) pairs of the last point's pricing rounds.
+    the (prices, spend per dense row) pairs of the last point's pricing rounds; ``core``
+    the separable core's prices at the last budgets (their change is the next start's).
     """
 
     rest: object | None = None
     lam: np.ndarray | None = None
     basis: object | None = None
     seen: list = field(default_factory=list)
+    core: np.ndarray | None = None  # the separable core's prices at the last point's budgets
     reused: bool = False  # this point reuses the last point's model (only budgets changed)
 
 
