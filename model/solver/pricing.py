@@ -41,6 +41,8 @@ from .sweep import WarmState
 
 #: below this many columns interior point on the whole LP is fast enough
 MIN_COLUMNS = 100_000
+#: marginal units the rounding frees at a warm start (cold: ``marginal``, 200)
+WARM_MARGINAL = 50
 
 
 def applies(sf: StandardForm, force: bool | None = None) -> bool:
@@ -161,6 +163,7 @@ def lagrangian(
         # round without progress is a stall (300k, budget 1.0 → 0.9: the bound settled
         # within 0.015% after two rounds, and five more moved it 0.005%)
         window = 1
+        marginal = min(marginal, WARM_MARGINAL)
     else:
         lam = core
         rest = SparseRest.of(sf, dense, cluster, opts.threads, opts.dask)

@@ -16,6 +16,7 @@ The flow of one solve (:func:`solve_model`), all within one deadline:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -61,14 +62,15 @@ class SolveOutcome:
 def solve_model(
     sf: StandardForm,
     opts: SolverOptions,
-    initial: np.ndarray | None = None,
+    initial: np.ndarray | Callable[[], np.ndarray] | None = None,
     cluster: np.ndarray | None = None,
     warm: WarmState | None = None,
 ) -> SolveOutcome:
     """Solve the standard form and classify the outcome.
 
-    ``initial`` (0/1 per option, e.g. the previous scenario's plan) is completed to a full
-    solution and used when it beats the LP-rounding start. ``cluster`` (per unit, e.g. its
+    ``initial`` (0/1 per option, e.g. the previous scenario's plan, or a function giving
+    it when first needed) is completed to a full solution and used when it beats the
+    LP-rounding start. ``cluster`` (per unit, e.g. its
     product) groups the units the neighbourhood search frees together. ``warm``: the state
     of a budget sweep (:mod:`.sweep`): prices and bases are read from and left there.
     """
@@ -144,8 +146,9 @@ def solve_model(
 
 
 def _incumbent(
-    sf: StandardForm, opts: SolverOptions, gap: float, initial: np.ndarray | None,
-    cluster: np.ndarray | None, log: SearchLog, warm: WarmState | None = None,
+    sf: StandardForm, opts: SolverOptions, gap: float,
+    initial: np.ndarray | Callable[[], np.ndarray] | None, cluster: np.ndarray | None,
+    log: SearchLog, warm: WarmState | None = None,
 ) -> tuple[np.ndarray | None, float | None, str]:
     """The best plan we can build before branch-and-bound: ``(columns, objective, source)``.
 
@@ -181,7 +184,8 @@ def _incumbent(
             and not _proven(sf, candidates, log.lp_bound, gap)):
         # completing the previous plan is a MIP of its own (1.5 s at 300k): only worth it
         # when the rounding has not already proven its plan within the gap
-        candidates.append((from_start(sf, initial, opts), "previous plan"))
+        plan = initial() if callable(initial) else initial
+        candidates.append((from_start(sf, plan, opts), "previous plan"))
     best, value, source = None, None, "none"
     for x, name in candidates:
         if x is None:
