@@ -13,7 +13,7 @@ from svcplan.formulation.data import prepare
 from svcplan.formulation.standard_form import standard_form
 from svcplan.prep.generate import generate_case
 from svcplan.solver import search
-from svcplan.solver.bound import SearchLog, relaxation
+from svcplan.solver.bound import SearchLog, least_proven, relaxation
 from svcplan.solver.options import SolverOptions
 from svcplan.solver.search import (
     fractional_units,
@@ -116,6 +116,31 @@ def test_submip_keeps_fixed_columns_and_never_worsens_the_start():
     _assert_feasible(mat, x1)
     assert np.array_equal(x1[~free], x0[~free])
     assert _value(mat, x1) >= _value(mat, x0) - 1e-6
+
+
+def test_submip_stops_at_a_plan_worth_enough_never_below_it():
+    """``enough`` is a value of the whole plan: the sub-MIP, started from a plan worth less,
+    must not stop before a plan worth ``enough`` (the fixed columns' share is accounted
+    once), and proves its optimum when ``enough`` is out of reach."""
+    _, mat, _ = _matrix(4, 10, 3, 4, 5)
+    log = SearchLog()
+    xr, _ = relaxation(mat, SolverOptions(), None, log)
+    x0 = round_fractional(mat, xr, SolverOptions(), 30.0, log)
+    free_units = np.random.default_rng(1).random(mat.owner.max() + 1) < 0.4
+    free = (mat.owner < 0) | free_units[np.maximum(mat.owner, 0)] & (mat.owner >= 0)
+    best = _value(mat, submip(mat, x0, free, SolverOptions(), 30.0))
+    assert best > _value(mat, x0) + 1.0  # room between the start and the sub-optimum
+    enough = _value(mat, x0) + 0.5 * (best - _value(mat, x0))
+    x1 = submip(mat, x0, free, SolverOptions(), 30.0, enough=enough)
+    assert _value(mat, x1) >= enough - 1e-6 and np.array_equal(x1[~free], x0[~free])
+    x2 = submip(mat, x0, free, SolverOptions(), 30.0, enough=best + 1.0)
+    assert _value(mat, x2) == pytest.approx(best, rel=1e-9)
+
+
+@pytest.mark.parametrize("bound", [250.0, -250.0])
+def test_least_proven_is_the_value_the_bound_proves_within_the_gap(bound):
+    v = least_proven(bound, 0.02)
+    assert bound - v == pytest.approx(0.02 * abs(v), rel=1e-12)
 
 
 @pytest.mark.parametrize("seed", [1, 2])

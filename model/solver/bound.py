@@ -41,6 +41,12 @@ class SearchLog:
     lp_infeasible: bool = False
 
 
+def least_proven(bound: float, gap: float) -> float:
+    """The least objective ``v`` that ``bound`` proves within the relative ``gap``
+    (``bound − v ≤ gap·|v|``): a search may stop at the first plan worth more."""
+    return bound / (1.0 + gap) if bound >= 0 else bound / (1.0 - gap)
+
+
 def relaxation(
     sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog,
     warm: WarmState | None = None,

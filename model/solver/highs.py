@@ -294,32 +294,36 @@ def solve_mip(
     sf: StandardForm, *, threads: int | None = None, log: bool = False,
     rel_gap: float | None = None, abs_gap: float | None = None,
     seconds: float | None = None, deadline: float | None = None,
-    start: np.ndarray | None = None, cancel: bool = False,
+    start: np.ndarray | None = None, cancel: bool = False, target: float | None = None,
 ) -> MipSolution:
     """Solve ``sf`` as a MIP (an LP if it has no integer column) and classify the outcome.
 
     ``start`` (every column) is handed to HiGHS as its first incumbent; ``cancel`` stops
-    at once (HiGHS still reports that incumbent). Gaps and limits left None keep HiGHS's
+    at once (HiGHS still reports that incumbent); ``target``: stop at the first plan worth
+    more than this (HiGHS's ``objective_target``). Gaps and limits left None keep HiGHS's
     defaults. Never "unknown": a plan without a proof is ``feasible``, no plan ``error``.
     An answer whose columns do not give its objective is never returned: on a tiny case
     HiGHS, started from a plan, reported the optimum (−1) but handed back the start's
     columns (−2); the MIP is then solved again without the start.
     """
     until = None if seconds is None else time.perf_counter() + float(seconds)
-    out = _solve_mip_once(sf, threads, log, rel_gap, abs_gap, seconds, deadline, start, cancel)
+    out = _solve_mip_once(sf, threads, log, rel_gap, abs_gap, seconds, deadline, start, cancel,
+                          target)
     if start is None or out.x is None or out.interrupted or abs(
             sf.objective(out.x) - out.objective) <= 1e-7 * max(1.0, abs(out.objective)):
         return out
     left = None if until is None else max(1.0, until - time.perf_counter())
-    return _solve_mip_once(sf, threads, log, rel_gap, abs_gap, left, deadline, None, cancel)
+    return _solve_mip_once(sf, threads, log, rel_gap, abs_gap, left, deadline, None, cancel, target)
 
 
 def _solve_mip_once(
     sf: StandardForm, threads: int | None, log: bool, rel_gap: float | None,
     abs_gap: float | None, seconds: float | None, deadline: float | None,
-    start: np.ndarray | None, cancel: bool,
+    start: np.ndarray | None, cancel: bool, target: float | None = None,
 ) -> MipSolution:
     h = _loaded(sf, threads, log)
+    if target is not None:
+        h.setOptionValue("objective_target", float(target))
     if rel_gap is not None:
         h.setOptionValue("mip_rel_gap", float(rel_gap))
     if abs_gap is not None:

@@ -14,7 +14,9 @@ With ``reuse`` (the frontier) a chain runs as one task in one worker
 (:func:`.runners.solve_chain`), so what a point learned stays in that process for the
 next: when only budgets differ the model is not rebuilt and the bound starts from the last
 point's prices and LP basis (:mod:`svcplan.solver.sweep`); the client records a chain's
-points when its task returns.
+points when its task returns. On local workers that pair up, such a sweep is instead solved
+from both ends (:mod:`.meet`): two workers walk toward each other, so the split follows the
+work, and each point is recorded as soon as it is solved.
 
 Ctrl-C stops a batch cleanly (:class:`~.runners.StopRequest`): the running solves are ended
 and not recorded, every finished scenario keeps its folder, no summary file is written, and
@@ -41,6 +43,7 @@ from ..case.schema import ID_DTYPES
 from ..outputs.excel import write_xlsx
 from ..outputs.files import CSV_ENCODING, write_csv, write_outputs
 from ..outputs.result import SolveResult
+from .meet import run_both_ends
 from .runners import DaskRunner, LocalRunner, StopRequest, error_result
 from .runners import solve_task as solve_task  # what a worker runs; imported from here by scripts
 from .scenarios import BASE, Planned, Scenario, check, plan
@@ -238,12 +241,40 @@ def _run_chains(runner, planned, runnable, folders, out, opts, record, stop: Sto
     (a cut-short result recorded with the scenario's input hash would count as done).
     """
     try:
-        _chain_loop(runner, planned, runnable, folders, out, opts, record, stop)
+        workers = opts.workers or runner.workers
+        if _from_both_ends(runner, runnable, opts, workers):
+            runnable = _both_ends(runner, runnable, workers, opts, record, stop)
+        if runnable and not stop.requested:
+            _chain_loop(runner, planned, runnable, folders, out, opts, record, stop)
     except KeyboardInterrupt:  # not in the main thread: no handler, the exception instead
         stop.requested = True
     if stop.requested:
         runner.stop()
     return not stop.requested
+
+
+def _from_both_ends(runner, runnable: list[Planned], opts: BatchOptions, workers: int) -> bool:
+    """A sweep whose chain runs as one task (``reuse``) is solved from both ends on the
+    local runner (:mod:`.meet`) when it is one chain of at least 3 points and the workers
+    pair up (an even number)."""
+    return (opts.reuse and opts.warm and hasattr(runner, "both_ends") and workers >= 2
+            and workers % 2 == 0 and len(runnable) >= 3
+            and len({p.chain for p in runnable}) == 1)
+
+
+def _both_ends(runner, runnable: list[Planned], workers: int, opts: BatchOptions, record,
+               stop: StopRequest) -> list[Planned]:
+    """Solve the sweep in ``workers / 2`` contiguous segments, each from both ends; returns
+    the points left unsolved because a worker process broke (the pool is restarted and the
+    caller runs them as chains) or a stop was requested."""
+    segments = split_chains(runnable, workers // 2, warm=True)
+    solve_kw = {k: v for k, v in opts.solve_options().items() if v is not None}
+    done = run_both_ends(runner, [[p.case for p in seg] for seg in segments], solve_kw,
+                         lambda k, i, r: record(segments[k][i], r), lambda: stop.requested)
+    left = [p for k, seg in enumerate(segments) for i, p in enumerate(seg) if (k, i) not in done]
+    if left and not stop.requested:
+        runner.restart()
+    return left
 
 
 def _chain_loop(runner, planned, runnable, folders, out, opts, record, stop: StopRequest) -> None:

@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing.managers import SyncManager
 from typing import Any
 
 import pandas as pd
@@ -28,6 +29,7 @@ from ..api import solve
 from ..case.case import Case
 from ..outputs.result import SolveResult
 from ..solver.status import Status
+from .meet import BothEnds
 
 
 class StopRequest:
@@ -62,6 +64,10 @@ def _worker_signals() -> None:
     client stops a worker with SIGTERM, on which it exits tidily (:func:`_exit_tidily`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_tidily)
+
+
+def _ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _exit_tidily(signum: int, frame: Any) -> None:
@@ -101,6 +107,23 @@ def solve_chain(cases: list[Case], start: pd.DataFrame | None,
     return out
 
 
+def solve_from_end(cases: list[Case], start: pd.DataFrame | None, options: dict[str, Any],
+                   end: int, shared: Any) -> int:
+    """What a worker of a sweep solved from both ends runs (:mod:`.meet`): the next untaken
+    point at its ``end`` of the sweep, again and again, each from the last one's plan and
+    sharing one :class:`~svcplan.solver.sweep.Sweep`; every result goes back through
+    ``shared.results`` as soon as it is known. Returns how many points it solved."""
+    from ..solver.sweep import Sweep  # loads Pyomo: only in the worker
+
+    sweep, solved = Sweep(), 0
+    while (i := shared.take(end)) is not None:
+        r = solve_task(cases[i], start, options, sweep)
+        shared.results.put((i, r))
+        start = r.assignment if r.has_plan else None
+        solved += 1
+    return solved
+
+
 def error_result(name: str, message: str, seconds: float = 0.0) -> SolveResult:
     """The result of a scenario that could not be solved (invalid after its change, crashed
     worker, exception): recorded like any other, so the batch summary has a row for it."""
@@ -115,12 +138,25 @@ class LocalRunner:
         self.workers = workers
         self._ctx = mp.get_context("spawn")  # no fork of a process with threads (progress bar)
         self.pool: ProcessPoolExecutor | None = self._new_pool()
+        self._manager = None  # a sweep solved from both ends shares its state through it
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_signals)
 
     def submit(self, *args):
         return self.pool.submit(solve_chain, *args)
+
+    def both_ends(self, n: int) -> BothEnds:
+        """The shared state of a sweep of ``n`` points solved from both ends (:mod:`.meet`),
+        held by a manager process (started on first use, stopped by :meth:`close`)."""
+        if self._manager is None:
+            self._manager = SyncManager(ctx=self._ctx)
+            self._manager.start(_ignore_ctrl_c)  # Ctrl-C is the client's to handle
+        m = self._manager
+        return BothEnds(m.list([0, n]), m.Lock(), m.Queue())
+
+    def submit_from_end(self, *args):
+        return self.pool.submit(solve_from_end, *args)
 
     def wait(self, futures):
         done, _ = wait(futures, timeout=0.25, return_when=FIRST_COMPLETED)  # short: Ctrl-C is seen
@@ -149,6 +185,9 @@ class LocalRunner:
     def close(self) -> None:
         if self.pool is not None:  # None after stop()
             self.pool.shutdown(wait=True, cancel_futures=True)
+        if self._manager is not None:
+            self._manager.shutdown()
+            self._manager = None
 
 
 class DaskRunner:

@@ -1,0 +1,97 @@
+"""A budget sweep solved from both ends: two workers walk toward each other and meet.
+
+A frontier's points differ in cost by an order of magnitude, and not evenly: near the
+budget at which the case turns infeasible a point needs a rounding and a search (3–10 s on
+the demo), where money is plentiful it is proven in a fraction of a second. Cut into two
+fixed halves, one worker got 22 s of work and the other 14 s. Here one worker takes the
+points upward from the tightest budget and the other downward from the loosest; each takes
+the next untaken point at its own end when it is done with the last, so they meet wherever
+the work splits evenly. Every point still starts from its neighbour's plan, prices and LP
+basis (each worker's points are consecutive), and each solved point is handed back at once,
+so the client writes its folder while the workers go on (a chain task returned all its
+points at its end, and the client then wrote them one after the other).
+
+Only the local runner shares state between its worker processes (a multiprocessing
+manager); on a Dask cluster a sweep runs as fixed chains (:mod:`.batch`).
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from ..outputs.result import SolveResult
+
+#: The two ends of a sweep: from the first point upward, from the last downward.
+LOW, HIGH = 0, 1
+
+
+@dataclass
+class BothEnds:
+    """Points ``0..n−1`` of one sweep, taken from both ends until the ends meet.
+
+    ``bounds`` is ``[lo, hi]`` (the untaken points are ``lo..hi−1``), ``lock`` guards it and
+    ``results`` receives ``(point, result)`` as each point is solved. All three are shared
+    between the workers: a manager's proxies between processes, plain objects between
+    threads (the tests).
+    """
+
+    bounds: Any
+    lock: Any
+    results: Any
+
+    def take(self, end: int) -> int | None:
+        """The next point at ``end`` (LOW: lowest untaken, HIGH: highest), None when none is left."""
+        with self.lock:
+            lo, hi = self.bounds[0], self.bounds[1]
+            if lo >= hi:
+                return None
+            if end == LOW:
+                self.bounds[0] = lo + 1
+                return lo
+            self.bounds[1] = hi - 1
+            return hi - 1
+
+    def drain(self) -> list[tuple[int, SolveResult]]:
+        """Every result handed back so far."""
+        out = []
+        while True:
+            try:
+                out.append(self.results.get_nowait())
+            except queue.Empty:
+                return out
+
+
+def run_both_ends(runner, segments: list[list], options: dict[str, Any],
+                  record: Callable[[int, int, SolveResult], None],
+                  stopped: Callable[[], bool]) -> set[tuple[int, int]]:
+    """Solve each segment (the cases of one sweep, in order) on two workers from both ends;
+    ``record(segment, point, result)`` as each point arrives. Returns the ``(segment,
+    point)`` pairs recorded: fewer than all when a worker process broke or a stop was
+    requested (the caller runs or reports the rest)."""
+    shared = [runner.both_ends(len(cases)) for cases in segments]
+    futures = {runner.submit_from_end(cases, None, options, end, shared[k])
+               for k, cases in enumerate(segments) for end in (LOW, HIGH)}
+    done: set[tuple[int, int]] = set()
+
+    def collect() -> None:
+        for k, s in enumerate(shared):
+            for i, r in s.drain():
+                done.add((k, i))
+                record(k, i, r)
+
+    while futures and not stopped():
+        finished = runner.wait(futures)
+        collect()
+        for fut in finished:
+            futures.discard(fut)
+            try:
+                runner.result(fut)
+            except BrokenProcessPool:
+                futures.clear()  # the pool is broken: every worker is gone
+    if not stopped():
+        collect()
+    return done

@@ -1,0 +1,135 @@
+"""A sweep solved from both ends (svcplan.whatif.meet): every point once, each worker's
+points consecutive and warm-started from their neighbour, the work split by what it costs,
+and a broken worker's points finished by the chain path."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from types import SimpleNamespace
+
+import pytest
+from inprocess import InProcessRunner
+from test_sweep import _case, _scaled
+
+from svcplan import solve
+from svcplan.whatif import runners
+from svcplan.whatif.meet import HIGH, LOW, BothEnds, run_both_ends
+
+
+def _shared(n: int) -> BothEnds:
+    return BothEnds([0, n], threading.Lock(), queue.Queue())
+
+
+def test_the_ends_take_points_until_they_meet():
+    s = _shared(5)
+    assert [s.take(e) for e in (LOW, HIGH, LOW, HIGH, LOW)] == [0, 4, 1, 3, 2]
+    assert s.take(LOW) is None and s.take(HIGH) is None
+    assert _shared(0).take(HIGH) is None
+
+
+class _Threads:
+    """Two workers as threads sharing plain objects: the protocol without processes."""
+
+    workers = 2
+
+    def __init__(self):
+        self.pool = ThreadPoolExecutor(2)
+
+    def both_ends(self, n: int) -> BothEnds:
+        return _shared(n)
+
+    def submit_from_end(self, *args) -> Future:
+        return self.pool.submit(runners.solve_from_end, *args)
+
+    def wait(self, futures):
+        time.sleep(0.01)
+        return {f for f in futures if f.done()}
+
+    def result(self, fut):
+        return fut.result()
+
+
+def test_each_point_once_consecutive_warm_and_balanced(monkeypatch):
+    """Points 0–2 cost 10× the others: the worker from the high end takes more of them, each
+    worker's points are consecutive from its end, and each starts from its neighbour's plan."""
+    calls = []  # (point, worker thread, start)
+
+    def fake_solve(case, start, options, sweep):
+        calls.append((case, threading.get_ident(), start))
+        time.sleep(0.2 if case < 3 else 0.02)
+        return SimpleNamespace(has_plan=True, assignment=f"plan{case}")
+
+    monkeypatch.setattr(runners, "solve_task", fake_solve)
+    recorded = []
+    done = run_both_ends(_Threads(), [list(range(8))], {}, lambda k, i, r: recorded.append(i),
+                         lambda: False)
+    assert sorted(recorded) == list(range(8)) and done == {(0, i) for i in range(8)}
+    by_worker: dict[int, list] = {}
+    for point, worker, start in calls:
+        by_worker.setdefault(worker, []).append((point, start))
+    low, high = sorted(by_worker.values(), key=lambda pts: pts[0][0])
+    assert [p for p, _ in low] == list(range(len(low)))  # upward from 0
+    assert [p for p, _ in high] == list(range(7, 7 - len(high), -1))  # downward from 7
+    for points, step in ((low, -1), (high, 1)):
+        assert points[0][1] is None
+        assert all(start == f"plan{p + step}" for p, start in points[1:])
+    assert len(high) > len(low)  # the cheap end did more of the work
+
+
+class _BreaksAfterOne(InProcessRunner):
+    """A local runner whose pool breaks after the first point of a sweep solved from both
+    ends; the rest must then run as chains (in process), after a restart."""
+
+    workers = 2
+
+    def both_ends(self, n: int) -> BothEnds:
+        return _shared(n)
+
+    def submit_from_end(self, cases, start, options, end, shared) -> Future:
+        fut: Future = Future()
+        if end == LOW:
+            i = shared.take(end)
+            shared.results.put((i, runners.solve_task(cases[i], None, options)))
+        fut.set_exception(BrokenProcessPool("worker died"))
+        return fut
+
+
+def test_a_broken_pool_leaves_the_rest_to_the_chains(tmp_path, monkeypatch):
+    import svcplan.whatif.batch as batch
+    from svcplan.whatif.batch import BatchOptions
+    from svcplan.whatif.frontier import run_frontier
+
+    made = []
+    monkeypatch.setattr(batch, "_Local", lambda w: made.append(_BreaksAfterOne(w)) or made[-1])
+    base = _case(seed=5, total=False)
+    scales = [0.8, 0.9, 1.0, 1.1]
+    res, front, _ = run_frontier(base, scales, tmp_path, BatchOptions(mip_gap=0, workers=2))
+    runner = made[0]
+    assert runner.restarts == 1 and sum(runner.tasks) == 3  # point 0 came back, 3 did not
+    assert list(front["status"]) == ["optimal"] * 4
+    for scale, objective in zip(front["scale"], front["objective"], strict=True):
+        cold = solve(_scaled(base, scale), mip_gap=0, marginals=False)
+        assert objective == pytest.approx(cold.objective, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_frontier_on_two_worker_processes_equals_cold_solves(tmp_path):
+    """The real thing: two spawned workers and a manager process; every point is the cold
+    optimum, and no process is left behind."""
+    import multiprocessing as mp
+
+    from svcplan.whatif.batch import BatchOptions
+    from svcplan.whatif.frontier import run_frontier
+
+    base = _case(seed=5, total=False)
+    scales = [0.8, 0.9, 1.0, 1.1, 1.2]
+    res, front, _ = run_frontier(base, scales, tmp_path, BatchOptions(mip_gap=0, workers=2))
+    assert not res.interrupted and list(front["status"]) == ["optimal"] * 5
+    for scale, objective in zip(front["scale"], front["objective"], strict=True):
+        cold = solve(_scaled(base, scale), mip_gap=0, marginals=False)
+        assert objective == pytest.approx(cold.objective, rel=1e-9)
+    assert not mp.active_children()
