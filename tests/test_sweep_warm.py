@@ -185,11 +185,13 @@ def test_warm_priced_chain_is_within_its_gap_of_cold_solves(seed, monkeypatch):
     sweep, prev = Sweep(), None
     for k, s in enumerate((1.0, 0.9, 0.8)):
         case = _scaled(base, s)
+        before = len(calls)
         warm = solve(case, mip_gap=1e-3, marginals=False, sweep=sweep,
                      start=None if prev is None else prev.assignment)
+        # the first point is cold, the others warm (twice if they priced on: tighten)
+        assert (len(calls) > before) == (k > 0)
         cold = solve(case, mip_gap=1e-3, marginals=False)
         prev = warm
-        assert len(calls) == k  # the first point is cold, the others warm
         assert warm.search["lp_method"] == cold.search["lp_method"] == "prices"
         assert warm.status == cold.status
         w, c = warm.solver_objective, cold.solver_objective
@@ -197,3 +199,36 @@ def test_warm_priced_chain_is_within_its_gap_of_cold_solves(seed, monkeypatch):
         assert abs(w - c) <= max(warm.mip_gap, cold.mip_gap) * abs(c) + 1e-6
         if warm.status == "optimal":
             assert warm.mip_gap <= 1e-3 + 1e-12
+
+
+def test_a_loose_warm_bound_is_tightened_when_the_rounding_does_not_prove(monkeypatch):
+    """A warm first pass that stopped on its loose stall, with a rounding that proves
+    nothing (here: none), prices on at the same point: a second pass with ``tighten``,
+    whose bound is kept only where it is lower; the answer stays under the cold bound."""
+    from svcplan.solver import strategy
+
+    monkeypatch.setattr(pricing, "MIN_COLUMNS", 0)
+    real = pricing.lagrangian
+    passes = []
+
+    def spy(sf, opts, seconds, log, gap=1e-4, **kw):
+        out = real(sf, opts, seconds, log, gap, **kw)
+        if kw.get("warm") is not None and kw["warm"].reused and not kw.get("tighten"):
+            log.bound_loose = True  # as if the loose stall had ended it
+        passes.append((bool(kw.get("tighten")), log.lp_bound))
+        return out
+
+    monkeypatch.setattr(pricing, "lagrangian", spy)
+    base = _case(seed=8)
+    sweep = Sweep()
+    head = solve(_scaled(base, 1.0), mip_gap=1e-3, marginals=False, sweep=sweep)
+    assert passes == [(False, passes[0][1])]  # cold: one pass, never loose
+    monkeypatch.setattr(strategy, "round_fractional", lambda *a, **k: None)
+    warm = solve(_scaled(base, 0.9), mip_gap=1e-3, marginals=False, sweep=sweep,
+                 start=head.assignment)
+    assert [t for t, _ in passes] == [False, False, True]
+    first, second = passes[1][1], passes[2][1]
+    assert warm.search["lp_bound"] == pytest.approx(min(first, second), rel=1e-12)
+    cold = solve(_scaled(base, 0.9), mip_gap=1e-3, marginals=False, warm_start=False)
+    if warm.solver_objective is not None:
+        assert warm.solver_objective <= cold.bound + 1e-9 * abs(cold.bound)

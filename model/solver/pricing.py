@@ -127,7 +127,7 @@ def _core_prices(sf: StandardForm, D, c: np.ndarray, b: np.ndarray, scale: np.nd
 def lagrangian(
     sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog,
     gap: float = 1e-4, max_rounds: int = 30, marginal: int = 200,
-    warm: WarmState | None = None, cluster: np.ndarray | None = None,
+    warm: WarmState | None = None, cluster: np.ndarray | None = None, tighten: bool = False,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(x, reduced costs)`` for the rounding, with ``log.lp_bound`` the best ``L(λ)`` (a
     valid bound); None if the sparse rest cannot be solved to optimality in time or no
@@ -138,7 +138,10 @@ def lagrangian(
     one at a warm start) with the feasible point within ``2 × gap`` (stopping on the bound
     alone once left it 0.5% off at 300k, and rounding its 164 fence units took 72 s; at
     1M, 1.3% off left 1,655 units to round in 25 s, where a round of the product blocks
-    takes 2 s), after ``max_rounds``, or at ``seconds``.
+    takes 2 s), after ``max_rounds``, or at ``seconds``. A warm start's stall is looser
+    (less than ``gap / 2`` in one re-solve) and sets ``log.bound_loose``: when the rounding
+    then does not prove its plan, the caller prices on (``tighten``: the same point again,
+    from its own prices, with the tolerance ``gap / 10``).
 
     ``warm`` (a sweep's state, :mod:`.sweep`): when the last point had the same matrix,
     its sparse rest (held in HiGHS with its optimal basis) and its prices are the start;
@@ -155,14 +158,17 @@ def lagrangian(
     scale = (absD.sign() @ np.abs(c)) / np.maximum(np.asarray(absD.sum(axis=1)).ravel(), 1e-12)
     target = b - 1e-6 * np.maximum(np.abs(b), 1.0)  # aim just inside: the point stays feasible
     prices = _Prices(target, scale)
-    core = _core_prices(sf, D, c, target, scale)
-    window = 3  # rounds over which the bound must have stalled
-    if warm is not None and warm.reused and warm.rest is not None and warm.lam is not None:
+    warm_start = (warm is not None and warm.reused and warm.rest is not None
+                  and warm.lam is not None)
+    again = tighten and warm_start and warm.core is not None  # the same targets as last time
+    core = warm.core if again else _core_prices(sf, D, c, target, scale)
+    window, stall = 3, 0.1 * gap  # a stall: the bound moved less than `stall` in `window` rounds
+    if warm_start:
         lam, rest = _warm_prices(prices, warm, core), warm.rest
-        # warm prices start within a few % of the root, where the bound is flat: one
-        # round without progress is a stall (300k, budget 1.0 → 0.9: the bound settled
-        # within 0.015% after two rounds, and five more moved it 0.005%)
-        window = 1
+        # warm prices start within a few % of the root, where the bound is flat: one round
+        # is the window (300k, budget 1.0 → 0.9: the bound settled within 0.015% after two
+        # rounds, and five more moved it 0.005%), and a first pass stops at half the gap
+        window, stall = 1, 0.1 * gap if tighten else 0.5 * gap
         marginal = min(marginal, WARM_MARGINAL)
     else:
         lam = core
@@ -208,8 +214,9 @@ def lagrangian(
             bounds.append(best_bound)
             off = np.inf if best_x is None else (best_bound - mixed) / abs(best_bound)
             stalled = (len(bounds) > window
-                       and bounds[-1 - window] - best_bound <= 0.1 * gap * abs(best_bound))
+                       and bounds[-1 - window] - best_bound <= stall * abs(best_bound))
             if off <= 0.5 * gap or (stalled and off <= 2 * gap):
+                log.bound_loose = stall > 0.1 * gap and off > 0.5 * gap
                 break
             lam = prices.step(lam, spend)
     finally:
