@@ -152,6 +152,13 @@ def _wall(cmd: list[str]) -> float:
     return time.perf_counter() - t
 
 
+#: ``svcplan`` with the frontier cut into two fixed chains, as before it was solved from
+#: both ends (the client decides; the workers need no patch)
+FIXED_HALVES = [sys.executable, "-c", "import runpy, sys; import svcplan.whatif.batch as b; "
+                "b._from_both_ends = lambda *a: False; sys.argv[0] = 'svcplan'; "
+                "runpy.run_module('svcplan', run_name='__main__')"]
+
+
 def frontier(work: Path) -> None:
     """One demo solve, the demo frontier warm and cold (2 workers), one after the other;
     then per point the seconds and gaps of both (from each run's summary.csv)."""
@@ -165,6 +172,8 @@ def frontier(work: Path) -> None:
         ("one demo solve", [*exe, "solve", "data/demo", "--quiet", "--out", str(work / "one")]),
         ("frontier, warm (11 points)", [*exe, "frontier", "data/demo", "--quiet", "--workers",
                                         "2", "--out", str(work / "warm")]),
+        ("frontier, warm, fixed halves", [*FIXED_HALVES, "frontier", "data/demo", "--quiet",
+                                          "--workers", "2", "--out", str(work / "halves")]),
         ("frontier, cold (--no-warm)", [*exe, "frontier", "data/demo", "--quiet", "--workers",
                                         "2", "--no-warm", "--out", str(work / "cold")]),
     ]:

@@ -139,6 +139,8 @@ class LocalRunner:
         self._ctx = mp.get_context("spawn")  # no fork of a process with threads (progress bar)
         self.pool: ProcessPoolExecutor | None = self._new_pool()
         self._manager = None  # a sweep solved from both ends shares its state through it
+        for _ in range(workers):  # start them now: loading svcplan takes each ~2 s
+            self.pool.submit(os.getpid)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_signals)
