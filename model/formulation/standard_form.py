@@ -114,6 +114,7 @@ class StandardForm:
         # all of it: the copy was the peak of a large model's rounding)
         act = self.A @ np.where(free, 0.0, x)
         AF = self.A[:, free].tocsr()
+        AF.eliminate_zeros()  # a stored zero is no term: a row of one zero is a row of none
         count = np.diff(AF.indptr)
         lower, upper = self.col_lower[free].copy(), self.col_upper[free].copy()
         single = np.flatnonzero(count == 1)

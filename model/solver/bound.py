@@ -39,6 +39,8 @@ class SearchLog:
     trace: list = field(default_factory=list)
     #: the LP relaxation has no solution: no plan can exist (the MIP is infeasible too)
     lp_infeasible: bool = False
+    #: pricing stopped on a warm start's loose stall test: more rounds may tighten the bound
+    bound_loose: bool = False
 
 
 def least_proven(bound: float, gap: float) -> float:
