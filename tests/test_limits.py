@@ -49,7 +49,10 @@ def test_time_limit_with_a_plan_reports_true_bound_and_gap(hard):
     if not res.has_plan:  # a very loaded machine may not finish the LP relaxation in 3 s
         assert res.message == "no plan found within the time limit"
         return
-    assert res.bound is not None and res.mip_gap is not None
+    if res.bound is None:  # ... or finish it only as far as the thriftiest plan: no bound
+        assert res.mip_gap is None and "the LP relaxation did not finish" in res.message
+        return
+    assert res.mip_gap is not None
     assert res.bound >= res.solver_objective - 1e-6
     assert res.mip_gap == pytest.approx(
         (res.bound - res.solver_objective) / abs(res.solver_objective), rel=1e-3, abs=1e-9)
