@@ -127,7 +127,7 @@ def solve(
         sf = standard_form(f)
         if solver is None:
             f = None  # the recorded arrays are in sf now: free them before the solve
-            release_memory()
+            release_memory(sf.n_cols)
     else:
         data, sf = sweep.model(case)
     build_seconds = time.perf_counter() - t0

@@ -173,7 +173,7 @@ class SparseRest:
         n = sf.n_cols + len(layout.copy_of)
         lps = (highs.RepricedBlocks(layout.parts, n, workers) if dask is None
                else ClusterBlocks(layout.parts, n, dask, sizes=layout.sizes))
-        release()  # the split's copies of the matrix are gone: give their pages back
+        release(sf.n_cols)  # the split's copies of the matrix are gone: give their pages back
         return cls(lps, replace(layout, parts=[]), sf.offset)
 
     def close(self) -> None:

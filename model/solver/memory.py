@@ -79,12 +79,20 @@ def check_fits(case: Case, available: float | None = None) -> None:
         "solve the parts as a batch")])
 
 
-def release() -> None:
+#: Models with fewer columns skip :func:`release`: its ``gc.collect`` costs ~0.1 s in a
+#: process holding many objects (a test session: 15 s over 119 small solves), and a small
+#: model frees little worth handing back.
+RELEASE_FROM = 100_000
+
+
+def release(n_cols: int) -> None:
     """Hand the memory freed so far back to the system (glibc's ``malloc_trim``; nothing
-    elsewhere). Between the phases of a large solve glibc keeps what the last phase freed
-    in its heap — after the 1M build ~270 MB of the process's ~960 MB were such free
-    pages — and the next phase's large arrays are mapped afresh beside them, so the
-    peak carried them along."""
+    elsewhere), when the model has ``n_cols`` ≥ :data:`RELEASE_FROM` columns. Between the
+    phases of a large solve glibc keeps what the last phase freed in its heap — after the
+    1M build ~270 MB of the process's ~960 MB were such free pages — and the next phase's
+    large arrays are mapped afresh beside them, so the peak carried them along."""
+    if n_cols < RELEASE_FROM:
+        return
     gc.collect()
     libc = _libc()
     if libc is not None:
