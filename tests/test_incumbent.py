@@ -210,6 +210,37 @@ def test_without_the_lp_the_solve_still_returns_a_feasible_plan(monkeypatch):
     assert len(res.assignment) == len(best.assignment)
 
 
+def test_a_priced_solve_whose_rounding_fails_starts_from_the_thrifty_plan(monkeypatch):
+    """Pricing gave a bound and a point, but the rounding found no plan: the thrifty plan,
+    searched, is the answer, with the priced bound (not branch-and-bound on the whole
+    model, which a model large enough to be priced cannot afford)."""
+    import svcplan.solver.strategy as strategy
+    from svcplan.solver import pricing
+
+    tables, settings = generate_case(5, 30, 4, 4, seed=7)
+    case = Case.from_tables(tables, settings)
+    best = solve(case, mip_gap=1e-3, marginals=False)
+    monkeypatch.setattr(pricing, "MIN_COLUMNS", 0)  # price this small model
+    monkeypatch.setattr(strategy, "round_fractional", lambda *a, **k: None)
+    monkeypatch.setattr(strategy.highs, "solve_mip", _no_whole_model(strategy.highs.solve_mip))
+    res = solve(case, mip_gap=1e-3, time_limit=30, marginals=False)
+    assert res.search["lp_method"] == "prices"
+    assert res.warm_start.startswith("thrifty plan")
+    assert res.bound is not None and res.objective <= res.bound + 1e-6
+    assert res.objective <= best.bound + 1e-9 * abs(best.bound)
+    assert res.assignment.groupby(["segment", "product", "period"]).size().eq(1).all()
+
+
+def _no_whole_model(solve_mip):
+    """HiGHS's MIP for sub-models only: the whole model (the one with option columns) only
+    with every option fixed (the thrifty plan's completion: only the offered levels free)."""
+    def guarded(sf, **kw):
+        free = sf.col_lower[sf.x_cols] < sf.col_upper[sf.x_cols]
+        assert not free.any(), "branch-and-bound on the whole model"
+        return solve_mip(sf, **kw)
+    return guarded
+
+
 def test_rounding_frees_only_the_fractional_units_and_loses_nothing(monkeypatch):
     """The rounding's sub-MIP holds the fractional units' columns and the shared ones, not
     every continuous column; solved to optimality it is worth exactly what the sub-MIP

@@ -179,8 +179,15 @@ def _incumbent(
         if log.bound_loose and not log.interrupted and not _proven(sf, candidates, log.lp_bound,
                                                                    gap):
             _tighten(sf, opts, share(0.5, None), log, gap, warm, cluster)
-    if lp is None and not log.interrupted and not log.lp_infeasible and opts.remaining() != 0.0:
-        opts.say("LP relaxation did not finish in time; starting from the thriftiest plan…")
+    # no LP point, or a priced one whose rounding found no plan: never leave a priced model
+    # without a plan, or it falls through to branch-and-bound on the whole model (5M: the
+    # client at 14.8 GB and no plan in 600 s)
+    unrounded = lp is not None and not candidates and log.lp_method == "prices"
+    if ((lp is None or unrounded) and not log.interrupted and not log.lp_infeasible
+            and opts.remaining() != 0.0):
+        opts.say("LP relaxation did not finish in time; starting from the thriftiest plan…"
+                 if lp is None else "the rounding found no plan; starting from the thriftiest "
+                 "plan…")
         thrifty = from_start(sf, thrifty_plan(sf), opts, share(0.3, 30.0) or 0.0)
         candidates.append((thrifty, "thrifty plan"))
     if (initial is not None and not log.interrupted and not log.lp_infeasible
