@@ -217,3 +217,23 @@ def test_a_loose_warm_bound_is_tightened_when_the_rounding_does_not_prove(monkey
     cold = solve(_scaled(base, 0.9), mip_gap=1e-3, marginals=False, warm_start=False)
     if warm.solver_objective is not None:
         assert warm.solver_objective <= cold.bound + 1e-9 * abs(cold.bound)
+
+
+def test_mix_of_feasible_and_best_bound_points_meets_every_limit():
+    limit = np.array([10.0, 10.0, 4.0])
+    spend_f, spend_b = np.array([8.0, 5.0, 4.0]), np.array([12.0, 6.0, 3.0])
+    # row 0 allows α = (10 − 8) / (12 − 8) = 0.5; rows 1–2 are within at any α
+    assert pricing._mixed(100.0, spend_f, 110.0, spend_b, limit) == pytest.approx(105.0)
+    assert pricing._mixed(100.0, spend_f, 110.0, np.array([9.0, 6.0, 3.0]), limit) == 110.0
+    # the feasible point already at the limit where the bound point is over: α = 0
+    assert pricing._mixed(100.0, np.array([10.0, 5.0, 4.0]), 110.0, spend_b, limit) == 100.0
+    for alpha_case in range(20):
+        rng = np.random.default_rng(alpha_case)
+        f = rng.uniform(0, 10, 5)
+        b = rng.uniform(0, 20, 5)
+        lim = np.maximum(f, rng.uniform(0, 15, 5))
+        v = pricing._mixed(0.0, f, 1.0, b, lim)  # the value is α itself
+        assert 0.0 <= v <= 1.0
+        assert np.all((1 - v) * f + v * b <= lim + 1e-9)
+        if v < 1.0:  # α is the largest: some row is at its limit
+            assert np.any(np.isclose((1 - v) * f + v * b, lim))
