@@ -284,7 +284,7 @@ def _warm_prices(prices: _Prices, warm: WarmState, core: np.ndarray) -> np.ndarr
     within 0–5% of the new root; kept inside the bracket of the pairs seen.
     """
     lam = warm.lam
-    for seen_lam, seen_spend in warm.seen:
+    for seen_lam, seen_spend in warm.seen:  # also brackets the root in ``prices``
         lam = prices.step(seen_lam, seen_spend)
     if warm.core is None:
         return lam

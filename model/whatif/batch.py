@@ -86,6 +86,10 @@ class BatchOptions:
     def solve_options(self) -> dict[str, Any]:
         return {"time_limit": self.time_limit, "mip_gap": self.mip_gap}
 
+    def given_solve_options(self) -> dict[str, Any]:
+        """The solver controls that were set: what a worker passes to ``solve``."""
+        return {k: v for k, v in self.solve_options().items() if v is not None}
+
 
 @dataclass
 class BatchResult:
@@ -270,7 +274,7 @@ def _both_ends(runner, runnable: list[Planned], workers: int, opts: BatchOptions
     the points left unsolved because a worker process broke (the pool is restarted and the
     caller runs them as chains) or a stop was requested."""
     segments = split_chains(runnable, workers // 2, warm=True)
-    solve_kw = {k: v for k, v in opts.solve_options().items() if v is not None}
+    solve_kw = opts.given_solve_options()
     done = run_both_ends(runner, [[p.case for p in seg] for seg in segments], solve_kw,
                          lambda k, i, r: record(segments[k][i], r), lambda: stop.requested)
     left = [p for k, seg in enumerate(segments) for i, p in enumerate(seg) if (k, i) not in done]
@@ -287,7 +291,7 @@ def _chain_loop(runner, planned, runnable, folders, out, opts, record, stop: Sto
     for members in split_chains(planned, workers, opts.warm):
         for a, b in zip(members[:-1], members[1:], strict=True):
             prev_of[b.name] = a
-    solve_kw = {k: v for k, v in opts.solve_options().items() if v is not None}
+    solve_kw = opts.given_solve_options()
     plans: dict[str, pd.DataFrame | None] = {}
 
     def start_for(p: Planned) -> pd.DataFrame | None:

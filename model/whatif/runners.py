@@ -19,7 +19,9 @@ import signal
 import threading
 import time
 import traceback
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from functools import partial
 from multiprocessing.managers import SyncManager
 from typing import Any
 
@@ -94,34 +96,35 @@ def solve_task(case: Case, start: pd.DataFrame | None, options: dict[str, Any],
 
 def solve_chain(cases: list[Case], start: pd.DataFrame | None,
                 options: dict[str, Any]) -> list[SolveResult]:
-    """What a worker runs: the scenarios of one chain in order, each starting from the
-    previous plan, all sharing one :class:`~svcplan.solver.sweep.Sweep` (the model, the
-    prices of the dense rows, the LP basis), so a budget sweep reuses what it learned."""
-    from ..solver.sweep import Sweep  # loads Pyomo: only in the worker, on its first task
-
-    sweep, out = Sweep(), []
-    for case in cases:
-        r = solve_task(case, start, options, sweep)
-        out.append(r)
-        start = r.assignment if r.has_plan else None
-    return out
+    """What a worker runs: the scenarios of one chain in order (:func:`_in_turn`)."""
+    return [r for _, r in _in_turn(enumerate(cases), start, options)]
 
 
 def solve_from_end(cases: list[Case], start: pd.DataFrame | None, options: dict[str, Any],
                    end: int, shared: Any) -> int:
     """What a worker of a sweep solved from both ends runs (:mod:`.meet`): the next untaken
-    point at its ``end`` of the sweep, again and again, each from the last one's plan and
-    sharing one :class:`~svcplan.solver.sweep.Sweep`; every result goes back through
-    ``shared.results`` as soon as it is known. Returns how many points it solved."""
-    from ..solver.sweep import Sweep  # loads Pyomo: only in the worker
-
-    sweep, solved = Sweep(), 0
-    while (i := shared.take(end)) is not None:
-        r = solve_task(cases[i], start, options, sweep)
+    point at its ``end`` of the sweep, again and again (:func:`_in_turn`); every result goes
+    back through ``shared.results`` as soon as it is known. Returns how many it solved."""
+    taken = ((i, cases[i]) for i in iter(partial(shared.take, end), None))
+    solved = 0
+    for i, r in _in_turn(taken, start, options):
         shared.results.put((i, r))
-        start = r.assignment if r.has_plan else None
         solved += 1
     return solved
+
+
+def _in_turn(cases: Iterable[tuple[int, Case]], start: pd.DataFrame | None,
+             options: dict[str, Any]) -> Iterator[tuple[int, SolveResult]]:
+    """Solve ``(point, case)`` pairs one after the other, each from the previous plan, all
+    sharing one :class:`~svcplan.solver.sweep.Sweep` (the model, the prices of the dense
+    rows, the LP basis), so a budget sweep reuses what it learned."""
+    from ..solver.sweep import Sweep  # loads Pyomo: only in the worker, on its first task
+
+    sweep = Sweep()
+    for i, case in cases:
+        r = solve_task(case, start, options, sweep)
+        yield i, r
+        start = r.assignment if r.has_plan else None
 
 
 def error_result(name: str, message: str, seconds: float = 0.0) -> SolveResult:
