@@ -72,34 +72,13 @@ class ClusterBlocks:
         workers = sorted(info)
         self.n_blocks = len(sizes)
         self._n_cols = n_cols
-        # the largest blocks first, each to the worker with the fewest columns so far
-        owner = np.zeros(len(sizes), dtype=np.int64)
-        load = np.zeros(len(workers), dtype=np.int64)
-        for k in np.argsort(-np.asarray(sizes), kind="stable"):
-            w = int(np.argmin(load))
-            owner[k] = w
-            load[w] += sizes[k]
+        owner, load = _assign(sizes, len(workers))
         used = [w for w in range(len(workers)) if load[w] > 0]
-        actors = {}
         with self._client.as_current():  # an actor handle binds to the current client
-            for w in used:
-                actors[w] = self._client.submit(
-                    highs.RepricedBlocks, [], int(load[w]), info[workers[w]].get("nthreads", 1),
-                    workers=[workers[w]], actor=True, pure=False).result()
-            cols: dict[int, list[np.ndarray]] = {w: [] for w in used}
-            filled = dict.fromkeys(used, 0)
-            waiting: dict[int, list] = {w: [] for w in used}
-            for k, (mine, part) in enumerate(blocks):
-                w = int(owner[k])
-                waiting[w].append((np.arange(filled[w], filled[w] + len(mine)), part))
-                cols[w].append(np.asarray(mine))
-                filled[w] += len(mine)
-                if len(waiting[w]) >= chunk:
-                    actors[w].add(waiting[w]).result()
-                    waiting[w] = []
-            for w in used:
-                if waiting[w]:
-                    actors[w].add(waiting[w]).result()
+            actors = {w: self._client.submit(
+                highs.RepricedBlocks, [], int(load[w]), info[workers[w]].get("nthreads", 1),
+                workers=[workers[w]], actor=True, pure=False).result() for w in used}
+            cols = _send(actors, owner, blocks, chunk)
         self._actors = [actors[w] for w in used]
         self._cols = [np.concatenate(cols[w]) for w in used]
 
@@ -133,3 +112,36 @@ class ClusterBlocks:
         """Release the actors (their workers free the blocks) and the client."""
         self._actors.clear()
         self._client.close()
+
+
+def _assign(sizes: Sequence[int], n_workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each block's worker and each worker's columns: the largest blocks first, each to the
+    worker with the fewest columns so far."""
+    owner = np.zeros(len(sizes), dtype=np.int64)
+    load = np.zeros(n_workers, dtype=np.int64)
+    for k in np.argsort(-np.asarray(sizes), kind="stable"):
+        w = int(np.argmin(load))
+        owner[k] = w
+        load[w] += sizes[k]
+    return owner, load
+
+
+def _send(actors: dict, owner: np.ndarray, blocks: Iterable[tuple[np.ndarray, StandardForm]],
+          chunk: int) -> dict[int, list[np.ndarray]]:
+    """Hand each block to its worker's actor, ``chunk`` blocks per call, as ``blocks``
+    makes them; returns per worker the model columns of its blocks, in the actor's order."""
+    cols: dict[int, list[np.ndarray]] = {w: [] for w in actors}
+    filled = dict.fromkeys(actors, 0)
+    waiting: dict[int, list] = {w: [] for w in actors}
+    for k, (mine, part) in enumerate(blocks):
+        w = int(owner[k])
+        waiting[w].append((np.arange(filled[w], filled[w] + len(mine)), part))
+        cols[w].append(np.asarray(mine))
+        filled[w] += len(mine)
+        if len(waiting[w]) >= chunk:
+            actors[w].add(waiting[w]).result()
+            waiting[w] = []
+    for w, rest in waiting.items():
+        if rest:
+            actors[w].add(rest).result()
+    return cols
