@@ -121,7 +121,7 @@ def solve(
     if sweep is None:
         data = prepare(case)
         # the Pyomo components only where something reads them (else large cases skip them)
-        f = create_model(data, pyomo=True if (solver is not None or extensions) else None)
+        f = create_model(data, pyomo=solver is not None or bool(extensions))
         for function in extensions:
             apply_extension(f, data, function)
         sf = standard_form(f)

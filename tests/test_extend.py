@@ -97,7 +97,7 @@ def test_dense_extension_rows_are_priced(folder):
     from svcplan.solver.options import SolverOptions
     from svcplan.solver.strategy import solve_model
 
-    f = create_model(prepare(load_case(folder)))
+    f = create_model(prepare(load_case(folder)), pyomo=True)
     apply_extension(f, prepare(load_case(folder)), lambda m, h: (KEY(m, h), CAP(m, h)))
     sf = standard_form(f)
     kinds = [str(k) for k, _ in sf.rows]

@@ -10,6 +10,8 @@ with plain solves (``warm_start=False``) at gap 0.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyomo.environ as pyo
 import pytest
@@ -21,6 +23,8 @@ from svcplan import load_case, solve
 from svcplan.formulation.blocks import create_model
 from svcplan.formulation.data import prepare
 from svcplan.prep.generate import generate_case, write_case
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 
 
 def _case(tmp_path, seed: int, **extra):
@@ -80,7 +84,7 @@ def test_recorded_matrix_is_the_pyomo_model(tmp_path, seed, extra, extend):
     from svcplan.formulation.standard_form import standard_form
 
     data = prepare(_case(tmp_path, seed, **extra))
-    f = create_model(data)
+    f = create_model(data, pyomo=True)
     if extend is not None:
         apply_extension(f, data, extend)
     m = f.model
@@ -110,13 +114,16 @@ def test_recorded_matrix_is_the_pyomo_model(tmp_path, seed, extra, extend):
     assert np.allclose(sf.col_lower, lb)
 
 
-@pytest.mark.parametrize("seed,extra", [(1, {}), (2, {"max_changes": 1, "total_budget": 1e9})])
+@pytest.mark.parametrize("seed,extra", [(1, {}), (2, {"max_changes": 1, "total_budget": 1e9}),
+                                        (None, {})])
 def test_record_only_build_is_the_same_model(tmp_path, seed, extra):
-    """Large cases skip the Pyomo components (create_model(pyomo=False)): the blocks must
-    record exactly the arrays they record while creating them."""
+    """svcplan's own solves skip the Pyomo components (create_model(pyomo=False)): the
+    blocks must record exactly the arrays they record while creating them (seed None: the
+    demo case, with goodwill, tier ordering, policies and targets)."""
     from svcplan.formulation.standard_form import standard_form
 
-    d = prepare(_case(tmp_path, seed, **extra))
+    case = load_case(DEMO) if seed is None else _case(tmp_path, seed, **extra)
+    d = prepare(case)
     full, bare = create_model(d, pyomo=True), create_model(d, pyomo=False)
     assert bare.model is None and not bare.form.variables
     a, b = standard_form(full), standard_form(bare)

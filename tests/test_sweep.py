@@ -89,6 +89,49 @@ def test_warm_sweep_reaches_the_cold_optimum(priced, monkeypatch):
         assert (sweep.warm.lam is not None) == priced
 
 
+def _lp(case: Case, sweep: Sweep):
+    """The LP relaxation of ``case`` as a sweep point: (its value, what it logged)."""
+    from svcplan.solver.bound import SearchLog, relaxation
+    from svcplan.solver.options import SolverOptions
+
+    _, sf = sweep.model(case)
+    log = SearchLog()
+    x, _ = relaxation(sf, SolverOptions(threads=1), None, log, sweep.warm)
+    return sf, float(sf.objective(x)), log
+
+
+def test_small_sweep_reuses_the_lp_vertex_only_where_it_stays_optimal():
+    """A small model's sweep point starts from the last LP basis only when the last vertex
+    is still optimal: it meets the new budgets and no row it was held by was loosened. The
+    LP value is the cold one either way."""
+    from svcplan.formulation.rows import RowKind
+    from svcplan.solver.bound import _still_optimal
+
+    base = _case(total=False)
+    sweep = Sweep()
+    sf, _, _ = _lp(_scaled(base, 1.0), sweep)
+    budget = sf.rows_of({RowKind.BUDGET})
+    used = sf.A.tocsr()[budget] @ sweep.warm.lp_x
+    binding = np.isclose(used, sf.row_upper[budget], rtol=1e-7)
+    assert binding.any(), "the test needs a budget that binds at 1.0"
+    for s, still in ((1.2, False), (0.8, False)):  # loosened while binding / vertex cut off
+        case = _scaled(base, s)
+        reused_sf = sweep.model(case)[1]
+        assert _still_optimal(reused_sf, sweep.warm) is still, s
+        _, value, _ = _lp(case, sweep)
+        _, cold_value, _ = _lp(case, Sweep())
+        assert value == pytest.approx(cold_value, rel=1e-9)
+    rich = _scaled(base, 50.0)  # nothing binds any more: the next loosening keeps the vertex
+    _lp(rich, sweep)
+    richer = sweep.model(_scaled(base, 60.0))[1]
+    assert _still_optimal(richer, sweep.warm)
+    tighter = sweep.model(_scaled(base, 40.0))[1]
+    assert _still_optimal(tighter, sweep.warm)  # tightened, still met: the same optimum
+    _, value, _ = _lp(_scaled(base, 40.0), sweep)
+    _, cold_value, _ = _lp(_scaled(base, 40.0), Sweep())
+    assert value == pytest.approx(cold_value, rel=1e-9)
+
+
 class _InProcess(InProcessRunner):
     """The local runner without worker processes: one chain task = one solve_chain call."""
 

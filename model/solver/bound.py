@@ -43,6 +43,11 @@ class SearchLog:
     bound_loose: bool = False
 
 
+#: Below this many columns the LP relaxation is solved by dual simplex, cold, whatever the
+#: rows (:func:`relaxation`): the measured crossover with interior point is 50k–85k columns.
+SIMPLEX_BELOW = 50_000
+
+
 def least_proven(bound: float, gap: float) -> float:
     """The least objective ``v`` that ``bound`` proves within the relative ``gap``
     (``bound − v ≤ gap·|v|``): a search may stop at the first plan worth more."""
@@ -56,19 +61,31 @@ def relaxation(
     """Optimal LP relaxation ``(x, reduced costs)``, or None (time out, interrupted, …).
 
     ``warm``: a sweep's state; its basis (the last point's optimal one, same matrix)
-    starts dual simplex, and the new optimal basis is left there for the next point."""
+    starts dual simplex, and the new optimal basis is left there for the next point. A
+    small model uses it only where the last point's vertex is still optimal (then dual
+    simplex has nothing to do: 0.04 s on the demo); else it starts cold, with presolve."""
     # Interior point + crossover when periods are linked (switching, goodwill): on such a
-    # 84k-binary LP it takes 23 s where dual simplex takes 148 s. Without those rows dual
-    # simplex is faster (5.0 s vs 9.2 s at 84k). Measured in docs/performance.md.
+    # 84k-binary LP it takes 23 s where dual simplex takes 148 s. Without those rows, and on
+    # small models even with them, dual simplex (after presolve) is faster: generated linked
+    # cases at 21k / 32k / 43k / 53k / 84k / 159k columns took 0.8 / 1.6 / 3.3 / 5.5 / 7.0 /
+    # 56 s by simplex against 1.4 / 2.2 / 3.5 / 5.3 / 7.8 / 25 s by interior point
+    # (docs/performance.md). A small model's sweep point starts cold too: a warm basis skips
+    # presolve, and the demo's warm dual simplex took 0.9 s against 0.6 s cold.
     linked = len(sf.rows_of(PERIOD_LINKS)) > 0
+    small = sf.n_cols < SIMPLEX_BELOW
     opts.say(f"LP relaxation ({sf.n_cols:,} columns, {sf.n_rows:,} rows)…")
     start = time.perf_counter()
     until = None if seconds is None else start + seconds + 1.0
-    basis = None if warm is None or not warm.reused else warm.basis
-    lp = highs.solve_lp(sf, threads=opts.threads, method="ipm" if linked else "simplex",
-                        seconds=seconds, deadline=until, basis=basis, keep_basis=warm is not None)
-    if warm is not None:
+    basis = None
+    if warm is not None and warm.reused and (not small or _still_optimal(sf, warm)):
+        basis = warm.basis
+    lp = highs.solve_lp(sf, threads=opts.threads, method="ipm" if linked and not small else
+                        "simplex", seconds=seconds, deadline=until, basis=basis,
+                        keep_basis=warm is not None)
+    if warm is not None and lp.optimal:
+        # the basis that proved a point infeasible is a poor start for the next one
         warm.basis = lp.basis
+        warm.lp_x, warm.lp_upper = (lp.x, sf.row_upper) if small else (None, None)
     log.interrupted |= lp.interrupted
     log.lp_seconds = time.perf_counter() - start
     log.lp_method = "lp"
@@ -77,3 +94,19 @@ def relaxation(
         return None
     log.lp_bound = sf.objective(lp.x)
     return lp.x, lp.col_dual
+
+
+def _still_optimal(sf: StandardForm, warm: WarmState) -> bool:
+    """Is the last point's LP vertex optimal at this point's budgets too?
+
+    It is when it meets the new row bounds and every row whose bound was loosened had slack
+    at the last point: then no row it was held by changed, so its duals still prove it
+    (a frontier's richest points, where the budgets no longer bind)."""
+    if warm.lp_x is None or warm.lp_upper is None or len(warm.lp_upper) != sf.n_rows:
+        return False
+    act = sf.A @ warm.lp_x
+    tol = 1e-7 * np.maximum(1.0, np.abs(act))
+    if np.any(act > sf.row_upper + tol) or np.any(act < sf.row_lower - tol):
+        return False
+    loosened = sf.row_upper > warm.lp_upper
+    return bool(np.all(act[loosened] < warm.lp_upper[loosened] - tol[loosened]))

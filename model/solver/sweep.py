@@ -50,6 +50,10 @@ class WarmState:
     seen: list = field(default_factory=list)
     core: np.ndarray | None = None  # the separable core's prices at the last point's budgets
     reused: bool = False  # this point reuses the last point's model (only budgets changed)
+    #: a small model's last LP vertex and the row upper bounds it was solved at
+    #: (:func:`.bound.relaxation` reuses its basis only where that vertex is still optimal)
+    lp_x: np.ndarray | None = None
+    lp_upper: np.ndarray | None = None
 
 
 @dataclass
