@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -144,3 +145,20 @@ def test_piped_console_tables_are_not_cut_to_80_columns():
                          env=env, timeout=60).stdout
     assert "value-0000" in out and "value-0011" in out
     assert any("value-0000" in line and "value-0011" in line for line in out.splitlines())
+
+
+def test_number_columns_are_typed_like_every_other_cell(tmp_path):
+    """Number columns are written in one loop (outputs.excel._write_numbers); a missing value
+    stays an empty cell, ±inf becomes text, integers stay integers, a bool column stays
+    booleans, and a number column keeps its format."""
+    from svcplan.outputs.excel import write_xlsx
+
+    df = pd.DataFrame({"revenue": [2.5, np.nan, np.inf, -np.inf], "units": [1, 2, 3, 4],
+                       "count": pd.array([5, None, 7, 8], dtype="Int64"),
+                       "flag": [True, False, True, False]})
+    ws = openpyxl.load_workbook(write_xlsx(tmp_path / "t.xlsx", {"t": df}))["t"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert rows == [[2.5, 1, 5, True], [None, 2, None, False], ["inf", 3, 7, True],
+                    ["-inf", 4, 8, False]]
+    assert isinstance(ws["B2"].value, int) and isinstance(ws["D2"].value, bool)
+    assert ws["A2"].number_format == "#,##0.00"

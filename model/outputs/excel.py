@@ -206,15 +206,48 @@ def _write_sheet(ws, sheet: Sheet, styles: _Styles) -> None:
     for j, name in enumerate(names):
         fmt = sheet.formats.get(name) or format_of(name)
         coloured = bool(sheet.fills) and j >= sheet.fill_from
-        values = frame.iloc[:, j].tolist()
+        column = frame.iloc[:, j]
         width = len(name)
-        for i, value in enumerate(values):
-            cell_fmt = key_formats[i] if keyed and name == "value" and key_formats[i] else fmt
-            colour = sheet.fills.get(str(value)) if coloured else None
-            shown = _write_cell(ws, i + 1, j, value, styles, cell_fmt, colour)
-            if i < WIDTH_SAMPLE_ROWS:
-                width = max(width, _text_width(shown, cell_fmt or "General"))
+        if not coloured and not (keyed and name == "value") and _plain_numbers(column):
+            shown = _write_numbers(ws, j, column, styles.get(fmt))
+            for value in shown[:WIDTH_SAMPLE_ROWS]:
+                width = max(width, _text_width(value, fmt or "General"))
+        else:
+            for i, value in enumerate(column.tolist()):
+                cell_fmt = key_formats[i] if keyed and name == "value" and key_formats[i] else fmt
+                colour = sheet.fills.get(str(value)) if coloured else None
+                shown_cell = _write_cell(ws, i + 1, j, value, styles, cell_fmt, colour)
+                if i < WIDTH_SAMPLE_ROWS:
+                    width = max(width, _text_width(shown_cell, cell_fmt or "General"))
         ws.set_column(j, j, min(max(MIN_WIDTH, width + 2), MAX_WIDTH))
+
+
+def _plain_numbers(column: pd.Series) -> bool:
+    """A column of numbers only (float or int dtype, not bool): written in one loop."""
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def _write_numbers(ws, col: int, column: pd.Series, fmt) -> list[object]:
+    """A column of :func:`_plain_numbers` below its header, typed as :func:`_write_cell`
+    types each cell (missing: empty; ±inf: text), without its per-cell type tests: a
+    frontier or batch writes one results.xlsx per scenario, most of its cells such numbers.
+    Returns the values as written (for the column width)."""
+    values = column.to_numpy(dtype=float, na_value=np.nan)
+    ints = pd.api.types.is_integer_dtype(column)
+    shown: list[object] = []
+    write = ws.write_number
+    for i, v in enumerate(values.tolist(), start=1):
+        if v != v:  # NaN: an empty cell
+            shown.append(None)
+        elif v in (np.inf, -np.inf):
+            text = "inf" if v > 0 else "-inf"
+            ws.write_string(i, col, text)
+            shown.append(text)
+        else:
+            number = int(v) if ints else v
+            write(i, col, number, fmt)
+            shown.append(number)
+    return shown
 
 
 def _write_cell(ws, row: int, col: int, value: object, styles: _Styles, fmt: str | None,
