@@ -51,7 +51,7 @@ class SolveResult:
     message: str = ""
     solver_objective: float | None = None
     warm_start_objective: float | None = None
-    warm_start: str = ""  # where the starting plan came from: previous plan | lp rounding | none
+    warm_start: str = ""  # where the starting plan came from: previous plan | lp rounding[, re-spent …] | none
     assignment: pd.DataFrame = field(default_factory=pd.DataFrame)
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)

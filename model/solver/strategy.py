@@ -6,7 +6,8 @@ The flow of one solve (:func:`solve_model`), all within one deadline:
 2. build an incumbent from the structure (:mod:`.search`): the LP relaxation
    (:mod:`.bound`; for large models its bound by pricing the dense budget rows,
    :mod:`.pricing`),
-   rounded by a small MIP over its fractional units, improved by a neighbourhood search;
+   rounded by a small MIP over its fractional units (where LPs are cheap, rounded again
+   after the LP re-spends what that rounding stranded), improved by a neighbourhood search;
    the LP value is a true bound, so when the plan is within the requested gap of it we
    are done without branch-and-bound;
 3. otherwise give the plan to HiGHS (``setSolution``) and let its MIP close the gap with
@@ -23,13 +24,15 @@ import numpy as np
 
 from ..formulation.standard_form import StandardForm
 from . import highs, pricing
-from .bound import SearchLog, relaxation
+from .bound import SIMPLEX_BELOW, SearchLog, relaxation
 from .options import SolverOptions
 from .search import (
     START_SIZE,
     fractional_units,
     from_start,
+    leaning,
     neighbourhood_search,
+    respend,
     round_fractional,
     thrifty_plan,
 )
@@ -176,6 +179,8 @@ def _incumbent(
         x = round_fractional(sf, xr, opts, share(0.3, 10.0), log, gap)
         if x is not None:
             candidates.append((x, "lp rounding"))
+        if x is not None and log.lp_method == "lp" and sf.n_cols < SIMPLEX_BELOW:
+            _respend(sf, xr, x, opts, share, log, gap, candidates)
         if log.bound_loose and not log.interrupted and not _proven(sf, candidates, log.lp_bound,
                                                                    gap):
             _tighten(sf, opts, share(0.5, None), log, gap, warm, cluster)
@@ -207,12 +212,33 @@ def _incumbent(
         seconds = share(0.85, max(5.0, 2.0 * log.lp_seconds))
         reduced = lp[1] if lp is not None else np.zeros(sf.n_cols)
         improved = neighbourhood_search(sf, best, reduced, cluster, gap, opts, seconds, log,
-                                        lp_units=_few_fractional(sf, lp, log))
+                                        lp_units=_few_fractional(sf, lp, log, best))
         v = sf.objective(improved)
         if v > value:
             best, value = improved, v
             source += " + neighbourhood search"
     return best, value, source
+
+
+def _respend(sf: StandardForm, xr: np.ndarray, rounded: np.ndarray, opts: SolverOptions,
+             share: Callable[[float, float | None], float | None], log: SearchLog, gap: float,
+             candidates: list) -> None:
+    """Where LPs are cheap, up to two more before the neighbourhood search: the LP's
+    fractional units fixed at the levels it leans to, then at the rounded plan's, each
+    LP re-spending around them and rounded again (:func:`.search.respend`), until a plan is
+    proven. The demo at 0.6 / 0.7 / 0.8 / 1.1× budget: the first rounding 0.49 / 1.25 /
+    1.49 / 0.64% below the bound; leaning levels 0.43 / 0.35 / 0.55 / 0.39%; rounded levels
+    0.49 / 0.40 / 0.36 / 0.55% — so every point was proven within 0.5% without a search
+    (1.1×: 6–8 s of search before)."""
+    rounded_objective = log.rounded_objective
+    for fixed, name in ((leaning(sf, xr), "leaning"), (rounded, "rounded")):
+        if log.interrupted or _proven(sf, candidates, log.lp_bound, gap):
+            break
+        opts.say(f"re-spending around the fractional units at their {name} levels…")
+        plan = respend(sf, xr, fixed, opts, share(0.15, 10.0) or 0.0, log, gap)
+        candidates.append((plan, f"lp rounding, re-spent around {name} levels"))
+    log.rounded_objective = max((v for v in (rounded_objective, log.rounded_objective)
+                                 if v is not None), default=None)
 
 
 def _tighten(sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog,
@@ -243,12 +269,16 @@ def _proven(sf: StandardForm, candidates: list, bound: float | None, gap: float)
     return any(x is not None and _within_gap(sf.objective(x), bound, gap) for x, _ in candidates)
 
 
-def _few_fractional(sf: StandardForm, lp, log: SearchLog) -> np.ndarray | None:
+def _few_fractional(sf: StandardForm, lp, log: SearchLog, plan=None) -> np.ndarray | None:
     """The units the whole LP relaxation left fractional, when they are few enough to join
     a neighbourhood (the priced point of a large model has hundreds: not used there)."""
     if lp is None or log.lp_method != "lp":
         return None
     units = fractional_units(sf, lp[0])
+    if plan is not None:
+        cols = sf.x_cols
+        moved = np.abs(plan[cols] - lp[0][cols]) > 1e-6
+        units = np.union1d(units, np.unique(sf.owner[cols][moved]))
     return units if len(units) <= START_SIZE // 2 else None
 
 

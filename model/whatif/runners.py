@@ -155,8 +155,9 @@ class LocalRunner:
         """The shared state of a sweep of ``n`` points solved from both ends (:mod:`.meet`),
         held by a manager process (started on first use, stopped by :meth:`close`)."""
         if self._manager is None:
-            self._manager = SyncManager(ctx=self._ctx)
-            self._manager.start(_ignore_ctrl_c)  # Ctrl-C is the client's to handle
+            manager = SyncManager(ctx=self._ctx)
+            manager.start(_ignore_ctrl_c)  # Ctrl-C is the client's to handle
+            self._manager = manager  # only once started: close() shuts down a started one
         m = self._manager
         return BothEnds(m.list([0, n]), m.Lock(), m.Queue())
 
