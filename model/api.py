@@ -120,7 +120,8 @@ def solve(
         opts = replace(opts, deadline=t0 + float(opts.time_limit))
     if sweep is None:
         data = prepare(case)
-        # the Pyomo components only where something reads them (else large cases skip them)
+        # the Pyomo components only where something reads them (the solver stages read the
+        # recorded arrays)
         f = create_model(data, pyomo=solver is not None or bool(extensions))
         for function in extensions:
             apply_extension(f, data, function)

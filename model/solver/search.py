@@ -5,8 +5,8 @@ ordering, switching, goodwill). Its LP relaxation is nearly integral: a handful 
 are fractional. Plain branch-and-bound spends minutes finding plans that good, so we build
 the incumbent ourselves and hand it to HiGHS (``setSolution``):
 
-1. :func:`.bound.relaxation` — the LP relaxation (simplex, or interior point + crossover: a vertex, so few
-   fractional units); its value is a true upper bound on every plan;
+1. :func:`.bound.relaxation` — the LP relaxation (simplex, or interior point + crossover: a
+   vertex either way, so few fractional units); its value is a true upper bound on every plan;
 2. :func:`round_fractional` — fix every unit the LP decided, solve the small MIP left over
    the fractional units (every linking row still holds: a feasible plan);
    :func:`respend` — on small models, the fractional units fixed and the LP solved again, so
