@@ -111,8 +111,8 @@ def with_budgets(sf: StandardForm, case: Case) -> StandardForm:
     if case.settings.total_budget is not None:
         upper[sf.rows_of({RowKind.TOTAL_BUDGET})] = float(case.settings.total_budget)
     new = replace(sf, row_upper=upper)
-    # The matrix and the row names are shared, so are the views cached on them (row kinds,
-    # unit-periods, row positions): rebuilt, they cost 0.5 s of a 300k sweep point.
+    # The matrix and the row names are shared, so are the views cached on them (the
+    # unit-periods): rebuilt, they cost 0.5 s of a 300k sweep point.
     for name in _CACHED:
         if name in vars(sf):
             vars(new)[name] = vars(sf)[name]
@@ -120,4 +120,4 @@ def with_budgets(sf: StandardForm, case: Case) -> StandardForm:
 
 
 #: :class:`StandardForm`'s cached properties that depend only on ``A`` and ``rows``
-_CACHED = ("kinds", "groups", "_row_position")
+_CACHED = ("groups",)
