@@ -69,6 +69,14 @@ class StandardForm:
         """The objective value of the full column vector ``x``."""
         return float(np.dot(self.cost, x) + self.offset)
 
+    def meets(self, x: np.ndarray, tol: float = 1e-6) -> bool:
+        """Does the full column vector ``x`` meet every row and column bound (within ``tol``,
+        relative to each row's activity where that is above 1)?"""
+        act = self.A @ x
+        slack = tol * np.maximum(1.0, np.abs(act))
+        return bool(np.all(act >= self.row_lower - slack) and np.all(act <= self.row_upper + slack)
+                    and np.all(x >= self.col_lower - tol) and np.all(x <= self.col_upper + tol))
+
     def row(self, key: tuple[RowKind, object]) -> int:
         """The position of the row named ``key``, e.g. ``(RowKind.BUDGET, 2)``."""
         return _names(self.rows).position(key)

@@ -102,11 +102,9 @@ def _still_optimal(sf: StandardForm, warm: WarmState) -> bool:
     It is when it meets the new row bounds and every row whose bound was loosened had slack
     at the last point: then no row it was held by changed, so its duals still prove it
     (a frontier's richest points, where the budgets no longer bind)."""
-    if warm.lp_x is None or warm.lp_upper is None or len(warm.lp_upper) != sf.n_rows:
+    if (warm.lp_x is None or warm.lp_upper is None or len(warm.lp_upper) != sf.n_rows
+            or not sf.meets(warm.lp_x, 1e-7)):
         return False
-    act = sf.A @ warm.lp_x
-    tol = 1e-7 * np.maximum(1.0, np.abs(act))
-    if np.any(act > sf.row_upper + tol) or np.any(act < sf.row_lower - tol):
-        return False
-    loosened = sf.row_upper > warm.lp_upper
-    return bool(np.all(act[loosened] < warm.lp_upper[loosened] - tol[loosened]))
+    loosened = np.flatnonzero(sf.row_upper > warm.lp_upper)
+    act = sf.A[loosened] @ warm.lp_x
+    return bool(np.all(act < warm.lp_upper[loosened] - 1e-7 * np.maximum(1.0, np.abs(act))))

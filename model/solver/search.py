@@ -106,7 +106,7 @@ def round_fractional(
     start = time.perf_counter()
     out = submip(sf, x0, (sf.owner < 0) | np.isin(sf.owner, loose), opts, seconds,
                  start=False, abs_gap=abs_gap, log=log, enough=enough)
-    if out is None or not feasible(sf, out):
+    if out is None or not sf.meets(out):
         left = seconds - (time.perf_counter() - start)
         free = ~integer | (sf.owner < 0) | np.isin(sf.owner, frac_units)
         out = None if log.interrupted else submip(sf, x0, free, opts, max(left, 0.05),
@@ -162,15 +162,6 @@ def leaning(sf: StandardForm, xr: np.ndarray) -> np.ndarray:
     out = np.zeros(sf.n_cols)
     out[cols[first]] = 1.0
     return out
-
-
-def feasible(sf: StandardForm, x: np.ndarray, tol: float = 1e-6) -> bool:
-    """Does ``x`` meet every row and column bound of ``sf`` (within ``tol``, relative to
-    each row's activity where that is above 1)?"""
-    act = sf.A @ x
-    slack = tol * np.maximum(1.0, np.abs(act))
-    return bool(np.all(act >= sf.row_lower - slack) and np.all(act <= sf.row_upper + slack)
-                and np.all(x >= sf.col_lower - tol) and np.all(x <= sf.col_upper + tol))
 
 
 def fractional_units(sf: StandardForm, xr: np.ndarray, tol: float = 1e-6) -> np.ndarray:
