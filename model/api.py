@@ -78,9 +78,10 @@ def solve(
     """
     # The modules that load Pyomo, HiGHS and scipy (~1.2 s of imports) are imported on the
     # first solve, not with the package: `svcplan validate`, `--version`, `report` and every
-    # batch worker start without them. The stage order is the same as at the top.
+    # batch worker start without them. The stage order is the same as at the top. The two
+    # that need Pyomo (extensions, other solvers) load only when asked for: Pyomo's import
+    # is 0.7 s, and svcplan's own pipeline solves from the recorded arrays.
     from .formulation.blocks import create_model
-    from .formulation.extend import apply_extension
     from .formulation.hooks import UsageError
     from .formulation.standard_form import standard_form
     from .insight import explain as insight_explain
@@ -89,10 +90,11 @@ def solve(
     from .solver.cluster import check_cluster
     from .solver.memory import check_fits
     from .solver.memory import release as release_memory
-    from .solver.pyomo_solvers import check_solver, solve_with_pyomo
     from .solver.strategy import solve_model
 
     if solver is not None:
+        from .solver.pyomo_solvers import check_solver, solve_with_pyomo
+
         check_solver(solver)  # before the build: a missing solver is refused at once
         if dask is not None:
             raise UsageError("--dask solves svcplan's own HiGHS pipeline on a cluster; it "
@@ -123,8 +125,11 @@ def solve(
         # the Pyomo components only where something reads them (the solver stages read the
         # recorded arrays)
         f = create_model(data, pyomo=solver is not None or bool(extensions))
-        for function in extensions:
-            apply_extension(f, data, function)
+        if extensions:
+            from .formulation.extend import apply_extension
+
+            for function in extensions:
+                apply_extension(f, data, function)
         sf = standard_form(f)
         if solver is None:
             f = None  # the recorded arrays are in sf now: free them before the solve

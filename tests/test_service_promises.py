@@ -113,6 +113,39 @@ def test_safety_stock_and_promises_match_integration(grid, dist, rule, review, s
         assert ss == 0
 
 
+def test_distributions_have_the_bits_of_scipy_stats():
+    """The scipy.special wrappers equal scipy.stats.norm / gamma bit for bit, edges included:
+    below and at the support's end, infinities, NaN, q = 0 and 1 and outside [0, 1]; a
+    different edge rule or a rounding difference fails ``array_equal``."""
+    from svcplan.economics import service as sv
+
+    x = np.array([-np.inf, -3.0, -1e-300, -0.0, 0.0, 1e-300, 0.3, 1.0, 7.5, 40.0, 1e6, np.inf,
+                  np.nan])
+    k = np.array([0.05, 0.7, 1.0, 2.5, 30.0, 4e4])
+    theta = np.array([1e-3, 0.4, 1.0, 9.0])
+    X, K, T = (a.ravel() for a in np.meshgrid(x, k, theta, indexing="ij"))
+    same = lambda a, b: np.array_equal(a, b, equal_nan=True)  # noqa: E731
+    with np.errstate(all="ignore"):
+        assert same(sv._gamma_cdf(X, K, T), stats.gamma.cdf(X, K, scale=T))
+        assert same(sv._gamma_sf(X, K, T), stats.gamma.sf(X, K, scale=T))
+        assert same(sv._norm_pdf(x), stats.norm.pdf(x))
+        # invalid shape or scale: NaN, as scipy.stats
+        bad = np.array([0.0, -1.0, np.nan])
+        assert same(sv._gamma_cdf(np.full(3, 2.0), bad, np.ones(3)), np.full(3, np.nan))
+        assert same(sv._gamma_sf(np.full(3, 2.0), np.ones(3), bad), np.full(3, np.nan))
+        q = np.array([-0.1, 0.0, 1e-12, 0.05, 0.5, 0.95, 0.999999, 1.0, 1.1, np.nan])
+        Q, K2, T2 = (a.ravel() for a in np.meshgrid(q, k, theta, indexing="ij"))
+        assert same(sv._gamma_ppf(Q, K2, T2), stats.gamma.ppf(Q, K2, scale=T2))
+        assert same(sv._gamma_ppf(np.full(3, 0.5), bad, np.ones(3)), np.full(3, np.nan))
+        # the public functions, normal and gamma side by side
+        mu, sigma = np.array([10.0, 10.0, 3.0]), np.array([2.0, 2.0, 4.0])
+        g = np.array([False, True, True])
+        for at in (-5.0, 0.0, 2.0, 11.0):
+            want = np.where(g, stats.gamma.cdf(at, (mu / sigma) ** 2, scale=sigma**2 / mu),
+                            stats.norm.cdf((at - mu) / sigma))
+            assert same(sv.demand_cdf(at, mu, sigma, g), want)
+
+
 def test_fill_rate_already_met_without_stock_gives_zero():
     """A fill rate that the mean alone achieves needs no safety stock (the smallest ss >= 0)."""
     case = _grid_case()

@@ -18,12 +18,17 @@ are not created from them (at 1M binaries they are most of the build's time and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from .rows import RowKind
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
+
+# Pyomo is imported where a component is created, not here: a solve of svcplan's own records
+# without it (the default) and its import takes 0.4 s of every process's first solve.
 
 
 @dataclass
@@ -97,6 +102,8 @@ def add_var(
                       else np.asarray(owner, dtype=np.int64))
     form.n_cols += n
     if f.model is not None:
+        import pyomo.environ as pyo
+
         domain = pyo.Binary if binary else pyo.Reals
         comp = pyo.Var(range(n), domain=domain, bounds=None if binary else (lb, ub))
         setattr(f.model, name, comp)
@@ -147,6 +154,9 @@ def add_rows(
     form.blocks.append(RowBlock(kind, index, ptr, cols, vals, lo_a.copy(), hi_a.copy()))
     if f.model is None:  # recorded only
         return None
+    import pyomo.environ as pyo
+    from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+
     V = form.variables
     p, c, v = ptr.tolist(), cols.tolist(), vals.tolist()
     lo_l, hi_l = lo_a.tolist(), hi_a.tolist()
@@ -180,6 +190,9 @@ def set_objective(f: Formulation, cost: np.ndarray) -> None:
     form.cost = np.asarray(cost, dtype=float)
     if f.model is None:
         return
+    import pyomo.environ as pyo
+    from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+
     nz = np.flatnonzero(form.cost)
     V = form.variables
     e = LinearExpression(
