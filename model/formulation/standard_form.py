@@ -107,7 +107,8 @@ class StandardForm:
         """The same model with other column bounds (fixing columns, local moves)."""
         return replace(self, col_lower=np.asarray(lower, float), col_upper=np.asarray(upper, float))
 
-    def restricted(self, free: np.ndarray, x: np.ndarray) -> StandardForm:
+    def restricted(self, free: np.ndarray, x: np.ndarray,
+                   keep: np.ndarray | None = None) -> StandardForm:
         """The sub-model over the columns ``free`` (bool per column), every other column at ``x``.
 
         Fixed columns move to the row bounds (``lo − A_N·x_N ≤ A_F·x_F ≤ hi − A_N·x_N``);
@@ -116,7 +117,9 @@ class StandardForm:
         1e-6, for an integer column). The second matters at scale: every fixed-cost link
         ``x_i − y ≤ 0`` holds the free offered-level column ``y``, so a sub-model of a few
         hundred units kept all 820k link rows of the 1M case. Its ``x_cols`` and ``owner``
-        are not meaningful (−1): a sub-model is solved, not reported.
+        are not meaningful (−1): a sub-model is solved, not reported. The rows at positions
+        ``keep`` stay rows whatever their free columns (a caller that reads their duals,
+        :mod:`svcplan.insight.marginals`); rows keep their names, so :meth:`row` finds them.
         """
         # the fixed columns' activity without a copy of their part of the matrix (nearly
         # all of it: the copy was the peak of a large model's rounding)
@@ -124,8 +127,11 @@ class StandardForm:
         AF = self.A[:, free].tocsr()
         AF.eliminate_zeros()  # a stored zero is no term: a row of one zero is a row of none
         count = np.diff(AF.indptr)
+        forced = np.zeros(self.n_rows, dtype=bool)
+        if keep is not None:
+            forced[keep] = True
         lower, upper = self.col_lower[free].copy(), self.col_upper[free].copy()
-        single = np.flatnonzero(count == 1)
+        single = np.flatnonzero((count == 1) & ~forced)
         if len(single):
             j, a = AF.indices[AF.indptr[single]], AF.data[AF.indptr[single]]
             lo, hi = self.row_lower[single] - act[single], self.row_upper[single] - act[single]
@@ -135,13 +141,13 @@ class StandardForm:
             ints = self.integer[free].astype(bool)
             lower[ints] = np.ceil(lower[ints] - 1e-6)
             upper[ints] = np.floor(upper[ints] + 1e-6)
-        keep = np.flatnonzero(count > 1)
+        rows = np.flatnonzero((count > 1) | forced)
         n = int(free.sum())
         return StandardForm(
             cost=self.cost[free], col_lower=lower, col_upper=upper,
-            integer=self.integer[free], A=AF[keep].tocsc(),
-            row_lower=self.row_lower[keep] - act[keep], row_upper=self.row_upper[keep] - act[keep],
-            rows=_names(self.rows).take(keep), x_cols=np.zeros(0, dtype=np.int64),
+            integer=self.integer[free], A=AF[rows].tocsc(),
+            row_lower=self.row_lower[rows] - act[rows], row_upper=self.row_upper[rows] - act[rows],
+            rows=_names(self.rows).take(rows), x_cols=np.zeros(0, dtype=np.int64),
             owner=np.full(n, -1, dtype=np.int64))
 
     def without_rows(self, drop: np.ndarray) -> StandardForm:
