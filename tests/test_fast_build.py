@@ -168,14 +168,15 @@ def test_gap_target_is_honest(tmp_path, seed):
 def test_own_solve_loads_neither_pyomo_nor_scipy_stats():
     """svcplan's own pipeline solves from the recorded arrays with scipy.special's
     distributions: a demo solve in a fresh interpreter must not import Pyomo (0.7 s) or
-    scipy.stats (0.6 s). An eager import anywhere on the solve path fails this."""
+    scipy.stats (0.6 s), and ``import svcplan`` (validate, a batch worker's start) no scipy
+    at all. An eager import anywhere on those paths fails this."""
     import subprocess
     import sys
 
     root = Path(__file__).resolve().parents[1]
     code = ("import sys; from svcplan import load_case, solve; "
-            "r = solve(load_case('data/demo')); "
+            "print('scipy' in sys.modules); r = solve(load_case('data/demo')); "
             "print(r.status, sorted(m for m in ('pyomo', 'scipy.stats') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
                          text=True, timeout=300, check=True).stdout.split()
-    assert out == ["optimal", "[]"]
+    assert out == ["False", "optimal", "[]"]

@@ -34,7 +34,6 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import special
 
 from ..case.schema import SAFETY_RULES
 
@@ -132,6 +131,8 @@ def _norm_pdf(z: np.ndarray) -> np.ndarray:
 def _gamma_cdf(x: np.ndarray, k: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """``scipy.stats.gamma.cdf(x, k, scale=theta)``, same bits: 0 at and below 0, NaN for
     an invalid shape or scale (or a NaN ``x``)."""
+    from scipy import special  # on first use: `import svcplan` (validate, workers) loads no scipy
+
     y = x / theta
     with np.errstate(invalid="ignore"):
         inside = special.gammainc(k, np.where(y > 0, y, 1.0))
@@ -141,6 +142,8 @@ def _gamma_cdf(x: np.ndarray, k: np.ndarray, theta: np.ndarray) -> np.ndarray:
 
 def _gamma_sf(x: np.ndarray, k: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """``scipy.stats.gamma.sf(x, k, scale=theta)``, same bits: 1 at and below 0."""
+    from scipy import special  # on first use: `import svcplan` (validate, workers) loads no scipy
+
     y = x / theta
     with np.errstate(invalid="ignore"):
         inside = special.gammaincc(k, np.where(y > 0, y, 1.0))
@@ -151,6 +154,8 @@ def _gamma_sf(x: np.ndarray, k: np.ndarray, theta: np.ndarray) -> np.ndarray:
 def _gamma_ppf(p: np.ndarray, k: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """``scipy.stats.gamma.ppf(p, k, scale=theta)``, same bits: 0 at p = 0, inf at p = 1,
     NaN outside [0, 1] or for an invalid shape or scale."""
+    from scipy import special  # on first use: `import svcplan` (validate, workers) loads no scipy
+
     valid = (k > 0) & (theta > 0)
     with np.errstate(invalid="ignore"):
         inside = special.gammaincinv(k, np.where((p > 0) & (p < 1), p, 0.5)) * theta
@@ -160,6 +165,8 @@ def _gamma_ppf(p: np.ndarray, k: np.ndarray, theta: np.ndarray) -> np.ndarray:
 
 def demand_cdf(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike, gamma: ArrayLike) -> np.ndarray:
     """P(D <= x) for D normal (``gamma`` False) or gamma (True) with mean mu and sd sigma > 0."""
+    from scipy import special  # on first use: `import svcplan` (validate, workers) loads no scipy
+
     x, mu, sigma, gamma = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (x, mu, sigma)),
                                               np.asarray(gamma, dtype=bool))
     k, theta = _gamma_shape_scale(mu, sigma)
@@ -176,6 +183,8 @@ def expected_shortage(ss: ArrayLike, mu: ArrayLike, sigma: ArrayLike, gamma: Arr
     ``E[(D − s)^+] = mu·(1 − F_{k+1}(s)) − s·(1 − F_k(s))`` with s = mu + ss; the identity
     ``x·f_k(x) = k·θ·f_{k+1}(x)`` turns the integral into two cdfs, so no quadrature is needed.
     """
+    from scipy import special  # on first use: `import svcplan` (validate, workers) loads no scipy
+
     ss, mu, sigma, gamma = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (ss, mu, sigma)),
                                                np.asarray(gamma, dtype=bool))
     with np.errstate(divide="ignore", invalid="ignore"):
