@@ -133,6 +133,31 @@ def test_resume_reruns_a_scenario_whose_inputs_changed(case, tmp_path):
     assert third.ran == ["cut"] and third.skipped == ["base"]
 
 
+def test_a_finished_batch_resumed_starts_no_workers(case, tmp_path, monkeypatch):
+    """Resuming a batch whose every scenario is done starts no worker (each costs ~2 s to
+    load svcplan); one whose inputs changed since starts them and runs only that scenario."""
+    import svcplan.whatif.batch as batch
+
+    started: list[InProcessRunner] = []
+
+    class Counting(InProcessRunner):
+        def __init__(self, workers: int):
+            super().__init__(workers)
+            started.append(self)
+
+    monkeypatch.setattr(batch, "_Local", Counting)
+    scenarios, chains = parse_scenarios({"scenarios": [{"name": "cut", "scale": {"periods.budget": 0.8}}]})
+    opts = BatchOptions(mip_gap=0.01, workers=1, resume=True)
+    first = run_batch(case, scenarios, chains, tmp_path, opts)
+    assert sorted(first.ran) == ["base", "cut"] and len(started) == 1
+    again = run_batch(case, scenarios, chains, tmp_path, opts)
+    assert sorted(again.skipped) == ["base", "cut"] and again.ran == [] and len(started) == 1
+    assert (tmp_path / "summary.csv").exists()
+    changed, chains = parse_scenarios({"scenarios": [{"name": "cut", "scale": {"periods.budget": 0.75}}]})
+    third = run_batch(case, changed, chains, tmp_path, opts)
+    assert third.ran == ["cut"] and third.skipped == ["base"] and len(started) == 2
+
+
 @pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_summary_as_local_processes(case, tmp_path):
     distributed = pytest.importorskip("distributed")

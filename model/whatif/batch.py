@@ -179,8 +179,10 @@ def run_batch(
         scenarios = with_base(scenarios, chains)
     check(case, scenarios)
     # the workers start now, so they load svcplan while this process plans the scenarios
-    # (validating every scenario's case: ~2 s for an 11-point frontier of the demo)
-    runner = _Dask(opts.dask) if opts.dask else _Local(_n_workers(opts, len(scenarios)))
+    # (validating every scenario's case: ~2 s for an 11-point frontier of the demo), unless
+    # a resumed batch looks finished: then they start only if planning finds work left
+    early = not (opts.resume and _all_written(out, scenarios))
+    runner = _runner(opts, len(scenarios)) if early else None
     try:
         planned = plan(case, scenarios, chains, opts.solve_options())
         folders = folder_names([p.name for p in planned])
@@ -202,10 +204,12 @@ def run_batch(
             runnable = _skip_done(planned, folders, out, opts, res, record, on_progress, case.name)
             interrupted = stop.requested
             if runnable and not interrupted:
+                runner = runner or _runner(opts, len(runnable))
                 interrupted = not _run_chains(runner, planned, runnable, folders, out, opts, record,
                                               stop)
     finally:
-        runner.close()
+        if runner is not None:
+            runner.close()
     res.total = total
     finished = {*res.ran, *res.skipped}
     res.summary = collect(out, [(p.name, folders[p.name]) for p in planned
@@ -233,6 +237,18 @@ def _skip_done(planned, folders, out, opts, res, record, on_progress, name) -> l
         else:
             runnable.append(p)
     return runnable
+
+
+def _all_written(out: Path, scenarios: list[Scenario]) -> bool:
+    """Every scenario's folder holds a summary.json (whether each is done for these inputs is
+    known only once planned: :func:`is_done`)."""
+    folders = folder_names([s.name for s in scenarios])
+    return all((out / folders[s.name] / "summary.json").exists() for s in scenarios)
+
+
+def _runner(opts: BatchOptions, n_tasks: int):
+    """The workers: a Dask cluster's, or local processes (at most one per task)."""
+    return _Dask(opts.dask) if opts.dask else _Local(_n_workers(opts, n_tasks))
 
 
 def _n_workers(opts: BatchOptions, n_tasks: int) -> int:
