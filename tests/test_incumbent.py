@@ -66,7 +66,7 @@ def test_rounding_and_search_give_feasible_plans_that_only_improve():
     """150 units (> the search's small-model cut-off of 120), 4 periods, all linking terms."""
     _, mat, data = _matrix(5, 30, 4, 4, 7)
     log = SearchLog()
-    xr, reduced = relaxation(mat, SolverOptions(), None, log)
+    xr, reduced, _ = relaxation(mat, SolverOptions(), None, log)
     x0 = round_fractional(mat, xr, SolverOptions(), 30.0, log)
     _assert_feasible(mat, x0)
     assert _value(mat, x0) <= log.lp_bound + 1e-6
@@ -84,7 +84,7 @@ def test_every_second_round_frees_the_lp_fractional_units(monkeypatch):
     neighbourhood of the starting size; the plan stays feasible and only improves."""
     _, mat, data = _matrix(5, 30, 4, 4, 7)
     log = SearchLog()
-    xr, reduced = relaxation(mat, SolverOptions(), None, log)
+    xr, reduced, _ = relaxation(mat, SolverOptions(), None, log)
     lp_units = fractional_units(mat, xr)
     vals = xr[mat.x_cols]
     assert set(lp_units) == set(mat.owner[mat.x_cols][(vals > 1e-6) & (vals < 1 - 1e-6)])
@@ -113,7 +113,7 @@ def test_every_second_round_frees_the_lp_fractional_units(monkeypatch):
 def test_submip_keeps_fixed_columns_and_never_worsens_the_start():
     _, mat, _ = _matrix(4, 10, 3, 4, 5)
     log = SearchLog()
-    xr, _ = relaxation(mat, SolverOptions(), None, log)
+    xr = relaxation(mat, SolverOptions(), None, log).x
     x0 = round_fractional(mat, xr, SolverOptions(), 30.0, log)
     rng = np.random.default_rng(0)
     free_units = rng.random(mat.owner.max() + 1) < 0.3
@@ -130,7 +130,7 @@ def test_submip_stops_at_a_plan_worth_enough_never_below_it():
     once), and proves its optimum when ``enough`` is out of reach."""
     _, mat, _ = _matrix(4, 10, 3, 4, 5)
     log = SearchLog()
-    xr, _ = relaxation(mat, SolverOptions(), None, log)
+    xr = relaxation(mat, SolverOptions(), None, log).x
     x0 = round_fractional(mat, xr, SolverOptions(), 30.0, log)
     free_units = np.random.default_rng(1).random(mat.owner.max() + 1) < 0.4
     free = (mat.owner < 0) | free_units[np.maximum(mat.owner, 0)] & (mat.owner >= 0)
@@ -250,7 +250,7 @@ def test_rounding_frees_only_the_fractional_units_and_loses_nothing(monkeypatch)
     the best for their levels)."""
     _, mat, _ = _matrix(5, 30, 4, 4, 7)
     log = SearchLog()
-    xr, _ = relaxation(mat, SolverOptions(), None, log)
+    xr = relaxation(mat, SolverOptions(), None, log).x
     frac = fractional_units(mat, xr)
     assert len(frac) > 0
     sizes = []
@@ -300,7 +300,7 @@ def test_a_sub_model_is_the_model_with_the_other_columns_fixed(seed):
     into bounds: its optimum is the whole model's with every other column fixed at x."""
     _, mat, _ = _matrix(4, 10, 3, 4, 5)
     log = SearchLog()
-    xr, _ = relaxation(mat, SolverOptions(), None, log)
+    xr = relaxation(mat, SolverOptions(), None, log).x
     x0 = round_fractional(mat, xr, SolverOptions(), 30.0, log)
     rng = np.random.default_rng(seed)
     free_units = rng.random(mat.owner.max() + 1) < 0.3
@@ -317,7 +317,7 @@ def test_a_sub_model_is_the_model_with_the_other_columns_fixed(seed):
 
 def test_leaning_takes_the_largest_share_in_every_unit_period():
     _, mat, _ = _matrix(4, 12, 4, 4, 8)
-    xr, _ = relaxation(mat, SolverOptions(), None, SearchLog())
+    xr = relaxation(mat, SolverOptions(), None, SearchLog()).x
     lean = leaning(mat, xr)
     cols = mat.x_cols
     groups = mat.groups[cols]
@@ -335,8 +335,9 @@ def test_respend_fixes_the_fractional_units_and_spends_what_rounding_stranded():
     _, mat, _ = _matrix(4, 12, 4, 4, 8)
     log = SearchLog()
     opts = SolverOptions(threads=1)
-    xr, _ = relaxation(mat, opts, None, log)
-    bound = log.lp_bound
+    lp = relaxation(mat, opts, None, log)
+    xr, bound = lp.x, log.lp_bound
+    assert lp.basis is not None  # a small model's simplex basis is kept for the re-spend
     x0 = round_fractional(mat, xr, opts, 30.0, log)
     assert (bound - _value(mat, x0)) / bound > 0.04
     frac = np.isin(mat.owner[mat.x_cols], fractional_units(mat, xr))
@@ -345,6 +346,10 @@ def test_respend_fixes_the_fractional_units_and_spends_what_rounding_stranded():
         _assert_feasible(mat, x)
         assert _value(mat, x) <= bound + 1e-6
         assert np.array_equal(x[mat.x_cols][frac], fixed[mat.x_cols][frac])
+        # from the first LP's basis: the same re-spent LP, so the same plan's value
+        warm = respend(mat, xr, fixed, opts, 30.0, log, basis=lp.basis)
+        _assert_feasible(mat, warm)
+        assert _value(mat, warm) == pytest.approx(_value(mat, x), rel=1e-9)
     lean = respend(mat, xr, leaning(mat, xr), opts, 30.0, log)
     assert (bound - _value(mat, lean)) / bound < 0.005
 

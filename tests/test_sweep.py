@@ -96,7 +96,7 @@ def _lp(case: Case, sweep: Sweep):
 
     _, sf = sweep.model(case)
     log = SearchLog()
-    x, _ = relaxation(sf, SolverOptions(threads=1), None, log, sweep.warm)
+    x = relaxation(sf, SolverOptions(threads=1), None, log, sweep.warm).x
     return sf, float(sf.objective(x)), log
 
 

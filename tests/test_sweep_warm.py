@@ -109,7 +109,7 @@ def test_cut_submodel_reduced_keeps_its_optimum(seed):
     optimum is the whole model's with the other columns fixed."""
     mat = standard_form(create_model(prepare(_case((4, 10, 3, 4), seed=seed))))
     log = SearchLog()
-    xr, _ = relaxation(mat, SolverOptions(), None, log)
+    xr = relaxation(mat, SolverOptions(), None, log).x
     units = np.unique(mat.owner[mat.owner >= 0])[:6]
     free = (mat.owner < 0) | np.isin(mat.owner, units)
     x = round_fractional(mat, xr, SolverOptions(), 30.0, log)  # a plan: it meets every row
@@ -129,7 +129,7 @@ def test_cut_submodel_reduced_keeps_its_optimum(seed):
 def test_rounding_keeps_decided_units_continuous_columns_and_is_feasible():
     mat = standard_form(create_model(prepare(_case((5, 30, 4, 4), seed=7))))
     log = SearchLog()
-    xr, _ = relaxation(mat, SolverOptions(), None, log)
+    xr = relaxation(mat, SolverOptions(), None, log).x
     frac = fractional_units(mat, xr)
     assert len(frac) > 0, "the case must leave some unit fractional"
     plan = round_fractional(mat, xr, SolverOptions(), 30.0, log)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -43,6 +44,17 @@ class SearchLog:
     bound_loose: bool = False
 
 
+class LpPoint(NamedTuple):
+    """The point a bound hands the rounding: column values ``x``, ``reduced`` costs, and
+    the optimal simplex ``basis`` where the whole LP was solved by simplex (None for a
+    priced bound or interior point): an LP re-solved with a few columns fixed starts there
+    (:func:`.search.respend`)."""
+
+    x: np.ndarray
+    reduced: np.ndarray
+    basis: object | None = None
+
+
 #: Below this many columns the LP relaxation is solved by dual simplex, cold, whatever the
 #: rows (:func:`relaxation`): the measured crossover with interior point is 50k–85k columns.
 SIMPLEX_BELOW = 50_000
@@ -57,8 +69,8 @@ def least_proven(bound: float, gap: float) -> float:
 def relaxation(
     sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog,
     warm: WarmState | None = None,
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Optimal LP relaxation ``(x, reduced costs)``, or None (time out, interrupted, …).
+) -> LpPoint | None:
+    """Optimal LP relaxation, or None (time out, interrupted, …).
 
     ``warm``: a sweep's state; its basis (the last point's optimal one, same matrix)
     starts dual simplex, and the new optimal basis is left there for the next point. A
@@ -81,7 +93,7 @@ def relaxation(
         basis = warm.basis
     lp = highs.solve_lp(sf, threads=opts.threads, method="ipm" if linked and not small else
                         "simplex", seconds=seconds, deadline=until, basis=basis,
-                        keep_basis=warm is not None)
+                        keep_basis=warm is not None or small)
     if warm is not None and lp.optimal:
         # the basis that proved a point infeasible is a poor start for the next one
         warm.basis = lp.basis
@@ -93,7 +105,7 @@ def relaxation(
         log.lp_infeasible = lp.infeasible and not lp.interrupted
         return None
     log.lp_bound = sf.objective(lp.x)
-    return lp.x, lp.col_dual
+    return LpPoint(lp.x, lp.col_dual, lp.basis)
 
 
 def _still_optimal(sf: StandardForm, warm: WarmState) -> bool:

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..formulation.rows import DENSE
 from ..formulation.standard_form import StandardForm
-from .bound import SearchLog
+from .bound import LpPoint, SearchLog
 from .decompose import SparseRest
 from .options import SolverOptions
 from .search import unit_margins
@@ -128,8 +128,8 @@ def lagrangian(
     sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog,
     gap: float = 1e-4, max_rounds: int = 30, marginal: int = 200,
     warm: WarmState | None = None, cluster: np.ndarray | None = None, tighten: bool = False,
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(x, reduced costs)`` for the rounding, with ``log.lp_bound`` the best ``L(λ)`` (a
+) -> LpPoint | None:
+    """The point ``(x, reduced costs)`` for the rounding, with ``log.lp_bound`` the best ``L(λ)`` (a
     valid bound); None if the sparse rest cannot be solved to optimality in time or no
     price set met the dense rows (the caller then solves the whole LP).
 
@@ -245,7 +245,7 @@ def lagrangian(
     # the feasible point can be spent; every other unit is fixed where both points agree
     # (the feasible point proves the fixed part leaves room).
     on = (sf.owner >= 0) & free[np.maximum(sf.owner, 0)] & sf.integer.astype(bool)
-    return np.where(on, 0.5, best_x), best_rc
+    return LpPoint(np.where(on, 0.5, best_x), best_rc)
 
 
 def _mixed(value: float, spend: np.ndarray, bound_value: float, bound_spend: np.ndarray,

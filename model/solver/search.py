@@ -119,7 +119,7 @@ def round_fractional(
 
 def respend(
     sf: StandardForm, xr: np.ndarray, fixed: np.ndarray, opts: SolverOptions, seconds: float,
-    log: SearchLog, gap: float = 0.0,
+    log: SearchLog, gap: float = 0.0, basis: object | None = None,
 ) -> np.ndarray | None:
     """Round again after the LP has re-spent around the units it left fractional.
 
@@ -132,6 +132,10 @@ def respend(
     of which are left fractional — and those are rounded in turn, for one more LP (~0.6 s
     on the demo). That second LP is no bound (some units are fixed): the proof stays the
     first one's. None when it fails (e.g. the fixed levels leave no plan).
+
+    ``basis``: the first LP's optimal basis (same rows and columns). Fixing a few columns
+    leaves it dual feasible, so dual simplex starts there: on the demo ~1,000 iterations,
+    0.41–0.49 s, where a cold solve with presolve took 0.80–0.99 s.
     """
     cols = sf.x_cols[np.isin(sf.owner[sf.x_cols], fractional_units(sf, xr))]
     if not len(cols):
@@ -140,7 +144,7 @@ def respend(
     lower[cols] = upper[cols] = np.round(fixed[cols])
     start = time.perf_counter()
     lp = highs.solve_lp(sf.with_bounds(lower, upper), threads=opts.threads, method="simplex",
-                        seconds=seconds, deadline=start + seconds + 1.0)
+                        seconds=seconds, deadline=start + seconds + 1.0, basis=basis)
     log.interrupted |= lp.interrupted
     if not lp.optimal or log.interrupted:
         return None

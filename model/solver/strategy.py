@@ -24,7 +24,7 @@ import numpy as np
 
 from ..formulation.standard_form import StandardForm
 from . import highs, pricing
-from .bound import SIMPLEX_BELOW, SearchLog, relaxation
+from .bound import SIMPLEX_BELOW, LpPoint, SearchLog, relaxation
 from .options import SolverOptions
 from .search import (
     START_SIZE,
@@ -175,12 +175,12 @@ def _incumbent(
     if lp is None and not log.interrupted:
         lp = relaxation(sf, opts, share(0.7, None), log, warm)
     if lp is not None and not log.interrupted:
-        xr, reduced = lp
+        xr = lp.x
         x = round_fractional(sf, xr, opts, share(0.3, 10.0), log, gap)
         if x is not None:
             candidates.append((x, "lp rounding"))
         if x is not None and log.lp_method == "lp" and sf.n_cols < SIMPLEX_BELOW:
-            _respend(sf, xr, x, opts, share, log, gap, candidates)
+            _respend(sf, lp, x, opts, share, log, gap, candidates)
         if log.bound_loose and not log.interrupted and not _proven(sf, candidates, log.lp_bound,
                                                                    gap):
             _tighten(sf, opts, share(0.5, None), log, gap, warm, cluster)
@@ -210,7 +210,7 @@ def _incumbent(
             best, value, source = x, v, name
     if best is not None and not log.interrupted:
         seconds = share(0.85, max(5.0, 2.0 * log.lp_seconds))
-        reduced = lp[1] if lp is not None else np.zeros(sf.n_cols)
+        reduced = lp.reduced if lp is not None else np.zeros(sf.n_cols)
         improved = neighbourhood_search(sf, best, reduced, cluster, gap, opts, seconds, log,
                                         lp_units=_few_fractional(sf, lp, log, best))
         v = sf.objective(improved)
@@ -220,7 +220,7 @@ def _incumbent(
     return best, value, source
 
 
-def _respend(sf: StandardForm, xr: np.ndarray, rounded: np.ndarray, opts: SolverOptions,
+def _respend(sf: StandardForm, lp: LpPoint, rounded: np.ndarray, opts: SolverOptions,
              share: Callable[[float, float | None], float | None], log: SearchLog, gap: float,
              candidates: list) -> None:
     """Where LPs are cheap, up to two more before the neighbourhood search: the LP's
@@ -231,11 +231,12 @@ def _respend(sf: StandardForm, xr: np.ndarray, rounded: np.ndarray, opts: Solver
     0.49 / 0.40 / 0.36 / 0.55% — so every point was proven within 0.5% without a search
     (1.1×: 6–8 s of search before)."""
     rounded_objective = log.rounded_objective
-    for fixed, name in ((leaning(sf, xr), "leaning"), (rounded, "rounded")):
+    for fixed, name in ((leaning(sf, lp.x), "leaning"), (rounded, "rounded")):
         if log.interrupted or _proven(sf, candidates, log.lp_bound, gap):
             break
         opts.say(f"re-spending around the fractional units at their {name} levels…")
-        plan = respend(sf, xr, fixed, opts, share(0.15, 10.0) or 0.0, log, gap)
+        plan = respend(sf, lp.x, fixed, opts, share(0.15, 10.0) or 0.0, log, gap,
+                       basis=lp.basis)
         candidates.append((plan, f"lp rounding, re-spent around {name} levels"))
     log.rounded_objective = max((v for v in (rounded_objective, log.rounded_objective)
                                  if v is not None), default=None)
@@ -269,7 +270,7 @@ def _proven(sf: StandardForm, candidates: list, bound: float | None, gap: float)
     return any(x is not None and _within_gap(sf.objective(x), bound, gap) for x, _ in candidates)
 
 
-def _few_fractional(sf: StandardForm, lp, log: SearchLog,
+def _few_fractional(sf: StandardForm, lp: LpPoint | None, log: SearchLog,
                     plan: np.ndarray | None = None) -> np.ndarray | None:
     """The units the whole LP relaxation left fractional, when they are few enough to join
     a neighbourhood (the priced point of a large model has hundreds: not used there).
@@ -281,10 +282,10 @@ def _few_fractional(sf: StandardForm, lp, log: SearchLog,
     units alone, as before."""
     if lp is None or log.lp_method != "lp":
         return None
-    units = fractional_units(sf, lp[0])
+    units = fractional_units(sf, lp.x)
     if plan is not None:
         cols = sf.x_cols
-        moved = np.abs(plan[cols] - lp[0][cols]) > 1e-6
+        moved = np.abs(plan[cols] - lp.x[cols]) > 1e-6
         both = np.union1d(units, np.unique(sf.owner[cols][moved]))
         if len(both) <= START_SIZE // 2:
             units = both
