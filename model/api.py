@@ -86,6 +86,7 @@ def solve(
     from .formulation.standard_form import standard_form
     from .insight import explain as insight_explain
     from .insight.marginals import marginal_values
+    from .insight.marginals import time_budget as marginals_budget
     from .solver import highs
     from .solver.cluster import check_cluster
     from .solver.memory import check_fits
@@ -210,7 +211,8 @@ def solve(
         duals = None
         if marginals and out.col_values is not None:
             groups = [np.arange(s, e) for s, e in zip(data.group_start, data.group_end, strict=True)]
-            marg = marginal_values(sf, out.col_values, groups, case.periods)
+            marg = marginal_values(sf, out.col_values, groups, case.periods,
+                                   seconds=marginals_budget(out.solve_seconds, opts.remaining()))
             res.attach_marginals(marg, case.periods)
             duals = marg.target_duals()
         res.targets = target_table(case, data.targets, out.x, duals)

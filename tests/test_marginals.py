@@ -47,7 +47,7 @@ ONE_UNIT = {
 }
 
 
-def _solved(folder):
+def _solved(folder, gap: float = 0.0):
     from svcplan.formulation.blocks import create_model
     from svcplan.formulation.data import prepare
     from svcplan.formulation.standard_form import standard_form
@@ -58,7 +58,7 @@ def _solved(folder):
     d = prepare(case)
     m = standard_form(create_model(d))  # the solve's matrix, reused by the marginals
     groups = [np.arange(s, e) for s, e in zip(d.group_start, d.group_end, strict=True)]
-    out = solve_model(m, SolverOptions(mip_gap=0))
+    out = solve_model(m, SolverOptions(mip_gap=gap))
     assert out.status == "optimal"
     return case, m, groups, out
 
@@ -181,3 +181,25 @@ def test_local_lp_on_free_columns_is_the_whole_local_lp(tmp_path, seed):
     assert whole.optimal and got.status == "optimal"
     assert got.local_objective == pytest.approx(whole.objective, rel=1e-9, abs=1e-6)
     assert len(got.rows) == len(m.rows_of(DENSE)) and got.rows["dual"].notna().all()
+
+
+def test_a_local_lp_out_of_time_gives_unknown_duals_not_a_wait(tmp_path):
+    """The local LP gets a time budget: as long as the solve took, at least MIN_SECONDS,
+    never past the deadline. One that runs out reports unknown (NaN) duals and says why,
+    and summary.json stays valid (null duals)."""
+    import json
+
+    from svcplan.insight.marginals import MIN_SECONDS, marginal_values, time_budget
+
+    assert time_budget(2.0, None) == MIN_SECONDS
+    assert time_budget(100.0, None) == 100.0
+    assert time_budget(100.0, 12.0) == 12.0 and time_budget(5.0, 0.0) == 0.01
+    tables, settings = generate_case(5, 40, 5, 12, seed=1, capacity=True, tightness=0.7)
+    case, m, groups, out = _solved(write_generated(tables, settings, tmp_path / "c"), gap=0.01)
+    late = marginal_values(m, out.col_values, groups, case.periods, seconds=0.01)
+    assert late.status == "not solved within 0.01 s (duals unknown)"
+    assert late.rows["dual"].isna().all() and late.local_objective is None
+    summary = json.loads(json.dumps(late.summary(case.periods)))
+    assert all(v is None for v in summary["budget"].values())
+    timely = marginal_values(m, out.col_values, groups, case.periods, seconds=60.0)
+    assert timely.status == "optimal" and timely.rows["dual"].notna().all()

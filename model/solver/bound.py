@@ -83,7 +83,6 @@ def relaxation(
     # 56 s by simplex against 1.4 / 2.2 / 3.5 / 5.3 / 7.8 / 25 s by interior point
     # (docs/performance.md). A small model's sweep point starts cold too: a warm basis skips
     # presolve, and the demo's warm dual simplex took 0.9 s against 0.6 s cold.
-    linked = len(sf.rows_of(PERIOD_LINKS)) > 0
     small = sf.n_cols < SIMPLEX_BELOW
     opts.say(f"LP relaxation ({sf.n_cols:,} columns, {sf.n_rows:,} rows)…")
     start = time.perf_counter()
@@ -91,8 +90,8 @@ def relaxation(
     basis = None
     if warm is not None and warm.reused and (not small or _still_optimal(sf, warm)):
         basis = warm.basis
-    lp = highs.solve_lp(sf, threads=opts.threads, method="ipm" if linked and not small else
-                        "simplex", seconds=seconds, deadline=until, basis=basis,
+    lp = highs.solve_lp(sf, threads=opts.threads, method=lp_method(sf),
+                        seconds=seconds, deadline=until, basis=basis,
                         keep_basis=warm is not None or small)
     if warm is not None and lp.optimal:
         # the basis that proved a point infeasible is a poor start for the next one
@@ -106,6 +105,14 @@ def relaxation(
         return None
     log.lp_bound = sf.objective(lp.x)
     return LpPoint(lp.x, lp.col_dual, lp.basis)
+
+
+def lp_method(sf: StandardForm) -> str:
+    """``"ipm"`` for an LP with linked periods (switching, goodwill) from
+    :data:`SIMPLEX_BELOW` columns, else ``"simplex"`` (the measurements are in
+    :func:`relaxation`)."""
+    linked = len(sf.rows_of(PERIOD_LINKS)) > 0
+    return "ipm" if linked and sf.n_cols >= SIMPLEX_BELOW else "simplex"
 
 
 def _still_optimal(sf: StandardForm, warm: WarmState) -> bool:
