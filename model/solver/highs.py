@@ -49,6 +49,7 @@ class LpSolution:
     interrupted: bool = False
     basis: object | None = None  # HiGHS's optimal basis, opaque: handed back to solve_lp
     infeasible: bool = False  # HiGHS proved that the LP has no solution
+    out_of_time: bool = False  # HiGHS stopped at its time limit (``seconds``)
 
 
 @dataclass
@@ -157,7 +158,8 @@ def _lp_answer(h: highspy.Highs, interrupted: bool, keep_basis: bool = False) ->
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
         return LpSolution(False, message=h.modelStatusToString(status), interrupted=interrupted,
-                          infeasible=status == highspy.HighsModelStatus.kInfeasible)
+                          infeasible=status == highspy.HighsModelStatus.kInfeasible,
+                          out_of_time=status == highspy.HighsModelStatus.kTimeLimit)
     sol = h.getSolution()
     return LpSolution(True, np.asarray(sol.col_value), np.asarray(sol.col_dual),
                       np.asarray(sol.row_dual, dtype=float),
