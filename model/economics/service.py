@@ -128,27 +128,28 @@ def _norm_pdf(z: np.ndarray) -> np.ndarray:
     return np.exp(-z**2 / 2.0) / _SQRT_2PI
 
 
-def _gamma_cdf(x: np.ndarray, k: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """``scipy.stats.gamma.cdf(x, k, scale=theta)``, same bits: 0 at and below 0, NaN for
-    an invalid shape or scale (or a NaN ``x``)."""
-    from scipy import special  # on first use: `import svcplan` (validate, workers) loads no scipy
-
+def _gamma_side(f: Callable, x: np.ndarray, k: np.ndarray, theta: np.ndarray,
+                below: float) -> np.ndarray:
+    """``f(k, x / theta)`` (a regularised incomplete gamma) with scipy.stats's edge rules:
+    ``below`` at and below 0, NaN for an invalid shape or scale or a NaN ``x``."""
     y = x / theta
     with np.errstate(invalid="ignore"):
-        inside = special.gammainc(k, np.where(y > 0, y, 1.0))
-        out = np.where(y > 0, inside, 0.0)
+        out = np.where(y > 0, f(k, np.where(y > 0, y, 1.0)), below)
     return np.where((k > 0) & (theta > 0) & ~np.isnan(y), out, np.nan)
+
+
+def _gamma_cdf(x: np.ndarray, k: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """``scipy.stats.gamma.cdf(x, k, scale=theta)``, same bits (0 at and below 0)."""
+    from scipy import special  # on first use: `import svcplan` (validate, workers) loads no scipy
+
+    return _gamma_side(special.gammainc, x, k, theta, 0.0)
 
 
 def _gamma_sf(x: np.ndarray, k: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """``scipy.stats.gamma.sf(x, k, scale=theta)``, same bits: 1 at and below 0."""
+    """``scipy.stats.gamma.sf(x, k, scale=theta)``, same bits (1 at and below 0)."""
     from scipy import special  # on first use: `import svcplan` (validate, workers) loads no scipy
 
-    y = x / theta
-    with np.errstate(invalid="ignore"):
-        inside = special.gammaincc(k, np.where(y > 0, y, 1.0))
-        out = np.where(y > 0, inside, 1.0)
-    return np.where((k > 0) & (theta > 0) & ~np.isnan(y), out, np.nan)
+    return _gamma_side(special.gammaincc, x, k, theta, 1.0)
 
 
 def _gamma_ppf(p: np.ndarray, k: np.ndarray, theta: np.ndarray) -> np.ndarray:
