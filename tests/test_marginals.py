@@ -9,6 +9,7 @@ the dual (both directions, where the LP is not at a breakpoint).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from casefiles import write_case
 
@@ -197,9 +198,34 @@ def test_a_local_lp_out_of_time_gives_unknown_duals_not_a_wait(tmp_path):
     tables, settings = generate_case(5, 40, 5, 12, seed=1, capacity=True, tightness=0.7)
     case, m, groups, out = _solved(write_generated(tables, settings, tmp_path / "c"), gap=0.01)
     late = marginal_values(m, out.col_values, groups, case.periods, seconds=0.01)
-    assert late.status == "not solved within 0.01 s (duals unknown)"
+    assert late.status == ("not solved within 0.01 s, its time budget (as long as the solve "
+                           "took, at least 10 s)")
     assert late.rows["dual"].isna().all() and late.local_objective is None
     summary = json.loads(json.dumps(late.summary(case.periods)))
     assert all(v is None for v in summary["budget"].values())
     timely = marginal_values(m, out.col_values, groups, case.periods, seconds=60.0)
     assert timely.status == "optimal" and timely.rows["dual"].notna().all()
+
+
+def test_console_says_why_marginal_values_are_unknown(tmp_path):
+    """A solve whose local LP ran out of time prints that, not a silent gap."""
+    from rich.console import Console
+
+    from svcplan.insight.marginals import Marginals
+    from svcplan.outputs.console import _print_marginals
+
+    res = solve(load_case(write_case(tmp_path, ONE_UNIT)), mip_gap=0)
+    rows = res.summary()["marginals"]
+    assert rows["status"] == "optimal"
+    console = Console(record=True, width=120)
+    _print_marginals(res, console)
+    assert "one more unit of budget in M1 is worth 0.6" in console.export_text()
+    late = Marginals(pd.DataFrame({"kind": ["budget"], "index": [0], "period": ["M1"],
+                                   "resource": [None], "rhs": [120.0], "activity": [100.0],
+                                   "slack": [20.0], "dual": [np.nan]}),
+                     None, "not solved within 10 s")
+    res.attach_marginals(late, ["M1", "M2"])
+    console = Console(record=True, width=120)
+    _print_marginals(res, console)
+    assert console.export_text().strip() == (
+        "Marginal values: unknown (their local LP: not solved within 10 s)")

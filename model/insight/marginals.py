@@ -181,7 +181,8 @@ def marginal_values(
     rows = pd.DataFrame(records, columns=cols)
     rows["dual"] = rows["dual"].mask(rows["dual"].abs() <= 1e-9, 0.0)  # round-off; NaN stays
     status = Status.OPTIMAL if lp.optimal else (
-        f"not solved within {seconds:.3g} s (duals unknown)" if lp.out_of_time else lp.message)
+        f"not solved within {seconds:.3g} s, its time budget (as long as the solve took, at "
+        f"least {MIN_SECONDS:.0f} s)" if lp.out_of_time else lp.message)
     return Marginals(rows, lp.objective + fixed_part if lp.optimal else None, status)
 
 

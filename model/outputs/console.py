@@ -145,7 +145,12 @@ def _promises(cycle: float, fill: float) -> str:
 
 
 def _print_marginals(res: SolveResult, console: Console) -> None:
-    """The headline shadow prices (insight.marginals): the most valuable budget and capacity."""
+    """The headline shadow prices (insight.marginals): the most valuable budget and capacity,
+    or why they are unknown (their LP ran out of its time budget)."""
+    status = res.marginals.get("status") if res.marginals else None
+    if status is not None and status != Status.OPTIMAL:
+        console.print(f"Marginal values: unknown (their local LP: {status})", soft_wrap=True)
+        return
     lines = []
     p = res.periods.dropna(subset=["budget_dual"]) if "budget_dual" in res.periods else []
     if len(p):

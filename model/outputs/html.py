@@ -334,6 +334,9 @@ def _marginals_section(p: pd.DataFrame, cap: pd.DataFrame, s: dict) -> list[str]
     if "budget_dual" not in p:
         return []
     out = ["<h2>What one more unit is worth</h2>"]
+    status = s.get("marginals", {}).get("status")
+    if status is not None and status != "optimal":
+        out.append(f"<p>Unknown for this plan: their local LP was {escape(str(status))}.</p>")
     best = p.dropna(subset=["budget_dual"]).sort_values("budget_dual", ascending=False)
     if len(best):
         r = best.iloc[0]
