@@ -181,11 +181,11 @@ def run_batch(
     # the workers start now, so they load svcplan while this process plans the scenarios
     # (validating every scenario's case: ~2 s for an 11-point frontier of the demo), unless
     # a resumed batch looks finished: then they start only if planning finds work left
-    early = not (opts.resume and _all_written(out, scenarios))
+    folders = folder_names([s.name for s in scenarios])  # a planned scenario keeps its name
+    early = not (opts.resume and _all_written(out, folders))
     runner = _runner(opts, len(scenarios)) if early else None
     try:
         planned = plan(case, scenarios, chains, opts.solve_options())
-        folders = folder_names([p.name for p in planned])
         out.mkdir(parents=True, exist_ok=True)
         total = len(planned)
         res = BatchResult(pd.DataFrame(), out)
@@ -239,11 +239,10 @@ def _skip_done(planned, folders, out, opts, res, record, on_progress, name) -> l
     return runnable
 
 
-def _all_written(out: Path, scenarios: list[Scenario]) -> bool:
+def _all_written(out: Path, folders: dict[str, str]) -> bool:
     """Every scenario's folder holds a summary.json (whether each is done for these inputs is
     known only once planned: :func:`is_done`)."""
-    folders = folder_names([s.name for s in scenarios])
-    return all((out / folders[s.name] / "summary.json").exists() for s in scenarios)
+    return all((out / folder / "summary.json").exists() for folder in folders.values())
 
 
 def _runner(opts: BatchOptions, n_tasks: int):

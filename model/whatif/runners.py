@@ -118,7 +118,7 @@ def _in_turn(cases: Iterable[tuple[int, Case]], start: pd.DataFrame | None,
     """Solve ``(point, case)`` pairs one after the other, each from the previous plan, all
     sharing one :class:`~svcplan.solver.sweep.Sweep` (the model, the prices of the dense
     rows, the LP basis), so a budget sweep reuses what it learned."""
-    from ..solver.sweep import Sweep  # loads Pyomo: only in the worker, on its first task
+    from ..solver.sweep import Sweep  # loads the solver stages: only in the worker, on its first task
 
     sweep = Sweep()
     for i, case in cases:
