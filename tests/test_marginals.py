@@ -229,3 +229,7 @@ def test_console_says_why_marginal_values_are_unknown(tmp_path):
     _print_marginals(res, console)
     assert console.export_text().strip() == (
         "Marginal values: unknown (their local LP: not solved within 10 s)")
+    from svcplan.outputs.html import _marginals_section
+
+    html = "".join(_marginals_section(res.periods, res.capacity, res.summary()))
+    assert "Unknown for this plan: their local LP was not solved within 10 s." in html

@@ -23,7 +23,7 @@ from ..case.case import Case
 from ..case.schema import ID_DTYPES
 from ..case.validate import load_case
 from ..economics.options import level_table, option_table
-from ..solver.status import WITH_PLAN
+from ..solver.status import WITH_PLAN, Status
 from . import svg
 from .batchreport import batch_section, plan_run, scenario_runs
 from .console import undiscounted_profit
@@ -335,7 +335,7 @@ def _marginals_section(p: pd.DataFrame, cap: pd.DataFrame, s: dict) -> list[str]
         return []
     out = ["<h2>What one more unit is worth</h2>"]
     status = s.get("marginals", {}).get("status")
-    if status is not None and status != "optimal":
+    if status is not None and status != Status.OPTIMAL:
         out.append(f"<p>Unknown for this plan: their local LP was {escape(str(status))}.</p>")
     best = p.dropna(subset=["budget_dual"]).sort_values("budget_dual", ascending=False)
     if len(best):
