@@ -85,7 +85,7 @@ def solve(
     from .formulation.hooks import UsageError
     from .formulation.standard_form import standard_form
     from .insight import explain as insight_explain
-    from .insight.marginals import marginal_values
+    from .insight.marginals import plan_marginals
     from .insight.marginals import time_budget as marginals_budget
     from .solver import highs
     from .solver.cluster import check_cluster
@@ -211,8 +211,8 @@ def solve(
         duals = None
         if marginals and out.col_values is not None:
             groups = [np.arange(s, e) for s, e in zip(data.group_start, data.group_end, strict=True)]
-            marg = marginal_values(sf, out.col_values, groups, case.periods,
-                                   seconds=marginals_budget(out.solve_seconds, opts.remaining()))
+            marg = plan_marginals(sf, out.col_values, groups, case.periods, out.dense_prices,
+                                  seconds=marginals_budget(out.solve_seconds, opts.remaining()))
             res.attach_marginals(marg, case.periods)
             duals = marg.target_duals()
         res.targets = target_table(case, data.targets, out.x, duals)

@@ -233,3 +233,71 @@ def test_console_says_why_marginal_values_are_unknown(tmp_path):
 
     html = "".join(_marginals_section(res.periods, res.capacity, res.summary()))
     assert "Unknown for this plan: their local LP was not solved within 10 s." in html
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_priced_marginal_values_are_the_multipliers_of_the_bound(tmp_path, seed):
+    """A priced solve reports the prices of its dense rows as marginal values (no local
+    LP). They must be the multipliers that certify its bound: ``L(λ) = λ·b + max{(c − Dᵀλ)x
+    : x in the sparse rest}``, recomputed here from the reported values on the undivided
+    rest, equals the reported bound (the blocks' priced copies of shared columns can only
+    lift their own L by a little). Prices 5% off, or in another row's place, move L by
+    2e-4 to 0.13 of the bound on these cases."""
+    from dataclasses import replace
+
+    from svcplan.formulation.rows import DENSE
+    from svcplan.insight.marginals import PRICED, priced_marginals
+    from svcplan.solver import highs
+    from svcplan.solver.options import SolverOptions
+    from svcplan.solver.strategy import solve_model
+
+    tables, settings = generate_case(4, 6, 4, 3, seed=seed, capacity=True, tightness=0.7)
+    case = load_case(write_generated(tables, settings, tmp_path / "c"))
+    from svcplan.formulation.blocks import create_model
+    from svcplan.formulation.data import prepare
+    from svcplan.formulation.standard_form import standard_form
+
+    sf = standard_form(create_model(prepare(case)))
+    out = solve_model(sf, SolverOptions(prices=True))  # priced, as from 100k columns
+    assert out.details["search"]["lp_method"] == "prices" and out.dense_prices is not None
+    got = priced_marginals(sf, out.col_values, out.dense_prices, case.periods)
+    assert got.method == PRICED and got.status == "optimal" and got.local_objective is None
+    dense = sf.rows_of(DENSE)
+    lam = got.rows["dual"].to_numpy()
+    assert (lam >= 0).all() and lam.max() > 0  # some row binds: the check means something
+    rest = sf.without_rows(dense)
+    lp = highs.solve_lp(replace(rest, cost=sf.cost - sf.A[dense].T @ lam))
+    value = lp.objective + lam @ sf.row_upper[dense]
+    assert value == pytest.approx(out.bound, rel=5e-5)
+    assert value >= out.objective  # a bound
+
+
+@pytest.mark.parametrize("linked", [False, True])
+def test_a_priced_solve_reports_its_prices_where_no_row_links_periods(tmp_path, monkeypatch,
+                                                                     linked):
+    """Through the API: a case large enough to be priced (the threshold lowered here)
+    takes its marginal values from the solve's prices, and solves no local LP, unless
+    switching or goodwill link its periods: then the local LP answers, as for a small case."""
+    import svcplan.insight.marginals as marginals
+    from svcplan.solver import pricing
+
+    local_lps = []
+    real = marginals.marginal_values
+
+    def counted(*args, **kwargs):
+        local_lps.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pricing, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(marginals, "marginal_values", counted)
+    tables, settings = generate_case(4, 6, 4, 3, seed=3, tightness=0.7, goodwill=linked,
+                                     switching=linked)
+    res = solve(load_case(write_generated(tables, settings, tmp_path / "c")))
+    m = res.summary()["marginals"]
+    assert res.search["lp_method"] == "prices" and m["status"] == "optimal"
+    assert m["method"] == (marginals.LOCAL_LP if linked else marginals.PRICED)
+    assert len(local_lps) == int(linked)
+    assert (m["local_objective"] is None) == (not linked)
+    budget = res.periods.set_index("period")["budget_dual"]
+    assert budget.notna().all() and budget.max() > 0
+    assert {k: pytest.approx(v) for k, v in m["budget"].items()} == budget.to_dict()

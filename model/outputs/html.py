@@ -288,9 +288,9 @@ def render(run: Run, case: Case | None = None) -> str:
         if not run.targets.empty:
             parts += ["<h2>Service targets</h2>",
                       '<p class="note">Required and achieved mean promise of each target; the '
-                      "price of one more point is the target's dual in the local LP of the plan "
-                      "(each unit may move fractionally to a neighbouring level), times 1% of "
-                      "its unit-periods.</p>",
+                      "price of one more point is the target's shadow price (by the method named "
+                      "under 'What one more unit is worth'), times 1% of its "
+                      "unit-periods.</p>",
                       _table(run.targets, ["name", "period", "metric", "weight", "required",
                                            "achieved", "slack", "marginal_per_point"])]
         parts += simulation_section(Path(s.get("_folder", run.folder)), _table)
@@ -352,7 +352,7 @@ def _marginals_section(p: pd.DataFrame, cap: pd.DataFrame, s: dict) -> list[str]
                        "of profit (the most of any capacity).</p>")
         out.append(_table(cap))
     m = s.get("marginals", {})
-    out.append(f'<p class="note">Shadow prices of the local LP around the plan '
+    out.append('<p class="note">Shadow prices '
                f"({escape(str(m.get('method', '')))}). They hold for small changes; a large "
                "change can move the plan. A row with slack in the plan can still have a price "
                "when its slack is smaller than the next whole upgrade.</p>")

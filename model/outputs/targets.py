@@ -2,9 +2,10 @@
 
 ``kpi_targets.csv`` (and the ``kpi_targets`` sheet of results.xlsx) has one row per target
 constraint: what was required, what the plan achieves, the slack, and what one more point
-of the target's metric costs. That price is the dual of the target's row in the local LP
-of :mod:`svcplan.insight.marginals` (the plan's offered levels fixed, each unit-period free
-to move fractionally to its neighbouring levels), scaled to one point (0.01) of the mean
+of the target's metric costs. That price is the shadow price of the target's row from
+:mod:`svcplan.insight.marginals` (the local LP of the plan: its offered levels fixed, each
+unit-period free to move fractionally to its neighbouring levels; or, for a priced solve,
+the price of the row at the bound that proved the plan), scaled to one point (0.01) of the mean
 promise: the target row is ``n·(min_service − achieved) ≤ 0`` over its ``n`` unit-periods,
 so raising ``min_service`` by 0.01 tightens it by ``0.01·n`` and moves the objective by
 ``dual·0.01·n``. It is a local price: it holds for small changes (the exchange curve,

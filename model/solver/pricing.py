@@ -233,7 +233,7 @@ def lagrangian(
         warm.rest, warm.lam, warm.seen = rest, best_lam, seen
     if best_x is None or not np.isfinite(best_bound):
         return None
-    log.lp_bound = best_bound
+    log.lp_bound, log.prices = best_bound, best_lam
     differ = np.abs(best_x - bound_x) > 1e-9
     free = np.zeros(int(sf.owner.max()) + 1, dtype=bool)
     free[sf.owner[differ & (sf.owner >= 0)]] = True

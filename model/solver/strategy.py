@@ -59,6 +59,8 @@ class SolveOutcome:
     message: str = ""
     warm_start_objective: float | None = None
     col_values: np.ndarray | None = None  # every column of the standard form, for re-solves
+    #: the prices of the dense rows at a priced bound (per ``sf.rows_of(DENSE)``), else None
+    dense_prices: np.ndarray | None = None
     details: dict = field(default_factory=dict)
 
 
@@ -252,11 +254,12 @@ def _tighten(sf: StandardForm, opts: SolverOptions, seconds: float | None, log: 
     neighbourhood search against a bound that is too high. Every bound seen is valid: the
     tighter one is kept.
     """
-    before, spent = log.lp_bound, log.lp_seconds
+    before, prices, spent = log.lp_bound, log.prices, log.lp_seconds
     opts.say("pricing on for a tighter bound…")
     log.bound_loose = False
     pricing.lagrangian(sf, opts, seconds, log, gap, warm=warm, cluster=cluster, tighten=True)
-    log.lp_bound = min(b for b in (before, log.lp_bound) if b is not None)
+    if before is not None and (log.lp_bound is None or before < log.lp_bound):
+        log.lp_bound, log.prices = before, prices  # the bound kept is the tighter one
     log.lp_seconds += spent
 
 
@@ -293,6 +296,7 @@ def _few_fractional(sf: StandardForm, lp: LpPoint | None, log: SearchLog,
 
 
 def _record(out: SolveOutcome, source: str, log: SearchLog) -> None:
+    out.dense_prices = log.prices if log.lp_method == "prices" else None
     out.details["warm_start"] = source
     out.details["search"] = {
         "lp_seconds": round(log.lp_seconds, 3), "lp_bound": log.lp_bound,
