@@ -243,3 +243,25 @@ def test_a_crashing_worker_is_retried_then_recorded_and_the_rest_complete(case, 
     assert s.loc["dies", "status"] == "error" and "crashed" in s.loc["dies", "reason"]
     assert s.loc["base", "status"] == s.loc["cut", "status"] == "optimal"
     assert res.exit_code == 1
+
+
+def _loaded_before_the_task() -> tuple[int, bool]:
+    """In a worker: its parent and whether svcplan's solver stages were loaded already
+    (the task itself imports only this test module, which does not load them)."""
+    return os.getppid(), "svcplan.solver.sweep" in sys.modules
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fork server on Windows")
+def test_local_workers_come_ready_from_a_fork_server():
+    """Local workers are forked from a fork server that imported svcplan once: not this
+    process's children (it runs threads: no plain fork), and not spawned (each would import
+    svcplan again, ~0.9 s of CPU)."""
+    from svcplan.whatif.runners import LocalRunner
+
+    runner = LocalRunner(1)
+    try:
+        parent, loaded = runner.pool.submit(_loaded_before_the_task).result(timeout=60)
+    finally:
+        runner.close()
+    assert parent != os.getpid()
+    assert loaded
