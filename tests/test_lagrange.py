@@ -75,3 +75,15 @@ def test_pipeline_with_prices_keeps_the_exact_optimum(seed, monkeypatch):
     assert priced.search["lp_method"] == "prices"
     assert priced.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
     assert priced.bound >= plain.solver_objective - 1e-6 * abs(plain.solver_objective)
+
+
+def test_pricing_has_settled_when_its_rounds_agree_not_when_the_best_stands_still():
+    """The bounds of rounds 0–3 and 9–11 of a cold 300k solve (gap 1e-4): the first round's
+    bound stays the best while rounds 1–3 overshoot (no convergence); by round 11 each of the
+    last three rounds is within 1e-6 of the best (converged: stop)."""
+    early = [47223823.98, 47324615.49, 47231647.01, 47226776.86]
+    late = [47222835.86, 47222813.63, 47222800.74]
+    assert not lagrange.settled(early, min(early), 1e-4, 3)
+    assert lagrange.settled(early[:1] + late, min(late), 1e-4, 3)
+    assert not lagrange.settled(early[:1] + late, min(late), 1e-5, 3)  # a tighter gap: not yet
+    assert not lagrange.settled(late, min(late), 1e-4, 3)  # fewer rounds than the window + 1

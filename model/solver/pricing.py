@@ -43,6 +43,8 @@ from .sweep import WarmState
 MIN_COLUMNS = 100_000
 #: marginal units the rounding frees at a warm start (cold: ``marginal``, 200)
 WARM_MARGINAL = 50
+#: the bound has settled when it moved less than this share of the gap in a window of rounds
+SETTLED = 0.01
 
 
 def applies(sf: StandardForm, force: bool | None = None) -> bool:
@@ -182,7 +184,8 @@ def lagrangian(
     opts.say(f"pricing the {len(dense)} dense budget rows ({sf.n_cols:,} columns, "
              f"{rest.lps.n_blocks} blocks{where})…")
     best_lam, seen = lam, []
-    bounds: list[float] = []
+    bounds: list[float] = []  # the best bound after each round
+    raw: list[float] = []  # each round's own bound
     best_bound, best_x, best_value, best_rc, bound_x = np.inf, None, -np.inf, None, None
     limit = b + 1e-7 * np.maximum(np.abs(b), 1.0)
     best_spend = bound_spend = None
@@ -220,7 +223,9 @@ def lagrangian(
             off = np.inf if best_x is None else (best_bound - reach) / abs(best_bound)
             stalled = (len(bounds) > window
                        and bounds[-1 - window] - best_bound <= stall * abs(best_bound))
-            if off <= 0.5 * gap or (stalled and off <= 2 * gap):
+            raw.append(bound)
+            if (off <= 0.5 * gap or (stalled and off <= 2 * gap)
+                    or settled(raw, best_bound, gap, window)):
                 log.bound_loose = stall > 0.1 * gap and off > 0.5 * gap
                 break
             lam = prices.step(lam, spend)
@@ -246,6 +251,18 @@ def lagrangian(
     # (the feasible point proves the fixed part leaves room).
     on = (sf.owner >= 0) & free[np.maximum(sf.owner, 0)] & sf.integer.astype(bool)
     return LpPoint(np.where(on, 0.5, best_x), best_rc)
+
+
+def settled(raw: list[float], best: float, gap: float, window: int) -> bool:
+    """Has pricing converged? Each of the last ``window`` rounds' own bounds ``raw`` lies
+    within :data:`SETTLED` × ``gap`` (relative) of the ``best`` bound: more rounds would
+    only polish a bound the plan is proven against anyway, whatever the best LP-feasible
+    price point (which cold pricing rarely improves after its first rounds; the rounding
+    works from the bound's point). At 300k binaries without linking terms, cold, that
+    point stayed 1.7% below the bound from round 1, and rounds 12–29 moved the bound by
+    3.4e-7: 2.6 s of a 9.3 s run. Not the best bound's own history: it stands still
+    while the secant overshoots (rounds 1–3 there), which is no convergence."""
+    return len(raw) > window and max(raw[-window:]) - best <= SETTLED * gap * abs(best)
 
 
 def _mixed(value: float, spend: np.ndarray, bound_value: float, bound_spend: np.ndarray,
