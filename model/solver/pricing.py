@@ -43,7 +43,8 @@ from .sweep import WarmState
 MIN_COLUMNS = 100_000
 #: marginal units the rounding frees at a warm start (cold: ``marginal``, 200)
 WARM_MARGINAL = 50
-#: the bound has settled when it moved less than this share of the gap in a window of rounds
+#: pricing has settled when each of the last rounds' own bounds is within this share of
+#: the gap of the best bound (:func:`settled`)
 SETTLED = 0.01
 
 

@@ -134,7 +134,7 @@ def error_result(name: str, message: str, seconds: float = 0.0) -> SolveResult:
                        build_seconds=0.0, solve_seconds=0.0, total_seconds=seconds, message=message)
 
 
-#: What a worker process needs loaded: a forkserver imports it once for all its workers.
+#: What a worker process needs loaded: the fork server imports it once for all its workers.
 WORKER_MODULES = ["svcplan.whatif.runners", "svcplan.solver.sweep"]
 
 
