@@ -301,3 +301,29 @@ def test_a_priced_solve_reports_its_prices_where_no_row_links_periods(tmp_path, 
     budget = res.periods.set_index("period")["budget_dual"]
     assert budget.notna().all() and budget.max() > 0
     assert {k: pytest.approx(v) for k, v in m["budget"].items()} == budget.to_dict()
+
+
+def test_a_warm_sweep_point_keeps_the_local_lp(tmp_path, monkeypatch):
+    """A budget sweep's later points price warm and stop at a loose stall: a bound good
+    enough, but prices about 1% off the local LP's duals (300k binaries), so those points
+    solve the local LP; the sweep's first, cold point reports its prices."""
+    import svcplan.insight.marginals as marginals
+    from svcplan.solver import pricing
+    from svcplan.solver.sweep import Sweep
+    from svcplan.whatif.frontier import budget_scenarios
+    from svcplan.whatif.scenarios import apply
+
+    monkeypatch.setattr(pricing, "MIN_COLUMNS", 0)
+    # a case whose warm point is priced to the end (on most small cases warm pricing meets
+    # no feasible price set and hands over to the whole LP, which would not test the rule)
+    tables, settings = generate_case(4, 6, 4, 3, seed=3, tightness=0.9, goodwill=False,
+                                     switching=False)
+    case = load_case(write_generated(tables, settings, tmp_path / "c"))
+    scenarios, _ = budget_scenarios(case, [1.0, 0.9])
+    sweep, methods = Sweep(), []
+    for scenario in reversed(scenarios):  # 1.0, then 0.9 from what 1.0 learned
+        res = solve(apply(case, scenario), sweep=sweep)
+        assert res.search["lp_method"] == "prices"
+        methods.append(res.summary()["marginals"]["method"])
+    assert sweep.warm.reused  # the second point was warm
+    assert methods == [marginals.PRICED, marginals.LOCAL_LP]

@@ -181,8 +181,9 @@ def plan_marginals(
     prices: np.ndarray | None = None, seconds: float | None = None,
 ) -> Marginals:
     """The marginal values of a solved plan: the solve's own ``prices`` of the dense rows
-    (a priced solve, :func:`priced_marginals`) where no row links periods, else the local
-    LP's duals (:func:`marginal_values`, within ``seconds``)."""
+    (a priced solve from a cold start, :func:`priced_marginals`; a sweep point's warm
+    prices are not handed on) where no row links periods, else the local LP's duals
+    (:func:`marginal_values`, within ``seconds``)."""
     if prices is not None and not len(sf.rows_of(PERIOD_LINKS)):
         return priced_marginals(sf, col_values, prices, periods)
     return marginal_values(sf, col_values, groups, periods, seconds=seconds)

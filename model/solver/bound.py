@@ -42,8 +42,8 @@ class SearchLog:
     lp_infeasible: bool = False
     #: pricing stopped on a warm start's loose stall test: more rounds may tighten the bound
     bound_loose: bool = False
-    #: the prices of the dense rows at ``lp_bound`` when it was priced (:mod:`.pricing`),
-    #: one per row of ``sf.rows_of(DENSE)``: the marginal values of a priced solve
+    #: the prices of the dense rows at ``lp_bound`` when it was priced from a cold start
+    #: (:mod:`.pricing`), one per row of ``sf.rows_of(DENSE)``: a priced solve's marginal values
     prices: np.ndarray | None = None
 
 
