@@ -87,3 +87,8 @@ def test_pricing_has_settled_when_its_rounds_agree_not_when_the_best_stands_stil
     assert lagrange.settled(early[:1] + late, min(late), 1e-4, 3)
     assert not lagrange.settled(early[:1] + late, min(late), 1e-5, 3)  # a tighter gap: not yet
     assert not lagrange.settled(late, min(late), 1e-4, 3)  # fewer rounds than the window + 1
+    # never at a warm start (its own loose stall ends it), nor without a feasible price
+    # point (pricing would hand over to the whole LP: 292 s at 300k with every linking term)
+    converged = early[:1] + late
+    assert not lagrange.settled(converged, min(late), 1e-4, 3, cold=False)
+    assert not lagrange.settled(converged, min(late), 1e-4, 3, feasible=False)
