@@ -29,6 +29,10 @@ from .solver.status import Status
 from .solver.warmstart import start_vector
 
 if TYPE_CHECKING:  # the solver stages load on the first solve (see solve)
+    from .formulation.data import ModelData
+    from .formulation.standard_form import StandardForm
+    from .insight.marginals import Marginals
+    from .solver.strategy import SolveOutcome
     from .solver.sweep import Sweep
 
 __all__ = ["SimulationResult", "SolveResult", "load_case", "simulate", "solve"]
@@ -85,8 +89,6 @@ def solve(
     from .formulation.hooks import UsageError
     from .formulation.standard_form import standard_form
     from .insight import explain as insight_explain
-    from .insight.marginals import plan_marginals
-    from .insight.marginals import time_budget as marginals_budget
     from .solver import highs
     from .solver.cluster import check_cluster
     from .solver.memory import check_fits
@@ -210,14 +212,31 @@ def solve(
         res.objective = mode_objective(case, res.periods, chosen)
         duals = None
         if marginals and out.col_values is not None:
-            groups = [np.arange(s, e) for s, e in zip(data.group_start, data.group_end, strict=True)]
-            marg = plan_marginals(sf, out.col_values, groups, case.periods, out.dense_prices,
-                                  seconds=marginals_budget(out.solve_seconds, opts.remaining()))
+            marg = _marginal_values(sf, data, case.periods, out, opts.remaining(), sweep)
             res.attach_marginals(marg, case.periods)
             duals = marg.target_duals()
         res.targets = target_table(case, data.targets, out.x, duals)
     res.total_seconds = time.perf_counter() - t0
     return res
+
+
+def _marginal_values(sf: StandardForm, data: ModelData, periods: list[str], out: SolveOutcome,
+                     remaining: float | None, sweep: Sweep | None) -> Marginals:
+    """The plan's marginal values (:func:`svcplan.insight.marginals.plan_marginals`) within
+    their time budget. In a budget sweep a local LP that ran out of its whole budget (not
+    cut short by the deadline) is not tried again at the later points: the model is the same."""
+    from .insight.marginals import plan_marginals
+    from .insight.marginals import time_budget as marginals_budget
+
+    groups = [np.arange(s, e) for s, e in zip(data.group_start, data.group_end, strict=True)]
+    warm = None if sweep is None else sweep.warm
+    seconds = marginals_budget(out.solve_seconds, remaining)
+    marg = plan_marginals(sf, out.col_values, groups, periods, out.dense_prices, seconds=seconds,
+                          ran_out=None if warm is None else warm.local_lp_ran_out)
+    if (warm is not None and marg.out_of_time and warm.local_lp_ran_out is None
+            and seconds >= marginals_budget(out.solve_seconds, None)):
+        warm.local_lp_ran_out = marg.status
+    return marg
 
 
 def _name(function: Callable) -> str:

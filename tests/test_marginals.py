@@ -327,3 +327,33 @@ def test_a_warm_sweep_point_keeps_the_local_lp(tmp_path, monkeypatch):
         methods.append(res.summary()["marginals"]["method"])
     assert sweep.warm.reused  # the second point was warm
     assert methods == [marginals.PRICED, marginals.LOCAL_LP]
+
+
+def test_a_sweep_does_not_retry_a_local_lp_that_ran_out_of_time(tmp_path, monkeypatch):
+    """A budget sweep's points share one model: once its local LP ran out of its whole time
+    budget, the later points report the values unknown, saying why, without solving it."""
+    import svcplan.insight.marginals as marginals
+    from svcplan.solver.sweep import Sweep
+    from svcplan.whatif.frontier import budget_scenarios
+    from svcplan.whatif.scenarios import apply
+
+    real = marginals.marginal_values
+    local_lps = []
+
+    def counted(*args, **kwargs):
+        local_lps.append(kwargs.get("seconds"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(marginals, "marginal_values", counted)
+    monkeypatch.setattr(marginals, "time_budget", lambda solve_seconds, remaining: 0.01)
+    tables, settings = generate_case(5, 40, 5, 12, seed=1, capacity=True, tightness=0.7)
+    case = load_case(write_generated(tables, settings, tmp_path / "c"))
+    scenarios, _ = budget_scenarios(case, [1.0, 0.9, 0.8])
+    sweep, statuses = Sweep(), []
+    for scenario in reversed(scenarios):
+        res = solve(apply(case, scenario), mip_gap=0.01, sweep=sweep)
+        statuses.append(res.summary()["marginals"]["status"])
+        assert res.periods["budget_dual"].isna().all()
+    assert local_lps == [0.01]  # the first point's only
+    first = "not solved within 0.01 s, its time budget (as long as the solve took, at least 10 s)"
+    assert statuses == [first] + [f"skipped: at an earlier point of this sweep it was {first}"] * 2

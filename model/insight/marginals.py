@@ -58,6 +58,8 @@ class Marginals:
     status: str
     details: dict = field(default_factory=dict)
     method: str = LOCAL_LP
+    #: the local LP ran out of its time budget (the same model will again: a sweep skips it)
+    out_of_time: bool = False
 
     def budget_duals(self, periods: list[str]) -> dict[str, float]:
         """The value of one more unit of budget, per period id (NaN where the LP failed)."""
@@ -173,19 +175,32 @@ def marginal_values(
         f"not solved within {seconds:.3g} s, its time budget (as long as the solve took, at "
         f"least {MIN_SECONDS:.0f} s)" if lp.out_of_time else lp.message)
     return Marginals(_rows(sf, values, priced, dual, periods),
-                     lp.objective + fixed_part if lp.optimal else None, status)
+                     lp.objective + fixed_part if lp.optimal else None, status,
+                     out_of_time=lp.out_of_time)
 
 
 def plan_marginals(
     sf: StandardForm, col_values: np.ndarray, groups: list[np.ndarray], periods: list[str],
     prices: np.ndarray | None = None, seconds: float | None = None,
+    ran_out: str | None = None,
 ) -> Marginals:
     """The marginal values of a solved plan: the solve's own ``prices`` of the dense rows
     (a priced solve from a cold start, :func:`priced_marginals`; a sweep point's warm
     prices are not handed on) where no row links periods, else the local LP's duals
-    (:func:`marginal_values`, within ``seconds``)."""
+    (:func:`marginal_values`, within ``seconds``).
+
+    ``ran_out``: the status of this model's local LP at an earlier point of a budget sweep,
+    where it ran out of its time budget. It is not tried again (unknown values, saying
+    so): the points differ only in budgets, and each would spend its budget in vain (at
+    least 10 s a point; at 300k binaries with every linking term the LP takes 66 s)."""
     if prices is not None and not len(sf.rows_of(PERIOD_LINKS)):
         return priced_marginals(sf, col_values, prices, periods)
+    if ran_out is not None:
+        priced = sf.rows_of(DENSE)
+        values = np.asarray(col_values, dtype=float)
+        return Marginals(_rows(sf, values, priced, np.full(len(priced), np.nan), periods),
+                         None, f"skipped: at an earlier point of this sweep it was {ran_out}",
+                         out_of_time=True)
     return marginal_values(sf, col_values, groups, periods, seconds=seconds)
 
 

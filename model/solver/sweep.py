@@ -54,6 +54,9 @@ class WarmState:
     #: (:func:`.bound.relaxation` reuses its basis only where that vertex is still optimal)
     lp_x: np.ndarray | None = None
     lp_upper: np.ndarray | None = None
+    #: the status of the marginal values' local LP where it ran out of its time budget at a
+    #: point of this sweep (the model is the same at every point: it would again)
+    local_lp_ran_out: str | None = None
 
 
 @dataclass
