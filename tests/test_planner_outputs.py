@@ -162,3 +162,30 @@ def test_number_columns_are_typed_like_every_other_cell(tmp_path):
                     ["-inf", 4, 8, False]]
     assert isinstance(ws["B2"].value, int) and isinstance(ws["D2"].value, bool)
     assert ws["A2"].number_format == "#,##0.00"
+
+
+def test_a_table_longer_than_an_excel_sheet_is_left_out_and_said_so(tmp_path, monkeypatch):
+    """Excel holds 1,048,575 rows of data below a header; XlsxWriter drops the rest without a
+    word. A plan longer than that (the limit lowered to 3 here: the assignment has 4 rows)
+    leaves its sheet out of results.xlsx, and the summary sheet says so and where the whole
+    table is; the CSV has every row and the other sheets are there."""
+    import svcplan.outputs.excel as excel
+    import svcplan.outputs.files as files
+
+    monkeypatch.setattr(files, "MAX_ROWS", 3)
+    folder = write_case(tmp_path, CASE)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["solve", str(folder), "--out", str(out), "--gap", "0"])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out / "results.xlsx", read_only=True)
+    assert "assignment" not in book.sheetnames
+    assert {"summary", "plan", "kpi_periods"} <= set(book.sheetnames)
+    notes = {r[0]: r[1] for r in book["summary"].iter_rows(min_row=2, values_only=True)}
+    assert notes["sheet.assignment"] == ("not in this workbook: 4 rows, more than an Excel "
+                                         "sheet holds (3); the whole table is in assignment.csv")
+    assert len(read_table(out, "assignment.csv")) == 4
+    # the one Excel writer never cuts a sheet short: it refuses
+    monkeypatch.setattr(excel, "MAX_ROWS", 3)
+    with pytest.raises(ValueError, match="4 rows, more than an Excel sheet holds"):
+        excel.write_xlsx(tmp_path / "x.xlsx", {"t": pd.DataFrame({"a": range(4)})})
+    assert not (tmp_path / "x.xlsx").exists()

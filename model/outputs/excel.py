@@ -40,6 +40,8 @@ MIN_WIDTH, MAX_WIDTH = 8, 40
 WIDTH_SAMPLE_ROWS = 200
 #: Suffix of the temporary file; output folders remove leftovers matching ``*`` + this.
 TMP_SUFFIX = ".tmp.xlsx"
+#: Rows of data an Excel sheet holds below its header row (1,048,576 rows in all).
+MAX_ROWS = 1_048_575
 
 MONEY = "#,##0.00"
 SHARE = "0.0%"
@@ -116,6 +118,11 @@ def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame | Sheet], freeze: str 
     import xlsxwriter
 
     path = Path(path)
+    for name, sheet in sheets.items():
+        rows = len(sheet.frame if isinstance(sheet, Sheet) else sheet)
+        if rows > MAX_ROWS:  # XlsxWriter would drop the rows past the limit without a word
+            raise ValueError(f"sheet {name!r}: {rows:,} rows, more than an Excel sheet holds "
+                             f"({MAX_ROWS:,})")
     with _atomic(path) as tmp:
         book = xlsxwriter.Workbook(tmp, {"strings_to_numbers": False, "strings_to_formulas": False,
                                          "strings_to_urls": False})

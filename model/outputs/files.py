@@ -19,7 +19,7 @@ import pandas as pd
 from ..case.database import is_database_url
 from ..solver.status import Status
 from .database import write_database
-from .excel import TMP_SUFFIX, Sheet, default_mode, write_xlsx
+from .excel import MAX_ROWS, TMP_SUFFIX, Sheet, default_mode, write_xlsx
 
 TABLE_FILES = {
     "assignment": "assignment.csv",
@@ -134,16 +134,25 @@ def write_error_summary(out: Path, case_name: str, exc: BaseException) -> None:
 def write_excel(path: Path, summary: dict[str, Any], frames: dict[str, pd.DataFrame]) -> None:
     """results.xlsx: a summary sheet (the flat keys of summary.json and its KPIs), the plan at
     a glance, then one sheet per CSV, named as the CSV; written by the one Excel writer
-    (:mod:`.excel`: formats, atomic)."""
+    (:mod:`.excel`: formats, atomic).
+
+    A table longer than an Excel sheet holds (:data:`~.excel.MAX_ROWS`: a plan of more than
+    a million unit-periods) is left out, and the summary sheet says so and where the whole
+    table is; cutting it off at the limit would show a planner part of a plan as all of it."""
     flat = [(k, v) for k, v in summary.items() if not isinstance(v, (dict, list))]
     flat += [(f"kpi.{k}", v) for k, v in summary.get("kpis", {}).items()]
-    sheets: dict[str, pd.DataFrame | Sheet] = {"summary": pd.DataFrame(flat, columns=["key", "value"])}
+    sheets: dict[str, pd.DataFrame | Sheet] = {}
     if not frames["assignment"].empty:
         sheets["plan"] = plan_sheet(frames["assignment"])
     for name, file in TABLE_FILES.items():
         if name in frames and not (frames[name].empty and not len(frames[name].columns)):
             sheets[Path(file).stem] = Sheet(frames[name], formats=SHEET_FORMATS.get(name, {}))
-    write_xlsx(path, sheets)
+    for name in [n for n, sheet in sheets.items() if len(sheet.frame) > MAX_ROWS]:
+        rows = len(sheets.pop(name).frame)
+        where = f"{name}.csv" if name != "plan" else "assignment.csv (the level of each unit-period)"
+        flat.append((f"sheet.{name}", f"not in this workbook: {rows:,} rows, more than an Excel "
+                                      f"sheet holds ({MAX_ROWS:,}); the whole table is in {where}"))
+    write_xlsx(path, {"summary": pd.DataFrame(flat, columns=["key", "value"]), **sheets})
 
 
 def plan_table(assignment: pd.DataFrame) -> pd.DataFrame:
