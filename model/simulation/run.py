@@ -20,7 +20,7 @@ import pandas as pd
 from ..case.case import Case
 from ..case.sources import is_database_url
 from ..case.validate import load_case
-from ..outputs.excel import replace_sheet
+from ..outputs.excel import MAX_ROWS, replace_sheet
 from ..outputs.files import SIMULATION_CSV, SIMULATION_JSON, write_csv, write_json_atomic
 from . import estimate
 from .plan import SimulationError, check_match, plan_frame, policies, profit_windows, read_run
@@ -50,7 +50,8 @@ class SimulationResult:
         folder = Path(run_dir)
         write_csv(self.table, folder / SIMULATION_CSV)
         write_json_atomic(folder / SIMULATION_JSON, self.summary)
-        if (folder / "results.xlsx").exists():
+        # a table longer than an Excel sheet holds stays in the CSV only, like the plan's own
+        if (folder / "results.xlsx").exists() and len(self.table) <= MAX_ROWS:
             replace_sheet(folder / "results.xlsx", SHEET, self.table)
         return folder
 
