@@ -357,3 +357,32 @@ def test_a_sweep_does_not_retry_a_local_lp_that_ran_out_of_time(tmp_path, monkey
     assert local_lps == [0.01]  # the first point's only
     first = "not solved within 0.01 s, its time budget (as long as the solve took, at least 10 s)"
     assert statuses == [first] + [f"skipped: at an earlier point of this sweep it was {first}"] * 2
+
+
+@pytest.mark.parametrize("limit", [10, 10**9])
+def test_a_local_lp_too_large_with_linked_periods_is_not_tried(tmp_path, monkeypatch, limit):
+    """With linked periods a local LP of more free columns than LINKED_MAX_COLUMNS is not
+    solved (at 440k it took 66 s after an 18 s solve): the values are unknown and the status
+    says why. Below the limit it is solved as before."""
+    import svcplan.insight.marginals as marginals
+
+    solved = []
+    real = marginals.marginal_values
+
+    def counted(*args, **kwargs):
+        solved.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(marginals, "LINKED_MAX_COLUMNS", limit)
+    monkeypatch.setattr(marginals, "marginal_values", counted)
+    tables, settings = generate_case(4, 6, 4, 3, seed=3, tightness=0.7)  # switching, goodwill
+    case, m, groups, out = _solved(write_generated(tables, settings, tmp_path / "c"))
+    free = marginals.local_lp_columns(m, out.col_values, groups)
+    assert 10 < free < 10**9
+    got = marginals.plan_marginals(m, out.col_values, groups, case.periods, seconds=60.0)
+    if limit == 10:
+        assert not solved and got.rows["dual"].isna().all() and not got.out_of_time
+        assert got.status.startswith(f"not solved: {free:,} free columns with linked periods, "
+                                     "more than 10;")
+    else:
+        assert solved == [1] and got.status == "optimal" and got.rows["dual"].notna().all()
