@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..formulation.rows import DENSE, PERIOD_LINKS, RowKind
+from ..formulation.rows import DENSE, RowKind
 from ..formulation.standard_form import StandardForm
 from ..solver import highs
-from ..solver.bound import lp_method
+from ..solver.bound import links_periods, lp_method
 from ..solver.status import Status
 
 #: The local LP may take as long as the solve did, and at least this long (seconds).
@@ -198,18 +198,21 @@ def plan_marginals(
     where it ran out of its time budget. It is not tried again (unknown values, saying
     so): the points differ only in budgets, and each would spend its budget in vain (at
     least 10 s a point; at 300k binaries with every linking term the LP takes 66 s)."""
-    if prices is not None and not len(sf.rows_of(PERIOD_LINKS)):
+    linked = links_periods(sf)
+    if prices is not None and not linked:
         return priced_marginals(sf, col_values, prices, periods)
     if ran_out is not None:
         return _unknown(sf, col_values, periods,
                         f"skipped: at an earlier point of this sweep it was {ran_out}")
-    linked = len(sf.rows_of(PERIOD_LINKS)) > 0
-    free = local_lp_columns(sf, col_values, groups) if linked else 0
-    if free > LINKED_MAX_COLUMNS:
-        return _unknown(sf, col_values, periods, (
-            f"not solved: {free:,} free columns with linked periods, more than "
-            f"{LINKED_MAX_COLUMNS:,}; an LP that size takes longer than the solve (440k "
-            "columns: 66 s after an 18 s solve)"), out_of_time=False)
+    # the free columns are counted only where they can pass the limit (never more than all
+    # columns): below it, marginal_values computes the local LP's bounds once, itself
+    if linked and sf.n_cols > LINKED_MAX_COLUMNS:
+        free = local_lp_columns(sf, col_values, groups)
+        if free > LINKED_MAX_COLUMNS:
+            return _unknown(sf, col_values, periods, (
+                f"not solved: {free:,} free columns with linked periods, more than "
+                f"{LINKED_MAX_COLUMNS:,}; an LP that size takes longer than the solve (440k "
+                "columns: 66 s after an 18 s solve)"))
     return marginal_values(sf, col_values, groups, periods, seconds=seconds)
 
 
@@ -220,13 +223,13 @@ def local_lp_columns(sf: StandardForm, col_values: np.ndarray, groups: list[np.n
     return int((lo < hi).sum())
 
 
-def _unknown(sf: StandardForm, col_values: np.ndarray, periods: list[str], status: str,
-             out_of_time: bool = True) -> Marginals:
-    """Marginal values not computed (NaN duals), with the ``status`` that says why."""
+def _unknown(sf: StandardForm, col_values: np.ndarray, periods: list[str],
+             status: str) -> Marginals:
+    """Marginal values not computed (NaN duals; no LP ran), with the ``status`` that says why."""
     priced = sf.rows_of(DENSE)
     values = np.asarray(col_values, dtype=float)
     return Marginals(_rows(sf, values, priced, np.full(len(priced), np.nan), periods), None,
-                     status, out_of_time=out_of_time)
+                     status)
 
 
 def priced_marginals(

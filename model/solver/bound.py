@@ -114,8 +114,12 @@ def lp_method(sf: StandardForm) -> str:
     """``"ipm"`` for an LP with linked periods (switching, goodwill) from
     :data:`SIMPLEX_BELOW` columns, else ``"simplex"`` (the measurements are in
     :func:`relaxation`)."""
-    linked = len(sf.rows_of(PERIOD_LINKS)) > 0
-    return "ipm" if linked and sf.n_cols >= SIMPLEX_BELOW else "simplex"
+    return "ipm" if links_periods(sf) and sf.n_cols >= SIMPLEX_BELOW else "simplex"
+
+
+def links_periods(sf: StandardForm) -> bool:
+    """Does a row of ``sf`` link a unit's periods (switching, goodwill)?"""
+    return len(sf.rows_of(PERIOD_LINKS)) > 0
 
 
 def _still_optimal(sf: StandardForm, warm: WarmState) -> bool:
