@@ -191,3 +191,37 @@ def test_infeasible_lp_relaxation_is_proven_without_branch_and_bound(tmp_path):
     budget = res.explanation[res.explanation["kind"] == "budget"]
     assert budget["short_by"].tolist() == pytest.approx([490.0])
     assert fresh[fresh["kind"] == "budget"]["short_by"].tolist() == pytest.approx([490.0])
+
+
+def test_elastic_weights_are_relative_to_each_limit(tmp_path):
+    """Every one-sided elastic row gets a slack weighed by 1 / the size of its limit: the
+    budget by its amount, the inventory limit by its typical days × units, a service
+    target by its number of units (its slack counts in service points). Checked row by row
+    against that definition."""
+    import numpy as np
+
+    from svcplan.formulation.rows import ELASTIC, RowKind
+    from svcplan.insight import explain as ex
+
+    files = dict(TIGHT, **{"case.yaml": "name: w\nmax_inventory_days: 20\n",
+                           "targets.csv": "min_service,name\n0.5,all"})
+    case = load_case(write_case(tmp_path, files))
+    data, sf = ex._build(case)
+    scale = ex._scales(case, data)
+    rows, signs, weights = ex._elastic_rows(sf, scale)
+    expected = {}
+    for k, (kind, idx) in enumerate(sf.rows):
+        lo, hi = sf.row_lower[k], sf.row_upper[k]
+        if kind not in ELASTIC or np.isfinite(lo) == np.isfinite(hi):
+            continue
+        size = scale.get((kind, idx), scale.get(kind, 1.0))
+        rhs = hi if np.isfinite(hi) else lo
+        expected[k] = (-1.0 if np.isfinite(hi) else 1.0, 1.0 / max(abs(rhs), size, 1.0))
+    assert rows.tolist() == sorted(expected)
+    assert signs.tolist() == [expected[k][0] for k in rows.tolist()]
+    assert weights.tolist() == pytest.approx([expected[k][1] for k in rows.tolist()])
+    kinds = {sf.rows[int(k)][0] for k in rows}
+    assert {RowKind.BUDGET, RowKind.INVENTORY, RowKind.TARGET} <= kinds
+    target = [w for k, w in zip(rows.tolist(), weights.tolist(), strict=True)
+              if sf.rows[k][0] == RowKind.TARGET]
+    assert target and all(w < 1.0 for w in target)  # weighed by its units, not by 1
