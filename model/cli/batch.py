@@ -124,7 +124,8 @@ def print_interrupted(res: BatchResult) -> None:
 
 def batch(
     case: CaseArg,
-    scenarios: Annotated[Path, typer.Argument(help="Scenario file (YAML, SPEC §7).")],
+    scenarios: Annotated[Path, typer.Argument(
+        help="Scenario file (YAML: scenarios and sweeps, docs/batch.md).")],
     out: OutOpt = None, workers: WorkersOpt = None, dask: DaskOpt = None,
     resume: ResumeOpt = False, time_limit: TimeOpt = None, gap: GapOpt = None,
     warm: WarmOpt = True, quiet: QuietOpt = False,
