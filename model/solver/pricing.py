@@ -103,6 +103,13 @@ class _Prices:
         new = np.where(down, np.where(lam > 1e-9 * self.scale, 0.7 * lam, 0.0), new)
         return new
 
+    def within(self, lam: np.ndarray) -> np.ndarray:
+        """Per row the lowest price at which it was seen within its target (``lam``, the
+        secant's next price, for a row never seen within). For a point that meets every
+        dense row when the secant, converging from both sides at once, keeps one row or
+        another just over (:func:`lagrangian`)."""
+        return np.where(np.isfinite(self.hi), self.hi, lam)
+
 
 def _core_prices(sf: StandardForm, D, c: np.ndarray, b: np.ndarray, scale: np.ndarray,
                  iterations: int = 40) -> np.ndarray:
@@ -231,6 +238,11 @@ def lagrangian(
                 log.bound_loose = stall > 0.1 * gap and off > 0.5 * gap
                 break
             lam = prices.step(lam, spend)
+            if best_x is None and converged(raw, best_bound, gap):
+                # the bound has converged without a price set that meets every row: take the
+                # prices each row was within at (300k, warm, budget 1.0 → 1.1: 30 rounds,
+                # each with some row just over, then the whole LP relaxation, 39 s)
+                lam = prices.within(lam)
     finally:
         if warm is None:
             rest.close()  # a Dask client and its actors go now; a sweep keeps them
@@ -278,6 +290,14 @@ def settled(raw: list[float], best: float, gap: float, window: int, *, cold: boo
     if not (cold and feasible):
         return False
     return len(raw) > window and max(raw[-window:]) - best <= SETTLED * gap * abs(best)
+
+
+def converged(raw: list[float], best: float, gap: float, window: int = 3) -> bool:
+    """Have the last ``window`` rounds' own bounds ``raw`` all come within a tenth of the
+    ``gap`` (relative) of the ``best`` bound? Then the prices sit at the root, where a
+    secant converging from both sides leaves some row just over its target at every
+    round, and :meth:`_Prices.within` is the way to a point that meets every row."""
+    return len(raw) > window and max(raw[-window:]) - best <= 0.1 * gap * abs(best)
 
 
 def _mixed(value: float, spend: np.ndarray, bound_value: float, bound_spend: np.ndarray,
