@@ -11,24 +11,26 @@ from concurrent.futures import Future
 
 
 class InProcessRunner:
-    """Runs each submitted chain at once, in this process; ``tasks`` counts the chain sizes."""
+    """Runs each submitted chain at once, in this process; ``tasks`` counts the chain sizes.
+    It writes the scenario folders itself, as local workers do."""
 
     workers = 1
+    writes_outputs = True
 
     def __init__(self, workers: int):
         self.tasks: list[int] = []
         self.restarts = 0
 
-    def run(self, cases, start, options) -> list:
+    def run(self, cases, start, options, destinations=None) -> list:
         from svcplan.whatif.runners import solve_chain
 
-        return solve_chain(cases, start, options)
+        return solve_chain(cases, start, options, destinations)
 
-    def submit(self, cases, start, options) -> Future:
+    def submit(self, cases, start, options, destinations=None) -> Future:
         self.tasks.append(len(cases))
         fut: Future = Future()
         try:
-            fut.set_result(self.run(cases, start, options))
+            fut.set_result(self.run(cases, start, options, destinations))
         except BaseException as exc:  # a worker that dies: the batch sees a failed future
             fut.set_exception(exc)
         return fut

@@ -222,12 +222,12 @@ class _CrashingRunner(InProcessRunner):
 
     workers = 2
 
-    def run(self, cases, start, options):
+    def run(self, cases, start, options, destinations=None):
         from concurrent.futures.process import BrokenProcessPool
 
         if any(case.name == "crash" for case in cases):
             raise BrokenProcessPool("worker died")
-        return super().run(cases, start, options)
+        return super().run(cases, start, options, destinations)
 
 
 def test_a_crashing_worker_is_retried_then_recorded_and_the_rest_complete(case, tmp_path, monkeypatch):

@@ -89,11 +89,14 @@ class _BreaksAfterOne(InProcessRunner):
     def both_ends(self, n: int) -> BothEnds:
         return _shared(n)
 
-    def submit_from_end(self, cases, start, options, end, shared) -> Future:
+    def submit_from_end(self, cases, start, options, end, shared, destinations=None) -> Future:
         fut: Future = Future()
         if end == LOW:
             i = shared.take(end)
-            shared.results.put((i, runners.solve_task(cases[i], None, options)))
+            r = runners.solve_task(cases[i], None, options)
+            if destinations is not None:
+                destinations[i].write(r)
+            shared.results.put((i, r))
         fut.set_exception(BrokenProcessPool("worker died"))
         return fut
 

@@ -1,11 +1,13 @@
 """Running a batch of scenarios: local worker processes or a Dask cluster, resumable.
 
 Workers receive data (a validated :class:`Case`, picklable) and return a
-:class:`SolveResult` (plain pandas); this process, the client, writes every output, so no
-shared filesystem is assumed and a worker never leaves a half-written folder. A scenario
-is *done* when its ``summary.json`` exists (written last, atomically) with the scenario's
-input hash; ``resume`` skips those and runs the rest, so a batch killed at any moment and
-resumed ends with the same summary and recomputes nothing that had finished.
+:class:`SolveResult` (plain pandas). Local workers also write the folder of each scenario
+they solve (:class:`~.runners.Destination`), so the workbooks of a batch are written in
+parallel rather than one after the other here; a Dask cluster's workers share no disk with
+this process, the client, which writes their folders. A scenario is *done* when its
+``summary.json`` exists (written last, atomically) with the scenario's input hash;
+``resume`` skips those and runs the rest, so a batch killed at any moment and resumed ends
+with the same summary and recomputes nothing that had finished.
 
 Consecutive scenarios of a sweep form a *chain*: each one starts from the previous one's
 plan (see :mod:`svcplan.solver.warmstart`). A long sweep is cut into as many contiguous chains as
@@ -41,10 +43,10 @@ import pandas as pd
 from ..case.case import Case
 from ..case.schema import ID_DTYPES
 from ..outputs.excel import write_xlsx
-from ..outputs.files import CSV_ENCODING, write_csv, write_outputs
+from ..outputs.files import CSV_ENCODING, write_csv
 from ..outputs.result import SolveResult
 from .meet import run_both_ends
-from .runners import DaskRunner, LocalRunner, StopRequest, error_result
+from .runners import DaskRunner, Destination, LocalRunner, StopRequest, error_result
 from .runners import solve_task as solve_task  # what a worker runs; imported from here by scripts
 from .scenarios import BASE, Planned, Scenario, check, plan
 from .summary import collect
@@ -190,12 +192,14 @@ def run_batch(
         total = len(planned)
         res = BatchResult(pd.DataFrame(), out)
 
-        def record(p: Planned, r: SolveResult) -> None:
-            extra = {"scenario": p.name, "input_hash": p.input_hash, "reason": p.error or "",
-                     "warm_start": r.warm_start, "changes": p.scenario.model_dump(by_alias=True)}
-            if not r.has_plan and not extra["reason"]:
-                extra["reason"] = r.message
-            write_outputs(r, out / folders[p.name], extra=extra)
+        def destination(p: Planned) -> Destination:
+            return Destination(out / folders[p.name], p.name, p.input_hash, p.error or "",
+                               p.scenario.model_dump(by_alias=True))
+
+        def record(p: Planned, r: SolveResult, written: bool = False) -> None:
+            """``written``: the worker that solved it wrote its folder already."""
+            if not written:
+                destination(p).write(r)
             res.ran.append(p.name)
             if on_progress:
                 on_progress(p.name, r, len(res.ran) + len(res.skipped), total)
@@ -205,8 +209,8 @@ def run_batch(
             interrupted = stop.requested
             if runnable and not interrupted:
                 runner = runner or _runner(opts, len(runnable))
-                interrupted = not _run_chains(runner, planned, runnable, folders, out, opts, record,
-                                              stop)
+                interrupted = not _run_chains(runner, planned, runnable, folders, out, opts,
+                                              record, destination, stop)
     finally:
         if runner is not None:
             runner.close()
@@ -254,7 +258,8 @@ def _n_workers(opts: BatchOptions, n_tasks: int) -> int:
     return max(1, min(opts.workers or os.cpu_count() or 1, n_tasks))
 
 
-def _run_chains(runner, planned, runnable, folders, out, opts, record, stop: StopRequest) -> bool:
+def _run_chains(runner, planned, runnable, folders, out, opts, record, destination,
+                stop: StopRequest) -> bool:
     """Submit the head of every chain (with ``reuse``: the whole rest of it, as one task);
     when a task finishes, the chain goes on from its last plan.
 
@@ -264,9 +269,9 @@ def _run_chains(runner, planned, runnable, folders, out, opts, record, stop: Sto
     try:
         workers = opts.workers or runner.workers
         if _from_both_ends(runner, runnable, opts, workers):
-            runnable = _both_ends(runner, runnable, workers, opts, record, stop)
+            runnable = _both_ends(runner, runnable, workers, opts, record, destination, stop)
         if runnable and not stop.requested:
-            _chain_loop(runner, planned, runnable, folders, out, opts, record, stop)
+            _chain_loop(runner, planned, runnable, folders, out, opts, record, destination, stop)
     except KeyboardInterrupt:  # not in the main thread: no handler, the exception instead
         stop.requested = True
     if stop.requested:
@@ -284,21 +289,25 @@ def _from_both_ends(runner, runnable: list[Planned], opts: BatchOptions, workers
 
 
 def _both_ends(runner, runnable: list[Planned], workers: int, opts: BatchOptions, record,
-               stop: StopRequest) -> list[Planned]:
+               destination, stop: StopRequest) -> list[Planned]:
     """Solve the sweep in ``workers / 2`` contiguous segments, each from both ends; returns
     the points left unsolved because a worker process broke (the pool is restarted and the
     caller runs them as chains) or a stop was requested."""
     segments = split_chains(runnable, workers // 2, warm=True)
     solve_kw = opts.given_solve_options()
+    writes = runner.writes_outputs
+    targets = [[destination(p) for p in seg] for seg in segments] if writes else None
     done = run_both_ends(runner, [[p.case for p in seg] for seg in segments], solve_kw,
-                         lambda k, i, r: record(segments[k][i], r), lambda: stop.requested)
+                         lambda k, i, r: record(segments[k][i], r, written=writes),
+                         lambda: stop.requested, targets)
     left = [p for k, seg in enumerate(segments) for i, p in enumerate(seg) if (k, i) not in done]
     if left and not stop.requested:
         runner.restart()
     return left
 
 
-def _chain_loop(runner, planned, runnable, folders, out, opts, record, stop: StopRequest) -> None:
+def _chain_loop(runner, planned, runnable, folders, out, opts, record, destination,
+                stop: StopRequest) -> None:
     """The scheduling loop of :func:`_run_chains`; it returns early when a stop is requested."""
     workers = opts.workers or runner.workers
     chains = split_chains(runnable, workers, opts.warm)
@@ -326,14 +335,15 @@ def _chain_loop(runner, planned, runnable, folders, out, opts, record, stop: Sto
         while queue and not (isolate and pending):
             ci, pos, attempts = queue.popleft()
             members = chains[ci][pos:] if opts.reuse and opts.warm else [chains[ci][pos]]
-            pending[runner.submit([p.case for p in members], start_for(members[0]),
-                                  solve_kw)] = (ci, pos, attempts)
+            targets = [destination(p) for p in members] if runner.writes_outputs else None
+            pending[runner.submit([p.case for p in members], start_for(members[0]), solve_kw,
+                                  targets)] = (ci, pos, attempts)
 
-    def finish(ci: int, pos: int, results: list[SolveResult]) -> None:
+    def finish(ci: int, pos: int, results: list[SolveResult], written: bool = True) -> None:
         for k, r in enumerate(results):
             p = chains[ci][pos + k]
             plans[p.name] = r.assignment if r.has_plan else None
-            record(p, r)
+            record(p, r, written=written and runner.writes_outputs)
         if pos + len(results) < len(chains[ci]):
             queue.append((ci, pos + len(results), 0))
 
@@ -355,7 +365,8 @@ def _chain_loop(runner, planned, runnable, folders, out, opts, record, stop: Sto
             for ci, pos, attempts in sorted(broken):
                 if attempts >= MAX_ATTEMPTS or (isolate and len(broken) == 1):
                     p = chains[ci][pos]
-                    finish(ci, pos, [error_result(p.case.name, "the worker process crashed")])
+                    finish(ci, pos, [error_result(p.case.name, "the worker process crashed")],
+                           written=False)
                 else:
                     queue.appendleft((ci, pos, attempts))
             isolate = True

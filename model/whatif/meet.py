@@ -7,9 +7,9 @@ fixed halves, one worker got 22 s of work and the other 14 s. Here one worker ta
 points upward from the tightest budget and the other downward from the loosest; each takes
 the next untaken point at its own end when it is done with the last, so they meet wherever
 the work splits evenly. Every point still starts from its neighbour's plan, prices and LP
-basis (each worker's points are consecutive), and each solved point is handed back at once,
-so the client writes its folder while the workers go on (a chain task returned all its
-points at its end, and the client then wrote them one after the other).
+basis (each worker's points are consecutive), and each solved point is written by its
+worker and handed back at once (a chain task returned all its points at its end, and the
+client then wrote them one after the other).
 
 Only the local runner shares state between its worker processes (a multiprocessing
 manager); on a Dask cluster a sweep runs as fixed chains (:mod:`.batch`).
@@ -67,13 +67,16 @@ class BothEnds:
 
 def run_both_ends(runner, segments: list[list], options: dict[str, Any],
                   record: Callable[[int, int, SolveResult], None],
-                  stopped: Callable[[], bool]) -> set[tuple[int, int]]:
+                  stopped: Callable[[], bool],
+                  destinations: list[list] | None = None) -> set[tuple[int, int]]:
     """Solve each segment (the cases of one sweep, in order) on two workers from both ends;
-    ``record(segment, point, result)`` as each point arrives. Returns the ``(segment,
-    point)`` pairs recorded: fewer than all when a worker process broke or a stop was
-    requested (the caller runs or reports the rest)."""
+    ``record(segment, point, result)`` as each point arrives. ``destinations``: per segment,
+    where the workers write each point (:class:`~.runners.Destination`), or None (the
+    caller writes). Returns the ``(segment, point)`` pairs recorded: fewer than all when a
+    worker process broke or a stop was requested (the caller runs or reports the rest)."""
     shared = [runner.both_ends(len(cases)) for cases in segments]
-    futures = {runner.submit_from_end(cases, None, options, end, shared[k])
+    futures = {runner.submit_from_end(cases, None, options, end, shared[k],
+                                      None if destinations is None else destinations[k])
                for k, cases in enumerate(segments) for end in (LOW, HIGH)}
     done: set[tuple[int, int]] = set()
 

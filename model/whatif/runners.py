@@ -3,7 +3,10 @@
 A runner takes tasks (the validated cases of one chain, a starting plan, solver options)
 and hands back their :class:`SolveResult` objects in order (:func:`solve_chain`: one worker
 solves a whole chain, so what one point learned stays in that process for the next);
-:mod:`.batch` decides what runs when and writes every file.
+:mod:`.batch` decides what runs when. Local workers share this machine's disk, so each
+writes the folder of a scenario it solved itself (its :class:`Destination`), in parallel
+with the others; a Dask worker may be another machine, so it hands the result back and
+the client writes.
 Both runners offer the same small interface (``submit``, ``wait``, ``result``, ``restart``,
 ``stop``, ``close``). :class:`StopRequest` turns Ctrl-C into a request the batch loop sees
 between scenarios, so a batch stops cleanly: finished scenarios stay finished, running
@@ -21,14 +24,18 @@ import time
 import traceback
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.managers import SyncManager
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..api import solve
 from ..case.case import Case
+from ..outputs.files import write_outputs
 from ..outputs.result import SolveResult
 from ..solver.status import Status
 from .meet import BothEnds
@@ -82,6 +89,46 @@ def _exit_tidily(signum: int, frame: Any) -> None:
     os._exit(0)
 
 
+@dataclass(frozen=True)
+class Destination:
+    """A scenario's folder and what its summary.json records beside the solve: the
+    scenario's name, its input hash (``resume`` compares it), why it has no plan when the
+    scenario itself is the reason, and the changes it made to the case."""
+
+    folder: Path
+    scenario: str
+    input_hash: str
+    reason: str = ""
+    changes: dict = field(default_factory=dict)
+
+    def write(self, r: SolveResult) -> None:
+        """Every output file of ``r`` into :attr:`folder`, summary.json last (atomically):
+        a folder without it is unfinished, and ``resume`` solves that scenario again."""
+        reason = self.reason or ("" if r.has_plan else r.message)
+        extra = {"scenario": self.scenario, "input_hash": self.input_hash, "reason": reason,
+                 "warm_start": r.warm_start, "changes": self.changes}
+        write_outputs(r, self.folder, extra=extra)
+
+
+@contextmanager
+def _whole_folder() -> Iterator[None]:
+    """A stop (SIGTERM from :meth:`LocalRunner.stop`) that comes while a worker writes a
+    folder takes effect once the folder is complete: a finished scenario stays finished.
+    The runner kills a worker that has not exited 5 s after the stop (a very large
+    workbook): that folder lacks its summary.json, and ``resume`` solves it again."""
+    if threading.current_thread() is not threading.main_thread():  # in-process stand-ins
+        yield
+        return
+    asked: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: asked.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if asked:
+            _exit_tidily(signal.SIGTERM, None)
+
+
 def solve_task(case: Case, start: pd.DataFrame | None, options: dict[str, Any],
                sweep: Any = None) -> SolveResult:
     """One single-threaded solve; any exception becomes an error result. ``sweep``: the
@@ -94,35 +141,42 @@ def solve_task(case: Case, start: pd.DataFrame | None, options: dict[str, Any],
         return error_result(case.name, detail, time.perf_counter() - t0)
 
 
-def solve_chain(cases: list[Case], start: pd.DataFrame | None,
-                options: dict[str, Any]) -> list[SolveResult]:
-    """What a worker runs: the scenarios of one chain in order (:func:`_in_turn`)."""
-    return [r for _, r in _in_turn(enumerate(cases), start, options)]
+def solve_chain(cases: list[Case], start: pd.DataFrame | None, options: dict[str, Any],
+                destinations: list[Destination] | None = None) -> list[SolveResult]:
+    """What a worker runs: the scenarios of one chain in order (:func:`_in_turn`), each
+    written to its destination when there are some."""
+    return [r for _, r in _in_turn(enumerate(cases), start, options, destinations)]
 
 
 def solve_from_end(cases: list[Case], start: pd.DataFrame | None, options: dict[str, Any],
-                   end: int, shared: Any) -> int:
+                   end: int, shared: Any, destinations: list[Destination] | None = None) -> int:
     """What a worker of a sweep solved from both ends runs (:mod:`.meet`): the next untaken
     point at its ``end`` of the sweep, again and again (:func:`_in_turn`); every result goes
-    back through ``shared.results`` as soon as it is known. Returns how many it solved."""
+    back through ``shared.results`` as soon as it is known (and written). Returns how many
+    it solved."""
     taken = ((i, cases[i]) for i in iter(partial(shared.take, end), None))
     solved = 0
-    for i, r in _in_turn(taken, start, options):
+    for i, r in _in_turn(taken, start, options, destinations):
         shared.results.put((i, r))
         solved += 1
     return solved
 
 
 def _in_turn(cases: Iterable[tuple[int, Case]], start: pd.DataFrame | None,
-             options: dict[str, Any]) -> Iterator[tuple[int, SolveResult]]:
+             options: dict[str, Any],
+             destinations: list[Destination] | None) -> Iterator[tuple[int, SolveResult]]:
     """Solve ``(point, case)`` pairs one after the other, each from the previous plan, all
     sharing one :class:`~svcplan.solver.sweep.Sweep` (the model, the prices of the dense
-    rows, the LP basis), so a budget sweep reuses what it learned."""
+    rows, the LP basis), so a budget sweep reuses what it learned; write point ``i`` to
+    ``destinations[i]`` before going on."""
     from ..solver.sweep import Sweep  # loads the solver stages: only in the worker, on its first task
 
     sweep = Sweep()
     for i, case in cases:
         r = solve_task(case, start, options, sweep)
+        if destinations is not None:
+            with _whole_folder():
+                destinations[i].write(r)
         yield i, r
         start = r.assignment if r.has_plan else None
 
@@ -157,7 +211,10 @@ def worker_context():
 
 
 class LocalRunner:
-    """Local worker processes; a crashed worker is replaced and its task retried once."""
+    """Local worker processes; a crashed worker is replaced and its task retried once.
+    They write the folders of the scenarios they solve (:class:`Destination`)."""
+
+    writes_outputs = True
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -219,7 +276,10 @@ class LocalRunner:
 
 
 class DaskRunner:
-    """An existing Dask distributed cluster (``tcp://host:port``); needs the ``dask`` extra."""
+    """An existing Dask distributed cluster (``tcp://host:port``); needs the ``dask`` extra.
+    Its workers share no disk with the client: the client writes every folder."""
+
+    writes_outputs = False
 
     def __init__(self, address: str):
         try:
