@@ -165,3 +165,24 @@ def test_short_labels_are_unique_readable_and_short():
     assert all(len(x) <= 24 for x in labels)
     assert all(x.startswith("margin-a") for x in labels[1:])
     assert labels[1].endswith("0.9,budget=0.8") and labels[4].endswith("1.1,budget=1.2")
+
+
+def test_a_stop_while_a_worker_writes_a_folder_waits_for_the_folder(monkeypatch):
+    """SIGTERM (the runner's stop) during a scenario's write takes effect after it: the
+    worker's exit runs once the block ends, not inside it."""
+    from svcplan.whatif import runners
+
+    events = []
+    monkeypatch.setattr(runners, "_exit_tidily", lambda signum, frame: events.append("exit"))
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: events.append("outside"))
+    try:
+        with runners._whole_folder():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler runs here, if anywhere
+            events.append("written")
+        assert events == ["written", "exit"]
+        os.kill(os.getpid(), signal.SIGTERM)  # the worker's own handler is back
+        time.sleep(0.05)
+        assert events[-1] == "outside"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
