@@ -129,3 +129,12 @@ def test_within_prices_are_each_rows_lowest_price_seen_within():
     lam = p.step(np.array([1.0, 1.0, 0.0]), np.array([12.0, 8.0, 11.0]))  # over, within, over
     lam = p.step(lam, np.array([9.0, 9.0, 12.0]))  # row 0 within at 1.3, row 1 within at 0.7
     assert p.within(lam).tolist() == pytest.approx([1.3, 0.7, lam[2]])
+
+
+def test_pushed_prices_first_the_within_prices_then_the_best_bounds_raised_more_each_time():
+    within = np.array([1.0, 2.0, 0.5])
+    best = np.array([1.2, 0.0, 0.4])
+    assert lagrange._pushed(within, best, 1).tolist() == within.tolist()
+    base = np.array([1.2, 2.0, 0.4])  # a row without a best-bound price keeps its within price
+    for k, rise in ((2, lagrange.PUSH), (3, 2 * lagrange.PUSH), (4, 4 * lagrange.PUSH)):
+        assert lagrange._pushed(within, best, k) == pytest.approx(base * (1 + rise))

@@ -237,3 +237,45 @@ def test_mix_of_feasible_and_best_bound_points_meets_every_limit():
         assert np.all((1 - v) * f + v * b <= lim + 1e-9)
         if v < 1.0:  # α is the largest: some row is at its limit
             assert np.any(np.isclose((1 - v) * f + v * b, lim))
+
+
+def test_the_tighter_point_is_rounded_when_the_first_rounding_did_not_prove(monkeypatch):
+    """After the tighter pass the point it ends at is rounded too (its fence is usually
+    smaller): 300k with every linking term, warm at 0.9× after 1.2, 1.1, 1.0, the first
+    rounding (842 units) ran into its 10 s and the point ended *feasible* at 0.94%; the
+    tighter point's rounding (153 units) proved 0.094%. Events in order: the first pass,
+    the first rounding (made to find nothing), the tighter pass, its rounding."""
+    from svcplan.solver import strategy
+
+    monkeypatch.setattr(pricing, "MIN_COLUMNS", 0)
+    events = []
+    real_price, real_round = pricing.lagrangian, strategy.round_fractional
+
+    def price(sf, opts, seconds, log, gap=1e-4, **kw):
+        out = real_price(sf, opts, seconds, log, gap, **kw)
+        warm = kw.get("warm") is not None and kw["warm"].reused
+        if warm and not kw.get("tighten"):
+            log.bound_loose = True  # as if the loose stall had ended it
+        events.append(("tighter" if kw.get("tighten") else "price", out))
+        return out
+
+    def rounding(sf, xr, *args, **kw):
+        events.append(("round", xr))
+        if len([e for e in events if e[0] == "round"]) == 1 and len(events) > 2:
+            return None  # the warm point's first rounding finds nothing
+        return real_round(sf, xr, *args, **kw)
+
+    monkeypatch.setattr(pricing, "lagrangian", price)
+    monkeypatch.setattr(strategy, "round_fractional", rounding)
+    base = _case(seed=8)
+    sweep = Sweep()
+    head = solve(_scaled(base, 1.0), mip_gap=1e-3, marginals=False, sweep=sweep)
+    events.clear()
+    events.append(("warm point", None))
+    warm = solve(_scaled(base, 0.9), mip_gap=1e-3, marginals=False, sweep=sweep,
+                 start=head.assignment)
+    kinds = [k for k, _ in events]
+    assert kinds[:5] == ["warm point", "price", "round", "tighter", "round"]
+    tighter = events[3][1]
+    assert tighter is not None and events[4][1] is tighter.x
+    assert warm.has_plan

@@ -185,7 +185,11 @@ def _incumbent(
             _respend(sf, lp, x, opts, share, log, gap, candidates)
         if log.bound_loose and not log.interrupted and not _proven(sf, candidates, log.lp_bound,
                                                                    gap):
-            _tighten(sf, opts, share(0.5, None), log, gap, warm, cluster)
+            tight = _tighten(sf, opts, share(0.5, None), log, gap, warm, cluster)
+            if tight is not None and not log.interrupted and not _proven(
+                    sf, candidates, log.lp_bound, gap):
+                x = round_fractional(sf, tight.x, opts, share(0.3, 10.0), log, gap)
+                candidates.append((x, "lp rounding, tighter prices"))
     # no LP point, or a priced one whose rounding found no plan: never leave a priced model
     # without a plan, or it falls through to branch-and-bound on the whole model (5M: the
     # client at 14.8 GB and no plan in 600 s)
@@ -245,7 +249,7 @@ def _respend(sf: StandardForm, lp: LpPoint, rounded: np.ndarray, opts: SolverOpt
 
 
 def _tighten(sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog,
-             gap: float, warm: WarmState | None, cluster: np.ndarray | None) -> None:
+             gap: float, warm: WarmState | None, cluster: np.ndarray | None) -> LpPoint | None:
     """More pricing rounds at the same point, from its own prices, for a tighter bound.
 
     A warm start stops pricing at a loose stall (:func:`.pricing.lagrangian`): at 300k the
@@ -257,10 +261,12 @@ def _tighten(sf: StandardForm, opts: SolverOptions, seconds: float | None, log: 
     before, prices, spent = log.lp_bound, log.prices, log.lp_seconds
     opts.say("pricing on for a tighter bound…")
     log.bound_loose = False
-    pricing.lagrangian(sf, opts, seconds, log, gap, warm=warm, cluster=cluster, tighten=True)
+    point = pricing.lagrangian(sf, opts, seconds, log, gap, warm=warm, cluster=cluster,
+                               tighten=True)
     if before is not None and (log.lp_bound is None or before < log.lp_bound):
         log.lp_bound, log.prices = before, prices  # the bound kept is the tighter one
     log.lp_seconds += spent
+    return point
 
 
 def _within_gap(value: float, bound: float | None, gap: float) -> bool:
