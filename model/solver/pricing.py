@@ -145,7 +145,8 @@ def lagrangian(
 ) -> LpPoint | None:
     """The point ``(x, reduced costs)`` for the rounding, with ``log.lp_bound`` the best ``L(λ)`` (a
     valid bound); None if the sparse rest cannot be solved to optimality in time or no
-    price set met the dense rows (the caller then solves the whole LP).
+    price set met the dense rows (the caller then solves the whole LP; pushed prices,
+    :func:`_pushed`, make that rare).
 
     Stops once the best feasible point (at a warm start: its best LP-feasible mix with the
     best-bound point, :func:`_mixed`) is within ``gap / 2`` (relative) of the bound, or the

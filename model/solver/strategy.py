@@ -256,7 +256,8 @@ def _tighten(sf: StandardForm, opts: SolverOptions, seconds: float | None, log: 
     third round moved the bound by 0.003%, and the rounding usually proves its plan with
     the second round's bound. When it does not, the rounds it skipped are cheaper than a
     neighbourhood search against a bound that is too high. Every bound seen is valid: the
-    tighter one is kept.
+    tighter one is kept. Returns the point the rounds end at (:func:`_incumbent` rounds it
+    too: its fence is usually smaller), or None.
     """
     before, prices, spent = log.lp_bound, log.prices, log.lp_seconds
     opts.say("pricing on for a tighter bound…")
