@@ -279,3 +279,34 @@ def test_the_tighter_point_is_rounded_when_the_first_rounding_did_not_prove(monk
     tighter = events[3][1]
     assert tighter is not None and events[4][1] is tighter.x
     assert warm.has_plan
+
+
+def test_without_a_deadline_the_rounding_gets_eight_times_the_bounds_time(monkeypatch):
+    """No time limit must not do worse than a generous one: at 300k with every linking term
+    (0.8× budget, priced in 14 s) a 10 s rounding ended the solve *feasible* at 0.136%,
+    a 67 s one (the share a 240 s limit gives) proved 0.053%. The rounding now gets 8× the
+    bound's time, at least 10 s, when no deadline is set; with one, its share as before."""
+    from svcplan.solver import strategy
+
+    monkeypatch.setattr(pricing, "MIN_COLUMNS", 0)
+    real_price, real_round = pricing.lagrangian, strategy.round_fractional
+    given = []
+
+    def price(sf, opts, seconds, log, gap=1e-4, **kw):
+        out = real_price(sf, opts, seconds, log, gap, **kw)
+        log.lp_seconds = 3.0  # as if the bound had taken 3 s
+        return out
+
+    def rounding(sf, xr, opts, seconds, *args, **kw):
+        given.append(seconds)
+        return real_round(sf, xr, opts, seconds, *args, **kw)
+
+    monkeypatch.setattr(pricing, "lagrangian", price)
+    monkeypatch.setattr(strategy, "round_fractional", rounding)
+    case = _scaled(_case(seed=8), 1.0)
+    solve(case, mip_gap=1e-3, marginals=False)
+    assert given[0] == pytest.approx(24.0)
+    given.clear()
+    solve(case, mip_gap=1e-3, marginals=False, time_limit=100)
+    assert 0 < given[0] <= 0.3 * 100
+    assert strategy._rounding_seconds(SearchLog()) == 10.0
