@@ -247,7 +247,8 @@ def lagrangian(
                 log.bound_loose = stall > 0.1 * gap and off > 0.5 * gap
                 break
             lam = prices.step(lam, spend)
-            if best_x is None and (converged(raw, best_bound, gap) or len(raw) >= PUSH_AFTER):
+            if best_x is None and (converged(raw, best_bound, 0.1 * gap)
+                                   or len(raw) >= PUSH_AFTER):
                 # no price set has met every row yet, and the secant will not get there:
                 # without one, pricing hands over to the whole LP relaxation (39 s at 300k)
                 pushes += 1
@@ -296,17 +297,16 @@ def settled(raw: list[float], best: float, gap: float, window: int, *, cold: boo
     without one, and its whole LP took 292 s by interior point, where pricing on found its
     point in four rounds (2.4 s). A warm start's prices begin near the root and stop on
     their own loose stall."""
-    if not (cold and feasible):
-        return False
-    return len(raw) > window and max(raw[-window:]) - best <= SETTLED * gap * abs(best)
+    return cold and feasible and converged(raw, best, SETTLED * gap, window)
 
 
-def converged(raw: list[float], best: float, gap: float, window: int = 3) -> bool:
-    """Have the last ``window`` rounds' own bounds ``raw`` all come within a tenth of the
-    ``gap`` (relative) of the ``best`` bound? Then the prices sit at the root, where a
-    secant converging from both sides leaves some row just over its target at every
-    round, and :meth:`_Prices.within` is the way to a point that meets every row."""
-    return len(raw) > window and max(raw[-window:]) - best <= 0.1 * gap * abs(best)
+def converged(raw: list[float], best: float, tol: float, window: int = 3) -> bool:
+    """Have the last ``window`` rounds' own bounds ``raw`` all come within ``tol``
+    (relative) of the ``best`` bound? Within a tenth of the gap, with no price set that
+    meets every row yet, the prices sit at the root, where a secant converging from both
+    sides leaves some row just over its target at every round (:func:`_pushed`); within
+    :data:`SETTLED` × the gap, pricing has settled (:func:`settled`)."""
+    return len(raw) > window and max(raw[-window:]) - best <= tol * abs(best)
 
 
 def _pushed(within: np.ndarray, best_lam: np.ndarray, k: int) -> np.ndarray:

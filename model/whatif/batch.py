@@ -295,15 +295,20 @@ def _both_ends(runner, runnable: list[Planned], workers: int, opts: BatchOptions
     caller runs them as chains) or a stop was requested."""
     segments = split_chains(runnable, workers // 2, warm=True)
     solve_kw = opts.given_solve_options()
-    writes = runner.writes_outputs
-    targets = [[destination(p) for p in seg] for seg in segments] if writes else None
     done = run_both_ends(runner, [[p.case for p in seg] for seg in segments], solve_kw,
-                         lambda k, i, r: record(segments[k][i], r, written=writes),
-                         lambda: stop.requested, targets)
+                         lambda k, i, r: record(segments[k][i], r, written=runner.writes_outputs),
+                         lambda: stop.requested,
+                         [_targets(runner, seg, destination) for seg in segments])
     left = [p for k, seg in enumerate(segments) for i, p in enumerate(seg) if (k, i) not in done]
     if left and not stop.requested:
         runner.restart()
     return left
+
+
+def _targets(runner, members: list[Planned], destination) -> list[Destination] | None:
+    """Where the runner's workers write these scenarios' folders; None where the client
+    writes them (a Dask cluster's workers share no disk with it)."""
+    return [destination(p) for p in members] if runner.writes_outputs else None
 
 
 def _chain_loop(runner, planned, runnable, folders, out, opts, record, destination,
@@ -335,15 +340,14 @@ def _chain_loop(runner, planned, runnable, folders, out, opts, record, destinati
         while queue and not (isolate and pending):
             ci, pos, attempts = queue.popleft()
             members = chains[ci][pos:] if opts.reuse and opts.warm else [chains[ci][pos]]
-            targets = [destination(p) for p in members] if runner.writes_outputs else None
             pending[runner.submit([p.case for p in members], start_for(members[0]), solve_kw,
-                                  targets)] = (ci, pos, attempts)
+                                  _targets(runner, members, destination))] = (ci, pos, attempts)
 
-    def finish(ci: int, pos: int, results: list[SolveResult], written: bool = True) -> None:
+    def finish(ci: int, pos: int, results: list[SolveResult], written: bool) -> None:
         for k, r in enumerate(results):
             p = chains[ci][pos + k]
             plans[p.name] = r.assignment if r.has_plan else None
-            record(p, r, written=written and runner.writes_outputs)
+            record(p, r, written=written)
         if pos + len(results) < len(chains[ci]):
             queue.append((ci, pos + len(results), 0))
 
@@ -357,7 +361,7 @@ def _chain_loop(runner, planned, runnable, folders, out, opts, record, destinati
             except BrokenProcessPool:
                 broken.append((ci, pos, attempts + 1))
                 continue
-            finish(ci, pos, r)
+            finish(ci, pos, r, written=runner.writes_outputs)
         if broken:
             runner.restart()
             broken += [(ci, pos, a + 1) for ci, pos, a in pending.values()]
