@@ -138,3 +138,37 @@ def test_pushed_prices_first_the_within_prices_then_the_best_bounds_raised_more_
     base = np.array([1.2, 2.0, 0.4])  # a row without a best-bound price keeps its within price
     for k, rise in ((2, lagrange.PUSH), (3, 2 * lagrange.PUSH), (4, 4 * lagrange.PUSH)):
         assert lagrange._pushed(within, best, k) == pytest.approx(base * (1 + rise))
+
+
+def test_pricing_is_idle_when_neither_its_bound_nor_its_feasible_point_moves():
+    """Stop on a stalled bound whose best LP-feasible point has not improved for
+    IDLE_ROUNDS rounds; only cold, and only with such a point (as :func:`settled`)."""
+    n = lagrange.IDLE_ROUNDS
+    assert lagrange.idle(True, n)
+    assert not lagrange.idle(True, n - 1)  # the point improved recently
+    assert not lagrange.idle(False, 2 * n)  # the bound still moves
+    assert not lagrange.idle(True, 2 * n, cold=False)
+    assert not lagrange.idle(True, 2 * n, feasible=False)
+
+
+def test_cold_pricing_stops_once_idle_with_the_plan_still_within_the_gap(monkeypatch):
+    """A small case at 0.7× its budget with pricing forced: its secant swings around a bound
+    that stalls early while the best LP-feasible point stays where round 1 found it, and it
+    ran 28 rounds before the idle stop (14 with it). The plan is still proven within the gap,
+    and a cold solve by branch-and-bound agrees with it."""
+    from svcplan.whatif.frontier import budget_scenarios
+    from svcplan.whatif.scenarios import apply
+
+    tables, settings = generate_case(6, 40, 4, 6, seed=1, goodwill=False, switching=False)
+    case = Case.from_tables(tables, settings)
+    point = apply(case, budget_scenarios(case, [0.7])[0][0])
+    monkeypatch.setattr(lagrange, "MIN_COLUMNS", 0)
+    r = solve(point, threads=1, mip_gap=0.001, marginals=False)
+    rounds = sum(1 for event in r.search["trace"] if event[0] == "price")
+    assert r.search["lp_method"] == "prices"
+    assert rounds < 20
+    assert r.status == "optimal" and r.mip_gap <= 0.001
+    monkeypatch.setattr(lagrange, "MIN_COLUMNS", 10**9)  # the whole LP, branch-and-bound
+    cold = solve(point, mip_gap=1e-3, marginals=False)
+    assert cold.status == "optimal"
+    assert cold.objective * (1 - 1.1e-3) <= r.objective <= cold.bound + 1e-6
