@@ -50,8 +50,7 @@ PUSH = 0.005
 #: pricing has settled when each of the last rounds' own bounds is within this share of
 #: the gap of the best bound (:func:`settled`)
 SETTLED = 0.01
-#: a cold pricing whose bound has stalled stops once its best LP-feasible point has not
-#: improved for this many rounds either (:func:`idle`): two stall windows
+#: rounds without a better LP-feasible point that end a cold, stalled pricing (:func:`idle`)
 IDLE_ROUNDS = 6
 
 
@@ -312,15 +311,13 @@ def idle(stalled: bool, since: int, *, cold: bool = True, feasible: bool = True)
     """Is neither side of the bracket moving? The best bound has ``stalled`` and the best
     LP-feasible point was found ``since`` rounds ago, at least :data:`IDLE_ROUNDS`.
 
-    A stalled bound alone stops pricing only with that point within twice the gap, because
-    a point far below the bound leaves many units for the rounding (0.5% below at 300k:
-    164 units, 72 s). But cold pricing rarely improves that point after its first rounds,
-    and where the secant swings around a stalled bound it never comes closer: 300k without
-    linking terms at 0.6 / 0.8 / 0.9× budget ran all 30 rounds (5.8–6.2 s) with its point
-    0.2–1.4% below a bound that had stalled by round 7. Stopped here, after 8–9 rounds, the
-    rounding proved plans within 0.027 / 0.045 / 0.009% (gap 0.1%) and the solves took
-    4.0 / 4.1 / 6.1 s instead of 7.8 / 8.2 / 9.8 s. Only a ``cold`` start with a
-    ``feasible`` point stops here (as :func:`settled`)."""
+    A stalled bound alone stops pricing only with that point within twice the gap: a point
+    far below it leaves many units to round. But cold pricing rarely improves the point
+    after its first rounds: 300k without linking terms at 0.6 / 0.8 / 0.9× budget ran all
+    30 rounds (5.8–6.2 s) around a bound that had stalled by round 7. Stopped here after
+    8–9 rounds, the solves took 4.0 / 4.1 / 6.1 s instead of 7.8 / 8.2 / 9.8 s, still
+    proven within the gap (0.1%). Only a ``cold`` start with a ``feasible`` point (as
+    :func:`settled`)."""
     return cold and feasible and stalled and since >= IDLE_ROUNDS
 
 

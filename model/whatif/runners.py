@@ -241,7 +241,6 @@ class LocalRunner:
         self._manager = None  # a sweep solved from both ends shares its state through it
         _start_early(self.pool, self._ctx, workers)
 
-
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_signals)
 
