@@ -57,7 +57,7 @@ def test_submip_with_every_column_free_is_the_plain_optimum(seed):
     case, mat, _ = _matrix(3, 6, 3, 3, seed)
     plain = solve(case, mip_gap=0, warm_start=False, marginals=False)
     free = np.ones(mat.n_cols, dtype=bool)
-    x = submip(mat, np.zeros(mat.n_cols), free, SolverOptions(), 60.0, start=False)
+    x = submip(mat, np.zeros(mat.n_cols), free, SolverOptions(), 60.0, start=False).x
     _assert_feasible(mat, x)
     assert _value(mat, x) == pytest.approx(plain.solver_objective, rel=1e-9)
 
@@ -118,7 +118,7 @@ def test_submip_keeps_fixed_columns_and_never_worsens_the_start():
     rng = np.random.default_rng(0)
     free_units = rng.random(mat.owner.max() + 1) < 0.3
     free = (mat.owner < 0) | free_units[np.maximum(mat.owner, 0)] & (mat.owner >= 0)
-    x1 = submip(mat, x0, free, SolverOptions(), 30.0)
+    x1 = submip(mat, x0, free, SolverOptions(), 30.0).x
     _assert_feasible(mat, x1)
     assert np.array_equal(x1[~free], x0[~free])
     assert _value(mat, x1) >= _value(mat, x0) - 1e-6
@@ -134,12 +134,12 @@ def test_submip_stops_at_a_plan_worth_enough_never_below_it():
     x0 = round_fractional(mat, xr, SolverOptions(), 30.0, log)
     free_units = np.random.default_rng(1).random(mat.owner.max() + 1) < 0.4
     free = (mat.owner < 0) | free_units[np.maximum(mat.owner, 0)] & (mat.owner >= 0)
-    best = _value(mat, submip(mat, x0, free, SolverOptions(), 30.0))
+    best = _value(mat, submip(mat, x0, free, SolverOptions(), 30.0).x)
     assert best > _value(mat, x0) + 1.0  # room between the start and the sub-optimum
     enough = _value(mat, x0) + 0.5 * (best - _value(mat, x0))
-    x1 = submip(mat, x0, free, SolverOptions(), 30.0, enough=enough)
+    x1 = submip(mat, x0, free, SolverOptions(), 30.0, enough=enough).x
     assert _value(mat, x1) >= enough - 1e-6 and np.array_equal(x1[~free], x0[~free])
-    x2 = submip(mat, x0, free, SolverOptions(), 30.0, enough=best + 1.0)
+    x2 = submip(mat, x0, free, SolverOptions(), 30.0, enough=best + 1.0).x
     assert _value(mat, x2) == pytest.approx(best, rel=1e-9)
 
 
@@ -268,7 +268,7 @@ def test_rounding_frees_only_the_fractional_units_and_loses_nothing(monkeypatch)
     assert sizes[0] < int((~integer | mine).sum())
     old = submip(mat, np.where(integer, np.round(xr), xr),
                  ~integer | (mat.owner < 0) | np.isin(mat.owner, frac), SolverOptions(), 30.0,
-                 start=False)
+                 start=False).x
     assert _value(mat, new) == pytest.approx(_value(mat, old), rel=1e-9, abs=1e-6)
 
 

@@ -134,3 +134,40 @@ def _still_optimal(sf: StandardForm, warm: WarmState) -> bool:
     loosened = np.flatnonzero(sf.row_upper > warm.lp_upper)
     act = sf.A[loosened] @ warm.lp_x
     return bool(np.all(act < warm.lp_upper[loosened] - 1e-7 * np.maximum(1.0, np.abs(act))))
+
+
+def activity_floor(sf: StandardForm, rows: np.ndarray) -> np.ndarray:
+    """The least ``A_r·x`` each of ``rows`` can reach when every unit-period chooses one of
+    its options (its ``assign`` row, ``Σ x = 1``) and every other column stays within its
+    bounds, all other rows ignored: per unit-period the option the row charges least (0
+    where an option is not in the row), per other column the bound its coefficient's sign
+    picks (``-inf`` where that bound is infinite).
+
+    A bound true of the LP relaxation too (a linear function is least at a vertex of the
+    assign simplex), found in one pass over the rows' entries. It proves a plan's
+    relaxation minimal without a MIP when the plan meets it (:mod:`svcplan.insight.explain`:
+    a shortfall of money, met by the thriftiest plan).
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    sub = sf.A[rows].tocoo()
+    i, j, a = sub.row, sub.col, sub.data
+    group = sf.groups[j]
+    forced = (sf.col_lower >= 0.5) & (sf.groups >= 0)
+    allowed = np.where(np.isin(sf.groups, sf.groups[forced]), forced, sf.col_upper >= 0.5)
+    n_allowed = np.bincount(sf.groups[allowed & (sf.groups >= 0)], minlength=sf.groups.max() + 1)
+    floor = np.zeros(len(rows))
+    other = group < 0
+    bound = np.where(a[other] > 0, sf.col_lower[j[other]], sf.col_upper[j[other]])
+    with np.errstate(invalid="ignore"):  # 0·inf never occurs: stored zeros are dropped
+        np.add.at(floor, i[other], np.where(a[other] != 0, a[other] * bound, 0.0))
+    chosen = (group >= 0) & allowed[j]
+    if chosen.any():
+        key = i[chosen].astype(np.int64) * (len(n_allowed) + 1) + group[chosen]
+        keys, where, count = np.unique(key, return_inverse=True, return_counts=True)
+        least = np.full(len(keys), np.inf)
+        np.minimum.at(least, where, a[chosen])
+        # an allowed option outside the row costs the row 0
+        least = np.where(count < n_allowed[keys % (len(n_allowed) + 1)], np.minimum(least, 0.0),
+                         least)
+        np.add.at(floor, keys // (len(n_allowed) + 1), least)
+    return floor
