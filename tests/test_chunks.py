@@ -15,7 +15,9 @@ from svcplan.formulation.standard_form import standard_form
 from svcplan.prep.generate import generate_case
 from svcplan.solver import chunks, search
 from svcplan.solver.bound import SearchLog, relaxation
+from svcplan.solver.highs import MipSolution
 from svcplan.solver.options import SolverOptions
+from svcplan.solver.status import Status
 
 GAP = 1e-3
 
@@ -103,3 +105,25 @@ def test_rounding_stays_one_sub_mip_when_it_finishes(rounding, monkeypatch, exac
     x = search.round_fractional(sf, xr, SolverOptions(), 60.0, log, GAP, say=False, exact=exact)
     assert called == []
     assert x is not None and _feasible(sf, x)
+
+
+@pytest.mark.parametrize(("status", "chunked"), [(Status.FEASIBLE, True), (Status.OPTIMAL, False)])
+def test_a_sub_mip_stopped_by_our_deadline_counts_as_out_of_time(rounding, monkeypatch, status,
+                                                                  chunked):
+    """HiGHS does not look at its clock in its root cut loop; our deadline then stops it,
+    and its answer is a plan marked ``feasible`` ("Interrupted by user"), not
+    ``time_limit``: the rounding turns to chunks for it too, but not for a finished sub-MIP
+    whose plan is as poor (chunks cannot better the sub-model's optimum)."""
+    sf, xr, _, _, log = rounding
+    called = _spied(monkeypatch, 60.0)
+    poor = search.from_start(sf, search.thrifty_plan(sf), SolverOptions())
+    assert poor is not None and sf.objective(poor) < log.lp_bound * (1 - 2 * GAP)
+
+    def answer(*args, **kw):
+        return MipSolution(status, poor, sf.objective(poor), None, None, "Interrupted by user")
+
+    monkeypatch.setattr(search, "submip", answer)
+    x = search.round_fractional(sf, xr, SolverOptions(), 60.0, log, GAP, say=False)
+    assert called == ([True] if chunked else [])
+    assert _feasible(sf, x)
+    assert (sf.objective(x) > sf.objective(poor)) == chunked

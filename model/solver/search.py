@@ -38,11 +38,12 @@ from .status import Status
 #: Units per neighbourhood the search starts with.
 START_SIZE = 60
 #: Above :data:`~.chunks.CHUNK_UNITS` units to round, the one sub-MIP gets this long, or
-#: twice the bound's time if longer, before the units are rounded in chunks (:mod:`.chunks`).
+#: half the bound's time if longer, before the units are rounded in chunks (:mod:`.chunks`).
 #: Where it is easy it is done by then (300k without linked periods: 909 units, 1.9 s; 1M
-#: with every linking term: 383 units, 5.5 s; the same at 0.8× budget: 894 units, 36 s
-#: after a 26 s bound, which chunks would not better); where HiGHS is stuck at its root it
-#: is not (300k with every linking term at 0.8×: 332 units, 68 s, 7.5 s in chunks).
+#: with every linking term: 383 units, 5.5 s); where HiGHS is stuck in its root cut loop it
+#: is not (300k with every linking term at 0.8× budget: 332 units, 68 s; 7.5 s in chunks).
+#: In between, 1M at 0.8× (894 units, 36 s), chunks take as long for a plan as short of
+#: proof (docs/performance.md, tenth round).
 ONE_SHOT_SECONDS = 10.0
 
 
@@ -116,10 +117,15 @@ def round_fractional(
     start = time.perf_counter()
     chunked = not exact and enough is not None and len(loose) > CHUNK_UNITS
     one = submip(sf, x0, (sf.owner < 0) | np.isin(sf.owner, loose), opts,
-                 min(seconds, max(ONE_SHOT_SECONDS, 2 * log.lp_seconds)) if chunked else seconds,
+                 min(seconds, max(ONE_SHOT_SECONDS, 0.5 * log.lp_seconds)) if chunked else seconds,
                  start=False, abs_gap=abs_gap, log=log, enough=enough)
     out = one.x
-    if chunked and one.status == Status.TIME_LIMIT and not log.interrupted:
+    # stopped by its time (HiGHS's limit, or ours just after it when HiGHS does not look at
+    # the clock in its root cut loop), not by the gap: a finished sub-MIP's plan is the
+    # best of the sub-model, which chunks cannot better
+    stopped = one.status in (Status.TIME_LIMIT, Status.FEASIBLE) and (
+        out is None or sf.objective(out) < enough)
+    if chunked and stopped and not log.interrupted:
         opts.say(f"rounding the {len(loose)} units in chunks…")
         out = _better(sf, out, round_in_chunks(sf, x0, loose, opts,
                                                seconds - (time.perf_counter() - start), log, gap))
