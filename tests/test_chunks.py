@@ -90,9 +90,14 @@ def _spied(monkeypatch, one_shot_seconds: float) -> list:
 
 
 def test_rounding_turns_to_chunks_when_the_one_sub_mip_runs_out_of_time(rounding, monkeypatch):
+    """A one sub-MIP that ran out of its time before any plan: the chunks give one."""
     sf, xr, _, _, log = rounding
-    called = _spied(monkeypatch, 0.0)  # the one sub-MIP gets HiGHS's least time, 0.05 s
-    monkeypatch.setattr(log, "lp_seconds", 0.0)
+    called = _spied(monkeypatch, 60.0)
+
+    def out_of_time(*args, **kw):
+        return MipSolution(Status.TIME_LIMIT, None, None, None, None, "Time limit reached")
+
+    monkeypatch.setattr(search, "submip", out_of_time)
     x = search.round_fractional(sf, xr, SolverOptions(), 60.0, log, GAP, say=False)
     assert called == [True]
     assert x is not None and _feasible(sf, x)

@@ -38,13 +38,13 @@ from .status import Status
 #: Units per neighbourhood the search starts with.
 START_SIZE = 60
 #: Above :data:`~.chunks.CHUNK_UNITS` units to round, the one sub-MIP gets this long, or
-#: half the bound's time if longer, before the units are rounded in chunks (:mod:`.chunks`).
-#: Where it is easy it is done by then (300k without linked periods: 909 units, 1.9 s; 1M
-#: with every linking term: 383 units, 5.5 s); where HiGHS is stuck in its root cut loop it
-#: is not (300k with every linking term at 0.8× budget: 332 units, 68 s; 7.5 s in chunks).
-#: In between, 1M at 0.8× (894 units, 36 s), chunks take as long for a plan as short of
-#: proof (docs/performance.md, tenth round).
-ONE_SHOT_SECONDS = 10.0
+#: twice the bound's time if longer, before the units are rounded in chunks (:mod:`.chunks`),
+#: which get as long again. Chunks are a rescue, not the rule: where HiGHS is stuck in its
+#: root cut loop they are far faster (300k with every linking term at 0.8× budget: 332
+#: units, 68 s as one sub-MIP, 7.5 s in chunks), but elsewhere slower (300k without linked
+#: periods: 909 units, 1.9 s against 11 s) or stuck themselves (the warm 0.9 point after
+#: 1.0: 842 units, 12.4 s as one, a chunk stuck past 80 s); docs/performance.md, tenth round.
+ONE_SHOT_SECONDS = 30.0
 
 
 def submip(
@@ -116,9 +116,9 @@ def round_fractional(
     loose = fractional_units(sf, xr, 1e-9)
     start = time.perf_counter()
     chunked = not exact and enough is not None and len(loose) > CHUNK_UNITS
-    one = submip(sf, x0, (sf.owner < 0) | np.isin(sf.owner, loose), opts,
-                 min(seconds, max(ONE_SHOT_SECONDS, 0.5 * log.lp_seconds)) if chunked else seconds,
-                 start=False, abs_gap=abs_gap, log=log, enough=enough)
+    cap = min(seconds, max(ONE_SHOT_SECONDS, 2 * log.lp_seconds)) if chunked else seconds
+    one = submip(sf, x0, (sf.owner < 0) | np.isin(sf.owner, loose), opts, cap, start=False,
+                 abs_gap=abs_gap, log=log, enough=enough)
     out = one.x
     # stopped by its time (HiGHS's limit, or ours just after it when HiGHS does not look at
     # the clock in its root cut loop), not by the gap: a finished sub-MIP's plan is the
@@ -127,8 +127,8 @@ def round_fractional(
         out is None or sf.objective(out) < enough)
     if chunked and stopped and not log.interrupted:
         opts.say(f"rounding the {len(loose)} units in chunks…")
-        out = _better(sf, out, round_in_chunks(sf, x0, loose, opts,
-                                               seconds - (time.perf_counter() - start), log, gap))
+        left = min(cap, seconds - (time.perf_counter() - start))  # chunks can stick too
+        out = _better(sf, out, round_in_chunks(sf, x0, loose, opts, left, log, gap))
     if out is None or not sf.meets(out):
         left = seconds - (time.perf_counter() - start)
         free = ~integer | (sf.owner < 0) | np.isin(sf.owner, frac_units)
