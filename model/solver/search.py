@@ -9,8 +9,10 @@ the incumbent ourselves and hand it to HiGHS (``setSolution``):
    vertex either way, so few fractional units); its value is a true upper bound on every plan;
 2. :func:`round_fractional` — fix every unit the LP decided, solve the small MIP left over
    the fractional units (every linking row still holds: a feasible plan);
-   :func:`respend` — on small models, the fractional units fixed and the LP solved again, so
-   the budget their rounding stranded is spent on other units, then rounded in turn;
+   :func:`.chunks.round_in_chunks` — the same units a chunk at a time, when HiGHS stalls
+   on that one MIP; :func:`respend` — on small models, the fractional units fixed and the
+   LP solved again, so the budget their rounding stranded is spent on other units, then
+   rounded in turn;
 3. :func:`neighbourhood_search` — free a few dozen units at a time (the products whose
    units are closest to changing level, by LP reduced cost), keep everything else at the
    incumbent and re-optimise them exactly; repeat while the gap to the LP bound is above
@@ -141,7 +143,8 @@ def round_fractional(
 
 
 def _better(sf: StandardForm, a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
-    """The plan of higher objective of ``a`` and ``b`` that meets every row (None: neither)."""
+    """The plan of higher objective of ``a`` and ``b`` that meets every row; ``a`` as it is
+    when neither does (the rounding's fallback then judges it)."""
     plans = [x for x in (a, b) if x is not None and sf.meets(x)]
     return max(plans, key=sf.objective, default=a)
 
