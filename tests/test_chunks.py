@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from plans import whole_plan
 
 from svcplan import Case
 from svcplan.formulation.blocks import create_model
@@ -37,11 +38,6 @@ def rounding():
     return sf, lp.x, x0, units, log
 
 
-def _feasible(sf, x: np.ndarray) -> bool:
-    ints = x[sf.integer.astype(bool)]
-    return sf.meets(x) and np.allclose(ints, np.round(ints), atol=1e-6)
-
-
 def test_chunks_cover_every_unit_once_and_keep_linked_units_together(rounding):
     sf, _, x0, units, _ = rounding
     free = (sf.owner < 0) | np.isin(sf.owner, units)
@@ -66,7 +62,7 @@ def test_chunked_plan_is_a_plan_of_the_whole_model_close_to_the_sub_mip(rounding
     sf, _, x0, units, log = rounding
     monkeypatch.setattr(chunks, "CHUNK_UNITS", 4)
     x = chunks.round_in_chunks(sf, x0, units, SolverOptions(), 60.0, log, GAP)
-    assert x is not None and _feasible(sf, x)
+    assert x is not None and whole_plan(sf, x)
     decided = (sf.owner >= 0) & ~np.isin(sf.owner, units) & sf.integer.astype(bool)
     assert np.array_equal(x[decided], x0[decided])
     free = (sf.owner < 0) | np.isin(sf.owner, units)
@@ -100,7 +96,7 @@ def test_rounding_turns_to_chunks_when_the_one_sub_mip_runs_out_of_time(rounding
     monkeypatch.setattr(search, "submip", out_of_time)
     x = search.round_fractional(sf, xr, SolverOptions(), 60.0, log, GAP, say=False)
     assert called == [True]
-    assert x is not None and _feasible(sf, x)
+    assert x is not None and whole_plan(sf, x)
 
 
 @pytest.mark.parametrize("exact", [False, True])
@@ -109,7 +105,7 @@ def test_rounding_stays_one_sub_mip_when_it_finishes(rounding, monkeypatch, exac
     called = _spied(monkeypatch, 0.0 if exact else 60.0)
     x = search.round_fractional(sf, xr, SolverOptions(), 60.0, log, GAP, say=False, exact=exact)
     assert called == []
-    assert x is not None and _feasible(sf, x)
+    assert x is not None and whole_plan(sf, x)
 
 
 @pytest.mark.parametrize(("status", "chunked"), [(Status.FEASIBLE, True), (Status.OPTIMAL, False)])
@@ -130,5 +126,5 @@ def test_a_sub_mip_stopped_by_our_deadline_counts_as_out_of_time(rounding, monke
     monkeypatch.setattr(search, "submip", answer)
     x = search.round_fractional(sf, xr, SolverOptions(), 60.0, log, GAP, say=False)
     assert called == ([True] if chunked else [])
-    assert _feasible(sf, x)
+    assert whole_plan(sf, x)
     assert (sf.objective(x) > sf.objective(poor)) == chunked

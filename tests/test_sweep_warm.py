@@ -16,6 +16,7 @@ import functools
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from plans import whole_plan
 
 from svcplan import Case, solve
 from svcplan.formulation.blocks import create_model
@@ -38,15 +39,6 @@ def _case(shape=(3, 8, 3, 4), seed=3) -> Case:
 
 def _scaled(case: Case, s: float) -> Case:
     return apply(case, Scenario(name=f"budget={s:g}", scale={"periods.budget": s}))
-
-
-def _feasible(sf: StandardForm, x: np.ndarray) -> bool:
-    act = sf.A @ x
-    tol = 1e-6 * np.maximum(1.0, np.abs(act))
-    ints = x[sf.integer.astype(bool)]
-    return bool(np.all(act >= sf.row_lower - tol) and np.all(act <= sf.row_upper + tol)
-                and np.all(x >= sf.col_lower - 1e-9) and np.all(x <= sf.col_upper + 1e-9)
-                and np.allclose(ints, np.round(ints), atol=1e-6))
 
 
 def test_reused_model_keeps_views_equal_to_a_fresh_builds():
@@ -133,7 +125,7 @@ def test_rounding_keeps_decided_units_continuous_columns_and_is_feasible():
     frac = fractional_units(mat, xr)
     assert len(frac) > 0, "the case must leave some unit fractional"
     plan = round_fractional(mat, xr, SolverOptions(), 30.0, log)
-    assert plan is not None and _feasible(mat, plan)
+    assert plan is not None and whole_plan(mat, plan)
     decided = (mat.owner >= 0) & ~np.isin(mat.owner, frac)
     assert np.array_equal(plan[decided], np.where(mat.integer[decided], np.round(xr[decided]),
                                                   xr[decided]))
