@@ -178,19 +178,34 @@ def test_elastic_start_never_names_a_larger_relaxation(tmp_path):
     assert np.all(out.x[sf.n_cols:] >= -1e-9)
 
 
-def test_infeasible_lp_relaxation_is_proven_without_branch_and_bound(tmp_path):
-    """Period 2 of TIGHT needs 790 (KEY must be at S) against 300: even the LP relaxation has
-    no solution, which proves the case infeasible at once; the explanation (from the model
-    the solve built) names the same 490 as with a fresh build."""
+def test_budget_no_plan_can_meet_is_proven_from_the_limits_alone(tmp_path):
+    """Period 2 of TIGHT needs 790 (KEY must be at S) against 300: the cheapest option of
+    every unit-period already costs more, which proves the case infeasible before any LP
+    (svcplan.solver.floors); the explanation (from the model the solve built) names the
+    same 490 as with a fresh build."""
     from svcplan.insight import explain as ex
 
     res = solve(load_case(write_case(tmp_path, TIGHT)), mip_gap=0)
     assert res.status == "infeasible"
-    assert "LP relaxation" in res.message
+    assert "limits alone: budget[1] reaches at least 790.00 against its limit 300.00" in (
+        res.message)
     fresh = ex.explain(load_case(write_case(tmp_path / "again", TIGHT)), threads=1)
     budget = res.explanation[res.explanation["kind"] == "budget"]
     assert budget["short_by"].tolist() == pytest.approx([490.0])
     assert fresh[fresh["kind"] == "budget"]["short_by"].tolist() == pytest.approx([490.0])
+
+
+def test_infeasible_lp_relaxation_is_proven_without_branch_and_bound(tmp_path):
+    """Tier ordering against two policies (as in test_tier_ordering_against_policies) is no
+    dense limit, so the floors prove nothing: the LP relaxation has no solution, which
+    proves the case infeasible without branch-and-bound."""
+    files = dict(BASE)
+    files["case.yaml"] = "name: tiers\ntier_ordering: true\n"
+    files["demand.csv"] = BASE["demand.csv"].replace("OTH,Q", "OTH,P")
+    files["policies.csv"] = "segment,product_class,min_level,max_level\nKEY,,,B\nOTH,,G,"
+    res = solve(load_case(write_case(tmp_path, files)), mip_gap=0, explain=False)
+    assert res.status == "infeasible"
+    assert res.message == "Infeasible (the LP relaxation has no solution)"
 
 
 def test_elastic_weights_are_relative_to_each_limit(tmp_path):

@@ -40,6 +40,8 @@ class SearchLog:
     trace: list = field(default_factory=list)
     #: the LP relaxation has no solution: no plan can exist (the MIP is infeasible too)
     lp_infeasible: bool = False
+    #: the limits no plan can meet (:func:`.floors.unmet_limits`), which prove that first
+    unmet: list = field(default_factory=list)
     #: pricing stopped on a warm start's loose stall test: more rounds may tighten the bound
     bound_loose: bool = False
     #: the prices of the dense rows at ``lp_bound`` when it was priced from a cold start

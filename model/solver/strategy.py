@@ -3,13 +3,12 @@
 The flow of one solve (:func:`solve_model`), all within one deadline:
 
 1. take the model as one solver-neutral matrix (:class:`StandardForm`);
-2. build an incumbent from the structure (:mod:`.search`): the LP relaxation
-   (:mod:`.bound`; for large models its bound by pricing the dense budget rows,
-   :mod:`.pricing`),
-   rounded by a small MIP over its fractional units (where LPs are cheap, rounded again
-   after the LP re-spends what that rounding stranded), improved by a neighbourhood search;
-   the LP value is a true bound, so when the plan is within the requested gap of it we
-   are done without branch-and-bound;
+2. build an incumbent from the structure (:mod:`.search`), unless a limit is one no plan
+   can meet (:mod:`.floors`): the LP relaxation (:mod:`.bound`; for large models its bound
+   by pricing the dense budget rows, :mod:`.pricing`), rounded by a small MIP over its
+   fractional units (where LPs are cheap, rounded again after the LP re-spends what that
+   rounding stranded), improved by a neighbourhood search; the LP value is a true bound,
+   so when the plan is within the requested gap of it we are done without branch-and-bound;
 3. otherwise give the plan to HiGHS (``setSolution``) and let its MIP close the gap with
    whatever time is left; report the tighter of its bound and the LP bound.
 """
@@ -25,6 +24,7 @@ import numpy as np
 from ..formulation.standard_form import StandardForm
 from . import highs, pricing
 from .bound import SIMPLEX_BELOW, LpPoint, SearchLog, relaxation
+from .floors import describe, unmet_limits
 from .options import SolverOptions
 from .search import (
     START_SIZE,
@@ -89,10 +89,9 @@ def solve_model(
     log = SearchLog()
     if opts.warm_start and sf.is_mip and sf.n_rows:
         best, warm_obj, source = _incumbent(sf, opts, float(gap), initial, cluster, log, warm)
-        if log.lp_infeasible:
-            # the LP relaxation has no solution, so no plan has one: proven without
-            # branch-and-bound (which took 1.7 s more on the demo at half its budget)
-            out = _infeasible(sf, time.perf_counter() - start)
+        if log.lp_infeasible:  # no plan: proven without branch-and-bound (1.7 s more on the
+            # demo at half its budget)
+            out = _infeasible(sf, time.perf_counter() - start, log)
             _record(out, source, log)
             return out
         if warm_obj is not None and not log.interrupted and _within_gap(
@@ -166,6 +165,11 @@ def _incumbent(
     branch-and-bound runs to the gap. If no LP point is found at all, the
     thriftiest plan is completed and searched instead.
     """
+    log.unmet = unmet_limits(sf)
+    if log.unmet:  # no plan can exist, proven without an LP (:mod:`.floors`)
+        log.lp_infeasible = True
+        return None, None, "none"
+
     def share(frac: float, default: float | None) -> float | None:
         left = opts.remaining()
         return default if left is None else frac * left
@@ -366,12 +370,13 @@ def _proven_by_lp(
     )
 
 
-def _infeasible(sf: StandardForm, seconds: float) -> SolveOutcome:
-    """No plan exists: the LP relaxation of the model is infeasible."""
+def _infeasible(sf: StandardForm, seconds: float, log: SearchLog) -> SolveOutcome:
+    """No plan exists: the LP relaxation of the model is infeasible (or a limit is unmet)."""
     return SolveOutcome(status=Status.INFEASIBLE, objective=None, bound=None, mip_gap=None,
                         x=None, solve_seconds=seconds, n_variables=sf.n_cols,
                         n_binaries=int(sf.integer.sum()), n_constraints=sf.n_rows,
-                        message="Infeasible (the LP relaxation has no solution)")
+                        message=describe(sf, log.unmet) if log.unmet else
+                        "Infeasible (the LP relaxation has no solution)")
 
 
 def _outcome(
