@@ -96,7 +96,7 @@ class _BreaksAfterOne(InProcessRunner):
             r = runners.solve_task(cases[i], None, options)
             if destinations is not None:
                 destinations[i].write(r)
-            shared.results.put((i, r))
+            shared.put(i, r)
         fut.set_exception(BrokenProcessPool("worker died"))
         return fut
 
@@ -136,3 +136,54 @@ def test_frontier_on_two_worker_processes_equals_cold_solves(tmp_path):
         cold = solve(_scaled(base, scale), mip_gap=0, marginals=False)
         assert objective == pytest.approx(cold.objective, rel=1e-9)
     assert not mp.active_children()
+
+
+def test_a_meeting_is_both_ends_in_one_object():
+    """What a Dask actor holds: the ends meet as with shared objects, and the results come
+    back once each, in the order they were handed back."""
+    from svcplan.whatif.meet import Meeting
+
+    m = Meeting(4)
+    assert [m.take(e) for e in (HIGH, LOW, HIGH, LOW, HIGH)] == [3, 0, 2, 1, None]
+    m.put(3, "r3")
+    m.put(0, "r0")
+    assert m.drain() == [(3, "r3"), (0, "r0")] and m.drain() == []
+
+
+def test_a_lost_actor_hands_back_nothing_more():
+    """The worker holding the Meeting is gone: drain gives nothing (its points are not
+    reported solved, and the batch runs them again as chains) instead of failing the run."""
+
+    class Lost:
+        def drain(self):
+            raise OSError("the worker holding the actor is gone")
+
+    assert runners.OnActor(Lost()).drain() == []
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_solves_a_sweep_from_both_ends(tmp_path, monkeypatch):
+    """On a LocalCluster of two worker processes (127.0.0.1) the frontier is solved from both
+    ends too, its Meeting an actor on one of them; every point equals the cold optimum."""
+    distributed = pytest.importorskip("distributed")
+    import svcplan.whatif.batch as batch
+    from svcplan.whatif.batch import BatchOptions
+    from svcplan.whatif.frontier import run_frontier
+
+    used = []
+    real = batch.run_both_ends
+    monkeypatch.setattr(batch, "run_both_ends",
+                        lambda runner, *a, **k: used.append(type(runner).__name__)
+                        or real(runner, *a, **k))
+    base = _case(seed=5, total=False)
+    scales = [0.8, 0.9, 1.0, 1.1, 1.2]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster:
+        res, front, _ = run_frontier(base, scales, tmp_path,
+                                     BatchOptions(mip_gap=0, dask=cluster.scheduler_address))
+    assert used == ["DaskRunner"]
+    assert not res.interrupted and list(front["status"]) == ["optimal"] * 5
+    for scale, objective in zip(front["scale"], front["objective"], strict=True):
+        cold = solve(_scaled(base, scale), mip_gap=0, marginals=False)
+        assert objective == pytest.approx(cold.objective, rel=1e-9)
+    assert all((tmp_path / f"budget={s:g}" / "results.xlsx").exists() for s in scales)

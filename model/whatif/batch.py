@@ -16,9 +16,9 @@ With ``reuse`` (the frontier) a chain runs as one task in one worker
 (:func:`.runners.solve_chain`), so what a point learned stays in that process for the
 next: when only budgets differ the model is not rebuilt and the bound starts from the last
 point's prices and LP basis (:mod:`svcplan.solver.sweep`); the client records a chain's
-points when its task returns. On local workers that pair up, such a sweep is instead solved
-from both ends (:mod:`.meet`): two workers walk toward each other, so the split follows the
-work, and each point is recorded as soon as it is solved.
+points when its task returns. On workers that pair up (local processes or a Dask cluster),
+such a sweep is instead solved from both ends (:mod:`.meet`): two workers walk toward each
+other, so the split follows the work, and each point is recorded as soon as it is solved.
 
 Ctrl-C stops a batch cleanly (:class:`~.runners.StopRequest`): the running solves are ended
 and not recorded, every finished scenario keeps its folder, no summary file is written, and
@@ -280,9 +280,9 @@ def _run_chains(runner, planned, runnable, folders, out, opts, record, destinati
 
 
 def _from_both_ends(runner, runnable: list[Planned], opts: BatchOptions, workers: int) -> bool:
-    """A sweep whose chain runs as one task (``reuse``) is solved from both ends on the
-    local runner (:mod:`.meet`) when it is one chain of at least 3 points and the workers
-    pair up (an even number)."""
+    """A sweep whose chain runs as one task (``reuse``) is solved from both ends
+    (:mod:`.meet`; local workers or a Dask cluster) when it is one chain of at least 3
+    points and the workers pair up (an even number)."""
     return (opts.reuse and opts.warm and hasattr(runner, "both_ends") and workers >= 2
             and workers % 2 == 0 and len(runnable) >= 3
             and len({p.chain for p in runnable}) == 1)

@@ -11,13 +11,15 @@ basis (each worker's points are consecutive), and each solved point is written b
 worker and handed back at once (a chain task returned all its points at its end, and the
 client then wrote them one after the other).
 
-Only the local runner shares state between its worker processes (a multiprocessing
-manager); on a Dask cluster a sweep runs as fixed chains (:mod:`.batch`).
+The shared state lives in a multiprocessing manager for local worker processes, and in
+a :class:`Meeting` (a Dask actor on one worker) on a Dask cluster, whose workers may be
+other machines.
 """
 
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -55,6 +57,10 @@ class BothEnds:
             self.bounds[1] = hi - 1
             return hi - 1
 
+    def put(self, point: int, result: SolveResult) -> None:
+        """Hand back the result of ``point``."""
+        self.results.put((point, result))
+
     def drain(self) -> list[tuple[int, SolveResult]]:
         """Every result handed back so far."""
         out = []
@@ -63,6 +69,25 @@ class BothEnds:
                 out.append(self.results.get_nowait())
             except queue.Empty:
                 return out
+
+
+class Meeting:
+    """The :class:`BothEnds` of one sweep in one object, for a Dask actor: created on one
+    worker (``client.submit(Meeting, n, actor=True)``), it is called by the workers that
+    take points (:meth:`take`, :meth:`put`) and by the client that collects them
+    (:meth:`drain`), each call a message to the worker that holds it."""
+
+    def __init__(self, n: int):
+        self._ends = BothEnds([0, n], threading.Lock(), queue.SimpleQueue())
+
+    def take(self, end: int) -> int | None:
+        return self._ends.take(end)
+
+    def put(self, point: int, result: SolveResult) -> None:
+        self._ends.put(point, result)
+
+    def drain(self) -> list[tuple[int, SolveResult]]:
+        return self._ends.drain()
 
 
 def run_both_ends(runner, segments: list[list], options: dict[str, Any],

@@ -38,7 +38,7 @@ from ..case.case import Case
 from ..outputs.files import write_outputs
 from ..outputs.result import SolveResult
 from ..solver.status import Status
-from .meet import BothEnds
+from .meet import BothEnds, Meeting
 
 
 class StopRequest:
@@ -157,7 +157,7 @@ def solve_from_end(cases: list[Case], start: pd.DataFrame | None, options: dict[
     taken = ((i, cases[i]) for i in iter(partial(shared.take, end), None))
     solved = 0
     for i, r in _in_turn(taken, start, options, destinations):
-        shared.results.put((i, r))
+        shared.put(i, r)
         solved += 1
     return solved
 
@@ -294,7 +294,8 @@ class LocalRunner:
 
 class DaskRunner:
     """An existing Dask distributed cluster (``tcp://host:port``); needs the ``dask`` extra.
-    Its workers share no disk with the client: the client writes every folder."""
+    Its workers share no disk with the client: the client writes every folder. A sweep
+    solved from both ends shares its state through an actor (:class:`OnActor`)."""
 
     writes_outputs = False
 
@@ -309,6 +310,15 @@ class DaskRunner:
 
     def submit(self, *args):
         return self.client.submit(solve_chain, *args, pure=False)
+
+    def both_ends(self, n: int) -> OnActor:
+        """The shared state of a sweep of ``n`` points solved from both ends (:mod:`.meet`):
+        a :class:`~.meet.Meeting` held as an actor by one worker of the cluster."""
+        with self.client.as_current():  # an actor handle binds to the current client
+            return OnActor(self.client.submit(Meeting, n, actor=True, pure=False).result())
+
+    def submit_from_end(self, *args):
+        return self.client.submit(solve_from_end, *args, pure=False)
 
     def wait(self, futures):
         from distributed import wait as dwait
@@ -332,3 +342,25 @@ class DaskRunner:
 
     def close(self) -> None:
         self.client.close()
+
+
+class OnActor:
+    """A :class:`~.meet.Meeting` actor behind the interface of :class:`~.meet.BothEnds`
+    (``take``, ``put``, ``drain``), each call waited for. A lost actor (its worker gone)
+    hands back nothing more: the points it never returned are run again as chains
+    (:mod:`.batch`), never reported solved."""
+
+    def __init__(self, actor: Any):
+        self.actor = actor
+
+    def take(self, end: int) -> int | None:
+        return self.actor.take(end).result()
+
+    def put(self, point: int, result: SolveResult) -> None:
+        self.actor.put(point, result).result()
+
+    def drain(self) -> list[tuple[int, SolveResult]]:
+        try:
+            return self.actor.drain().result()
+        except Exception:  # the worker holding it is lost: its points are not done
+            return []
