@@ -189,3 +189,30 @@ def test_a_table_longer_than_an_excel_sheet_is_left_out_and_said_so(tmp_path, mo
     with pytest.raises(ValueError, match="4 rows, more than an Excel sheet holds"):
         excel.write_xlsx(tmp_path / "x.xlsx", {"t": pd.DataFrame({"a": range(4)})})
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_writing_a_workbook_leaves_the_cycle_collector_as_it_was(tmp_path, monkeypatch):
+    """The collector is off while a workbook is written (outputs.excel: XlsxWriter's cell
+    objects hold no cycles), and afterwards on again, or still off if it was off, also when
+    the write fails."""
+    import gc
+
+    import svcplan.outputs.excel as excel
+
+    seen = []
+    real = excel._write_sheet
+    monkeypatch.setattr(excel, "_write_sheet", lambda *a: seen.append(gc.isenabled()) or real(*a))
+    df = pd.DataFrame({"a": [1.0, 2.0]})
+    assert gc.isenabled()
+    excel.write_xlsx(tmp_path / "on.xlsx", {"t": df})
+    assert gc.isenabled() and seen == [False]
+    gc.disable()
+    try:
+        excel.write_xlsx(tmp_path / "off.xlsx", {"t": df})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    monkeypatch.setattr(excel, "_write_sheet", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        excel.write_xlsx(tmp_path / "fails.xlsx", {"t": df})
+    assert gc.isenabled()

@@ -20,6 +20,7 @@ can recognise and remove leftovers of a killed one.
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from collections.abc import Iterator
@@ -123,7 +124,7 @@ def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame | Sheet], freeze: str 
         if rows > MAX_ROWS:  # XlsxWriter would drop the rows past the limit without a word
             raise ValueError(f"sheet {name!r}: {rows:,} rows, more than an Excel sheet holds "
                              f"({MAX_ROWS:,})")
-    with _atomic(path) as tmp:
+    with _atomic(path) as tmp, _no_cycle_collection():
         book = xlsxwriter.Workbook(tmp, {"strings_to_numbers": False, "strings_to_formulas": False,
                                          "strings_to_urls": False})
         try:
@@ -135,6 +136,22 @@ def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame | Sheet], freeze: str 
         finally:
             book.close()
     return path
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector off while a workbook is written, then as it was.
+
+    XlsxWriter keeps a small object per cell (65k on the demo, 5M at 1M binaries), none in a
+    reference cycle, and the collector walks them again and again as they pile up: 8–10% of
+    the write (demo 0.37 → 0.34 s; a 200k-row assignment sheet 27.0 → 24.8 s)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @contextmanager
