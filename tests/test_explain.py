@@ -152,12 +152,14 @@ def test_a_failing_explanation_keeps_the_infeasible_status(tmp_path, monkeypatch
 
 
 def test_elastic_start_never_names_a_larger_relaxation(tmp_path):
-    """The explanation starts HiGHS from the thriftiest plan: here that plan changes KEY×P's
-    level twice (weighted slack 2) while the minimum is one change (1). On this tiny case
-    HiGHS reports the optimum but hands back the start's columns; the answer must still be
-    the minimum, with the start or without it."""
+    """The explanation starts from the thriftiest plan: here that plan changes KEY×P's
+    level twice (weighted slack 2) while the minimum is one change (1). The Lagrangian bound
+    must not call that start minimal; HiGHS then reports the optimum but (on this tiny
+    case) hands back the start's columns; the answer must still be the minimum, with the
+    start or without it."""
     import numpy as np
 
+    from svcplan.insight import elastic as el
     from svcplan.insight import explain as ex
     from svcplan.solver import highs
 
@@ -167,12 +169,13 @@ def test_elastic_start_never_names_a_larger_relaxation(tmp_path):
     files["policies.csv"] = "segment,product_class,min_level,max_level\nKEY,,,G"
     case = load_case(write_case(tmp_path, files))
     data, sf = ex._build(case)
-    rows, signs, weights = ex._elastic_rows(sf, ex._scales(case, data))
-    elastic = ex._with_slack(sf, rows, signs, weights)
-    start = ex._thrifty_start(sf, elastic, 1)
+    rows, signs, weights = el.elastic_rows(sf, ex._row_sizes(sf, ex._scales(case, data)))
+    elastic = el.with_slack(sf, rows, signs, weights)
+    start = el.thrifty_start(sf, elastic, 1)
     assert start is not None and elastic.objective(start) == pytest.approx(-2.0)
     plain = highs.solve_mip(elastic, threads=1, rel_gap=1e-6)
-    out = ex._solve_elastic(elastic, start, 60.0, 1)
+    assert not el.start_is_minimal(sf, rows, signs, weights, start, None, 1)
+    out = el.solve_elastic(sf, rows, signs, weights, 60.0, 1)
     assert plain.objective == pytest.approx(-1.0)
     assert elastic.objective(out.x) == pytest.approx(-1.0)
     assert np.all(out.x[sf.n_cols:] >= -1e-9)
@@ -216,6 +219,7 @@ def test_elastic_weights_are_relative_to_each_limit(tmp_path):
     import numpy as np
 
     from svcplan.formulation.rows import ELASTIC, RowKind
+    from svcplan.insight import elastic as el
     from svcplan.insight import explain as ex
 
     files = dict(TIGHT, **{"case.yaml": "name: w\nmax_inventory_days: 20\n",
@@ -223,7 +227,7 @@ def test_elastic_weights_are_relative_to_each_limit(tmp_path):
     case = load_case(write_case(tmp_path, files))
     data, sf = ex._build(case)
     scale = ex._scales(case, data)
-    rows, signs, weights = ex._elastic_rows(sf, scale)
+    rows, signs, weights = el.elastic_rows(sf, ex._row_sizes(sf, scale))
     expected = {}
     for k, (kind, idx) in enumerate(sf.rows):
         lo, hi = sf.row_lower[k], sf.row_upper[k]
@@ -240,3 +244,37 @@ def test_elastic_weights_are_relative_to_each_limit(tmp_path):
     target = [w for k, w in zip(rows.tolist(), weights.tolist(), strict=True)
               if sf.rows[k][0] == RowKind.TARGET]
     assert target and all(w < 1.0 for w in target)  # weighed by its units, not by 1
+
+
+def test_a_thriftiest_start_that_is_minimal_needs_no_mip(tmp_path, monkeypatch):
+    """TIGHT is short of money only, so the thriftiest plan is the minimal relaxation, with
+    its policy and without it: the Lagrangian bound (svcplan.insight.elastic) proves both,
+    and the explanation (490 short, 240 of it the policy's) comes without any elastic MIP."""
+    from svcplan.insight import elastic as el
+    from svcplan.insight import explain as ex
+
+    def no_mip(*a, **k):
+        raise AssertionError("an elastic MIP ran")
+
+    monkeypatch.setattr(el, "elastic_mip", no_mip)
+    table = ex.explain(load_case(write_case(tmp_path, TIGHT)), threads=1)
+    assert table["short_by"].dropna().tolist() == pytest.approx([490.0])
+    assert table["accounts_for"].dropna().tolist() == pytest.approx([240.0])
+
+
+def test_the_proof_agrees_with_the_mip_on_the_demo():
+    """The demo at half its budget (four periods short): the thriftiest start is proven
+    minimal, and HiGHS's elastic MIP from no start finds the same minimum."""
+    from svcplan.insight import elastic as el
+    from svcplan.insight import explain as ex
+    from svcplan.solver import highs
+    from svcplan.whatif.scenarios import Scenario, apply
+
+    case = apply(load_case("data/demo"), Scenario(name="h", scale={"periods.budget": 0.5}))
+    data, sf = ex._build(case)
+    rows, signs, weights = el.elastic_rows(sf, ex._row_sizes(sf, ex._scales(case, data)))
+    elastic = el.with_slack(sf, rows, signs, weights)
+    start = el.thrifty_start(sf, elastic, 1)
+    assert el.start_is_minimal(sf, rows, signs, weights, start, None, 1)
+    mip = highs.solve_mip(elastic, threads=1, rel_gap=1e-9)
+    assert mip.objective == pytest.approx(elastic.objective(start), rel=1e-6)

@@ -19,12 +19,14 @@ KEY × star accounts for 28,900 of it").
 
 The first re-solve gets the solve's time limit (60 s without one) and the policy
 re-solves share one more; a relaxation not proven minimal is said to be so. Each elastic
-MIP starts from the thriftiest plan (money is the usual shortfall, and then that plan is
-often the minimum itself), and the first one reuses the model the solve built.
+re-solve starts from the thriftiest plan (money is the usual shortfall, and then that plan
+is often the minimum itself, proven by a Lagrangian bound without a MIP), and the first one
+reuses the model the solve built.
 
 Work happens on the standard form (:class:`StandardForm` names every row), so the model
-builder needs no hooks: the elastic model is the standard form with one slack column per
-elastic row, solved through the solver stage. This module returns a pandas table.
+builder needs no hooks: the elastic model (:mod:`.elastic`) is the standard form with one
+slack column per elastic row, solved through the solver stage. This module returns a
+pandas table.
 """
 
 from __future__ import annotations
@@ -34,17 +36,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from ..case.case import Case
 from ..formulation.blocks import create_model
-from ..formulation.data import ModelData, prepare
-from ..formulation.rows import ELASTIC, RowKind
+from ..formulation.data import ModelData, prepare, product_clusters
+from ..formulation.rows import RowKind
 from ..formulation.standard_form import StandardForm, standard_form
 from ..solver import highs
-from ..solver.options import SolverOptions
-from ..solver.search import from_start, thrifty_plan
 from ..solver.status import Status
+from .elastic import elastic_rows, solve_elastic
 
 #: A slack below this (relative to its limit's scale) is round-off, not a relaxation.
 TOL = 1e-6
@@ -173,9 +173,8 @@ def _elastic(case: Case, time_limit: float, threads: int | None, reach: bool = F
     """
     start = time.perf_counter()
     data, sf = model if model is not None else _build(case)
-    rows, signs, weights = _elastic_rows(sf, _scales(case, data))
-    elastic = _with_slack(sf, rows, signs, weights)
-    out = _solve_elastic(elastic, _thrifty_start(sf, elastic, threads), time_limit, threads)
+    rows, signs, weights = elastic_rows(sf, _row_sizes(sf, _scales(case, data)))
+    out = solve_elastic(sf, rows, signs, weights, time_limit, threads, product_clusters(data))
     if out.x is None:
         return _Elastic(False, {}, pd.DataFrame())
     values = out.x
@@ -206,49 +205,6 @@ def _elastic(case: Case, time_limit: float, threads: int | None, reach: bool = F
 def _build(case: Case) -> tuple[ModelData, StandardForm]:
     data = prepare(case)
     return data, standard_form(create_model(data))
-
-
-def _thrifty_start(sf: StandardForm, elastic: StandardForm,
-                   threads: int | None) -> np.ndarray | None:
-    """A first plan for the elastic model: the thriftiest plan (least budget and capacity
-    use in every unit-period, :func:`~svcplan.solver.search.thrifty_plan`) with its slacks.
-
-    Lacking money is the usual reason for infeasibility, and then the thriftiest plan is
-    often the minimal relaxation itself; as HiGHS's first incumbent it lets branch-and-bound
-    prune from the start (demo at half its budget: 3.0 s → 0.5 s for the same minimum). The
-    other columns (changes, goodwill, the slacks) are completed by one solve with the
-    options fixed (:func:`~svcplan.solver.search.from_start`); None when that fails (then
-    HiGHS starts without it).
-    """
-    # the elastic model keeps the option columns where they are (its slacks come after)
-    return from_start(elastic, thrifty_plan(sf), SolverOptions(threads=threads), seconds=10.0)
-
-
-def _solve_elastic(elastic: StandardForm, start: np.ndarray | None, seconds: float,
-                   threads: int | None) -> highs.MipSolution:
-    """The elastic MIP from ``start`` (an answer that does not hold together is solved
-    again without it by :func:`~svcplan.solver.highs.solve_mip`: it would have named a
-    larger relaxation than needed)."""
-    return highs.solve_mip(elastic, threads=threads, rel_gap=1e-6, seconds=float(seconds),
-                           start=start)
-
-
-def _elastic_rows(sf: StandardForm, scale: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The one-sided rows of the elastic kinds, the sign of their slack (−1 on a ``≤`` row)
-    and its weight (1 / the size of the limit, so relaxations are compared relatively).
-
-    Whole arrays, no loop over rows: a 100k-binary case has 226k elastic rows (tier
-    ordering, max changes), and naming each one took 1.5 s per elastic re-solve."""
-    candidates = sf.rows_of(ELASTIC)
-    lower, upper = sf.row_lower[candidates], sf.row_upper[candidates]
-    at_most = np.isfinite(upper) & ~np.isfinite(lower)
-    at_least = np.isfinite(lower) & ~np.isfinite(upper)
-    one_sided = at_most | at_least
-    rows = candidates[one_sided]
-    signs = np.where(at_most, -1.0, 1.0)[one_sided]
-    rhs = np.where(at_most, upper, lower)[one_sided]
-    size = _row_sizes(sf, scale)[rows]
-    return rows, signs, 1.0 / np.maximum(np.maximum(np.abs(rhs), size), 1.0)
 
 
 def _row_sizes(sf: StandardForm, scale: dict) -> np.ndarray:
@@ -297,21 +253,6 @@ def _describe_target(data: ModelData, idx: tuple, slack: float,
         "limit": m, "needed": reach, "short_by": m - reach,
         "message": f"{what} {100 * m:.1f}% for {name}{when} is out of reach under these "
                    f"budgets and limits: {100 * reach:.1f}% {how}"}
-
-
-def _with_slack(sf: StandardForm, rows: np.ndarray, signs: np.ndarray,
-                weights: np.ndarray) -> StandardForm:
-    """The elastic model: the plan's objective dropped, one slack column ``s ≥ 0`` per
-    elastic row (``+ sign·s`` in that row) and ``max −Σ weight·s``."""
-    e = len(rows)
-    S = sp.csc_matrix((np.asarray(signs, dtype=float), (np.asarray(rows, dtype=np.int64),
-                       np.arange(e))), shape=(sf.n_rows, e))
-    return replace(
-        sf, A=sp.hstack([sf.A, S], format="csc"),
-        cost=np.r_[np.zeros(sf.n_cols), -np.asarray(weights, dtype=float)], offset=0.0,
-        col_lower=np.r_[sf.col_lower, np.zeros(e)], col_upper=np.r_[sf.col_upper, np.full(e, np.inf)],
-        integer=np.r_[sf.integer, np.zeros(e, dtype=bool)],
-        owner=np.r_[sf.owner, np.full(e, -1, dtype=np.int64)])
 
 
 def _scales(case: Case, data: ModelData) -> dict:
