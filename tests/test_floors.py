@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from casefiles import write_case
+from test_explain import TIGHT
 from trustcase import BASE
 
 from svcplan import load_case, solve
@@ -24,23 +25,9 @@ from svcplan.solver import highs
 from svcplan.solver.floors import unmet_limits
 from svcplan.whatif.scenarios import Scenario, apply
 
-# KEY×P: 100 units at cost 4 (×1.6 at S, which its policy demands); OTH×Q: 50 units at
-# cost 3 (×1 at B). The thriftiest allowed plan costs 100·4·1.6 + 50·3 = 790 a period.
-CHEAPEST = {
-    "case.yaml": "name: floors",
-    "segments.csv": "segment,tier\nKEY,1\nOTH,2",
-    "products.csv": "product,product_class,unit_margin,base_unit_cost\nP,star,10,4\nQ,std,8,3",
-    "levels.csv": "level,rank,cost_multiplier\nB,1,1.0\nG,2,1.25\nS,3,1.6",
-    "periods.csv": "period,budget\n2025-01,1000\n2025-02,{budget}",
-    "demand.csv": """
-        segment,product,period,base_demand
-        KEY,P,2025-01,100
-        KEY,P,2025-02,100
-        OTH,Q,2025-01,50
-        OTH,Q,2025-02,50
-    """,
-    "policies.csv": "segment,product_class,min_level,max_level\nKEY,star,S,",
-}
+# TIGHT: KEY×P 100 units at cost 4 (×1.6 at S, which its policy demands), OTH×Q 50 units at
+# cost 3 (×1 at B): the thriftiest allowed plan costs 100·4·1.6 + 50·3 = 790 a period.
+PERIODS = "period,budget\n2025-01,1000\n2025-02,{budget}"
 
 
 def _model(folder) -> StandardForm:
@@ -48,7 +35,7 @@ def _model(folder) -> StandardForm:
 
 
 def _with_budget(tmp_path, budget: float) -> StandardForm:
-    files = dict(CHEAPEST, **{"periods.csv": CHEAPEST["periods.csv"].format(budget=budget)})
+    files = dict(TIGHT, **{"periods.csv": PERIODS.format(budget=budget)})
     return _model(write_case(tmp_path, files, name=f"b{budget}"))
 
 
@@ -64,7 +51,7 @@ def test_a_budget_at_the_thriftiest_plan_is_met_and_feasible(tmp_path):
     """Exactly 790 is no proof of anything (and a plan exists); a cent less is."""
     assert unmet_limits(_with_budget(tmp_path, 790)) == []
     assert len(unmet_limits(_with_budget(tmp_path, 789.99))) == 1
-    files = dict(CHEAPEST, **{"periods.csv": CHEAPEST["periods.csv"].format(budget=790)})
+    files = dict(TIGHT, **{"periods.csv": PERIODS.format(budget=790)})
     assert solve(load_case(write_case(tmp_path, files, "ok")), mip_gap=0).has_plan
 
 
