@@ -89,8 +89,7 @@ def solve_model(
     log = SearchLog()
     if opts.warm_start and sf.is_mip and sf.n_rows:
         best, warm_obj, source = _incumbent(sf, opts, float(gap), initial, cluster, log, warm)
-        if log.lp_infeasible:  # no plan: proven without branch-and-bound (1.7 s more on the
-            # demo at half its budget)
+        if log.lp_infeasible:  # no plan, proven without branch-and-bound (1.7 s on the demo)
             out = _infeasible(sf, time.perf_counter() - start, log)
             _record(out, source, log)
             return out
