@@ -119,6 +119,91 @@ def test_a_broken_pool_leaves_the_rest_to_the_chains(tmp_path, monkeypatch):
         assert objective == pytest.approx(cold.objective, rel=1e-9)
 
 
+class _Call:
+    """What an actor's method call returns: ``result()`` gives its answer (or raises)."""
+
+    def __init__(self, fn, *args):
+        self._fn, self._args = fn, args
+
+    def result(self):
+        return self._fn(*self._args)
+
+
+class _LostActor:
+    """A Meeting held by a worker that is lost once ``lose_after`` results were put: from
+    then on every call fails, as with an actor whose worker is gone."""
+
+    def __init__(self, n: int, lose_after: int):
+        from svcplan.whatif.meet import Meeting
+
+        self._m, self._left = Meeting(n), lose_after
+
+    def _call(self, name, *args):
+        if self._left <= 0:
+            raise OSError("the worker holding the actor is gone")
+        if name == "put":
+            self._left -= 1
+        return getattr(self._m, name)(*args)
+
+    def take(self, end):
+        return _Call(self._call, "take", end)
+
+    def put(self, point, result):
+        return _Call(self._call, "put", point, result)
+
+    def drain(self):
+        return _Call(self._call, "drain")
+
+
+class _DaskLosesTheMeeting(InProcessRunner):
+    """A Dask runner in process: the client writes the folders, a failed task is an error
+    result (as DaskRunner.result makes it), and the Meeting's worker is lost after the low
+    end's first point, before the client has collected it."""
+
+    workers = 2
+    writes_outputs = False
+
+    def both_ends(self, n: int):
+        return runners.OnActor(_LostActor(n, lose_after=1))
+
+    def submit_from_end(self, cases, start, options, end, shared, destinations=None) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(runners.solve_from_end(cases, start, options, end, shared,
+                                                  destinations))
+        except Exception as exc:
+            fut.set_exception(exc)
+        return fut
+
+    def result(self, fut):
+        try:
+            return fut.result()
+        except Exception as exc:
+            return [runners.error_result("?", f"worker failed: {exc}")]
+
+
+def test_a_lost_meeting_on_dask_reruns_its_points_as_chains(tmp_path, monkeypatch):
+    """The Meeting's worker is lost with one solved point not yet collected: no point is
+    reported from it, every point is solved again by the chains (each recorded once), and
+    each equals its cold optimum."""
+    import svcplan.whatif.batch as batch
+    from svcplan.whatif.batch import BatchOptions
+    from svcplan.whatif.frontier import run_frontier
+
+    made = []
+    monkeypatch.setattr(batch, "_Dask", lambda a: made.append(_DaskLosesTheMeeting(2)) or made[-1])
+    base = _case(seed=5, total=False)
+    scales = [0.8, 0.9, 1.0, 1.1]
+    res, front, _ = run_frontier(base, scales, tmp_path,
+                                 BatchOptions(mip_gap=0, workers=2, dask="tcp://nowhere:1"))
+    assert sum(made[0].tasks) == 4  # all four points went to the chains
+    assert sorted(res.ran) == sorted(f"budget={s:g}" for s in scales)
+    assert list(front["status"]) == ["optimal"] * 4
+    for scale, objective in zip(front["scale"], front["objective"], strict=True):
+        cold = solve(_scaled(base, scale), mip_gap=0, marginals=False)
+        assert objective == pytest.approx(cold.objective, rel=1e-9)
+
+
 @pytest.mark.slow
 def test_frontier_on_two_worker_processes_equals_cold_solves(tmp_path):
     """The real thing: two spawned workers and a manager process; every point is the cold
