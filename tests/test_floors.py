@@ -22,7 +22,7 @@ from svcplan.formulation.data import prepare
 from svcplan.formulation.rows import DENSE, RowKind
 from svcplan.formulation.standard_form import StandardForm, standard_form
 from svcplan.solver import highs
-from svcplan.solver.floors import unmet_limits
+from svcplan.solver.floors import describe, unmet_limits
 from svcplan.whatif.scenarios import Scenario, apply
 
 # TIGHT: KEY×P 100 units at cost 4 (×1.6 at S, which its policy demands), OTH×Q 50 units at
@@ -128,3 +128,19 @@ def test_a_lower_limit_above_the_ceiling_is_unmet(tmp_path):
     assert unmet_at_least(880.0) == []
     (only,) = unmet_at_least(2000.0)
     assert (only.row, only.reach, only.limit) == (k, pytest.approx(880.0), 2000.0)
+    assert describe(sf, [only]) == ("Infeasible (proven from the limits alone: budget[1] "
+                                    "reaches at most 880.00 against its limit 2,000.00)")
+
+
+def test_a_horizon_budget_below_the_thriftiest_plan_is_unmet(tmp_path):
+    """Both periods' budgets are met (790 ≤ 1,000), but the horizon's is not: the
+    thriftiest plan costs 790 in each period, 1,580 in all, against 1,500."""
+    files = dict(TIGHT, **{"periods.csv": PERIODS.format(budget=1000),
+                           "case.yaml": "name: horizon\ntotal_budget: 1500\n"})
+    sf = _model(write_case(tmp_path, files))
+    (unmet,) = unmet_limits(sf)
+    assert sf.rows[unmet.row][0] == RowKind.TOTAL_BUDGET
+    assert (unmet.reach, unmet.limit) == (pytest.approx(1580.0), 1500.0)
+    assert describe(sf, [unmet, unmet]) == (
+        "Infeasible (proven from the limits alone: total_budget reaches at least 1,580.00 "
+        "against its limit 1,500.00, and 1 more such limit(s))")

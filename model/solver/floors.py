@@ -88,11 +88,14 @@ def _reach(a: np.ndarray, options: np.ndarray, starts: np.ndarray, chosen: np.nd
 
 def describe(sf: StandardForm, unmet: list[UnmetLimit]) -> str:
     """The solve message for a model :func:`unmet_limits` proved infeasible; the first row
-    is named as its Pyomo component (``budget[1]``, ``capacity['WH', 0]``)."""
+    is named as its Pyomo component (``budget[1]``, ``capacity['WH', 0]``, ``total_budget``)."""
     first = unmet[0]
     kind, index = sf.rows[first.row]
-    name = ", ".join(map(repr, index)) if isinstance(index, tuple) else repr(index)
+    if index is None:
+        name = str(kind)
+    else:
+        name = f"{kind}[{', '.join(map(repr, index)) if isinstance(index, tuple) else repr(index)}]"
     need = "at least" if first.reach > first.limit else "at most"
     more = f", and {len(unmet) - 1} more such limit(s)" if len(unmet) > 1 else ""
-    return (f"Infeasible (proven from the limits alone: {kind}[{name}] reaches {need} "
+    return (f"Infeasible (proven from the limits alone: {name} reaches {need} "
             f"{first.reach:,.2f} against its limit {first.limit:,.2f}{more})")
