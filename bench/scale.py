@@ -11,6 +11,7 @@ Usage (from the repository root)::
     python bench/scale.py frontier              # demo frontier warm vs cold vs one solve
     python bench/scale.py solve 1M --gap 0.001  # the full 1M solve, per phase
     python bench/scale.py solve 5M --dask 2     # 5M on a LocalCluster of 2 workers (6 GB each)
+    python bench/scale.py infeasible 300k --scale 0.2  # budgets no plan meets: proof and explanation
 
 Write ``uptime`` next to every figure: the machine is shared and timings are noisy; compare
 ratios measured in one run.
@@ -141,6 +142,23 @@ def m_sweep(case: str, first: str, second: str, gap: str, limit: str) -> dict:
             "peak_mb": peak_mb()}
 
 
+def m_infeasible(case: str, scale: str) -> dict:
+    """The case with every budget scaled by ``scale``: the solve alone (how infeasibility
+    was proven), then the solve with its explanation, each timed in this process."""
+    from svcplan.api import load_case, solve
+    from svcplan.whatif.scenarios import Scenario, apply
+
+    c = apply(load_case(case), Scenario(name="s", scale={"periods.budget": float(scale)}))
+    t = time.perf_counter()
+    alone = solve(c, explain=False, marginals=False)
+    alone_s = time.perf_counter() - t
+    t = time.perf_counter()
+    full = solve(c, marginals=False)
+    return {"status": str(full.status), "binaries": full.n_binaries, "solve_s": alone_s,
+            "with_explanation_s": time.perf_counter() - t, "message": alone.message,
+            "explanation_rows": len(full.explanation), "peak_mb": peak_mb()}
+
+
 def _child(args: list[str], timeout: float = 7200) -> dict:
     """One measurement in a fresh interpreter (its own peak memory)."""
     return run_child(__file__, "--measure", args, timeout)
@@ -201,16 +219,19 @@ def load() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
-    ap.add_argument("what", nargs="?", choices=["build", "sweep", "frontier", "solve"])
+    ap.add_argument("what", nargs="?",
+                    choices=["build", "sweep", "frontier", "solve", "infeasible"])
     ap.add_argument("size", nargs="?", default="300k", choices=list(LADDER))
     ap.add_argument("--gap", default="0.001")
     ap.add_argument("--limit", default="600")
     ap.add_argument("--work", type=Path, default=None, help="keep generated cases here")
     ap.add_argument("--dask", default="0", help="solve: on a LocalCluster of this many workers")
+    ap.add_argument("--scale", default="0.2", help="infeasible: every budget times this")
     a = ap.parse_args()
     if a.measure:
         kind, *rest = a.measure
-        print(json.dumps({"build": m_build, "solve": m_solve, "sweep": m_sweep}[kind](*rest)))
+        print(json.dumps({"build": m_build, "solve": m_solve, "sweep": m_sweep,
+                          "infeasible": m_infeasible}[kind](*rest)))
         return
     work = a.work or Path(tempfile.mkdtemp(prefix="svcplan-scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -227,6 +248,15 @@ def main() -> None:
                   f"| {r.get('prepare', 0):.1f} | {r.get('blocks', 0):.1f} "
                   f"| {r.get('standard_form', 0):.1f} | {r.get('peak_mb', 0):.0f} | {load()} |",
                   flush=True)
+    elif a.what == "infeasible":
+        r = _child(["infeasible", case, a.scale])
+        print(json.dumps(r))
+        print("| size | budgets | binaries | status | solve s | with explanation s "
+              "| explanation rows | peak MB | load |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        print(f"| {a.size} | × {a.scale} | {r['binaries']:,} | {r['status']} | {r['solve_s']:.1f} "
+              f"| {r['with_explanation_s']:.1f} | {r['explanation_rows']} | {r['peak_mb']:,.0f} "
+              f"| {load()} |")
     elif a.what == "sweep":
         r = _child(["sweep", case, "1.0", "0.9", a.gap, a.limit])
         print(json.dumps(r))
