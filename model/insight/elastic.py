@@ -14,10 +14,11 @@ presolve in a 16 s MIP at 300k binaries. A Lagrangian bound proves it faster. Fo
 so the minimum is at least ``L(μ) = min_{x ∈ R} Σ μ_j·σ_j·(a_j·x − b_j)``, where ``R`` is the
 model without its elastic rows and without integrality: an LP that splits by product and is
 solved block by block (:class:`~svcplan.solver.decompose.SparseRest`). With ``μ_j = w_j`` on
-the rows the start overruns and 0 elsewhere, ``L(μ)`` reaches the start's value whenever no
-plan overruns those rows less in total; then the start is the minimum, proven without the
-MIP (300k binaries at a fifth of their budget: 0.7 s against 17 s; the demo at half its
-budget: 0.1 s against 0.5 s). Otherwise the MIP runs from the start, as before.
+the rows the start overruns and 0 elsewhere, ``L(μ)`` reaches the start's value when no
+point of ``R`` (fractional ones included) overruns those rows less, weighted by ``w``; then
+the start is the minimum, proven without the MIP (300k binaries at a fifth of their budget:
+0.7 s against 17 s; the demo at half its budget: 0.1 s against 0.5 s). Otherwise the MIP
+runs from the start, as before.
 """
 
 from __future__ import annotations
