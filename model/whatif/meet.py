@@ -71,23 +71,15 @@ class BothEnds:
                 return out
 
 
-class Meeting:
+class Meeting(BothEnds):
     """The :class:`BothEnds` of one sweep in one object, for a Dask actor: created on one
-    worker (``client.submit(Meeting, n, actor=True)``), it is called by the workers that
-    take points (:meth:`take`, :meth:`put`) and by the client that collects them
-    (:meth:`drain`), each call a message to the worker that holds it."""
+    worker (``client.submit(Meeting, n, actor=True)``, its lock and queue made there, as
+    they cannot travel), it is called by the workers that take points (:meth:`take`,
+    :meth:`put`) and by the client that collects them (:meth:`drain`), each call a message
+    to the worker that holds it."""
 
     def __init__(self, n: int):
-        self._ends = BothEnds([0, n], threading.Lock(), queue.SimpleQueue())
-
-    def take(self, end: int) -> int | None:
-        return self._ends.take(end)
-
-    def put(self, point: int, result: SolveResult) -> None:
-        self._ends.put(point, result)
-
-    def drain(self) -> list[tuple[int, SolveResult]]:
-        return self._ends.drain()
+        super().__init__([0, n], threading.Lock(), queue.SimpleQueue())
 
 
 def run_both_ends(runner, segments: list[list], options: dict[str, Any],
