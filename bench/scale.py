@@ -51,6 +51,13 @@ def case_path(size: str, work: Path) -> Path:
     return path
 
 
+def scaled(case, s: str):
+    """``case`` with every period budget times ``s`` (a sweep point, as the frontier makes it)."""
+    from svcplan.whatif.scenarios import Scenario, apply
+
+    return apply(case, Scenario(name=f"budget={s}", scale={"periods.budget": float(s)}))
+
+
 def m_build(case: str, pyomo: str) -> dict:
     from svcplan.api import load_case
     from svcplan.formulation.blocks import create_model
@@ -106,7 +113,6 @@ def m_sweep(case: str, first: str, second: str, gap: str, limit: str) -> dict:
     sharing one Sweep (what a frontier worker does)."""
     from svcplan.api import load_case, solve
     from svcplan.solver.sweep import Sweep
-    from svcplan.whatif.scenarios import Scenario, apply
 
     base = load_case(case)
     # the modules solve() imports on its first call (Pyomo, HiGHS, scipy: 1–2.5 s under
@@ -117,21 +123,18 @@ def m_sweep(case: str, first: str, second: str, gap: str, limit: str) -> dict:
     import svcplan.solver.pyomo_solvers  # noqa: F401
     import svcplan.solver.strategy  # noqa: F401
 
-    def at(s: str):
-        return apply(base, Scenario(name=f"budget={s}", scale={"periods.budget": float(s)}))
-
     kw = {"mip_gap": float(gap), "time_limit": float(limit), "marginals": False}
     # CPU seconds of this process (HiGHS's threads included) as well as wall seconds: under
     # load the wall clock charges each solve for the other sessions' work
     t, c = time.perf_counter(), time.process_time()
-    cold = solve(at(second), **kw)
+    cold = solve(scaled(base, second), **kw)
     cold_s, cold_cpu = time.perf_counter() - t, time.process_time() - c
     sweep = Sweep()
     t = time.perf_counter()
-    head = solve(at(first), sweep=sweep, **kw)
+    head = solve(scaled(base, first), sweep=sweep, **kw)
     head_s = time.perf_counter() - t
     t, c = time.perf_counter(), time.process_time()
-    warm = solve(at(second), sweep=sweep, start=head.assignment, **kw)
+    warm = solve(scaled(base, second), sweep=sweep, start=head.assignment, **kw)
     warm_s, warm_cpu = time.perf_counter() - t, time.process_time() - c
     return {"cold_s": cold_s, "cold_cpu_s": cold_cpu, "warm_cpu_s": warm_cpu,
             "cold_obj": cold.objective, "cold_gap": cold.mip_gap,
@@ -146,9 +149,8 @@ def m_infeasible(case: str, scale: str) -> dict:
     """The case with every budget scaled by ``scale``: the solve alone (how infeasibility
     was proven), then the solve with its explanation, each timed in this process."""
     from svcplan.api import load_case, solve
-    from svcplan.whatif.scenarios import Scenario, apply
 
-    c = apply(load_case(case), Scenario(name="s", scale={"periods.budget": float(scale)}))
+    c = scaled(load_case(case), scale)
     t = time.perf_counter()
     alone = solve(c, explain=False, marginals=False)
     alone_s = time.perf_counter() - t

@@ -266,12 +266,13 @@ def test_the_proof_agrees_with_the_mip_on_the_demo():
     """The demo at half its budget (four periods short): the thriftiest start is proven
     minimal, and HiGHS's elastic MIP from that start proves the same minimum with its own
     bound."""
+    from test_sweep import _scaled
+
     from svcplan.insight import elastic as el
     from svcplan.insight import explain as ex
     from svcplan.solver import highs
-    from svcplan.whatif.scenarios import Scenario, apply
 
-    case = apply(load_case("data/demo"), Scenario(name="h", scale={"periods.budget": 0.5}))
+    case = _scaled(load_case("data/demo"), 0.5)
     data, sf = ex._build(case)
     rows, signs, weights = el.elastic_rows(sf, ex._row_sizes(sf, ex._scales(case, data)))
     elastic = el.with_slack(sf, rows, signs, weights)

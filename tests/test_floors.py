@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from casefiles import write_case
 from test_explain import TIGHT
+from test_sweep import _scaled
 from trustcase import BASE
 
 from svcplan import load_case, solve
@@ -23,7 +24,6 @@ from svcplan.formulation.rows import DENSE, RowKind
 from svcplan.formulation.standard_form import StandardForm, standard_form
 from svcplan.solver import highs
 from svcplan.solver.floors import describe, unmet_limits
-from svcplan.whatif.scenarios import Scenario, apply
 
 # TIGHT: KEY×P 100 units at cost 4 (×1.6 at S, which its policy demands), OTH×Q 50 units at
 # cost 3 (×1 at B): the thriftiest allowed plan costs 100·4·1.6 + 50·3 = 790 a period.
@@ -96,8 +96,7 @@ def test_sound_on_the_demo(scale):
     """At half its budget the demo has no plan (four periods' floors are over budget) and
     its LP relaxation agrees; at 0.6 and 1.0 nothing is unmet, and the LP optimum lies
     between every dense row's floor and ceiling."""
-    case = apply(load_case("data/demo"), Scenario(name="s", scale={"periods.budget": scale}))
-    sf = standard_form(create_model(prepare(case)))
+    sf = standard_form(create_model(prepare(_scaled(load_case("data/demo"), scale))))
     unmet = unmet_limits(sf)
     lp = highs.solve_lp(sf, threads=1)
     if scale == 0.5:
