@@ -171,6 +171,34 @@ def test_scenario_making_the_case_invalid_raises_case_error(case):
         apply(case, Scenario(name="x", set={"levels.cost_multiplier": -1}))
 
 
+def test_only_the_changed_tables_are_typed_again(case, monkeypatch):
+    """A scenario types the tables it changed; the rest come from a valid case (their cells
+    were checked then) and are copies, so the scenario's case never shares a frame with it."""
+    import svcplan.case.checks as checks
+
+    typed, real = [], checks._typed_table
+    monkeypatch.setattr(checks, "_typed_table",
+                        lambda spec, df, file, out: typed.append(spec.name) or real(spec, df, file, out))
+    before = case.tables["demand"].copy()
+    got = apply(case, Scenario(name="cut", scale={"periods.budget": 0.7}))
+    assert typed == ["periods"]
+    assert got.tables["demand"] is not case.tables["demand"]
+    got.tables["demand"].loc[:, "base_demand"] = 0.0
+    pd.testing.assert_frame_equal(case.tables["demand"], before)
+
+
+def test_rules_across_tables_still_check_the_tables_kept(case):
+    """Renaming a segment leaves demand.csv (kept, not typed again) pointing at a segment
+    that is gone: the reference rule still finds it."""
+    from svcplan.case.case import CaseError
+
+    seg = case.tables["segments"]["segment"].iloc[0]
+    with pytest.raises(CaseError, match=f"demand.csv, row 2, column 'segment': "
+                       f"unknown segment '{seg}': not in segments.csv"):
+        apply(case, Scenario(name="x", set={"segments.segment": "RENAMED"},
+                             where={"segment": seg}))
+
+
 def test_input_hash_follows_inputs(case):
     a = input_hash(case, {"mip_gap": 0})
     assert a == input_hash(apply(case, Scenario(name="same")), {"mip_gap": 0})

@@ -78,7 +78,7 @@ def check(raw: RawCase) -> Checked:
             if spec.required and not any(p.file == raw.source for p in raw.problems):
                 out.problems.append(Problem(raw.label(name), f"required {raw.kind} is missing"))
             continue
-        typed = _typed_table(spec, df, raw.label(name), out)
+        typed = df if name in raw.checked else _typed_table(spec, df, raw.label(name), out)
         if typed is not None:
             tables[name] = typed
     if "demand" not in raw.tables and "options" not in raw.tables and raw.tables:

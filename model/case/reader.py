@@ -36,6 +36,10 @@ class RawCase:
     settings_label: str = "case.yaml"
     warnings: list[str] = field(default_factory=list)  # quirks accepted and normalised
     book: str | None = None  # the workbook's file name when the case is one .xlsx
+    #: tables taken unchanged from a valid Case (:meth:`~svcplan.case.case.Case.with_tables`):
+    #: typed and checked cell by cell already, so the check takes them as they are; every
+    #: rule across tables still runs
+    checked: frozenset[str] = frozenset()
 
     @property
     def kind(self) -> str:
@@ -52,10 +56,12 @@ class RawCase:
         return f"sheet {table}" if self.book else self.labels.get(table, f"{table}.csv")
 
     @classmethod
-    def from_frames(cls, tables: dict[str, pd.DataFrame], settings: dict[str, Any]) -> RawCase:
-        """Frames handed in through the Python API; row numbers follow the CSV convention."""
+    def from_frames(cls, tables: dict[str, pd.DataFrame], settings: dict[str, Any],
+                    checked: frozenset[str] = frozenset()) -> RawCase:
+        """Frames handed in through the Python API; row numbers follow the CSV convention.
+        ``checked``: see the field of that name."""
         frames = {name: _renumber(df.copy()) for name, df in tables.items()}
-        return cls(tables=frames, settings=dict(settings))
+        return cls(tables=frames, settings=dict(settings), checked=checked)
 
 
 def _renumber(df: pd.DataFrame) -> pd.DataFrame:

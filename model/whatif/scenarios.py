@@ -258,7 +258,7 @@ def _mask(df: pd.DataFrame, where: dict[str, Any]) -> pd.Series:
 
 def apply(case: Case, scenario: Scenario) -> Case:
     """The case with the scenario's changes, re-validated (raises :class:`CaseError`)."""
-    tables = {name: df.copy() for name, df in case.tables.items()}
+    changed: dict[str, pd.DataFrame] = {}
     settings = case.settings.model_dump(exclude_none=True)
     for kind, changes in (("scale", scenario.scale), ("set", scenario.set_)):
         for key, value in changes.items():
@@ -275,7 +275,7 @@ def apply(case: Case, scenario: Scenario) -> Case:
                 else:
                     node[leaf] = value
                 continue
-            df = tables[table]
+            df = changed.setdefault(table, case.tables[table].copy())
             if TABLES[table].col(column).kind != "id":
                 df[column] = df[column].astype(float)
             rows = _mask(df, scenario.where) if scenario.where else slice(None)
@@ -286,7 +286,7 @@ def apply(case: Case, scenario: Scenario) -> Case:
             else:
                 is_id = TABLES[table].col(column).kind == "id"
                 df.loc[rows, column] = str(value) if is_id else float(value)
-    return Case.from_tables(tables, settings)
+    return case.with_tables(changed, settings)
 
 
 def input_hash(case: Case, solve_options: dict[str, Any]) -> str:
