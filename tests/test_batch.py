@@ -325,3 +325,22 @@ def test_worker_modules_cover_what_a_first_solve_imports():
     out = subprocess.run([sys.executable, "-c", _FIRST_SOLVE, str(ROOT / "data" / "demo")], check=True,
                          capture_output=True, text=True, timeout=120).stdout.split()
     assert out == []
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_local_workers_run_one_blas_thread():
+    """A worker solves on one core: numpy's BLAS gets one thread there (its helper threads
+    would spin on the core another worker solves on), whatever this process has."""
+    from svcplan.whatif.runners import LocalRunner
+
+    runner = LocalRunner(2)
+    try:
+        threads = runner.pool.submit(_blas_threads).result(timeout=60)
+    finally:
+        runner.close()
+    assert threads and set(threads) == {1}

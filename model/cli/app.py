@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from ..whatif.runners import one_blas_thread
 from . import batch, convert, simulate, solve
 from .calibrate import app as calibrate_app
 from .common import console
@@ -61,6 +62,7 @@ def main(
     )] = False,
 ) -> None:
     """svcplan: differentiated service-level planning (Pyomo MILP solved with HiGHS)."""
+    one_blas_thread()  # this process is ours: its solves and batch clients gain nothing from more
 
 
 solve.register(app)  # validate | solve | report | generate
