@@ -32,3 +32,24 @@ def test_a_plain_usage_error_goes_through_the_error_printer(tmp_path):
     result = CliRunner().invoke(app, ["solve", str(tmp_path), "--write-model", "m.txt"])
     assert result.exit_code == 2
     assert "error: --write-model needs a file ending in .mps or .lp" in result.output
+
+
+def test_batch_and_frontier_start_the_workers_before_reading_the_case(monkeypatch, tmp_path):
+    """The local workers' fork server imports svcplan while the case is read (about 1 s on
+    the path to the first point); with --dask there is none to start."""
+    import svcplan.cli.batch as cli_batch
+
+    calls: list[str] = []
+    monkeypatch.setattr(cli_batch, "start_fork_server", lambda: calls.append("workers"))
+
+    def load(case):
+        calls.append("case")
+        raise SystemExit(2)
+
+    monkeypatch.setattr(cli_batch, "load", load)
+    (tmp_path / "s.yaml").write_text("scenarios:\n  - name: base\n")
+    for args in (["frontier", "data/demo"], ["batch", "data/demo", str(tmp_path / "s.yaml")],
+                 ["frontier", "data/demo", "--dask", "tcp://127.0.0.1:1"]):
+        calls.clear()
+        CliRunner().invoke(app, args)
+        assert calls == (["case"] if "--dask" in args else ["workers", "case"]), args

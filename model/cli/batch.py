@@ -29,6 +29,7 @@ from ..outputs.result import SolveResult
 from ..whatif.batch import BatchOptions, BatchResult, run_batch
 from ..whatif.exchange import parse_target, run_exchange
 from ..whatif.frontier import parse_range, run_frontier
+from ..whatif.runners import start_fork_server
 from ..whatif.scenarios import ScenarioError, load_scenarios
 from ..whatif.summary import short_labels
 from .common import CaseArg, GapOpt, OutOpt, QuietOpt, console, default_out, fail, load
@@ -63,6 +64,13 @@ def _run(fn: Callable[..., Any], *args: Any, quiet: bool, **kw: Any) -> Any:
         except (OSError, RuntimeError) as exc:  # e.g. no Dask scheduler at that address
             bar.stop()
             fail(f"cannot run the batch: {exc}")
+
+
+def _workers_early(dask: str | None) -> None:
+    """Local workers come from a fork server: it starts importing now, while the case is
+    read and the scenarios are planned (a Dask cluster's workers are running already)."""
+    if dask is None:
+        start_fork_server()
 
 
 def _fmt(v: Any, spec: str) -> str:
@@ -131,6 +139,7 @@ def batch(
     warm: WarmOpt = True, quiet: QuietOpt = False,
 ) -> None:
     """Solve every scenario of a what-if file and compare each with the base."""
+    _workers_early(dask)
     c = load(case)
     try:
         items, chains = load_scenarios(scenarios)
@@ -164,6 +173,7 @@ def frontier(
         scales = parse_range(budget)
     except ValueError as exc:
         fail(str(exc))
+    _workers_early(dask)
     c = load(case)
     target = out or default_out(f"{c.name}-frontier")
     res, front, diff = _run(run_frontier, c, scales, target, opts, quiet=quiet)
