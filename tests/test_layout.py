@@ -9,7 +9,7 @@ Rules:
   b. a stage imports only earlier stages (STAGE_RANK) or itself; nothing imports cli but
      model/__main__.py;
   c. no import cycle between the modules of one stage;
-  d. highspy only in model/solver/highs.py; pyomo only in model/formulation/ (and PYOMO_IN_SOLVER);
+  d. highspy only in model/solver/highs/; pyomo only in model/formulation/ (and PYOMO_IN_SOLVER);
   e. no module over MAX_LINES lines;
   f. setup.py finds every subpackage of model/ itself, and every folder of modules is a package.
 
@@ -49,7 +49,7 @@ ROOT = "(root)"  # model/__init__.py: may import anything but cli
 MAIN = "__main__"  # model/__main__.py: imports cli only
 
 MAX_LINES = 400
-HIGHSPY_HOME = "model/solver/highs.py"
+HIGHSPY_HOME = "model/solver/highs/"
 PYOMO_HOME = "model/formulation/"
 # Modules of model/solver/ that call other solvers through Pyomo (and so may import pyomo).
 # pyomo_solvers.py is the door for `--solver NAME` (cbc, glpk, gurobi_direct, ...): it hands
@@ -361,14 +361,14 @@ def _shortest_cycle(start: str, edges: dict[str, dict[str, Imp]], within: frozen
 
 
 def solver_libraries(tree: Tree) -> list[str]:
-    """d. highspy only in solver/highs.py; pyomo only in formulation/ (and PYOMO_IN_SOLVER)."""
+    """d. highspy only in solver/highs/; pyomo only in formulation/ (and PYOMO_IN_SOLVER)."""
     folder = PKG_DIR.name
     highspy_home = HIGHSPY_HOME.replace("model/", f"{folder}/", 1)
     pyomo_home = PYOMO_HOME.replace("model/", f"{folder}/", 1)
     pyomo_allowed = {p.replace("model/", f"{folder}/", 1) for p in PYOMO_IN_SOLVER}
     problems = []
     for imp in tree.imports:
-        if imp.top == "highspy" and imp.file != highspy_home:
+        if imp.top == "highspy" and not imp.file.startswith(highspy_home):
             problems.append(f"{imp.where()}: only {highspy_home} imports highspy")
         if imp.top == "pyomo" and not (imp.file.startswith(pyomo_home) or imp.file in pyomo_allowed):
             allowed = f" and {sorted(pyomo_allowed)}" if pyomo_allowed else ""
@@ -473,7 +473,7 @@ FAULTY = {
     "formulation/__init__.py": "",
     "formulation/blocks.py": "import pyomo.environ as pyo\n" + "x = 1\n" * 400,
     "solver/__init__.py": "",
-    "solver/highs.py": "import highspy\nimport pyomo.environ as pyo\n",
+    "solver/highs/__init__.py": "import highspy\nimport pyomo.environ as pyo\n",
     "solver/strategy.py": "from ..outputs import svg\nfrom .. import api\nfrom .. import solve\n\n\n"
     "def g():\n    import highspy\n    from ... import x\n",
     "outputs/__init__.py": "",
@@ -565,8 +565,9 @@ def test_check_solver_libraries(faulty):
     _expect(
         solver_libraries(faulty[0]),
         [
-            "model/solver/highs.py:2: `import pyomo.environ as pyo`: pyomo is imported only in model/formulation/",
-            "model/solver/strategy.py:7: `import highspy` (in a function): only model/solver/highs.py imports highspy",
+            "model/solver/highs/__init__.py:2: `import pyomo.environ as pyo`: pyomo is imported only in "
+            "model/formulation/",
+            "model/solver/strategy.py:7: `import highspy` (in a function): only model/solver/highs/ imports highspy",
         ],
     )
 

@@ -100,36 +100,38 @@ def _lp(case: Case, sweep: Sweep):
     return sf, float(sf.objective(x)), log
 
 
-def test_small_sweep_reuses_the_lp_vertex_only_where_it_stays_optimal():
-    """A small model's sweep point starts from the last LP basis only when the last vertex
-    is still optimal: it meets the new budgets and no row it was held by was loosened. The
-    LP value is the cold one either way."""
-    from svcplan.formulation.rows import RowKind
-    from svcplan.solver.bound import _still_optimal
+def test_small_sweep_solves_its_lp_in_the_instance_the_last_point_left():
+    """A small model's sweep keeps its LP loaded in HiGHS: each point changes the budget
+    rows and re-solves there, to the cold LP value, whether budgets tighten, loosen or stop
+    binding. A point whose LP has no solution drops the instance (the next starts a new
+    one), and so does a case that differs in more than budgets."""
+    from svcplan.solver.highs import HotLp
 
     base = _case(total=False)
     sweep = Sweep()
-    sf, _, _ = _lp(_scaled(base, 1.0), sweep)
-    budget = sf.rows_of({RowKind.BUDGET})
-    used = sf.A.tocsr()[budget] @ sweep.warm.lp_x
-    binding = np.isclose(used, sf.row_upper[budget], rtol=1e-7)
-    assert binding.any(), "the test needs a budget that binds at 1.0"
-    for s, still in ((1.2, False), (0.8, False)):  # loosened while binding / vertex cut off
-        case = _scaled(base, s)
-        reused_sf = sweep.model(case)[1]
-        assert _still_optimal(reused_sf, sweep.warm) is still, s
-        _, value, _ = _lp(case, sweep)
-        _, cold_value, _ = _lp(case, Sweep())
-        assert value == pytest.approx(cold_value, rel=1e-9)
-    rich = _scaled(base, 50.0)  # nothing binds any more: the next loosening keeps the vertex
-    _lp(rich, sweep)
-    richer = sweep.model(_scaled(base, 60.0))[1]
-    assert _still_optimal(richer, sweep.warm)
-    tighter = sweep.model(_scaled(base, 40.0))[1]
-    assert _still_optimal(tighter, sweep.warm)  # tightened, still met: the same optimum
-    _, value, _ = _lp(_scaled(base, 40.0), sweep)
-    _, cold_value, _ = _lp(_scaled(base, 40.0), Sweep())
-    assert value == pytest.approx(cold_value, rel=1e-9)
+    _lp(_scaled(base, 1.0), sweep)
+    kept = sweep.warm.lp
+    assert isinstance(kept, HotLp)
+    for s in (1.2, 0.8, 50.0, 60.0, 40.0, 0.9):
+        _, value, _ = _lp(_scaled(base, s), sweep)
+        _, cold_value, _ = _lp(_scaled(base, s), Sweep())
+        assert value == pytest.approx(cold_value, rel=1e-9), s
+        assert sweep.warm.lp is kept, s
+    from svcplan.solver.bound import SearchLog, relaxation
+    from svcplan.solver.options import SolverOptions
+
+    log = SearchLog()
+    _, sf = sweep.model(_scaled(base, 0.01))
+    assert relaxation(sf, SolverOptions(threads=1), None, log, sweep.warm) is None
+    assert log.lp_infeasible and sweep.warm.lp is None
+    _, value, _ = _lp(_scaled(base, 0.85), sweep)
+    assert value == pytest.approx(_lp(_scaled(base, 0.85), Sweep())[1], rel=1e-9)
+    assert isinstance(sweep.warm.lp, HotLp)
+    kept = sweep.warm.lp
+    other = apply(base, Scenario(name="o", scale={"demand.base_demand": 1.1}))
+    _, value, _ = _lp(other, sweep)
+    assert sweep.warm.lp is not kept
+    assert value == pytest.approx(_lp(other, Sweep())[1], rel=1e-9)
 
 
 class _InProcess(InProcessRunner):

@@ -50,10 +50,8 @@ class WarmState:
     seen: list = field(default_factory=list)
     core: np.ndarray | None = None  # the separable core's prices at the last point's budgets
     reused: bool = False  # this point reuses the last point's model (only budgets changed)
-    #: a small model's last LP vertex and the row upper bounds it was solved at
-    #: (:func:`.bound.relaxation` reuses its basis only where that vertex is still optimal)
-    lp_x: np.ndarray | None = None
-    lp_upper: np.ndarray | None = None
+    #: a small model's LP relaxation, kept loaded in HiGHS (:class:`.highs.HotLp`), opaque
+    lp: object | None = None
     #: the status of the marginal values' local LP where it ran out of its time budget at a
     #: point of this sweep (the model is the same at every point: it would again)
     local_lp_ran_out: str | None = None

@@ -1,0 +1,97 @@
+"""LPs: one solved once (:func:`solve_lp`), or one kept loaded from point to point of a
+sweep (:class:`HotLp`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from ...formulation.standard_form import StandardForm
+from .instance import INF, loaded, run_interruptible
+
+
+@dataclass
+class LpSolution:
+    """An LP's answer: ``optimal`` with primal ``x``, reduced costs and row duals, or not."""
+
+    optimal: bool
+    x: np.ndarray | None = None
+    col_dual: np.ndarray | None = None
+    row_dual: np.ndarray | None = None
+    objective: float | None = None
+    message: str = ""
+    interrupted: bool = False
+    basis: object | None = None  # HiGHS's optimal basis, opaque: handed back to solve_lp
+    infeasible: bool = False  # HiGHS proved that the LP has no solution
+    out_of_time: bool = False  # HiGHS stopped at its time limit (``seconds``)
+
+
+def _lp_answer(h: highspy.Highs, interrupted: bool, keep_basis: bool = False) -> LpSolution:
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        return LpSolution(False, message=h.modelStatusToString(status), interrupted=interrupted,
+                          infeasible=status == highspy.HighsModelStatus.kInfeasible,
+                          out_of_time=status == highspy.HighsModelStatus.kTimeLimit)
+    sol = h.getSolution()
+    return LpSolution(True, np.asarray(sol.col_value), np.asarray(sol.col_dual),
+                      np.asarray(sol.row_dual, dtype=float),
+                      float(h.getInfo().objective_function_value), interrupted=interrupted,
+                      basis=h.getBasis() if keep_basis else None)
+
+
+def solve_lp(
+    sf: StandardForm, *, threads: int | None = None, method: str | None = None,
+    seconds: float | None = None, deadline: float | None = None,
+    row_shift: dict[int, float] | None = None, basis: object | None = None,
+    keep_basis: bool = False,
+) -> LpSolution:
+    """Solve the LP relaxation of ``sf``. ``method``: ``"ipm"`` or ``"simplex"`` (HiGHS's
+    choice if None); ``seconds`` is HiGHS's own limit, ``deadline`` ours (see
+    :func:`run_interruptible`); ``row_shift`` adds to both bounds of rows by position.
+    ``basis`` (an earlier answer's ``basis``, same rows and columns) starts dual simplex
+    there; ``keep_basis`` returns the optimal basis with the answer."""
+    h = loaded(sf.relaxed(), threads)
+    if basis is not None:
+        method = "simplex"
+        h.setBasis(basis)
+    if method:
+        h.setOptionValue("solver", method)
+    if seconds is not None:
+        h.setOptionValue("time_limit", max(0.01, float(seconds)))
+    for k, delta in (row_shift or {}).items():
+        h.changeRowBounds(int(k), float(sf.row_lower[k] + delta), float(sf.row_upper[k] + delta))
+    return _lp_answer(h, run_interruptible(h, deadline=deadline), keep_basis)
+
+
+class HotLp:
+    """The LP relaxation of a sweep's model, kept loaded in HiGHS from point to point.
+
+    A sweep's points differ in row bounds only (:mod:`.sweep`), so the next point changes
+    those rows and runs dual simplex where the last one ended, with HiGHS's factorisation
+    and edge weights still in place. A basis handed to a fresh instance (``solve_lp(basis=)``)
+    rebuilds both and skips presolve, which made it slower than a cold solve on the demo.
+    """
+
+    def __init__(self, sf: StandardForm, threads: int | None = None):
+        self._sf = sf
+        self._h = loaded(sf.relaxed(), threads)
+        self._h.setOptionValue("solver", "simplex")
+
+    def fits(self, sf: StandardForm) -> bool:
+        """Is ``sf`` the loaded model up to its row bounds (the same arrays, shared)?"""
+        old = self._sf
+        return (sf.A is old.A and sf.cost is old.cost and sf.col_lower is old.col_lower
+                and sf.col_upper is old.col_upper and sf.offset == old.offset)
+
+    def solve(self, sf: StandardForm, seconds: float | None, deadline: float | None) -> LpSolution:
+        """The relaxation of ``sf`` (which :meth:`fits`), with its optimal basis."""
+        rows = np.flatnonzero((sf.row_lower != self._sf.row_lower)
+                              | (sf.row_upper != self._sf.row_upper)).astype(np.int32)
+        if len(rows):
+            self._h.changeRowsBounds(len(rows), rows, np.clip(sf.row_lower[rows], -INF, INF),
+                                     np.clip(sf.row_upper[rows], -INF, INF))
+        self._sf = sf
+        self._h.setOptionValue("time_limit", INF if seconds is None else max(0.01, seconds))
+        return _lp_answer(self._h, run_interruptible(self._h, deadline=deadline), True)
