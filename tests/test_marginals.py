@@ -386,3 +386,32 @@ def test_a_local_lp_too_large_with_linked_periods_is_not_tried(tmp_path, monkeyp
                                      "more than 10;")
     else:
         assert solved == [1] and got.status == "optimal" and got.rows["dual"].notna().all()
+
+
+def test_a_sweep_keeps_its_local_lp_where_the_plan_stays_and_gets_the_cold_values():
+    """In a budget sweep the local LP stays loaded: where the budgets no longer bind the plan
+    (and so the local LP, up to its budget rows) stays, and it is re-solved in place. A
+    plan that moves within the same free columns changes only row bounds too; any other
+    model needs a new instance. Every point's marginal values are a cold solve's (period
+    by period, to 1e-7)."""
+    from svcplan import Case
+    from svcplan.solver.highs import HotLp
+    from svcplan.solver.sweep import Sweep
+    from svcplan.whatif.scenarios import Scenario, apply
+
+    base = Case.from_tables(*generate_case(3, 6, 3, 4, seed=5))
+    sweep = Sweep()
+    kept = []
+    for s in (4.0, 5.0, 1.0, 0.8):
+        case = apply(base, Scenario(name=f"b{s}", scale={"periods.budget": s}))
+        warm, cold = solve(case, mip_gap=0, sweep=sweep), solve(case, mip_gap=0)
+        assert warm.objective == pytest.approx(cold.objective, rel=1e-9), s
+        pd.testing.assert_series_equal(warm.periods["budget_dual"], cold.periods["budget_dual"],
+                                       rtol=1e-7, atol=1e-7)
+        assert isinstance(sweep.warm.local_lp, HotLp)
+        kept.append(sweep.warm.local_lp)
+    assert kept[1] is kept[0]  # 5x: the plan of 4x, nothing binds
+    assert not kept[-1].fits(sweep.sf)  # the whole model is not the local LP
+    for s in (1.0, 0.8):
+        tight = solve(apply(base, Scenario(name="b", scale={"periods.budget": s})), mip_gap=0)
+        assert (tight.periods["budget_dual"] > 0).any(), f"the test needs a binding budget at {s}"

@@ -52,6 +52,9 @@ class WarmState:
     reused: bool = False  # this point reuses the last point's model (only budgets changed)
     #: a small model's LP relaxation, kept loaded in HiGHS (:class:`.highs.HotLp`), opaque
     lp: object | None = None
+    #: the local LP of the last point's marginal values, kept loaded likewise
+    #: (:func:`svcplan.insight.marginals.marginal_values`)
+    local_lp: object | None = None
     #: the status of the marginal values' local LP where it ran out of its time budget at a
     #: point of this sweep (the model is the same at every point: it would again)
     local_lp_ran_out: str | None = None

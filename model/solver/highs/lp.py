@@ -80,10 +80,13 @@ class HotLp:
         self._h.setOptionValue("solver", "simplex")
 
     def fits(self, sf: StandardForm) -> bool:
-        """Is ``sf`` the loaded model up to its row bounds (the same arrays, shared)?"""
+        """Is ``sf`` the loaded model up to its row bounds? A sweep's models share their
+        arrays; a model cut again from a plan that did not change (the local LP of the
+        marginal values, :mod:`svcplan.insight.marginals`) has equal ones."""
         old = self._sf
-        return (sf.A is old.A and sf.cost is old.cost and sf.col_lower is old.col_lower
-                and sf.col_upper is old.col_upper and sf.offset == old.offset)
+        return (sf.offset == old.offset and _same(sf.cost, old.cost)
+                and _same(sf.col_lower, old.col_lower) and _same(sf.col_upper, old.col_upper)
+                and (sf.A is old.A or (sf.A.shape == old.A.shape and (sf.A != old.A).nnz == 0)))
 
     def solve(self, sf: StandardForm, seconds: float | None, deadline: float | None) -> LpSolution:
         """The relaxation of ``sf`` (which :meth:`fits`), with its optimal basis."""
@@ -95,3 +98,7 @@ class HotLp:
         self._sf = sf
         self._h.setOptionValue("time_limit", INF if seconds is None else max(0.01, seconds))
         return _lp_answer(self._h, run_interruptible(self._h, deadline=deadline), True)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a is b or np.array_equal(a, b)
