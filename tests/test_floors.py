@@ -143,3 +143,25 @@ def test_a_horizon_budget_below_the_thriftiest_plan_is_unmet(tmp_path):
     assert describe(sf, [unmet, unmet]) == (
         "Infeasible (proven from the limits alone: total_budget reaches at least 1,580.00 "
         "against its limit 1,500.00, and 1 more such limit(s))")
+
+
+def test_a_sweep_computes_the_floors_once_and_proves_each_point_by_its_own_limits(
+        tmp_path, monkeypatch):
+    """The floors depend on the matrix and column bounds only: a budget sweep works them out
+    at its first point and compares them with every later point's own budgets (790 against
+    300 is unmet, against 1000 met); a case that differs in more than budgets works them
+    out again."""
+    import svcplan.solver.floors as floors
+    from svcplan.solver.sweep import Sweep
+    from svcplan.whatif.scenarios import Scenario, apply
+
+    calls, real = [], floors.reach
+    monkeypatch.setattr(floors, "reach", lambda sf: calls.append(1) or real(sf))
+    base = load_case(write_case(tmp_path, dict(TIGHT, **{"periods.csv": PERIODS.format(budget=1000)})))
+    sweep = Sweep()
+    statuses = [solve(_scaled(base, s), mip_gap=0, sweep=sweep).status for s in (1.0, 0.3, 1.0)]
+    assert statuses == ["optimal", "infeasible", "optimal"]
+    assert len(calls) == 1
+    other = apply(base, Scenario(name="o", scale={"demand.base_demand": 1.1}))
+    solve(other, mip_gap=0, sweep=sweep)
+    assert len(calls) == 2

@@ -164,7 +164,7 @@ def _incumbent(
     branch-and-bound runs to the gap. If no LP point is found at all, the
     thriftiest plan is completed and searched instead.
     """
-    log.unmet = unmet_limits(sf)
+    log.unmet = unmet_limits(sf, warm)
     if log.unmet:  # no plan can exist, proven without an LP (:mod:`.floors`)
         log.lp_infeasible = True
         return None, None, "none"

@@ -52,6 +52,8 @@ class WarmState:
     reused: bool = False  # this point reuses the last point's model (only budgets changed)
     #: a small model's LP relaxation, kept loaded in HiGHS (:class:`.highs.HotLp`), opaque
     lp: object | None = None
+    #: the floors and ceilings of the dense rows (:func:`.floors.reach`), opaque
+    reach: object | None = None
     #: the local LP of the last point's marginal values, kept loaded likewise
     #: (:func:`svcplan.insight.marginals.marginal_values`)
     local_lp: object | None = None
