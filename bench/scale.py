@@ -8,7 +8,7 @@ Usage (from the repository root)::
 
     python bench/scale.py build 300k            # build time and peak, with / without Pyomo
     python bench/scale.py sweep 300k            # one budget-sweep point cold vs warm
-    python bench/scale.py frontier              # demo frontier warm vs cold vs one solve
+    python bench/scale.py frontier              # demo frontier vs one solve (medians of 3)
     python bench/scale.py solve 1M --gap 0.001  # the full 1M solve, per phase
     python bench/scale.py solve 5M --dask 2     # 5M on a LocalCluster of 2 workers (6 GB each)
     python bench/scale.py infeasible 300k --scale 0.2  # budgets no plan meets: proof and explanation
@@ -179,31 +179,42 @@ FIXED_HALVES = [sys.executable, "-c", "import runpy, sys; import svcplan.whatif.
                 "runpy.run_module('svcplan', run_name='__main__')"]
 
 
-def frontier(work: Path) -> None:
-    """One demo solve, the demo frontier warm and cold (2 workers), one after the other;
-    then per point the seconds and gaps of both (from each run's summary.csv)."""
+def frontier(work: Path, repeat: int = 3) -> None:
+    """One demo solve and the demo frontier (warm, 2 workers), alternately ``repeat`` times,
+    then the frontier in fixed halves and cold once each; the target is the ratio of the
+    medians (one run of each swings by ±0.4 s on this shared machine). Then per point the
+    seconds and gaps of the last warm and the cold run (from each run's summary.csv)."""
+    import statistics
+
     import pandas as pd
 
     exe = [sys.executable, "-m", "svcplan"]
-    print("| run | wall s | × one solve | summed over points s | load before → after |")
+    one = [*exe, "solve", "data/demo", "--quiet", "--out", str(work / "one")]
+    warm = [*exe, "frontier", "data/demo", "--quiet", "--workers", "2", "--out", str(work / "warm")]
+    print("| run | wall s | × median one solve | summed over points s | load before → after |")
     print("|---|---|---|---|---|")
-    one = None
+    rows, ones, warms = [], [], []
+    for k in range(repeat):
+        for name, cmd, into in (("one demo solve", one, ones), ("frontier, warm (11 points)", warm,
+                                                                warms)):
+            before = load()
+            into.append(_wall(cmd))
+            rows.append((f"{name}, run {k + 1}", cmd, into[-1], before, load()))
     for name, cmd in [
-        ("one demo solve", [*exe, "solve", "data/demo", "--quiet", "--out", str(work / "one")]),
-        ("frontier, warm (11 points)", [*exe, "frontier", "data/demo", "--quiet", "--workers",
-                                        "2", "--out", str(work / "warm")]),
         ("frontier, warm, fixed halves", [*FIXED_HALVES, "frontier", "data/demo", "--quiet",
                                           "--workers", "2", "--out", str(work / "halves")]),
         ("frontier, cold (--no-warm)", [*exe, "frontier", "data/demo", "--quiet", "--workers",
                                         "2", "--no-warm", "--out", str(work / "cold")]),
     ]:
         before = load()
-        wall = _wall(cmd)
-        one = one or wall
+        rows.append((name, cmd, _wall(cmd), before, load()))
+    base = statistics.median(ones)
+    for name, cmd, wall, before, after in rows:
         out = work / cmd[-1].rsplit("/", 1)[-1] / "summary.csv"
         summed = pd.read_csv(out)["seconds"].sum() if "frontier" in cmd else wall
-        print(f"| {name} | {wall:.1f} | {wall / one:.1f} | {summed:.1f} | {before} → {load()} |",
-              flush=True)
+        print(f"| {name} | {wall:.1f} | {wall / base:.1f} | {summed:.1f} | {before} → {after} |")
+    print(f"\nmedians of {repeat}: one solve {base:.2f} s, frontier {statistics.median(warms):.2f} s "
+          f"= {statistics.median(warms) / base:.2f}× one solve")
     w, c = (pd.read_csv(work / k / "summary.csv").set_index("scenario") for k in ("warm", "cold"))
     print("\n| point | status | warm s | cold s | warm gap % | cold gap % | warm objective / cold |")
     print("|---|---|---|---|---|---|---|")
@@ -229,6 +240,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="keep generated cases here")
     ap.add_argument("--dask", default="0", help="solve: on a LocalCluster of this many workers")
     ap.add_argument("--scale", default="0.2", help="infeasible: every budget times this")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="frontier: one solve and the frontier alternately this many times")
     a = ap.parse_args()
     if a.measure:
         kind, *rest = a.measure
@@ -238,7 +251,7 @@ def main() -> None:
     work = a.work or Path(tempfile.mkdtemp(prefix="svcplan-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     if a.what == "frontier":
-        frontier(work)
+        frontier(work, a.repeat)
         return
     case = str(case_path(a.size, work))
     if a.what == "build":
