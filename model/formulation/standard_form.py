@@ -99,6 +99,16 @@ class StandardForm:
         group[col] = of_nz[on]
         return group
 
+    @functools.cached_property
+    def choices(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(columns, starts)``: the columns of the ``assign`` rows (the options) sorted by
+        unit-period, and where each unit-period's run of them starts; a unit-period's best
+        option under some score is then one ``reduceat`` over ``starts``."""
+        cols = np.flatnonzero(self.groups >= 0)
+        cols = cols[np.argsort(self.groups[cols], kind="stable")]
+        g = self.groups[cols]
+        return cols, np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+
     def relaxed(self) -> StandardForm:
         """The LP relaxation: the same rows and bounds, no integrality."""
         return replace(self, integer=np.zeros(self.n_cols, dtype=bool))

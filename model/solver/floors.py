@@ -61,9 +61,7 @@ def reach(sf: StandardForm) -> Reach:
     if (not len(assign) or np.any(sf.row_lower[assign] != 1) or np.any(sf.row_upper[assign] != 1)
             or np.any(sf.col_lower[chosen] < 0)):
         return Reach(np.zeros(0, dtype=int), np.zeros(0), np.zeros(0))
-    options = np.flatnonzero(chosen)
-    options = options[np.argsort(groups[options], kind="stable")]
-    starts = np.flatnonzero(np.r_[True, np.diff(groups[options]) != 0])
+    options, starts = sf.choices
     rows = sf.rows_of(DENSE)
     dense = sf.A[rows].tocsr()
     floor, ceiling = np.zeros(len(rows)), np.zeros(len(rows))

@@ -121,10 +121,7 @@ def _core_prices(sf: StandardForm, D, c: np.ndarray, b: np.ndarray, scale: np.nd
                  iterations: int = 40) -> np.ndarray:
     """Start prices from the separable core: each unit-period alone picks its best option
     at prices λ (switching, goodwill, tiers and fixed costs ignored)."""
-    cols = sf.x_cols[sf.x_cols >= 0]
-    cols = cols[np.argsort(sf.groups[cols], kind="stable")]
-    g = sf.groups[cols]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    cols, starts = sf.choices
     Dx, cx = D[:, cols].tocsc(), c[cols]
     prices = _Prices(b, scale)
     lam = np.zeros(len(b))

@@ -126,4 +126,4 @@ def with_budgets(sf: StandardForm, case: Case) -> StandardForm:
 
 
 #: :class:`StandardForm`'s cached properties that depend only on ``A`` and ``rows``
-_CACHED = ("groups",)
+_CACHED = ("groups", "choices")
