@@ -68,15 +68,10 @@ def submip(
     target = None
     if enough is not None:  # the fixed columns' share of the objective is a constant
         target = enough - (sf.objective(x) - float(sf.cost[free] @ x[free]))
-    # HiGHS's root reduced-cost heuristic off: these sub-models are already the columns the
-    # LP left undecided, and without it the demo frontier's three slowest roundings took
-    # 0.63 / 0.67 / 0.97 s instead of 0.68 / 0.85 / 1.04 s, a 300k sweep point's 1.15 s
-    # instead of 1.23 s, to plans the bound proves as well
     out = highs.solve_mip(sub, threads=opts.threads, rel_gap=1e-9, abs_gap=abs_gap,
                           seconds=max(0.05, float(seconds)),
                           deadline=time.perf_counter() + float(seconds) + 1.0,
-                          start=x[free] if start else None, target=target,
-                          root_reduced_cost=False)
+                          start=x[free] if start else None, target=target)
     if log is not None:
         log.interrupted |= out.interrupted
     if out.x is None:
