@@ -245,26 +245,32 @@ def test_a_crashing_worker_is_retried_then_recorded_and_the_rest_complete(case, 
     assert res.exit_code == 1
 
 
-def _loaded_before_the_task() -> tuple[int, bool]:
-    """In a worker: its parent and whether svcplan's solver stages were loaded already
-    (the task itself imports only this test module, which does not load them)."""
-    return os.getppid(), "svcplan.solver.sweep" in sys.modules
+def _loaded_before_the_task() -> tuple[int, bool, list[int]]:
+    """In a worker: its parent, whether svcplan's solver stages were loaded already (the
+    task itself imports only this test module, which does not load them), and the threads
+    of each BLAS library loaded."""
+    from threadpoolctl import threadpool_info
+
+    blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return os.getppid(), "svcplan.solver.sweep" in sys.modules, blas
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no fork server on Windows")
 def test_local_workers_come_ready_from_a_fork_server():
     """Local workers are forked from a fork server that imported svcplan once: not this
     process's children (it runs threads: no plain fork), and not spawned (each would import
-    svcplan again, ~0.9 s of CPU)."""
+    svcplan again, ~0.9 s of CPU). A worker solves on one core: numpy's BLAS gets one thread
+    there (its helper threads would spin on the core another worker solves on)."""
     from svcplan.whatif.runners import LocalRunner
 
     runner = LocalRunner(1)
     try:
-        parent, loaded = runner.pool.submit(_loaded_before_the_task).result(timeout=60)
+        parent, loaded, blas = runner.pool.submit(_loaded_before_the_task).result(timeout=60)
     finally:
         runner.close()
     assert parent != os.getpid()
     assert loaded
+    assert blas and set(blas) == {1}
 
 
 _SLOW_PRELOAD = '''
@@ -325,22 +331,3 @@ def test_worker_modules_cover_what_a_first_solve_imports():
     out = subprocess.run([sys.executable, "-c", _FIRST_SOLVE, str(ROOT / "data" / "demo")], check=True,
                          capture_output=True, text=True, timeout=120).stdout.split()
     assert out == []
-
-
-def _blas_threads() -> list[int]:
-    from threadpoolctl import threadpool_info
-
-    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-
-
-def test_local_workers_run_one_blas_thread():
-    """A worker solves on one core: numpy's BLAS gets one thread there (its helper threads
-    would spin on the core another worker solves on), whatever this process has."""
-    from svcplan.whatif.runners import LocalRunner
-
-    runner = LocalRunner(2)
-    try:
-        threads = runner.pool.submit(_blas_threads).result(timeout=60)
-    finally:
-        runner.close()
-    assert threads and set(threads) == {1}
