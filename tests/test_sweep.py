@@ -90,14 +90,15 @@ def test_warm_sweep_reaches_the_cold_optimum(priced, monkeypatch):
 
 
 def _lp(case: Case, sweep: Sweep):
-    """The LP relaxation of ``case`` as a sweep point: (its value, what it logged)."""
+    """The LP relaxation of ``case`` as a sweep point: (its model, its value or None when it
+    has no solution, what it logged)."""
     from svcplan.solver.bound import SearchLog, relaxation
     from svcplan.solver.options import SolverOptions
 
     _, sf = sweep.model(case)
     log = SearchLog()
-    x = relaxation(sf, SolverOptions(threads=1), None, log, sweep.warm).x
-    return sf, float(sf.objective(x)), log
+    lp = relaxation(sf, SolverOptions(threads=1), None, log, sweep.warm)
+    return sf, None if lp is None else float(sf.objective(lp.x)), log
 
 
 def test_small_sweep_solves_its_lp_in_the_instance_the_last_point_left():
@@ -117,13 +118,8 @@ def test_small_sweep_solves_its_lp_in_the_instance_the_last_point_left():
         _, cold_value, _ = _lp(_scaled(base, s), Sweep())
         assert value == pytest.approx(cold_value, rel=1e-9), s
         assert sweep.warm.lp is kept, s
-    from svcplan.solver.bound import SearchLog, relaxation
-    from svcplan.solver.options import SolverOptions
-
-    log = SearchLog()
-    _, sf = sweep.model(_scaled(base, 0.01))
-    assert relaxation(sf, SolverOptions(threads=1), None, log, sweep.warm) is None
-    assert log.lp_infeasible and sweep.warm.lp is None
+    _, value, log = _lp(_scaled(base, 0.01), sweep)
+    assert value is None and log.lp_infeasible and sweep.warm.lp is None
     _, value, _ = _lp(_scaled(base, 0.85), sweep)
     assert value == pytest.approx(_lp(_scaled(base, 0.85), Sweep())[1], rel=1e-9)
     assert isinstance(sweep.warm.lp, HotLp)

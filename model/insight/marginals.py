@@ -163,8 +163,8 @@ def marginal_values(
     a large local LP is solved by interior point, as the LP relaxation is: at 300k binaries
     with every linking term 71 s where dual simplex took about 175 s — after a solve of 18 s.
 
-    ``warm``: a budget sweep's state, where a local LP solved by simplex stays loaded
-    (:func:`_kept`)."""
+    ``warm``: a budget sweep's state, where a local LP solved by simplex stays loaded in
+    HiGHS from point to point (:func:`~svcplan.solver.highs.solve_kept`)."""
     values = np.asarray(col_values, dtype=float)
     lo, hi = local_lp_bounds(sf.col_lower, sf.col_upper, sf.integer, values, sf.x_cols, groups)
     free = lo < hi
@@ -173,7 +173,10 @@ def marginal_values(
     # relaxed first: a row left with one free column bounds it exactly (no rounding inwards)
     local = sf.with_bounds(lo, hi).relaxed().restricted(free, at, keep=priced)
     if warm is not None and not shift and lp_method(local) == "simplex":
-        lp = _kept(local, warm, seconds)
+        # where the budgets no longer bind, consecutive points keep their plan, so their
+        # local LPs differ in the budget rows only: the demo frontier's four richest points
+        # re-solved it in 0.01 s instead of 0.13–0.16 s; a changed plan is a new local LP
+        warm.local_lp, lp = highs.solve_kept(warm.local_lp, local, seconds, None)
     else:
         row_shift = {local.row(key): delta for key, delta in (shift or {}).items()}
         lp = highs.solve_lp(local, row_shift=row_shift, method=lp_method(local), seconds=seconds)
@@ -190,21 +193,6 @@ def marginal_values(
     return Marginals(_rows(sf, values, priced, dual, periods),
                      lp.objective + fixed_part if lp.optimal else None, status,
                      out_of_time=lp.out_of_time)
-
-
-def _kept(local: StandardForm, warm: WarmState, seconds: float | None) -> highs.LpSolution:
-    """The local LP in the HiGHS instance the last point of a sweep left it in
-    (:class:`~svcplan.solver.highs.HotLp`), or in a new one kept for the next point.
-
-    Where the budgets no longer bind, consecutive points keep their plan, so their local LPs
-    differ in the budget rows only: the demo frontier's four richest points re-solved it in
-    0.01 s instead of 0.13–0.16 s. A changed plan is a new local LP, solved cold as before."""
-    if not (isinstance(warm.local_lp, highs.HotLp) and warm.local_lp.fits(local)):
-        warm.local_lp = highs.HotLp(local)
-    lp = warm.local_lp.solve(local, seconds, None)
-    if not lp.optimal:
-        warm.local_lp = None
-    return lp
 
 
 def plan_marginals(

@@ -79,19 +79,27 @@ def relaxation(
 
     ``warm``: a sweep's state. A large model's basis (the last point's optimal one, same
     matrix) starts dual simplex, and the new optimal basis is left there for the next point.
-    A small model's LP stays loaded in HiGHS from point to point (:func:`_hot`)."""
+    A small model's LP stays loaded in HiGHS from point to point (an instance that ended
+    without an optimum is dropped: the next point starts cold)."""
     # Interior point + crossover when periods are linked (switching, goodwill): on such a
     # 84k-binary LP it takes 23 s where dual simplex takes 148 s. Without those rows, and on
     # small models even with them, dual simplex (after presolve) is faster: generated linked
     # cases at 21k / 32k / 43k / 53k / 84k / 159k columns took 0.8 / 1.6 / 3.3 / 5.5 / 7.0 /
     # 56 s by simplex against 1.4 / 2.2 / 3.5 / 5.3 / 7.8 / 25 s by interior point
     # (docs/performance.md).
+    #
+    # A small model's sweep keeps its LP loaded in HiGHS (:class:`.highs.HotLp`): the demo's
+    # frontier, point by point from its ends, 0.64 (a new instance) / 0.50 / 0.43 s at 0.6 /
+    # 0.7 / 0.8× and 0.60 / 0.17 / 0.48 s at 1.1 / 1.0 / 0.9×, against 0.66 / 0.60 / 0.54 and
+    # 0.59 / 0.71 / 0.70 s cold (4.3 → 3.2 s over its 11 points); where the budgets no longer
+    # bind it has nothing to do (0.01 s). A basis handed to a fresh instance instead skips
+    # presolve and rebuilds HiGHS's factorisation and edge weights: 0.9 s where cold took 0.6 s.
     small = sf.n_cols < SIMPLEX_BELOW
     opts.say(f"LP relaxation ({sf.n_cols:,} columns, {sf.n_rows:,} rows)…")
     start = time.perf_counter()
     until = None if seconds is None else start + seconds + 1.0
     if small and warm is not None:
-        lp = _hot(sf, opts, seconds, until, warm)
+        warm.lp, lp = highs.solve_kept(warm.lp, sf, seconds, until, opts.threads)
     else:
         basis = warm.basis if warm is not None and warm.reused else None
         lp = highs.solve_lp(sf, threads=opts.threads, method=lp_method(sf),
@@ -108,26 +116,6 @@ def relaxation(
         return None
     log.lp_bound = sf.objective(lp.x)
     return LpPoint(lp.x, lp.col_dual, lp.basis)
-
-
-def _hot(sf: StandardForm, opts: SolverOptions, seconds: float | None, until: float | None,
-         warm: WarmState) -> highs.LpSolution:
-    """A small model's relaxation in a sweep: in the HiGHS instance the last point left
-    loaded (:class:`.highs.HotLp`), or in a new one kept for the next point. An instance
-    that ended without an optimum is dropped: the next point starts cold.
-
-    The demo's frontier, point by point from its ends: 0.64 (a new instance) / 0.50 / 0.43 s
-    at 0.6 / 0.7 / 0.8× and 0.60 / 0.17 / 0.48 s at 1.1 / 1.0 / 0.9×, against 0.66 / 0.60 /
-    0.54 and 0.59 / 0.71 / 0.70 s cold (4.3 → 3.2 s over its 11 points); where the budgets
-    no longer bind the instance has nothing to do (0.01 s). A basis handed to a fresh
-    instance instead skips presolve and rebuilds HiGHS's factorisation and edge weights:
-    0.9 s where cold took 0.6 s."""
-    if not (warm.reused and isinstance(warm.lp, highs.HotLp) and warm.lp.fits(sf)):
-        warm.lp = highs.HotLp(sf, opts.threads)
-    lp = warm.lp.solve(sf, seconds, until)
-    if not lp.optimal:
-        warm.lp = None
-    return lp
 
 
 def lp_method(sf: StandardForm) -> str:

@@ -4,7 +4,8 @@ Every other module hands this one a solver-neutral
 :class:`~svcplan.formulation.standard_form.StandardForm` and gets plain numpy back:
 
 - :func:`solve_lp` — an LP (relaxation, local LP of the marginals) with primal and duals;
-- :class:`HotLp` — a sweep's LP relaxation, kept loaded while its row bounds change (:mod:`.lp`);
+- :class:`HotLp` — a sweep's LP relaxation, kept loaded while its row bounds change, solved
+  in the kept instance or a new one by :func:`solve_kept` (:mod:`.lp`);
 - :func:`solve_mip` — a MIP (the main branch-and-bound, a search sub-model, a completion of
   a given plan, the elastic model of an explanation), with an honest :class:`Status`;
 - :class:`RepricedBlocks` — independent LPs kept in HiGHS while their objective changes
@@ -17,8 +18,8 @@ Here live the HiGHS options, the banner, Ctrl-C and deadline handling
 """
 
 from .blocks import RepricedBlocks
-from .lp import HotLp, LpSolution, solve_lp
+from .lp import HotLp, LpSolution, solve_kept, solve_lp
 from .mip import MipSolution, solve_mip, write_model
 
-__all__ = ["HotLp", "LpSolution", "MipSolution", "RepricedBlocks", "solve_lp", "solve_mip",
-           "write_model"]
+__all__ = ["HotLp", "LpSolution", "MipSolution", "RepricedBlocks", "solve_kept", "solve_lp",
+           "solve_mip", "write_model"]

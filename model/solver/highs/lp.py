@@ -100,5 +100,17 @@ class HotLp:
         return _lp_answer(self._h, run_interruptible(self._h, deadline=deadline), True)
 
 
+def solve_kept(kept: object | None, sf: StandardForm, seconds: float | None,
+               deadline: float | None, threads: int | None = None
+               ) -> tuple[HotLp | None, LpSolution]:
+    """``sf``'s LP in ``kept`` (a :class:`HotLp` a caller kept from its last solve) when it
+    :meth:`~HotLp.fits`, else in a new instance. Returns the instance to keep for the next
+    solve, None when this one ended without an optimum (the next starts cold), and the
+    answer."""
+    hot = kept if isinstance(kept, HotLp) and kept.fits(sf) else HotLp(sf, threads)
+    lp = hot.solve(sf, seconds, deadline)
+    return (hot if lp.optimal else None), lp
+
+
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a is b or np.array_equal(a, b)
