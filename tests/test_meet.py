@@ -16,7 +16,7 @@ from inprocess import InProcessRunner
 from test_sweep import _case, _scaled
 
 from svcplan import solve
-from svcplan.whatif import runners
+from svcplan.whatif import on_dask, runners
 from svcplan.whatif.meet import HIGH, LOW, BothEnds, run_both_ends
 
 
@@ -125,7 +125,7 @@ class _Call:
     def __init__(self, fn, *args):
         self._fn, self._args = fn, args
 
-    def result(self):
+    def result(self, timeout=None):
         return self._fn(*self._args)
 
 
@@ -164,7 +164,7 @@ class _DaskLosesTheMeeting(InProcessRunner):
     writes_outputs = False
 
     def both_ends(self, n: int):
-        return runners.OnActor(_LostActor(n, lose_after=1))
+        return on_dask.OnActor(_LostActor(n, lose_after=1))
 
     def submit_from_end(self, cases, start, options, end, shared, destinations=None) -> Future:
         fut: Future = Future()
@@ -243,7 +243,7 @@ def test_a_lost_actor_hands_back_nothing_more():
         def drain(self):
             raise OSError("the worker holding the actor is gone")
 
-    assert runners.OnActor(Lost()).drain() == []
+    assert on_dask.OnActor(Lost()).drain() == []
 
 
 @pytest.mark.slow

@@ -46,7 +46,8 @@ from ..outputs.excel import write_xlsx
 from ..outputs.files import CSV_ENCODING, write_csv
 from ..outputs.result import SolveResult
 from .meet import run_both_ends
-from .runners import DaskRunner, Destination, LocalRunner, StopRequest, error_result
+from .on_dask import DaskRunner
+from .runners import Destination, LocalRunner, StopRequest, error_result
 from .runners import solve_task as solve_task  # what a worker runs; imported from here by scripts
 from .scenarios import BASE, Planned, Scenario, check, plan
 from .summary import collect

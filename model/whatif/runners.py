@@ -1,16 +1,15 @@
-"""Where a batch's solves run: local worker processes or a Dask cluster, and Ctrl-C.
+"""Where a batch's solves run: local worker processes, and Ctrl-C.
 
 A runner takes tasks (the validated cases of one chain, a starting plan, solver options)
 and hands back their :class:`SolveResult` objects in order (:func:`solve_chain`: one worker
 solves a whole chain, so what one point learned stays in that process for the next);
 :mod:`.batch` decides what runs when. Local workers share this machine's disk, so each
 writes the folder of a scenario it solved itself (its :class:`Destination`), in parallel
-with the others; a Dask worker may be another machine, so it hands the result back and
-the client writes.
-Both runners offer the same small interface (``submit``, ``wait``, ``result``, ``restart``,
-``stop``, ``close``). :class:`StopRequest` turns Ctrl-C into a request the batch loop sees
-between scenarios, so a batch stops cleanly: finished scenarios stay finished, running
-solves are ended, nothing is half-written.
+with the others. The Dask runner (:mod:`.on_dask`: its workers may be other machines, so
+the client writes) offers the same small interface (``submit``, ``wait``, ``result``,
+``restart``, ``stop``, ``close``). :class:`StopRequest` turns Ctrl-C into a request the
+batch loop sees between scenarios, so a batch stops cleanly: finished scenarios stay
+finished, running solves are ended, nothing is half-written.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ from ..case.case import Case
 from ..outputs.files import write_outputs
 from ..outputs.result import SolveResult
 from ..solver.status import Status
-from .meet import BothEnds, Meeting
+from .meet import BothEnds
 
 
 class StopRequest:
@@ -318,77 +317,3 @@ class LocalRunner:
         if self._manager is not None:
             self._manager.shutdown()
             self._manager = None
-
-
-class DaskRunner:
-    """An existing Dask distributed cluster (``tcp://host:port``); needs the ``dask`` extra.
-    Its workers share no disk with the client: the client writes every folder. A sweep
-    solved from both ends shares its state through an actor (:class:`OnActor`)."""
-
-    writes_outputs = False
-
-    def __init__(self, address: str):
-        try:
-            from distributed import Client
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            msg = "--dask needs the optional extra: pip install 'svcplan[dask]'"
-            raise RuntimeError(msg) from exc
-        self.client = Client(address, timeout="20s")
-        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
-
-    def submit(self, *args):
-        return self.client.submit(solve_chain, *args, pure=False)
-
-    def both_ends(self, n: int) -> OnActor:
-        """The shared state of a sweep of ``n`` points solved from both ends (:mod:`.meet`):
-        a :class:`~.meet.Meeting` held as an actor by one worker of the cluster."""
-        with self.client.as_current():  # an actor handle binds to the current client
-            return OnActor(self.client.submit(Meeting, n, actor=True, pure=False).result())
-
-    def submit_from_end(self, *args):
-        return self.client.submit(solve_from_end, *args, pure=False)
-
-    def wait(self, futures):
-        from distributed import wait as dwait
-
-        try:  # short: Ctrl-C is seen between waits
-            return dwait(list(futures), timeout=0.5, return_when="FIRST_COMPLETED").done
-        except TimeoutError:
-            return set()
-
-    def result(self, fut) -> list[SolveResult]:
-        try:
-            return fut.result()
-        except Exception as exc:  # KilledWorker and friends: recorded, the batch goes on
-            return [error_result("?", f"worker failed: {type(exc).__name__}: {exc}")]
-
-    def restart(self) -> None:  # Dask reschedules lost tasks itself
-        pass
-
-    def stop(self) -> None:
-        """Ctrl-C: the cluster is not ours to stop; closing the client cancels our tasks."""
-
-    def close(self) -> None:
-        self.client.close()
-
-
-class OnActor:
-    """A :class:`~.meet.Meeting` actor behind the interface of :class:`~.meet.BothEnds`
-    (``take``, ``put``, ``drain``), each call waited for. A lost actor (its worker gone)
-    hands back nothing more: the points it never returned are run again as chains
-    (:mod:`.batch`), never reported solved."""
-
-    def __init__(self, actor: Any):
-        self.actor = actor
-
-    def take(self, end: int) -> int | None:
-        return self.actor.take(end).result()
-
-    def put(self, point: int, result: SolveResult) -> None:
-        self.actor.put(point, result).result()
-
-    def drain(self) -> list[tuple[int, SolveResult]]:
-        try:
-            return self.actor.drain().result()
-        except Exception:  # the worker holding it is lost: its points are not done
-            return []
