@@ -128,3 +128,38 @@ def test_blocks_made_lazily_and_sent_in_chunks_answer_the_same(cluster):
     there = ClusterBlocks(lazy.parts, n, cluster.scheduler_address, sizes=lazy.sizes, chunk=3)
     assert there.n_blocks == len(layout.parts)
     _answers_as(there, here, cost)
+
+
+@pytest.mark.slow
+def test_a_worker_process_killed_between_rounds_costs_a_bound_not_the_answer(monkeypatch):
+    """A worker process holding blocks is killed (SIGKILL) as the second pricing round
+    starts: that round reports the cluster failed instead of a bound, and the solve still
+    ends proven at the plain optimum (gap 0), never at a wrong one."""
+    import os
+    import signal
+
+    from svcplan.solver import cluster as on_cluster
+
+    case = _case(seed=9)
+    plain = solve(case, mip_gap=0, warm_start=False, marginals=False)
+    monkeypatch.setattr(lagrange, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(decompose, "BLOCK_COLUMNS", 30)
+    rounds = []
+    real = on_cluster.ClusterBlocks.solve
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as c, \
+            distributed.Client(c) as client:
+        pids = client.run(os.getpid)  # worker address -> process id
+
+        def kill_before_the_second(self, *args, **kwargs):
+            if len(rounds) == 1:
+                os.kill(pids[min(pids)], signal.SIGKILL)
+            rounds.append(real(self, *args, **kwargs))
+            return rounds[-1]
+
+        monkeypatch.setattr(on_cluster.ClusterBlocks, "solve", kill_before_the_second)
+        on_dask = solve(case, mip_gap=0, marginals=False, dask=c.scheduler_address)
+    assert len(rounds) >= 2 and rounds[0].optimal
+    assert not rounds[1].optimal and "Dask cluster failed" in rounds[1].message
+    assert on_dask.status == "optimal"
+    assert on_dask.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
