@@ -14,6 +14,7 @@ import signal
 import threading
 
 import pytest
+from test_sweep import _scaled
 
 from svcplan import load_case, solve
 from svcplan.whatif.batch import BatchOptions
@@ -77,8 +78,3 @@ def test_a_worker_killed_mid_frontier_loses_no_point_and_reports_none_wrongly(tm
     for s in SCALES:
         assert (tmp_path / f"budget={s:g}" / "summary.json").exists()
 
-
-def _scaled(case, s: float):
-    from svcplan.whatif.scenarios import Scenario, apply
-
-    return apply(case, Scenario(name=f"budget={s:g}", scale={"periods.budget": s}))
