@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # the solver stages load on the first solve (see solve)
     from .formulation.data import ModelData
     from .formulation.standard_form import StandardForm
     from .insight.marginals import Marginals
-    from .solver.strategy import SolveOutcome
+    from .solver.outcome import SolveOutcome
     from .solver.sweep import Sweep
 
 __all__ = ["SimulationResult", "SolveResult", "load_case", "simulate", "solve"]

@@ -26,8 +26,9 @@ from ..formulation.hooks import UsageError
 from ..formulation.recorder import Formulation
 from ..formulation.standard_form import StandardForm
 from .options import SolverOptions
+from .outcome import SolveOutcome
 from .status import Status
-from .strategy import DEFAULT_GAP, SolveOutcome
+from .strategy import DEFAULT_GAP
 
 #: MILP solvers Pyomo reaches, and how to install each (the hint of a missing one).
 MILP_SOLVERS = {

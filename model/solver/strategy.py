@@ -17,15 +17,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
 from ..formulation.standard_form import StandardForm
 from . import highs, pricing
 from .bound import SIMPLEX_BELOW, LpPoint, SearchLog, relaxation
-from .floors import describe, unmet_limits
+from .floors import unmet_limits
 from .options import SolverOptions
+from .outcome import (
+    NO_PLAN_YET,
+    WITH_PLAN_SO_FAR,
+    SolveOutcome,
+    from_mip,
+    honest_bound,
+    infeasible,
+    interrupted,
+    proven_by_lp,
+    record_search,
+)
 from .search import (
     START_SIZE,
     fractional_units,
@@ -41,27 +52,6 @@ from .sweep import WarmState
 
 #: HiGHS's own default relative gap; ``0`` proves optimality exactly.
 DEFAULT_GAP = 1e-4
-
-
-@dataclass
-class SolveOutcome:
-    """What the solver found, as plain numbers (no solver objects leave this module)."""
-
-    status: Status
-    objective: float | None
-    bound: float | None
-    mip_gap: float | None
-    x: np.ndarray | None  # value of each option variable, aligned with the option table
-    solve_seconds: float
-    n_variables: int
-    n_binaries: int
-    n_constraints: int
-    message: str = ""
-    warm_start_objective: float | None = None
-    col_values: np.ndarray | None = None  # every column of the standard form, for re-solves
-    #: the prices of the dense rows at a priced bound (per ``sf.rows_of(DENSE)``), else None
-    dense_prices: np.ndarray | None = None
-    details: dict = field(default_factory=dict)
 
 
 def solve_model(
@@ -89,30 +79,34 @@ def solve_model(
     log = SearchLog()
     if opts.warm_start and sf.is_mip and sf.n_rows:
         best, warm_obj, source = _incumbent(sf, opts, float(gap), initial, cluster, log, warm)
-        if log.lp_infeasible:  # no plan, proven without branch-and-bound (1.7 s on the demo)
-            out = _infeasible(sf, time.perf_counter() - start, log)
-            _record(out, source, log)
+        if log.interrupted:  # Ctrl-C: the plan so far, without starting branch-and-bound
+            out = interrupted(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start)
+            record_search(out, source, log)
             return out
-        if warm_obj is not None and not log.interrupted and _within_gap(
+        if log.lp_infeasible:  # no plan, proven without branch-and-bound (1.7 s on the demo)
+            out = infeasible(sf, time.perf_counter() - start, log)
+            record_search(out, source, log)
+            return out
+        if warm_obj is not None and _within_gap(
                 warm_obj, log.lp_bound, float(gap)):
             # The LP bound already proves the plan within the gap: no branch-and-bound.
             by = "LP bound from priced budget rows" if log.lp_method == "prices" else (
                 "LP relaxation bound")
-            out = _proven_by_lp(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start,
+            out = proven_by_lp(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start,
                                 Status.OPTIMAL,
                                 f"Optimal (warm-start plan proven within the gap by the {by})")
-            _record(out, source, log)
+            record_search(out, source, log)
             return out
         left = opts.remaining()
-        if warm_obj is not None and not log.interrupted and log.lp_method == "prices":
+        if warm_obj is not None and log.lp_method == "prices":
             # Priced bound: the model is too large for HiGHS's branch-and-bound (its root
             # LP alone took > 200 s at 300k, past the deadline and deaf to cancelSolve).
-            out = _proven_by_lp(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start,
+            out = proven_by_lp(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start,
                                 Status.FEASIBLE, "searched plan within the reported gap of the LP "
                                 "bound (priced budget rows); branch-and-bound skipped at this size")
-            _record(out, source, log)
+            record_search(out, source, log)
             return out
-        if (warm_obj is not None and not log.interrupted and left is not None
+        if (warm_obj is not None and left is not None
                 and (log.lp_bound is None or left < 2 * log.lp_seconds)):
             # HiGHS's root LP takes longer than the LP relaxation did (dual simplex) — and
             # when that relaxation did not even finish, HiGHS's MIP ignores its time limit
@@ -120,29 +114,24 @@ def solve_model(
             message = ("time limit: returning the searched plan, bound from the LP relaxation"
                        if log.lp_bound is not None else "time limit: the LP relaxation did not "
                        "finish; returning the searched thriftiest plan (no bound)")
-            out = _proven_by_lp(sf, best, warm_obj, log.lp_bound,
+            out = proven_by_lp(sf, best, warm_obj, log.lp_bound,
                                 time.perf_counter() - start, Status.TIME_LIMIT, message)
-            _record(out, source, log)
+            record_search(out, source, log)
             return out
     # HiGHS's own copy of the model (1–1.5 GB at 1M binaries) only when its MIP runs
     left = opts.remaining()
     opts.say("branch-and-bound (HiGHS)…")
     mip = highs.solve_mip(sf, threads=opts.threads, log=opts.log, rel_gap=float(gap),
                           abs_gap=1e-6, seconds=left, deadline=opts.deadline,
-                          start=best if warm_obj is not None else None, cancel=log.interrupted)
-    interrupted = mip.interrupted or log.interrupted
-    out = _outcome(sf, mip, time.perf_counter() - start, warm_obj)
-    if not interrupted and out.status == Status.FEASIBLE and opts.remaining() == 0.0:
+                          start=best if warm_obj is not None else None)
+    out = from_mip(sf, mip, time.perf_counter() - start, warm_obj)
+    if not mip.interrupted and out.status == Status.FEASIBLE and opts.remaining() == 0.0:
         out.status, out.message = Status.TIME_LIMIT, "Time limit reached"  # cancelled by us
-    _record(out, source, log)
-    _honest_bound(out, log.lp_bound, log.lp_method)
-    if interrupted:
+    record_search(out, source, log)
+    honest_bound(out, log.lp_bound, log.lp_method)
+    if mip.interrupted:
         out.details["interrupted"] = True
-        out.message = (
-            "interrupted (Ctrl-C); returning the best plan found so far"
-            if out.x is not None
-            else "interrupted (Ctrl-C) before any plan was found"
-        )
+        out.message = WITH_PLAN_SO_FAR if out.x is not None else NO_PLAN_YET
     elif out.status == Status.TIME_LIMIT and out.x is None:
         out.message = "no plan found within the time limit"
     return out
@@ -173,7 +162,40 @@ def _incumbent(
         left = opts.remaining()
         return default if left is None else frac * left
 
-    candidates = []
+    candidates: list = []
+    lp = None
+    try:
+        lp = _candidates(sf, opts, gap, initial, cluster, log, warm, share, candidates)
+    except KeyboardInterrupt:  # Ctrl-C in our own code between two HiGHS runs (a run stops
+        log.interrupted = True  # by itself and says so): the plans built so far stand
+    best, value, source = _best(sf, candidates)
+    if best is None or log.interrupted:
+        return best, value, source
+    seconds = share(0.85, max(5.0, 2.0 * log.lp_seconds))
+    reduced = lp.reduced if lp is not None else np.zeros(sf.n_cols)
+    try:
+        improved = neighbourhood_search(sf, best, reduced, cluster, gap, opts, seconds, log,
+                                        lp_units=_few_fractional(sf, lp, log, best))
+    except KeyboardInterrupt:
+        log.interrupted = True
+        return best, value, source
+    v = sf.objective(improved)
+    if v > value:
+        best, value = improved, v
+        source += " + neighbourhood search"
+    return best, value, source
+
+
+def _candidates(
+    sf: StandardForm, opts: SolverOptions, gap: float,
+    initial: np.ndarray | Callable[[], np.ndarray] | None, cluster: np.ndarray | None,
+    log: SearchLog, warm: WarmState | None,
+    share: Callable[[float, float | None], float | None], candidates: list,
+) -> LpPoint | None:
+    """Append ``(plan, source)`` pairs to ``candidates`` as they are found (so a Ctrl-C
+    between two steps keeps the ones before it): the LP point rounded, re-spent, rounded
+    again at tighter prices; the thriftiest plan where there is no LP point to round; the
+    previous plan completed. Returns the LP point (None if there is none)."""
     lp = None
     if pricing.applies(sf, opts.prices):
         lp = pricing.lagrangian(sf, opts, share(0.5, None), log, gap, warm=warm,
@@ -212,6 +234,11 @@ def _incumbent(
         # when the rounding has not already proven its plan within the gap
         plan = initial() if callable(initial) else initial
         candidates.append((from_start(sf, plan, opts), "previous plan"))
+    return lp
+
+
+def _best(sf: StandardForm, candidates: list) -> tuple[np.ndarray | None, float | None, str]:
+    """The candidate worth most: ``(columns, objective, source)``; the first of equals."""
     best, value, source = None, None, "none"
     for x, name in candidates:
         if x is None:
@@ -219,15 +246,6 @@ def _incumbent(
         v = sf.objective(x)
         if value is None or v > value + 1e-9 * max(1.0, abs(value)):
             best, value, source = x, v, name
-    if best is not None and not log.interrupted:
-        seconds = share(0.85, max(5.0, 2.0 * log.lp_seconds))
-        reduced = lp.reduced if lp is not None else np.zeros(sf.n_cols)
-        improved = neighbourhood_search(sf, best, reduced, cluster, gap, opts, seconds, log,
-                                        lp_units=_few_fractional(sf, lp, log, best))
-        v = sf.objective(improved)
-        if v > value:
-            best, value = improved, v
-            source += " + neighbourhood search"
     return best, value, source
 
 
@@ -319,81 +337,3 @@ def _few_fractional(sf: StandardForm, lp: LpPoint | None, log: SearchLog,
         if len(both) <= START_SIZE // 2:
             units = both
     return units if len(units) <= START_SIZE // 2 else None
-
-
-def _record(out: SolveOutcome, source: str, log: SearchLog) -> None:
-    out.dense_prices = log.prices if log.lp_method == "prices" else None
-    out.details["warm_start"] = source
-    out.details["search"] = {
-        "lp_seconds": round(log.lp_seconds, 3), "lp_bound": log.lp_bound,
-        "lp_method": log.lp_method, "blocks": log.blocks, "links_priced": log.links_priced,
-        "dask": log.dask,
-        "rounded_objective": log.rounded_objective, "rounds": log.rounds,
-        "improved": log.improved, "search_seconds": round(log.seconds, 3),
-        "objectives": log.objectives, "trace": log.trace,
-    }
-
-
-def _honest_bound(out: SolveOutcome, lp_bound: float | None, lp_method: str = "lp") -> None:
-    """A MIP stopped early may have no dual bound yet, or only a weak one (root LP
-    unfinished); the warm start's LP relaxation is a true bound too: report the tighter."""
-    if lp_bound is None or not np.isfinite(lp_bound):
-        return
-    if out.bound is not None and out.bound <= lp_bound + 1e-9 * max(1.0, abs(lp_bound)):
-        return
-    out.bound = lp_bound
-    if out.objective is not None:
-        out.mip_gap = max(0.0, lp_bound - out.objective) / max(abs(out.objective), 1e-9)
-    out.details["bound_from"] = "LP relaxation" if lp_method != "prices" else "priced budget rows"
-
-
-def _proven_by_lp(
-    sf: StandardForm, plan: np.ndarray, objective: float, bound: float | None, seconds: float,
-    status: Status, message: str,
-) -> SolveOutcome:
-    """The incumbent as the answer, with the LP relaxation value as its bound (if any)."""
-    bound = None if bound is None else max(bound, objective)
-    return SolveOutcome(
-        status=status,
-        objective=objective,
-        bound=bound,
-        mip_gap=None if bound is None else (bound - objective) / max(abs(objective), 1e-12),
-        x=plan[sf.x_cols],
-        solve_seconds=seconds,
-        n_variables=sf.n_cols,
-        n_binaries=int(sf.integer.sum()),
-        n_constraints=sf.n_rows,
-        message=message,
-        warm_start_objective=objective,
-        col_values=plan,
-    )
-
-
-def _infeasible(sf: StandardForm, seconds: float, log: SearchLog) -> SolveOutcome:
-    """No plan exists: the LP relaxation of the model is infeasible (or a limit is unmet)."""
-    return SolveOutcome(status=Status.INFEASIBLE, objective=None, bound=None, mip_gap=None,
-                        x=None, solve_seconds=seconds, n_variables=sf.n_cols,
-                        n_binaries=int(sf.integer.sum()), n_constraints=sf.n_rows,
-                        message=describe(sf, log.unmet) if log.unmet else
-                        "Infeasible (the LP relaxation has no solution)")
-
-
-def _outcome(
-    sf: StandardForm, mip: highs.MipSolution, seconds: float, warm_obj: float | None
-) -> SolveOutcome:
-    """HiGHS's answer as an outcome: the option columns picked out of the full solution."""
-    x = None if mip.x is None else mip.x[sf.x_cols]
-    return SolveOutcome(
-        status=mip.status,
-        objective=mip.objective,
-        bound=mip.bound,
-        mip_gap=mip.gap,
-        x=x,
-        solve_seconds=seconds,
-        n_variables=sf.n_cols,
-        n_binaries=int(sf.integer.sum()),
-        n_constraints=sf.n_rows,
-        message=mip.message,
-        warm_start_objective=warm_obj,
-        col_values=mip.x,
-    )

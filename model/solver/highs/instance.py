@@ -72,23 +72,18 @@ def loaded(sf: StandardForm, threads: int | None, log: bool = False) -> highspy.
     return h
 
 
-def run_interruptible(
-    h: highspy.Highs, cancel: bool = False, deadline: float | None = None
-) -> bool:
+def run_interruptible(h: highspy.Highs, deadline: float | None = None) -> bool:
     """Run HiGHS in its worker thread so Ctrl-C stops the search instead of killing us.
 
     The main thread waits in short slices; a ``KeyboardInterrupt`` (SIGINT) asks HiGHS to
     stop at its next interrupt check (``cancelSolve``) and we keep waiting, so the caller
     still gets the incumbent, the bound and an honest status. Returns True if interrupted.
-    ``cancel`` stops at once (Ctrl-C came during an earlier phase): HiGHS still reports the
-    solution it was given. ``deadline`` (a ``time.perf_counter()`` value) is enforced here
+    ``deadline`` (a ``time.perf_counter()`` value) is enforced here
     too: on large MIPs HiGHS checks its own ``time_limit`` only between phases and was
     seen to run 575 s past a 140 s limit (300k binaries, presolve and root LP).
     """
     h.HandleUserInterrupt = True
     thread = h.startSolve()
-    if cancel:
-        h.cancelSolve()
     interrupted = timed_out = False
     while True:
         try:
