@@ -211,7 +211,8 @@ def solve(
         res.classes = group_table(a, "product_class")
         res.objective = mode_objective(case, res.periods, chosen)
         duals = None
-        if marginals and out.col_values is not None:
+        if marginals and out.col_values is not None and not res.interrupted:
+            # not after Ctrl-C: the planner asked to stop, not for another LP
             marg = _marginal_values(sf, data, case.periods, out, opts.remaining(), sweep)
             res.attach_marginals(marg, case.periods)
             duals = marg.target_duals()

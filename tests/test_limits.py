@@ -136,6 +136,7 @@ def test_ctrl_c_during_the_rounding_returns_its_plan_without_branch_and_bound(ha
     assert summary["solver_message"] == "interrupted (Ctrl-C); returning the best plan found so far"
     assert summary["bound"] == summary["search"]["lp_bound"] >= summary["objective"]
     assert (out / "assignment.csv").exists()
+    assert summary.get("marginals") is None  # nor the marginal values' LP after a stop
 
 
 def test_ctrl_c_before_the_solve_leaves_no_summary(tmp_path, monkeypatch):
