@@ -72,7 +72,7 @@ def test_rounding_and_search_give_feasible_plans_that_only_improve():
     assert _value(mat, x0) <= log.lp_bound + 1e-6
     cluster = np.zeros(mat.owner.max() + 1, dtype=np.int64)
     cluster[data.options["u"].to_numpy()] = data.options["product"].factorize()[0]
-    x1 = neighbourhood_search(mat, x0, reduced, cluster, 0.0, SolverOptions(), 8.0, log)
+    x1 = neighbourhood_search(mat, x0, reduced, cluster, 0.0, SolverOptions(), 3.0, log)
     _assert_feasible(mat, x1)
     assert log.rounds > 0, "the search must run on a model of this size"
     assert _value(mat, x0) - 1e-6 <= _value(mat, x1) <= log.lp_bound + 1e-6
@@ -204,7 +204,7 @@ def test_without_the_lp_the_solve_still_returns_a_feasible_plan(monkeypatch):
     case = Case.from_tables(tables, settings)
     best = solve(case, mip_gap=1e-3, marginals=False)  # its bound is above every plan
     monkeypatch.setattr(strategy, "relaxation", lambda *a, **k: None)
-    res = solve(case, time_limit=8, marginals=False)
+    res = solve(case, time_limit=4, marginals=False)
     assert res.status in ("time_limit", "feasible", "optimal")
     assert res.warm_start.startswith("thrifty plan")
     assert res.objective <= best.bound + 1e-9 * abs(best.bound)

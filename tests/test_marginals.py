@@ -346,7 +346,7 @@ def test_a_sweep_does_not_retry_a_local_lp_that_ran_out_of_time(tmp_path, monkey
 
     monkeypatch.setattr(marginals, "marginal_values", counted)
     monkeypatch.setattr(marginals, "time_budget", lambda solve_seconds, remaining: 0.01)
-    tables, settings = generate_case(5, 40, 5, 12, seed=1, capacity=True, tightness=0.7)
+    tables, settings = generate_case(4, 20, 5, 12, seed=1, capacity=True, tightness=0.7)
     case = load_case(write_generated(tables, settings, tmp_path / "c"))
     scenarios, _ = budget_scenarios(case, [1.0, 0.9, 0.8])
     sweep, statuses = Sweep(), []
