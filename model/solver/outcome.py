@@ -21,6 +21,7 @@ from .status import Status
 WITH_PLAN_SO_FAR = "interrupted (Ctrl-C); returning the best plan found so far"
 NO_PLAN_YET = "interrupted (Ctrl-C) before any plan was found"
 
+
 @dataclass
 class SolveOutcome:
     """What the solver found, as plain numbers (no solver objects leave the solver stage)."""

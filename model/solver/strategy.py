@@ -11,6 +11,9 @@ The flow of one solve (:func:`solve_model`), all within one deadline:
    so when the plan is within the requested gap of it we are done without branch-and-bound;
 3. otherwise give the plan to HiGHS (``setSolution``) and let its MIP close the gap with
    whatever time is left; report the tighter of its bound and the LP bound.
+
+Ctrl-C during step 2 ends the solve there with the best plan built so far; each way a solve
+ends is made in :mod:`.outcome`.
 """
 
 from __future__ import annotations
@@ -87,14 +90,13 @@ def solve_model(
             out = infeasible(sf, time.perf_counter() - start, log)
             record_search(out, source, log)
             return out
-        if warm_obj is not None and _within_gap(
-                warm_obj, log.lp_bound, float(gap)):
+        if warm_obj is not None and _within_gap(warm_obj, log.lp_bound, float(gap)):
             # The LP bound already proves the plan within the gap: no branch-and-bound.
             by = "LP bound from priced budget rows" if log.lp_method == "prices" else (
                 "LP relaxation bound")
             out = proven_by_lp(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start,
-                                Status.OPTIMAL,
-                                f"Optimal (warm-start plan proven within the gap by the {by})")
+                               Status.OPTIMAL,
+                               f"Optimal (warm-start plan proven within the gap by the {by})")
             record_search(out, source, log)
             return out
         left = opts.remaining()
@@ -102,8 +104,8 @@ def solve_model(
             # Priced bound: the model is too large for HiGHS's branch-and-bound (its root
             # LP alone took > 200 s at 300k, past the deadline and deaf to cancelSolve).
             out = proven_by_lp(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start,
-                                Status.FEASIBLE, "searched plan within the reported gap of the LP "
-                                "bound (priced budget rows); branch-and-bound skipped at this size")
+                               Status.FEASIBLE, "searched plan within the reported gap of the LP "
+                               "bound (priced budget rows); branch-and-bound skipped at this size")
             record_search(out, source, log)
             return out
         if (warm_obj is not None and left is not None
@@ -115,7 +117,7 @@ def solve_model(
                        if log.lp_bound is not None else "time limit: the LP relaxation did not "
                        "finish; returning the searched thriftiest plan (no bound)")
             out = proven_by_lp(sf, best, warm_obj, log.lp_bound,
-                                time.perf_counter() - start, Status.TIME_LIMIT, message)
+                               time.perf_counter() - start, Status.TIME_LIMIT, message)
             record_search(out, source, log)
             return out
     # HiGHS's own copy of the model (1–1.5 GB at 1M binaries) only when its MIP runs

@@ -78,9 +78,9 @@ def run_interruptible(h: highspy.Highs, deadline: float | None = None) -> bool:
     The main thread waits in short slices; a ``KeyboardInterrupt`` (SIGINT) asks HiGHS to
     stop at its next interrupt check (``cancelSolve``) and we keep waiting, so the caller
     still gets the incumbent, the bound and an honest status. Returns True if interrupted.
-    ``deadline`` (a ``time.perf_counter()`` value) is enforced here
-    too: on large MIPs HiGHS checks its own ``time_limit`` only between phases and was
-    seen to run 575 s past a 140 s limit (300k binaries, presolve and root LP).
+    ``deadline`` (a ``time.perf_counter()`` value) is enforced here too: on large MIPs HiGHS
+    checks its own ``time_limit`` only between phases and was seen to run 575 s past a 140 s
+    limit (300k binaries, presolve and root LP).
     """
     h.HandleUserInterrupt = True
     thread = h.startSolve()

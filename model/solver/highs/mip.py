@@ -37,8 +37,8 @@ def solve_mip(
     """Solve ``sf`` as a MIP (an LP if it has no integer column) and classify the outcome.
 
     ``start`` (every column) is handed to HiGHS as its first incumbent; ``target``: stop at
-    the first plan worth more than this (HiGHS's ``objective_target``). Gaps and limits left None keep HiGHS's
-    defaults. Never "unknown": a plan without a proof is ``feasible``, no plan ``error``.
+    the first plan worth more than this (HiGHS's ``objective_target``). Gaps and limits left
+    None keep HiGHS's defaults. Never "unknown": a plan without a proof is ``feasible``, no plan ``error``.
     An answer whose columns do not give its objective is never returned: on a tiny case
     HiGHS, started from a plan, reported the optimum (−1) but handed back the start's
     columns (−2); the MIP is then solved again without the start.
