@@ -163,3 +163,61 @@ def test_a_worker_process_killed_between_rounds_costs_a_bound_not_the_answer(mon
     assert not rounds[1].optimal and "Dask cluster failed" in rounds[1].message
     assert on_dask.status == "optimal"
     assert on_dask.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_a_worker_process_killed_within_a_round_costs_that_round_not_the_answer(monkeypatch):
+    """As above, but the kill lands while the second round's block solves run on the
+    workers: each worker holds every block solve 0.5 s, and one is killed (SIGKILL) 0.2 s
+    after the round's calls went out. That round reports the cluster failed; the solve
+    still ends proven at the plain optimum (gap 0)."""
+    import os
+    import signal
+    import threading
+
+    from svcplan.solver import cluster as on_cluster
+
+    def hold_block_solves(seconds: float) -> None:  # runs in each worker process
+        import time as clock
+
+        from svcplan.solver import highs as worker_highs
+
+        real_solve = worker_highs.RepricedBlocks.solve
+
+        def held(self, *args, **kwargs):
+            clock.sleep(seconds)
+            return real_solve(self, *args, **kwargs)
+
+        worker_highs.RepricedBlocks.solve = held
+
+    case = _case(seed=9)
+    plain = solve(case, mip_gap=0, warm_start=False, marginals=False)
+    monkeypatch.setattr(lagrange, "MIN_COLUMNS", 0)
+    monkeypatch.setattr(decompose, "BLOCK_COLUMNS", 30)
+    rounds, killed = [], []
+    real = on_cluster.ClusterBlocks.solve
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as c, \
+            distributed.Client(c) as client:
+        pids = client.run(os.getpid)  # worker address -> process id
+        client.run(hold_block_solves, 0.5)
+
+        def kill_within_the_second(self, *args, **kwargs):
+            if len(rounds) == 1:
+                def kill() -> None:
+                    killed.append(time.perf_counter())
+                    os.kill(pids[min(pids)], signal.SIGKILL)
+
+                threading.Timer(0.2, kill).start()
+            start = time.perf_counter()
+            rounds.append((start, real(self, *args, **kwargs), time.perf_counter()))
+            return rounds[-1][1]
+
+        monkeypatch.setattr(on_cluster.ClusterBlocks, "solve", kill_within_the_second)
+        on_dask = solve(case, mip_gap=0, marginals=False, dask=c.scheduler_address)
+    (_, first, _), (began, second, ended) = rounds[:2]
+    assert first.optimal
+    assert began < killed[0] < ended  # the worker died while the round waited for it
+    assert not second.optimal and "Dask cluster failed" in second.message
+    assert on_dask.status == "optimal"
+    assert on_dask.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
