@@ -166,6 +166,41 @@ def test_ctrl_c_before_the_solve_leaves_no_summary(tmp_path, monkeypatch):
     assert not (out / "summary.json").exists()
 
 
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_while_the_outputs_are_written_finishes_them_first(tmp_path, monkeypatch,
+                                                                  presses):
+    """Ctrl-C once the solve is done: one press lets the outputs finish (exit 0, every file,
+    and the console says so); a second abandons them (no summary.json: an unfinished run)."""
+    import os
+    import signal
+
+    from typer.testing import CliRunner
+
+    from svcplan.cli.app import app
+    from svcplan.outputs.result import SolveResult
+
+    real_write = SolveResult.write
+
+    def pressed_while_writing(self, *args, **kwargs):
+        for _ in range(presses):
+            os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C, to this process
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(SolveResult, "write", pressed_while_writing)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["solve", str(write_case(tmp_path, BASE)), "--out", str(out)])
+    assert "Traceback" not in result.output
+    assert "writing its outputs first" in result.output
+    if presses == 1:
+        assert result.exit_code == 0, result.output
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["status"] == "optimal" and (out / "results.xlsx").exists()
+    else:
+        assert result.exit_code in (1, 130)
+        assert not (out / "summary.json").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handed back
+
+
 def test_rerun_into_the_same_folder_leaves_no_stale_files(tmp_path):
     out = tmp_path / "out"
     ok = load_case(write_case(tmp_path, BASE, "ok"))

@@ -9,6 +9,10 @@ replace it here (``monkeypatch.setattr(svcplan.cli.solve, "solve", ...)``).
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -53,6 +57,33 @@ def say_phase(message: str) -> None:
     long as the LP relaxation, rounding and search take (13 s of a 7,344-binary case at gap
     0), until HiGHS's branch-and-bound begins."""
     console.print(f"svcplan: {message}", highlight=False, markup=False)
+
+
+@contextmanager
+def outputs_first() -> Iterator[None]:
+    """Ctrl-C once the solve is done: the outputs are finished first, and a second Ctrl-C
+    abandons them (exit 130; the folder then lacks summary.json, the mark of a complete run).
+
+    The plan is what the planner waited for, and its files take a while at scale (the
+    workbook of a 1M-binary plan takes half a minute): a Ctrl-C there used to leave the
+    CSVs without the workbook and summary. Only the main thread can take the signal."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+
+    def finish_first(signum: int, frame: object) -> None:
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(signum)
+        err_console.print("Ctrl-C: the plan is solved; writing its outputs first "
+                          "(Ctrl-C again to abandon them)")
+
+    previous = signal.signal(signal.SIGINT, finish_first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def solve_cmd(
@@ -101,7 +132,8 @@ def solve_cmd(
         else:  # one status line per phase: long runs show what they are doing
             with console.status("solving…") as status:
                 res = solve(c, progress=status.update, **kw)
-        written = res.write(target)  # inside the try: a failure writing outputs is reported, not a traceback
+        with outputs_first():  # inside the try: a failure writing outputs is reported, not a traceback
+            written = res.write(target)
     except UsageError as exc:  # a solver that is not installed, an extension that fails
         fail(str(exc))
     except CaseError as exc:  # refused before building (too large for the memory available)
