@@ -130,65 +130,33 @@ def test_blocks_made_lazily_and_sent_in_chunks_answer_the_same(cluster):
     _answers_as(there, here, cost)
 
 
-@pytest.mark.slow
-def test_a_worker_process_killed_between_rounds_costs_a_bound_not_the_answer(monkeypatch):
-    """A worker process holding blocks is killed (SIGKILL) as the second pricing round
-    starts: that round reports the cluster failed instead of a bound, and the solve still
-    ends proven at the plain optimum (gap 0), never at a wrong one."""
-    import os
-    import signal
+def _hold_block_solves(seconds: float) -> None:
+    """Run in each worker process (``client.run``): every block solve waits ``seconds``
+    first, so a round is still running there when the test kills the worker."""
+    import time as clock
 
-    from svcplan.solver import cluster as on_cluster
+    from svcplan.solver import highs as worker_highs
 
-    case = _case(seed=9)
-    plain = solve(case, mip_gap=0, warm_start=False, marginals=False)
-    monkeypatch.setattr(lagrange, "MIN_COLUMNS", 0)
-    monkeypatch.setattr(decompose, "BLOCK_COLUMNS", 30)
-    rounds = []
-    real = on_cluster.ClusterBlocks.solve
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as c, \
-            distributed.Client(c) as client:
-        pids = client.run(os.getpid)  # worker address -> process id
+    real_solve = worker_highs.RepricedBlocks.solve
 
-        def kill_before_the_second(self, *args, **kwargs):
-            if len(rounds) == 1:
-                os.kill(pids[min(pids)], signal.SIGKILL)
-            rounds.append(real(self, *args, **kwargs))
-            return rounds[-1]
+    def held(self, *args, **kwargs):
+        clock.sleep(seconds)
+        return real_solve(self, *args, **kwargs)
 
-        monkeypatch.setattr(on_cluster.ClusterBlocks, "solve", kill_before_the_second)
-        on_dask = solve(case, mip_gap=0, marginals=False, dask=c.scheduler_address)
-    assert len(rounds) >= 2 and rounds[0].optimal
-    assert not rounds[1].optimal and "Dask cluster failed" in rounds[1].message
-    assert on_dask.status == "optimal"
-    assert on_dask.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
+    worker_highs.RepricedBlocks.solve = held
 
 
-@pytest.mark.slow
-def test_a_worker_process_killed_within_a_round_costs_that_round_not_the_answer(monkeypatch):
-    """As above, but the kill lands while the second round's block solves run on the
-    workers: each worker holds every block solve 0.5 s, and one is killed (SIGKILL) 0.2 s
-    after the round's calls went out. That round reports the cluster failed; the solve
-    still ends proven at the plain optimum (gap 0)."""
+def _second_round_loses_a_worker(monkeypatch, delay: float | None = None, hold: float = 0.0):
+    """Solve ``_case(seed=9)`` at gap 0 with its blocks on a LocalCluster of two worker
+    processes, one of which is killed (SIGKILL) in the second pricing round: as the round
+    starts (``delay`` None) or ``delay`` s after its calls went out, each worker holding its
+    block solves ``hold`` s. Returns the plain solve, the one on Dask, the rounds as
+    ``(began, answer, ended)`` and when the worker was killed."""
     import os
     import signal
     import threading
 
     from svcplan.solver import cluster as on_cluster
-
-    def hold_block_solves(seconds: float) -> None:  # runs in each worker process
-        import time as clock
-
-        from svcplan.solver import highs as worker_highs
-
-        real_solve = worker_highs.RepricedBlocks.solve
-
-        def held(self, *args, **kwargs):
-            clock.sleep(seconds)
-            return real_solve(self, *args, **kwargs)
-
-        worker_highs.RepricedBlocks.solve = held
 
     case = _case(seed=9)
     plain = solve(case, mip_gap=0, warm_start=False, marginals=False)
@@ -200,21 +168,49 @@ def test_a_worker_process_killed_within_a_round_costs_that_round_not_the_answer(
                                   host="127.0.0.1", dashboard_address=None) as c, \
             distributed.Client(c) as client:
         pids = client.run(os.getpid)  # worker address -> process id
-        client.run(hold_block_solves, 0.5)
+        if hold:
+            client.run(_hold_block_solves, hold)
 
-        def kill_within_the_second(self, *args, **kwargs):
+        def kill() -> None:
+            killed.append(time.perf_counter())
+            os.kill(pids[min(pids)], signal.SIGKILL)
+
+        def killing_in_the_second(self, *args, **kwargs):
             if len(rounds) == 1:
-                def kill() -> None:
-                    killed.append(time.perf_counter())
-                    os.kill(pids[min(pids)], signal.SIGKILL)
-
-                threading.Timer(0.2, kill).start()
-            start = time.perf_counter()
-            rounds.append((start, real(self, *args, **kwargs), time.perf_counter()))
+                if delay is None:
+                    kill()
+                else:
+                    threading.Timer(delay, kill).start()
+            began = time.perf_counter()
+            rounds.append((began, real(self, *args, **kwargs), time.perf_counter()))
             return rounds[-1][1]
 
-        monkeypatch.setattr(on_cluster.ClusterBlocks, "solve", kill_within_the_second)
+        monkeypatch.setattr(on_cluster.ClusterBlocks, "solve", killing_in_the_second)
         on_dask = solve(case, mip_gap=0, marginals=False, dask=c.scheduler_address)
+    return plain, on_dask, rounds, killed
+
+
+@pytest.mark.slow
+def test_a_worker_process_killed_between_rounds_costs_a_bound_not_the_answer(monkeypatch):
+    """A worker process holding blocks is killed (SIGKILL) as the second pricing round
+    starts: that round reports the cluster failed instead of a bound, and the solve still
+    ends proven at the plain optimum (gap 0), never at a wrong one."""
+    plain, on_dask, rounds, _ = _second_round_loses_a_worker(monkeypatch)
+    answers = [answer for _, answer, _ in rounds]
+    assert len(answers) >= 2 and answers[0].optimal
+    assert not answers[1].optimal and "Dask cluster failed" in answers[1].message
+    assert on_dask.status == "optimal"
+    assert on_dask.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_a_worker_process_killed_within_a_round_costs_that_round_not_the_answer(monkeypatch):
+    """As above, but the kill lands while the second round's block solves run on the
+    workers: each worker holds every block solve 0.5 s, and one is killed (SIGKILL) 0.2 s
+    after the round's calls went out. That round reports the cluster failed; the solve
+    still ends proven at the plain optimum (gap 0)."""
+    plain, on_dask, rounds, killed = _second_round_loses_a_worker(monkeypatch, delay=0.2,
+                                                                  hold=0.5)
     (_, first, _), (began, second, ended) = rounds[:2]
     assert first.optimal
     assert began < killed[0] < ended  # the worker died while the round waited for it
