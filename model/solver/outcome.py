@@ -102,11 +102,17 @@ def interrupted(sf: StandardForm, plan: np.ndarray | None, objective: float | No
     if plan is None:
         out = SolveOutcome(status=Status.TIME_LIMIT, objective=None, bound=None, mip_gap=None,
                            x=None, solve_seconds=seconds, n_variables=sf.n_cols,
-                           n_binaries=int(sf.integer.sum()), n_constraints=sf.n_rows,
-                           message=NO_PLAN_YET)
+                           n_binaries=int(sf.integer.sum()), n_constraints=sf.n_rows)
     else:
-        out = proven_by_lp(sf, plan, objective, bound, seconds, Status.FEASIBLE, WITH_PLAN_SO_FAR)
+        out = proven_by_lp(sf, plan, objective, bound, seconds, Status.FEASIBLE, "")
+    return mark_interrupted(out)
+
+
+def mark_interrupted(out: SolveOutcome) -> SolveOutcome:
+    """Say that Ctrl-C cut ``out`` short (``interrupted`` in summary.json), and whether a
+    plan came of it: the one wording for Ctrl-C before and during branch-and-bound."""
     out.details["interrupted"] = True
+    out.message = WITH_PLAN_SO_FAR if out.x is not None else NO_PLAN_YET
     return out
 
 

@@ -30,13 +30,12 @@ from .bound import SIMPLEX_BELOW, LpPoint, SearchLog, relaxation
 from .floors import unmet_limits
 from .options import SolverOptions
 from .outcome import (
-    NO_PLAN_YET,
-    WITH_PLAN_SO_FAR,
     SolveOutcome,
     from_mip,
     honest_bound,
     infeasible,
     interrupted,
+    mark_interrupted,
     proven_by_lp,
     record_search,
 )
@@ -132,8 +131,7 @@ def solve_model(
     record_search(out, source, log)
     honest_bound(out, log.lp_bound, log.lp_method)
     if mip.interrupted:
-        out.details["interrupted"] = True
-        out.message = WITH_PLAN_SO_FAR if out.x is not None else NO_PLAN_YET
+        mark_interrupted(out)
     elif out.status == Status.TIME_LIMIT and out.x is None:
         out.message = "no plan found within the time limit"
     return out
