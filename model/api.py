@@ -24,6 +24,7 @@ from .outputs.result import SolveResult
 from .outputs.tables import assignment_table, choose, group_table, period_table
 from .outputs.targets import mode_objective, target_table
 from .simulation.run import SimulationResult, simulate
+from .solver.interrupts import finish_first
 from .solver.options import SolverOptions
 from .solver.status import Status
 from .solver.warmstart import start_vector
@@ -203,22 +204,39 @@ def solve(
                 [{"kind": "note", "message": f"note: no explanation ({type(exc).__name__}: {exc})"}]
             )
     if out.x is not None:
-        chosen = choose(data.options, out.x)
-        a = assignment_table(case, chosen, data.levels, data.unit_periods)
-        res.assignment = a
-        res.periods = period_table(case, a, data.levels)
-        res.segments = group_table(a, "segment")
-        res.classes = group_table(a, "product_class")
-        res.objective = mode_objective(case, res.periods, chosen)
+        # Ctrl-C while the tables are built (a second or two at 1M binaries) lets them
+        # finish: the plan is solved, and the planner asked to stop, not to lose it
+        with finish_first(lambda: opts.say(TABLES_FIRST)) as press:
+            _attach_tables(res, case, data, out.x)
+        res.interrupted |= press.requested
         duals = None
         if marginals and out.col_values is not None and not res.interrupted:
             # not after Ctrl-C: the planner asked to stop, not for another LP
             marg = _marginal_values(sf, data, case.periods, out, opts.remaining(), sweep)
             res.attach_marginals(marg, case.periods)
+            res.interrupted |= marg.interrupted  # Ctrl-C stopped its LP
             duals = marg.target_duals()
-        res.targets = target_table(case, data.targets, out.x, duals)
+        with finish_first(lambda: opts.say(TABLES_FIRST)) as press:
+            res.targets = target_table(case, data.targets, out.x, duals)
+        res.interrupted |= press.requested
     res.total_seconds = time.perf_counter() - t0
     return res
+
+
+#: What the progress line says when Ctrl-C comes while a solved plan's tables are built.
+TABLES_FIRST = "Ctrl-C: the plan is solved; building its tables first (Ctrl-C again to abandon it)"
+
+
+def _attach_tables(res: SolveResult, case: Case, data: ModelData, x: np.ndarray) -> None:
+    """The plan ``x`` as ``res``'s tables (assignment, periods, segments, classes) and its
+    objective in the case's own mode."""
+    chosen = choose(data.options, x)
+    a = assignment_table(case, chosen, data.levels, data.unit_periods)
+    res.assignment = a
+    res.periods = period_table(case, a, data.levels)
+    res.segments = group_table(a, "segment")
+    res.classes = group_table(a, "product_class")
+    res.objective = mode_objective(case, res.periods, chosen)
 
 
 def _marginal_values(sf: StandardForm, data: ModelData, periods: list[str], out: SolveOutcome,

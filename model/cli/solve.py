@@ -9,10 +9,6 @@ replace it here (``monkeypatch.setattr(svcplan.cli.solve, "solve", ...)``).
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +24,7 @@ from ..outputs.database import unreachable
 from ..outputs.files import write_error_summary
 from ..outputs.html import write_report
 from ..prep.generate import generate_case, write_case
+from ..solver.interrupts import Deferred, finish_first
 from .common import CaseArg, GapOpt, QuietOpt, TimeOpt, console, default_out, err_console, fail, load
 
 SinkOpt = Annotated[str | None, typer.Option(
@@ -59,31 +56,15 @@ def say_phase(message: str) -> None:
     console.print(f"svcplan: {message}", highlight=False, markup=False)
 
 
-@contextmanager
-def outputs_first() -> Iterator[None]:
+def outputs_first() -> Deferred:
     """Ctrl-C once the solve is done: the outputs are finished first, and a second Ctrl-C
     abandons them (exit 130; the folder then lacks summary.json, the mark of a complete run).
 
     The plan is what the planner waited for, and its files take a while at scale (the
     workbook of a 1M-binary plan takes half a minute): a Ctrl-C there used to leave the
-    CSVs without the workbook and summary. Only the main thread can take the signal."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pressed: list[int] = []
-
-    def finish_first(signum: int, frame: object) -> None:
-        if pressed:
-            raise KeyboardInterrupt
-        pressed.append(signum)
-        err_console.print("Ctrl-C: the plan is solved; writing its outputs first "
-                          "(Ctrl-C again to abandon them)")
-
-    previous = signal.signal(signal.SIGINT, finish_first)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    CSVs without the workbook and summary."""
+    return finish_first(lambda: err_console.print(
+        "Ctrl-C: the plan is solved; writing its outputs first (Ctrl-C again to abandon them)"))
 
 
 def solve_cmd(

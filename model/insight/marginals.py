@@ -66,6 +66,8 @@ class Marginals:
     method: str = LOCAL_LP
     #: the local LP ran out of its time budget (the same model will again: a sweep skips it)
     out_of_time: bool = False
+    #: Ctrl-C stopped the local LP (its values are unknown)
+    interrupted: bool = False
 
     def budget_duals(self, periods: list[str]) -> dict[str, float]:
         """The value of one more unit of budget, per period id (NaN where the LP failed)."""
@@ -188,11 +190,12 @@ def marginal_values(
     if lp.optimal:
         dual = lp.row_dual[[local.row(sf.rows[k]) for k in priced]]
     status = Status.OPTIMAL if lp.optimal else (
+        "interrupted (Ctrl-C)" if lp.interrupted else
         f"not solved within {seconds:.3g} s, its time budget (as long as the solve took, at "
         f"least {MIN_SECONDS:.0f} s)" if lp.out_of_time else lp.message)
     return Marginals(_rows(sf, values, priced, dual, periods),
                      lp.objective + fixed_part if lp.optimal else None, status,
-                     out_of_time=lp.out_of_time)
+                     out_of_time=lp.out_of_time, interrupted=lp.interrupted and not lp.optimal)
 
 
 def plan_marginals(

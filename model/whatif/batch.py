@@ -20,7 +20,8 @@ points when its task returns. On workers that pair up (local processes or a Dask
 such a sweep is instead solved from both ends (:mod:`.meet`): two workers walk toward each
 other, so the split follows the work, and each point is recorded as soon as it is solved.
 
-Ctrl-C stops a batch cleanly (:class:`~.runners.StopRequest`): the running solves are ended
+Ctrl-C stops a batch cleanly (a request the loop reads between scenarios,
+:class:`~svcplan.solver.interrupts.Deferred`): the running solves are ended
 and not recorded, every finished scenario keeps its folder, no summary file is written, and
 ``resume`` later runs the rest.
 """
@@ -30,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import time
 from collections import deque
 from collections.abc import Callable
@@ -45,9 +47,10 @@ from ..case.schema import ID_DTYPES
 from ..outputs.excel import write_xlsx
 from ..outputs.files import CSV_ENCODING, write_csv
 from ..outputs.result import SolveResult
+from ..solver.interrupts import Deferred
 from .meet import run_both_ends
 from .on_dask import DaskRunner
-from .runners import Destination, LocalRunner, StopRequest, error_result
+from .runners import Destination, LocalRunner, error_result
 from .runners import solve_task as solve_task  # what a worker runs; imported from here by scripts
 from .scenarios import BASE, Planned, Scenario, check, plan
 from .summary import collect
@@ -205,7 +208,7 @@ def run_batch(
             if on_progress:
                 on_progress(p.name, r, len(res.ran) + len(res.skipped), total)
 
-        with StopRequest() as stop:
+        with Deferred(signal.SIGINT) as stop:  # Ctrl-C: a request, not an exception
             runnable = _skip_done(planned, folders, out, opts, res, record, on_progress, case.name)
             interrupted = stop.requested
             if runnable and not interrupted:
@@ -260,7 +263,7 @@ def _n_workers(opts: BatchOptions, n_tasks: int) -> int:
 
 
 def _run_chains(runner, planned, runnable, folders, out, opts, record, destination,
-                stop: StopRequest) -> bool:
+                stop: Deferred) -> bool:
     """Submit the head of every chain (with ``reuse``: the whole rest of it, as one task);
     when a task finishes, the chain goes on from its last plan.
 
@@ -290,7 +293,7 @@ def _from_both_ends(runner, runnable: list[Planned], opts: BatchOptions, workers
 
 
 def _both_ends(runner, runnable: list[Planned], workers: int, opts: BatchOptions, record,
-               destination, stop: StopRequest) -> list[Planned]:
+               destination, stop: Deferred) -> list[Planned]:
     """Solve the sweep in ``workers / 2`` contiguous segments, each from both ends; returns
     the points left unsolved because a worker process broke (the pool is restarted and the
     caller runs them as chains) or a stop was requested."""
@@ -313,7 +316,7 @@ def _targets(runner, members: list[Planned], destination) -> list[Destination] |
 
 
 def _chain_loop(runner, planned, runnable, folders, out, opts, record, destination,
-                stop: StopRequest) -> None:
+                stop: Deferred) -> None:
     """The scheduling loop of :func:`_run_chains`; it returns early when a stop is requested."""
     workers = opts.workers or runner.workers
     chains = split_chains(runnable, workers, opts.warm)

@@ -7,8 +7,8 @@ solves a whole chain, so what one point learned stays in that process for the ne
 writes the folder of a scenario it solved itself (its :class:`Destination`), in parallel
 with the others. The Dask runner (:mod:`.on_dask`: its workers may be other machines, so
 the client writes) offers the same small interface (``submit``, ``wait``, ``result``,
-``restart``, ``stop``, ``close``). :class:`StopRequest` turns Ctrl-C into a request the
-batch loop sees between scenarios, so a batch stops cleanly: finished scenarios stay
+``restart``, ``stop``, ``close``). A worker's stop (SIGTERM) waits for the folder it is
+writing (:func:`_whole_folder`), so a batch stops cleanly: finished scenarios stay
 finished, running solves are ended, nothing is half-written.
 """
 
@@ -18,7 +18,6 @@ import gc
 import multiprocessing as mp
 import os
 import signal
-import threading
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -37,34 +36,9 @@ from ..api import solve
 from ..case.case import Case
 from ..outputs.files import write_outputs
 from ..outputs.result import SolveResult
+from ..solver.interrupts import Deferred
 from ..solver.status import Status
 from .meet import BothEnds
-
-
-class StopRequest:
-    """Ctrl-C during a batch as a request, not an exception.
-
-    While a batch runs (in the main thread) SIGINT only sets :attr:`requested`; the batch
-    loop sees it between scenarios, so a scenario folder is never left half-written and
-    every finished scenario stays finished. Outside the main thread (no handler can be
-    installed there) a ``KeyboardInterrupt`` is caught by the loop instead.
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-
-    def __enter__(self) -> StopRequest:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.requested = True
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
 
 
 def _worker_setup() -> None:
@@ -134,16 +108,12 @@ def _whole_folder() -> Iterator[None]:
     folder takes effect once the folder is complete: a finished scenario stays finished.
     The runner kills a worker that has not exited 5 s after the stop (a very large
     workbook): that folder lacks its summary.json, and ``resume`` solves it again."""
-    if threading.current_thread() is not threading.main_thread():  # in-process stand-ins
-        yield
-        return
-    asked: list[int] = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: asked.append(signum))
+    stop = Deferred(signal.SIGTERM)
     try:
-        yield
+        with stop:
+            yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        if asked:
+        if stop.requested:
             _exit_tidily(signal.SIGTERM, None)
 
 

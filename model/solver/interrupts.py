@@ -1,0 +1,88 @@
+"""Signals held back while a step that must not be cut in half runs.
+
+Ctrl-C during a solve stops HiGHS (:func:`.highs.run_interruptible`) and keeps the best
+plan so far (:mod:`.outcome`). Elsewhere a signal must wait for the end of a step, or work
+already done is lost: four steps hold it back, each with its own answer once it ends.
+
+- a batch (``svcplan.whatif.batch``): Ctrl-C is a request the loop reads between
+  scenarios, so no folder is left half-written;
+- a batch worker writing a scenario's folder (``svcplan.whatif.runners``): the runner's
+  stop (SIGTERM) takes effect once the folder is complete;
+- a solve's result tables (``svcplan.api.solve``) and the command line's outputs
+  (``svcplan solve``): the first Ctrl-C lets them finish (:func:`finish_first`), and a
+  second abandons them.
+
+:class:`Deferred` is the one mechanism under all four: while its block runs it counts the
+signal instead of acting on it. Only the main thread can install a signal handler;
+elsewhere (a batch run from a thread, the tests' in-process stand-ins) the block runs with
+the signal as it was, and a ``KeyboardInterrupt`` reaches the caller as before; so does a
+process that ignores the signal (a batch worker, which leaves Ctrl-C to its client).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+class Deferred:
+    """Count ``signum`` while the ``with`` block runs (main thread only), restoring the
+    previous handler when it ends.
+
+    ``on_signal`` is called with the count so far at each signal (it may raise, e.g. a
+    ``KeyboardInterrupt`` to give up on the block at a second Ctrl-C); ``requested`` says
+    whether any came.
+    """
+
+    def __init__(self, signum: int = signal.SIGINT,
+                 on_signal: Callable[[int], None] | None = None) -> None:
+        self.signum = signum
+        self.count = 0
+        self._on_signal = on_signal
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> Deferred:
+        # a signal the process ignores stays ignored: a batch worker leaves Ctrl-C to the
+        # client (svcplan.whatif.runners), and the solves it runs must not take it back
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(self.signum) is not signal.SIG_IGN):
+            self._previous = signal.signal(self.signum, self._note)
+            self._installed = True
+        return self
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self._on_signal is not None:
+            self._on_signal(self.count)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(self.signum, self._previous)
+            self._installed = False
+
+    @property
+    def requested(self) -> bool:
+        """Whether the signal came while the block ran."""
+        return self.count > 0
+
+    @requested.setter
+    def requested(self, value: bool) -> None:
+        """Set by a caller that saw the signal another way: a ``KeyboardInterrupt`` outside
+        the main thread, where no handler could be installed."""
+        self.count = max(self.count, 1) if value else 0
+
+
+def finish_first(say: Callable[[], None] | None = None) -> Deferred:
+    """Ctrl-C held back: the first press is counted (and ``say`` tells the planner the step
+    finishes first), a second raises ``KeyboardInterrupt`` where the block then is."""
+
+    def on_press(count: int) -> None:
+        if count > 1:
+            raise KeyboardInterrupt
+        if say is not None:
+            say()
+
+    return Deferred(signal.SIGINT, on_press)
