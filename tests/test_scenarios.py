@@ -199,6 +199,46 @@ def test_rules_across_tables_still_check_the_tables_kept(case):
                              where={"segment": seg}))
 
 
+def test_rules_that_read_only_kept_tables_are_not_run_again(case, monkeypatch):
+    """A budget scenario leaves the units' tables as they were in a valid case: their rule
+    (allowed levels, captures) and the kept tables' key checks are not run again; a
+    scenario that changes one of those tables runs them, and is refused when it breaks one."""
+    import svcplan.case.checks as checks
+    from svcplan.case.case import CaseError
+
+    units, keys = [], []
+    real_units, real_keys = checks._check_units, checks._check_keys
+    monkeypatch.setattr(checks, "_check_units",
+                        lambda *a: units.append(1) or real_units(*a))
+    monkeypatch.setattr(checks, "_check_keys",
+                        lambda spec, *a: keys.append(spec.name) or real_keys(spec, *a))
+    apply(case, Scenario(name="cut", scale={"periods.budget": 0.7}))
+    assert units == [] and keys == ["periods"]
+    apply(case, Scenario(name="more", scale={"demand.base_demand": 1.1}))
+    assert units == [1] and keys == ["periods", "demand"]
+    seg = case.tables["segments"]["segment"].iloc[0]
+    with pytest.raises(CaseError, match="duplicate row"):  # demand's keys, checked again
+        apply(case, Scenario(name="x", set={"demand.segment": seg}))
+    assert checks.UNIT_TABLES == ("demand", "options", "products", "levels", "policies",
+                                  "response")  # what _check_units reads (case/units.py)
+
+
+def test_planned_hashes_equal_hashes_from_scratch(case):
+    """plan() renders each table its scenarios keep once for all of them; every hash is still
+    the one input_hash gives the scenario's case on its own (so --resume finds the folders
+    written before)."""
+    from svcplan.whatif.scenarios import plan
+
+    scenarios = [Scenario(name="same"), Scenario(name="cut", scale={"periods.budget": 0.7}),
+                 Scenario(name="more", scale={"demand.base_demand": 1.1},
+                          where={"segment": case.tables["segments"]["segment"].iloc[0]}),
+                 Scenario(name="gap", set={"case.solver.mip_gap": 0.02})]
+    planned = plan(case, scenarios, {}, {"time_limit": 20})
+    hashes = [p.input_hash for p in planned]
+    assert hashes == [input_hash(p.case, {"time_limit": 20}) for p in planned]
+    assert len(set(hashes)) == len(hashes)
+
+
 def test_input_hash_follows_inputs(case):
     a = input_hash(case, {"mip_gap": 0})
     assert a == input_hash(apply(case, Scenario(name="same")), {"mip_gap": 0})

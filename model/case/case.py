@@ -65,10 +65,10 @@ class Case:
     def with_tables(self, changed: dict[str, pd.DataFrame],
                     settings: dict[str, Any] | None = None) -> Case:
         """This case with the ``changed`` tables (and ``settings``, when given) instead of its
-        own, validated again: the changed tables cell by cell and every rule across tables,
-        while the tables kept, checked cell by cell when this case was made, are not typed a
-        second time (a what-if scenario changes one or two tables: the demo's 11-point
-        frontier planned in 0.4 s instead of 0.7 s). Raises :class:`CaseError`."""
+        own, validated again: the changed tables cell by cell and every rule across tables
+        that reads one of them, while the tables kept, checked when this case was made, are
+        neither typed nor put through a rule that reads only them a second time (a what-if
+        scenario changes one or two tables). Raises :class:`CaseError`."""
         given = self.settings.model_dump(exclude_none=True) if settings is None else settings
         kept = frozenset(self.tables) - set(changed)
         return Case.from_raw(RawCase.from_frames({**self.tables, **changed}, given, kept))

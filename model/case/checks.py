@@ -88,7 +88,8 @@ def check(raw: RawCase) -> Checked:
     if unit_tables and all(df.empty for df in unit_tables):
         out.problems.append(Problem(raw.label("demand"), "has no rows: a case needs at least one unit"))
     for name, df in tables.items():
-        _check_keys(TABLES[name], df, raw.label(name), out)
+        if name not in raw.checked:  # a kept table's keys held when its case was made
+            _check_keys(TABLES[name], df, raw.label(name), out)
     _check_references(tables, raw, out)
     if "periods" in tables and (found := order_problem(tables["periods"], raw.label("periods"))):
         out.problems.append(found)
@@ -97,7 +98,8 @@ def check(raw: RawCase) -> Checked:
     if settings is not None:
         out.problems.extend(check_targets(tables, settings, raw.label("targets")))
     if not out.problems and settings is not None:
-        _check_units(tables, raw, out)
+        if not _held(raw, *UNIT_TABLES):
+            _check_units(tables, raw, out)
         out.problems.extend(check_target_units(tables, raw.label("targets")))
         out.problems.extend(check_option_promises(tables, settings, raw.label("options")))
         if not out.problems:
@@ -276,6 +278,8 @@ def _check_references(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Colle
         df, ref = tables.get(name), tables.get(target)
         if df is None or (ref is None and (target in raw.tables or TABLES[target].required)):
             continue
+        if _held(raw, name, target):
+            continue
         values = df[column]
         present = values.notna()
         if not present.any():
@@ -332,6 +336,19 @@ def _check_policies(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collect
     if bad.any():
         rows = pol.index[bad]
         out.rows(raw.label("policies"), "min_level", rows, ["min_level ranks above max_level"] * len(rows))
+
+
+#: The tables :func:`_check_units` reads (units, allowed levels, captures).
+UNIT_TABLES = ("demand", "options", "products", "levels", "policies", "response")
+
+
+def _held(raw: RawCase, *names: str) -> bool:
+    """A rule across tables that reads only ``names`` held already: each is a table taken
+    unchanged from a valid case (``raw.checked``), or absent as it was there (a case made
+    from another only adds or replaces tables). The same cells give the same answer, so the
+    rule is not run again: a budget scenario of a 300k-binary case spent 0.08 s of its 0.11 s
+    check re-deriving every unit's allowed levels and captures from tables it did not touch."""
+    return bool(raw.checked) and all(n in raw.checked or n not in raw.tables for n in names)
 
 
 def _check_units(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:

@@ -36,9 +36,10 @@ class RawCase:
     settings_label: str = "case.yaml"
     warnings: list[str] = field(default_factory=list)  # quirks accepted and normalised
     book: str | None = None  # the workbook's file name when the case is one .xlsx
-    #: tables taken unchanged from a valid Case (:meth:`~svcplan.case.case.Case.with_tables`):
-    #: typed and checked cell by cell already, so the check takes them as they are; every
-    #: rule across tables still runs
+    #: tables taken unchanged from a valid Case (:meth:`~svcplan.case.case.Case.with_tables`,
+    #: which only adds or replaces tables): typed and checked cell by cell already, so the
+    #: check takes them as they are, and a rule across tables that reads only such tables is
+    #: not run again (it held for that case); every rule that reads a changed table runs
     checked: frozenset[str] = frozenset()
 
     @property

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -289,14 +290,21 @@ def apply(case: Case, scenario: Scenario) -> Case:
     return case.with_tables(changed, settings)
 
 
-def input_hash(case: Case, solve_options: dict[str, Any]) -> str:
+def table_text(name: str, table: pd.DataFrame) -> bytes:
+    """A table as :func:`input_hash` reads it: its CSV text, every float to the last digit."""
+    return table.to_csv(index=False, float_format="%.17g").encode()
+
+
+def input_hash(case: Case, solve_options: dict[str, Any],
+               text: Callable[[str, pd.DataFrame], bytes] = table_text) -> str:
     """A hash of everything a scenario's result depends on: its case and solver settings.
 
     The solver options are folded into the case's own solver settings first (an option
     overrides case.yaml, as in a solve), numbers as floats like the settings model holds
     them, so equal settings hash equally whichever front end gave them: ``time_limit=20`` from
     Python, ``--time-limit 20`` (20.0) from the command line or ``solver.time_limit: 20`` in
-    case.yaml.
+    case.yaml. ``text``: each table's text (:func:`table_text`; :func:`plan` renders the
+    tables its scenarios keep once).
     """
     settings = case.settings.model_dump()
     settings["solver"].update({k: _number(v) for k, v in solve_options.items() if v is not None})
@@ -304,8 +312,25 @@ def input_hash(case: Case, solve_options: dict[str, Any]) -> str:
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for name in sorted(case.tables):
         h.update(name.encode())
-        h.update(case.tables[name].to_csv(index=False, float_format="%.17g").encode())
+        h.update(text(name, case.tables[name]))
     return h.hexdigest()[:16]
+
+
+def _kept_text(case: Case, scenario: Scenario,
+               seen: dict[str, bytes]) -> Callable[[str, pd.DataFrame], bytes]:
+    """:func:`table_text` for ``scenario``'s case, where each table the scenario leaves as it
+    is in ``case`` is rendered once for the whole batch (``seen``): it is a copy of that
+    table, so it has the same text (a 300k-binary case's tables took 0.12 s per scenario)."""
+    changed = {_split(key)[0] for key in [*scenario.scale, *scenario.set_]}
+
+    def text(name: str, table: pd.DataFrame) -> bytes:
+        if name in changed or name not in case.tables:
+            return table_text(name, table)
+        if name not in seen:
+            seen[name] = table_text(name, case.tables[name])
+        return seen[name]
+
+    return text
 
 
 def _number(v: Any) -> Any:
@@ -320,6 +345,7 @@ def plan(
     """Apply every scenario (checked first); an invalid result is kept as an error entry."""
     out: list[Planned] = []
     steps: dict[str, int] = {}
+    seen: dict[str, bytes] = {}  # the text of the tables scenarios keep, for their hashes
     for s in scenarios:
         chain = chains.get(s.name, f"scenario:{s.name}")
         step = steps.get(chain, 0)
@@ -331,5 +357,6 @@ def plan(
             digest = hashlib.sha256(s.model_dump_json().encode()).hexdigest()[:16]
             out.append(Planned(s, None, digest, f"invalid case: {reason}", chain, step))
             continue
-        out.append(Planned(s, c, input_hash(c, solve_options), "", chain, step))
+        out.append(Planned(s, c, input_hash(c, solve_options, _kept_text(case, s, seen)), "",
+                           chain, step))
     return out
