@@ -1,5 +1,5 @@
 """``python -m svcplan`` runs the svcplan command line (same as the ``svcplan`` script)."""
 
-from .cli.app import app
+from .cli.entry import main
 
-app(prog_name="svcplan")
+main()

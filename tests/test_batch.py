@@ -280,8 +280,8 @@ slow = Path(sys.argv[1]) / "slow_preload.py"
 slow.write_text("import time\\ntime.sleep(3)\\n")
 probe = Path(sys.argv[1]) / "preload_probe.py"
 probe.write_text("import sys\\ndef loaded():\\n    return 'slow_preload' in sys.modules\\n")
-from svcplan.whatif import runners
-runners.WORKER_MODULES = [*runners.WORKER_MODULES, "slow_preload"]
+from svcplan.whatif import runners, workers
+workers.WORKER_MODULES = [*workers.WORKER_MODULES, "slow_preload"]
 t0 = time.perf_counter()
 runner = runners.LocalRunner(2)
 started = time.perf_counter() - t0
@@ -312,8 +312,8 @@ def test_local_runner_does_not_wait_for_the_fork_servers_imports(tmp_path):
 
 _FIRST_SOLVE = '''
 import sys
-from svcplan.whatif import runners
-for name in runners.WORKER_MODULES:
+from svcplan.whatif import workers
+for name in workers.WORKER_MODULES:
     __import__(name)
 before = set(sys.modules)
 from svcplan.api import load_case, solve

@@ -15,7 +15,6 @@ finished, running solves are ended, nothing is half-written.
 from __future__ import annotations
 
 import gc
-import multiprocessing as mp
 import os
 import signal
 import time
@@ -39,6 +38,7 @@ from ..outputs.result import SolveResult
 from ..solver.interrupts import Deferred
 from ..solver.status import Status
 from .meet import BothEnds
+from .workers import start_fork_server, worker_context
 
 
 def _worker_setup() -> None:
@@ -174,42 +174,6 @@ def error_result(name: str, message: str, seconds: float = 0.0) -> SolveResult:
     worker, exception): recorded like any other, so the batch summary has a row for it."""
     return SolveResult(case_name=name, status=Status.ERROR, objective=None, bound=None, mip_gap=None,
                        build_seconds=0.0, solve_seconds=0.0, total_seconds=seconds, message=message)
-
-
-#: What a worker process needs loaded: the fork server imports it once for all its workers
-#: (the solver stages and scipy.special too, which a solve imports on first use: forked from
-#: a server that has them, a worker's first point is 0.2 s shorter).
-WORKER_MODULES = ["svcplan.whatif.runners", "svcplan.solver.sweep", "svcplan.solver.strategy",
-                  "svcplan.insight.explain", "svcplan.insight.marginals", "scipy.special"]
-
-
-def worker_context():
-    """How worker processes start: from a fork server where the platform has one, else
-    spawned.
-
-    Never a plain fork of this process, which runs threads (the progress bar, HiGHS). A
-    spawned worker imports svcplan on its own (about 0.9 s of CPU each, and as much for the
-    manager process of a sweep solved from both ends); the fork server is a fresh,
-    single-threaded process that imports :data:`WORKER_MODULES` once and forks every worker
-    from there, ready at once. The fork server is this process's (Python keeps one per
-    process) and lives as long as it does.
-    """
-    if "forkserver" not in mp.get_all_start_methods():  # Windows
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(WORKER_MODULES)
-    return ctx
-
-
-def start_fork_server() -> None:
-    """Start the fork server of :func:`worker_context` now, where the platform has one, and
-    return at once: it imports :data:`WORKER_MODULES` (about 1 s) while the caller goes on.
-    The command line calls it before it reads the case of a batch or frontier: the demo
-    frontier's first points started 0.2 s sooner."""
-    if worker_context().get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
 
 
 def _start_early(pool: ProcessPoolExecutor, ctx, workers: int) -> None:
