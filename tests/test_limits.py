@@ -301,6 +301,14 @@ def test_deferred_signals_count_restore_and_leave_ignored_ones_alone():
     finally:
         signal.signal(signal.SIGINT, before)
 
+    with Deferred(signal.SIGINT) as outer:  # a solve's tables inside an in-process batch
+        with finish_first() as inner:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            assert inner.requested and not outer.requested  # held by the inner block
+        assert outer.requested  # then passed on
+    assert signal.getsignal(signal.SIGINT) is before
+
     seen: list[object] = []
 
     def in_a_thread() -> None:

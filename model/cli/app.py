@@ -1,9 +1,10 @@
 """The ``svcplan`` command line: ONE typer app that registers the command modules.
 
 The console script is ``svcplan = "svcplan.cli.entry:main"`` (:mod:`.entry`: it starts a
-batch's workers first, then runs this app). This module only builds the app; the commands live in :mod:`.solve` (validate, solve, report, generate), :mod:`.batch`
-(batch, frontier), :mod:`.simulate` (simulate) and :mod:`.calibrate` (the ``calibrate`` sub-app), and what they share
-(consoles, the error printer, option types) in :mod:`.common`. Nothing imports this module
+batch's workers first, then runs this app). This module only builds the app; the commands
+live in :mod:`.solve` (validate, solve, report, generate), :mod:`.batch` (batch, frontier),
+:mod:`.simulate` (simulate) and :mod:`.calibrate` (the ``calibrate`` sub-app), and what they
+share (consoles, the error printer, option types) in :mod:`.common`. Nothing imports this module
 but the entry points, so the cli has no circles.
 
 Exit codes (SPEC §6): 0 a plan was found, 1 no plan, 2 invalid input or usage.

@@ -15,8 +15,10 @@ already done is lost: four steps hold it back, each with its own answer once it 
 :class:`Deferred` is the one mechanism under all four: while its block runs it counts the
 signal instead of acting on it. Only the main thread can install a signal handler;
 elsewhere (a batch run from a thread, the tests' in-process stand-ins) the block runs with
-the signal as it was, and a ``KeyboardInterrupt`` reaches the caller as before; so does a
-process that ignores the signal (a batch worker, which leaves Ctrl-C to its client).
+the signal as it was, and a ``KeyboardInterrupt`` reaches the caller as before. A signal
+the process ignores stays ignored (a batch worker leaves Ctrl-C to its client), and one held
+inside another :class:`Deferred` is passed on to it when the inner block ends (a solve's
+tables inside a batch run in the same process: the batch still stops).
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class Deferred:
         if self._installed:
             signal.signal(self.signum, self._previous)
             self._installed = False
+            if self.count and isinstance(getattr(self._previous, "__self__", None), Deferred):
+                self._previous(self.signum, None)  # held inside another: it hears of it too
 
     @property
     def requested(self) -> bool:
