@@ -10,7 +10,7 @@ own imports (:mod:`svcplan.cli.entry`). ``from svcplan import solve`` works as e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .api import SimulationResult, SolveResult, load_case, simulate, solve
@@ -22,7 +22,7 @@ __all__ = ["Case", "CaseError", "Problem", "SimulationResult", "SolveResult", "S
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """A name of :data:`__all__`, imported from its module when first asked for."""
     if name in ("SimulationResult", "SolveResult", "load_case", "simulate", "solve"):
         from . import api as module
