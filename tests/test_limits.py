@@ -298,6 +298,10 @@ def test_deferred_signals_count_restore_and_leave_ignored_ones_alone():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
         assert not d.requested and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        with Deferred(signal.SIGINT, even_if_ignored=True) as d:  # a batch's client
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+        assert d.requested and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, before)
 

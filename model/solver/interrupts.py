@@ -35,22 +35,28 @@ class Deferred:
 
     ``on_signal`` is called with the count so far at each signal (it may raise, e.g. a
     ``KeyboardInterrupt`` to give up on the block at a second Ctrl-C); ``requested`` says
-    whether any came.
+    whether any came. A signal the process ignores is left ignored unless
+    ``even_if_ignored``.
     """
 
     def __init__(self, signum: int = signal.SIGINT,
-                 on_signal: Callable[[int], None] | None = None) -> None:
+                 on_signal: Callable[[int], None] | None = None, *,
+                 even_if_ignored: bool = False) -> None:
         self.signum = signum
         self.count = 0
         self._on_signal = on_signal
+        self._even_if_ignored = even_if_ignored
         self._previous: Any = None
         self._installed = False
 
     def __enter__(self) -> Deferred:
         # a signal the process ignores stays ignored: a batch worker leaves Ctrl-C to the
-        # client (svcplan.whatif.runners), and the solves it runs must not take it back
+        # client (svcplan.whatif.runners), and the solves it runs must not take it back;
+        # ``even_if_ignored``: the batch client, which a `kill -INT` stops cleanly even when
+        # it was started in the background (where the shell makes it ignore SIGINT)
+        ignored = signal.getsignal(self.signum) is signal.SIG_IGN
         if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(self.signum) is not signal.SIG_IGN):
+                and (self._even_if_ignored or not ignored)):
             self._previous = signal.signal(self.signum, self._note)
             self._installed = True
         return self

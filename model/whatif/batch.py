@@ -208,7 +208,9 @@ def run_batch(
             if on_progress:
                 on_progress(p.name, r, len(res.ran) + len(res.skipped), total)
 
-        with Deferred(signal.SIGINT) as stop:  # Ctrl-C: a request, not an exception
+        # Ctrl-C: a request, not an exception; as before, also where the process was
+        # started ignoring it (in the background), so `kill -INT` still stops it cleanly
+        with Deferred(signal.SIGINT, even_if_ignored=True) as stop:
             runnable = _skip_done(planned, folders, out, opts, res, record, on_progress, case.name)
             interrupted = stop.requested
             if runnable and not interrupted:
