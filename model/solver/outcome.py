@@ -100,9 +100,7 @@ def interrupted(sf: StandardForm, plan: np.ndarray | None, objective: float | No
     HiGHS's MIP only to stop it would load and presolve the whole model first (1.3 s of a
     7,344-binary case; gigabytes at 1M binaries)."""
     if plan is None:
-        out = SolveOutcome(status=Status.TIME_LIMIT, objective=None, bound=None, mip_gap=None,
-                           x=None, solve_seconds=seconds, n_variables=sf.n_cols,
-                           n_binaries=int(sf.integer.sum()), n_constraints=sf.n_rows)
+        out = no_plan(sf, Status.TIME_LIMIT, seconds)
     else:
         out = proven_by_lp(sf, plan, objective, bound, seconds, Status.FEASIBLE, "")
     return mark_interrupted(out)
@@ -118,11 +116,17 @@ def mark_interrupted(out: SolveOutcome) -> SolveOutcome:
 
 def infeasible(sf: StandardForm, seconds: float, log: SearchLog) -> SolveOutcome:
     """No plan exists: the LP relaxation of the model is infeasible (or a limit is unmet)."""
-    return SolveOutcome(status=Status.INFEASIBLE, objective=None, bound=None, mip_gap=None,
-                        x=None, solve_seconds=seconds, n_variables=sf.n_cols,
+    return no_plan(sf, Status.INFEASIBLE, seconds, describe(sf, log.unmet) if log.unmet else
+                   "Infeasible (the LP relaxation has no solution)")
+
+
+def no_plan(sf: StandardForm, status: Status, seconds: float, message: str = "") -> SolveOutcome:
+    """An outcome without a plan (infeasible, Ctrl-C or a solver error before any plan): no
+    objective, bound or gap, and the model's sizes as every outcome reports them."""
+    return SolveOutcome(status=status, objective=None, bound=None, mip_gap=None, x=None,
+                        solve_seconds=seconds, n_variables=sf.n_cols,
                         n_binaries=int(sf.integer.sum()), n_constraints=sf.n_rows,
-                        message=describe(sf, log.unmet) if log.unmet else
-                        "Infeasible (the LP relaxation has no solution)")
+                        message=message)
 
 
 def from_mip(

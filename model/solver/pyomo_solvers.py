@@ -26,7 +26,7 @@ from ..formulation.hooks import UsageError
 from ..formulation.recorder import Formulation
 from ..formulation.standard_form import StandardForm
 from .options import SolverOptions
-from .outcome import SolveOutcome
+from .outcome import SolveOutcome, no_plan
 from .status import Status
 from .strategy import DEFAULT_GAP
 
@@ -132,11 +132,10 @@ def solve_with_pyomo(f: Formulation, sf: StandardForm, name: str, opts: SolverOp
         results = solver.solve(f.model, tee=opts.log, load_solutions=False,
                                options=solver_options(name, opts))
     except Exception as exc:  # e.g. a size-limited licence refusing the model
-        return SolveOutcome(
-            status=Status.ERROR, objective=None, bound=None, mip_gap=None, x=None,
-            solve_seconds=time.perf_counter() - start, n_variables=sf.n_cols,
-            n_binaries=int(sf.integer.sum()), n_constraints=sf.n_rows,
-            message=f"{type(exc).__name__}: {exc}", details={"solver": name})
+        out = no_plan(sf, Status.ERROR, time.perf_counter() - start,
+                      f"{type(exc).__name__}: {exc}")
+        out.details["solver"] = name
+        return out
     seconds = time.perf_counter() - start
     term = results.solver.termination_condition
     x = None
