@@ -24,7 +24,7 @@ from .outputs.result import SolveResult
 from .outputs.tables import assignment_table, choose, group_table, period_table
 from .outputs.targets import mode_objective, target_table
 from .simulation.run import SimulationResult, simulate
-from .solver.interrupts import finish_first
+from .solver.interrupts import Deferred, finish_first
 from .solver.options import SolverOptions
 from .solver.status import Status
 from .solver.warmstart import start_vector
@@ -204,9 +204,7 @@ def solve(
                 [{"kind": "note", "message": f"note: no explanation ({type(exc).__name__}: {exc})"}]
             )
     if out.x is not None:
-        # Ctrl-C while the tables are built (a second or two at 1M binaries) lets them
-        # finish: the plan is solved, and the planner asked to stop, not to lose it
-        with finish_first(lambda: opts.say(TABLES_FIRST)) as press:
+        with _tables_first(opts) as press:
             _attach_tables(res, case, data, out.x)
         res.interrupted |= press.requested
         duals = None
@@ -216,7 +214,7 @@ def solve(
             res.attach_marginals(marg, case.periods)
             res.interrupted |= marg.interrupted  # Ctrl-C stopped its LP
             duals = marg.target_duals()
-        with finish_first(lambda: opts.say(TABLES_FIRST)) as press:
+        with _tables_first(opts) as press:
             res.targets = target_table(case, data.targets, out.x, duals)
         res.interrupted |= press.requested
     res.total_seconds = time.perf_counter() - t0
@@ -225,6 +223,13 @@ def solve(
 
 #: What the progress line says when Ctrl-C comes while a solved plan's tables are built.
 TABLES_FIRST = "Ctrl-C: the plan is solved; building its tables first (Ctrl-C again to abandon it)"
+
+
+def _tables_first(opts: SolverOptions) -> Deferred:
+    """Ctrl-C while a solved plan's tables are built (a second or two at 1M binaries) lets
+    them finish, saying so: the planner asked to stop, not to lose the plan. A second press
+    abandons the solve."""
+    return finish_first(lambda: opts.say(TABLES_FIRST))
 
 
 def _attach_tables(res: SolveResult, case: Case, data: ModelData, x: np.ndarray) -> None:
