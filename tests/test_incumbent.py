@@ -4,6 +4,8 @@ infeasible plan, never make a plan worse; one deadline bounds the whole solve.""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -194,6 +196,30 @@ def test_thrifty_plan_is_one_feasible_level_per_unit_period_using_least_budget()
     chosen = cost[x > 0.5]
     cheapest = data.options.assign(c=cost).groupby(["u", "t"])["c"].min().to_numpy()
     assert chosen.sum() == pytest.approx(cheapest.sum())
+
+
+def test_from_start_completes_a_plan_as_the_whole_model_does_and_refuses_a_plan_off_a_row():
+    """The completion is solved as a sub-model of the other columns (changes, goodwill,
+    offered levels); the whole model with the options' bounds fixed is the reference. A row
+    of options only is not in that sub-model, so a plan that breaks one must still get None."""
+    _, mat, _ = _matrix(4, 10, 4, 3, 5)
+    x = thrifty_plan(mat)
+    lower, upper = mat.col_lower.copy(), mat.col_upper.copy()
+    lower[mat.x_cols] = upper[mat.x_cols] = x
+    whole = highs.solve_mip(mat.with_bounds(lower, upper), rel_gap=1e-9, abs_gap=1e-9)
+    full = from_start(mat, x, SolverOptions())
+    _assert_feasible(mat, full)
+    assert np.array_equal(full[mat.x_cols], x)
+    assert mat.objective(full) == pytest.approx(whole.objective, rel=1e-9, abs=1e-6)
+    # one more row over the options alone, which the plan overruns by one option
+    n = len(mat.x_cols)
+    row = sp.csr_matrix((np.ones(n), (np.zeros(n, dtype=np.int64), mat.x_cols)),
+                        shape=(1, mat.n_cols))
+    capped = replace(mat, A=sp.vstack([mat.A, row]).tocsc(),
+                     row_lower=np.r_[mat.row_lower, -np.inf],
+                     row_upper=np.r_[mat.row_upper, x.sum() - 1],
+                     rows=[*mat.rows, (RowKind.BUDGET, 99)])
+    assert from_start(capped, x, SolverOptions()) is None
 
 
 def test_without_the_lp_the_solve_still_returns_a_feasible_plan(monkeypatch):

@@ -334,14 +334,22 @@ class _View:
 def from_start(
     sf: StandardForm, x_start: np.ndarray, opts: SolverOptions, seconds: float = 10.0
 ) -> np.ndarray | None:
-    """Complete a given plan (option columns fixed) to all columns; None if infeasible."""
-    lower, upper = sf.col_lower.copy(), sf.col_upper.copy()
+    """Complete a given plan (option columns fixed) to all columns; None if infeasible.
+
+    The other columns (changes, goodwill stocks, offered levels, an elastic model's slacks)
+    are solved as the sub-model :func:`submip` cuts from the matrix, not as the whole model
+    with the options' bounds fixed: HiGHS then neither reads nor presolves every option
+    column (the elastic model of 246k binaries at a fifth of their budget: 0.7 s instead of
+    3.5–3.9 s, for the same completion). The sub-model leaves out the rows of options only,
+    which the plan alone must meet, so the whole plan is checked against every row here.
+    """
     ok = sf.x_cols >= 0
-    lower[sf.x_cols[ok]] = upper[sf.x_cols[ok]] = np.round(x_start[ok])
-    out = highs.solve_mip(sf.with_bounds(lower, upper), threads=opts.threads,
-                          seconds=float(seconds),
-                          deadline=time.perf_counter() + float(seconds) + 1.0)
-    return out.x
+    x = np.zeros(sf.n_cols)
+    x[sf.x_cols[ok]] = np.round(x_start[ok])
+    free = np.ones(sf.n_cols, dtype=bool)
+    free[sf.x_cols[ok]] = False
+    out = submip(sf, x, free, opts, seconds, start=False)
+    return out.x if out.x is not None and sf.meets(out.x) else None
 
 
 def thrifty_plan(sf: StandardForm) -> np.ndarray:
