@@ -15,7 +15,6 @@ from ...formulation.standard_form import StandardForm
 
 INF = highspy.kHighsInf
 FEASIBLE = 2  # HiGHS kSolutionStatusFeasible
-KINDS = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
 
 @contextlib.contextmanager
 def fd_silenced(fd: int):
@@ -45,30 +44,42 @@ def new_highs(threads: int | None = None, log: bool = False) -> highspy.Highs:
     return h
 
 
-def highs_lp(sf: StandardForm, cost: np.ndarray | None = None) -> highspy.HighsLp:
-    """The standard form as a HighsLp (maximisation); integrality only for a MIP."""
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = sf.n_cols, sf.n_rows
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.offset_ = float(sf.offset)
-    lp.col_cost_ = np.asarray(sf.cost if cost is None else cost, dtype=float)
-    lp.col_lower_ = np.clip(sf.col_lower, -INF, INF)
-    lp.col_upper_ = np.clip(sf.col_upper, -INF, INF)
-    lp.row_lower_ = np.clip(sf.row_lower, -INF, INF)
-    lp.row_upper_ = np.clip(sf.row_upper, -INF, INF)
+def pass_model(h: highspy.Highs, sf: StandardForm) -> None:
+    """Hand ``sf`` to ``h`` as a maximisation (integrality only for a MIP's columns).
+
+    Through highspy's overload of ``passModel`` that reads numpy arrays: filling a
+    ``HighsLp`` field by field converts every element on its own, 0.65–0.8 s for the 3.4M
+    nonzeros of a 300k-binary model against 0.11–0.13 s this way, and 21 ms against 3–6 ms
+    for the demo, which a solve hands to HiGHS many times (LPs, sub-MIPs, marginal values).
+    """
     A = sf.A.tocsc()
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
-    if sf.is_mip:
-        lp.integrality_ = [KINDS[i] for i in sf.integer.astype(int).tolist()]
-    return lp
+    status = h.passModel(
+        sf.n_cols, sf.n_rows, A.nnz, int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMaximize), float(sf.offset), _floats(sf.cost),
+        _floats(sf.col_lower), _floats(sf.col_upper), _floats(sf.row_lower),
+        _floats(sf.row_upper), A.indptr.astype(np.int32), A.indices.astype(np.int32),
+        _floats(A.data), np.asarray(sf.integer, dtype=np.int32))
+    if status == highspy.HighsStatus.kError:
+        raise ValueError(f"HiGHS refused the model ({sf.n_cols} columns, {sf.n_rows} rows)")
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    """Contiguous doubles, infinities as HiGHS's own."""
+    return np.clip(np.ascontiguousarray(values, dtype=float), -INF, INF)
+
+
+def highs_lp(sf: StandardForm) -> highspy.HighsLp:
+    """The standard form as a ``HighsLp`` (what :class:`.blocks.Blocks` keeps between
+    rounds), filled by :func:`pass_model` into a bare instance and copied out of it."""
+    h = highspy._core._Highs()  # no banner, no callbacks: freed on return
+    h.setOptionValue("output_flag", False)
+    pass_model(h, sf)
+    return h.getLp()
 
 
 def loaded(sf: StandardForm, threads: int | None, log: bool = False) -> highspy.Highs:
     h = new_highs(threads, log)
-    h.passModel(highs_lp(sf))
+    pass_model(h, sf)
     return h
 
 
