@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import highspy
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -388,3 +389,30 @@ def test_a_solve_re_spends_before_it_searches():
     assert res.status == "optimal" and res.mip_gap <= 0.005
     assert res.warm_start == "lp rounding, re-spent around leaning levels"
     assert "proven within the gap" in res.message
+
+
+@pytest.mark.parametrize("mip", [True, False])
+def test_highs_reads_back_exactly_the_standard_form_it_was_handed(mip):
+    """pass_model hands HiGHS numpy arrays positionally (15 of them): a swapped pair of
+    bounds or a lost integrality would solve another model without a word. HiGHS's own copy
+    of the model is read back field by field; highs_lp (the copy the pricing blocks keep)
+    is the same model."""
+    from svcplan.solver.highs.instance import INF, highs_lp, new_highs, pass_model
+
+    _, mat, _ = _matrix(3, 6, 3, 3, 4)
+    mat = mat if mip else mat.relaxed()
+    h = new_highs()
+    pass_model(h, mat)
+    for lp in (h.getLp(), highs_lp(mat)):
+        assert (lp.num_col_, lp.num_row_) == (mat.n_cols, mat.n_rows)
+        assert lp.sense_ == highspy.ObjSense.kMaximize and lp.offset_ == mat.offset
+        assert np.array_equal(lp.col_cost_, mat.cost)
+        for got, want in ((lp.col_lower_, mat.col_lower), (lp.col_upper_, mat.col_upper),
+                          (lp.row_lower_, mat.row_lower), (lp.row_upper_, mat.row_upper)):
+            assert np.array_equal(got, np.clip(want, -INF, INF))
+        A = sp.csc_matrix((lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_),
+                          shape=(mat.n_rows, mat.n_cols))
+        assert (A != mat.A).nnz == 0
+        kinds = np.array([int(k) for k in lp.integrality_])
+        assert np.array_equal(kinds == int(highspy.HighsVarType.kInteger), mat.integer)
+        assert kinds.any() == mip
