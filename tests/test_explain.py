@@ -281,3 +281,29 @@ def test_the_proof_agrees_with_the_mip_on_the_demo():
     mip = highs.solve_mip(elastic, threads=1, rel_gap=1e-9, start=start)
     assert mip.status == "optimal"
     assert mip.bound == pytest.approx(elastic.objective(start), rel=1e-6)
+
+
+@pytest.mark.parametrize("source", ["demo", "generated"])
+def test_lifting_a_policy_filters_the_option_table_of_no_policy(source):
+    """The explanation builds the case with each policy lifted from the option table of the
+    case without any policy, filtered to what the other policies allow: for every policy
+    that must be the option table a build from scratch gives, row for row. Both cases have
+    a min-level and a max-level policy."""
+    import pandas as pd
+
+    from svcplan import Case
+    from svcplan.economics.options import option_table
+    from svcplan.insight import explain as ex
+    from svcplan.prep.generate import generate_case
+
+    cases = {"demo": lambda: load_case("data/demo"),
+             "generated": lambda: Case.from_tables(*generate_case(4, 12, 4, 3, seed=2))}
+    case = cases[source]()
+    policies = case.tables["policies"]
+    assert len(policies) >= 2
+    every = ex._every_option(case)
+    assert len(every) > len(option_table(case))  # the policies forbid some options
+    for row in policies.index:
+        lifted = ex._without_policy(case, row)
+        pd.testing.assert_frame_equal(ex._allowed_rows(every, lifted), option_table(lifted))
+    pd.testing.assert_frame_equal(ex._allowed_rows(every, case), option_table(case))

@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 from ..case.case import Case
+from ..case.units import allowed_options
+from ..economics.options import option_table
 from ..formulation.blocks import create_model
 from ..formulation.data import ModelData, prepare, product_clusters
 from ..formulation.rows import RowKind
@@ -90,13 +92,16 @@ def explain(
         "the relaxation above was not proven minimal within the time limit")]
     pol = case.tables.get("policies")
     if base.short and pol is not None and len(pol) > 0:
+        every = _every_option(case)
         for row, p in list(pol.iterrows())[:MAX_POLICIES]:
             left = 2 * limit - (time.perf_counter() - start)  # attribution gets one more limit
             if left < 0.5:
                 notes.append(_note("policy shares were not computed for every policy: "
                                    "time limit reached"))
                 break
-            other = _elastic(_without_policy(case, row), left, threads)
+            lifted = _without_policy(case, row)
+            other = _elastic(lifted, left, threads,
+                             model=_build(lifted, _allowed_rows(every, lifted)))
             if not other.found:
                 continue
             for key, v in base.short.items():
@@ -202,9 +207,28 @@ def _elastic(case: Case, time_limit: float, threads: int | None, reach: bool = F
     return _Elastic(True, short, chosen, out.status == Status.OPTIMAL)
 
 
-def _build(case: Case) -> tuple[ModelData, StandardForm]:
-    data = prepare(case)
+def _build(case: Case, options: pd.DataFrame | None = None) -> tuple[ModelData, StandardForm]:
+    data = prepare(case, options)
     return data, standard_form(create_model(data))
+
+
+def _every_option(case: Case) -> pd.DataFrame:
+    """The option table of ``case`` with no policy at all.
+
+    Each option row is computed on its own, so the table of the case with some policy
+    lifted is this one's rows that the remaining policies allow (:func:`_allowed_rows`):
+    computed once instead of once per lifted policy (0.5 s each at 246k binaries)."""
+    tables = {name: t for name, t in case.tables.items() if name != "policies"}
+    return option_table(replace(case, tables=tables))
+
+
+def _allowed_rows(every: pd.DataFrame, case: Case) -> pd.DataFrame:
+    """The rows of :func:`_every_option`'s table that the policies of ``case`` allow: its
+    own option table, in the same order."""
+    pairs = allowed_options(case.tables)
+    allowed = pd.MultiIndex.from_frame(pairs.loc[pairs["allowed"], ["segment", "product", "level"]])
+    keep = pd.MultiIndex.from_frame(every[["segment", "product", "level"]]).isin(allowed)
+    return every[keep].reset_index(drop=True)
 
 
 def _row_sizes(sf: StandardForm, scale: dict) -> np.ndarray:
