@@ -69,7 +69,7 @@ def _floats(values: np.ndarray) -> np.ndarray:
 
 
 def highs_lp(sf: StandardForm) -> highspy.HighsLp:
-    """The standard form as a ``HighsLp`` (what :class:`.blocks.Blocks` keeps between
+    """The standard form as a ``HighsLp`` (what :class:`.blocks.RepricedBlocks` keeps between
     rounds), filled by :func:`pass_model` into a bare instance and copied out of it."""
     h = highspy._core._Highs()  # no banner, no callbacks: freed on return
     h.setOptionValue("output_flag", False)
