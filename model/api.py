@@ -197,7 +197,8 @@ def solve(
     elif out.status == Status.INFEASIBLE and explain:
         try:
             res.explanation = insight_explain.explain(
-                case, time_limit=opts.time_limit, threads=opts.threads, model=(data, sf)
+                case, time_limit=opts.time_limit, threads=opts.threads, model=(data, sf),
+                progress=opts.progress,
             )
         except Exception as exc:  # the proof of infeasibility stands even if explaining fails
             res.explanation = pd.DataFrame(
