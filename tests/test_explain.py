@@ -54,7 +54,6 @@ def test_budget_shortfall_and_policy_share(tmp_path):
     assert solve(load_case(write_case(tmp_path, fixed, "fixed")), mip_gap=0).status == "optimal"
 
 
-
 def test_the_explanation_reports_each_step_as_progress(tmp_path):
     """An explanation is several more solves (2–4 s each at 246k binaries): the planner's
     progress display names each, the policy lifted by its row as the table names it."""
@@ -65,6 +64,7 @@ def test_the_explanation_reports_each_step_as_progress(tmp_path):
         "explaining: the smallest relaxation of the limits…",
         "explaining: policies row 2 lifted alone (1 of 1)…"]
     assert "(policies row 2)" in res.explanation["message"].iloc[1]  # its line in policies.csv
+
 
 def test_cli_exit_1_with_explanation_everywhere(tmp_path):
     folder = write_case(tmp_path, TIGHT)
