@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..case.case import Case
-from ..case.units import allowed_options
+from ..case.units import UNIT, allowed_options
 from ..economics.options import option_table
 from ..formulation.blocks import create_model
 from ..formulation.data import ModelData, prepare, product_clusters
@@ -233,9 +233,10 @@ def _every_option(case: Case) -> pd.DataFrame:
 def _allowed_rows(every: pd.DataFrame, case: Case) -> pd.DataFrame:
     """The rows of :func:`_every_option`'s table that the policies of ``case`` allow: its
     own option table, in the same order."""
+    key = [*UNIT, "level"]
     pairs = allowed_options(case.tables)
-    allowed = pd.MultiIndex.from_frame(pairs.loc[pairs["allowed"], ["segment", "product", "level"]])
-    keep = pd.MultiIndex.from_frame(every[["segment", "product", "level"]]).isin(allowed)
+    allowed = pd.MultiIndex.from_frame(pairs.loc[pairs["allowed"], key])
+    keep = pd.MultiIndex.from_frame(every[key]).isin(allowed)
     return every[keep].reset_index(drop=True)
 
 
