@@ -35,8 +35,8 @@ from ..formulation.rows import DENSE
 from ..formulation.standard_form import StandardForm
 from .bound import LpPoint, SearchLog
 from .decompose import SparseRest
+from .neighbourhoods import unit_margins
 from .options import SolverOptions
-from .search import unit_margins
 from .sweep import WarmState
 
 #: below this many columns interior point on the whole LP is fast enough

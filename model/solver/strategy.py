@@ -204,10 +204,12 @@ def _candidates(
         lp = relaxation(sf, opts, share(0.7, None), log, warm)
     if lp is not None and not log.interrupted:
         xr = lp.x
-        x = round_fractional(sf, xr, opts, share(0.3, _rounding_seconds(log)), log, gap)
+        cheap = log.lp_method == "lp" and sf.n_cols < SIMPLEX_BELOW  # small: re-spend too
+        x = round_fractional(sf, xr, opts, share(0.3, _rounding_seconds(log)), log, gap,
+                             periods_first=cheap)
         if x is not None:
             candidates.append((x, "lp rounding"))
-        if x is not None and log.lp_method == "lp" and sf.n_cols < SIMPLEX_BELOW:
+        if x is not None and cheap:
             _respend(sf, lp, x, opts, share, log, gap, candidates)
         if log.bound_loose and not log.interrupted and not _proven(sf, candidates, log.lp_bound,
                                                                    gap):
@@ -258,7 +260,9 @@ def _respend(sf: StandardForm, lp: LpPoint, rounded: np.ndarray, opts: SolverOpt
     proven. The demo at 0.6 / 0.7 / 0.8 / 1.1× budget: the first rounding 0.49 / 1.25 /
     1.49 / 0.64% below the bound; leaning levels 0.43 / 0.35 / 0.55 / 0.39%; rounded levels
     0.49 / 0.40 / 0.36 / 0.55% — so every point was proven within 0.5% without a search
-    (1.1×: 6–8 s of search before)."""
+    (1.1×: 6–8 s of search before). Each rounding tries the unit-periods the LP split
+    first (:func:`.search.round_periods`): after the leaning re-spend that plan is proven
+    at 0.7× (0.48%, in 0.03 s where the whole units took 2 s) and 1.1× (0.14%)."""
     rounded_objective = log.rounded_objective
     for fixed, name in ((leaning(sf, lp.x), "leaning"), (rounded, "rounded")):
         if log.interrupted or _proven(sf, candidates, log.lp_bound, gap):
