@@ -272,3 +272,48 @@ def test_a_dask_cluster_solves_a_sweep_from_both_ends(tmp_path, monkeypatch):
         cold = solve(_scaled(base, scale), mip_gap=0, marginals=False)
         assert objective == pytest.approx(cold.objective, rel=1e-9)
     assert all((tmp_path / f"budget={s:g}" / "results.xlsx").exists() for s in scales)
+
+
+def _sharing(n: int) -> BothEnds:
+    """Both ends with the queue through which a worker leaves a folder to another."""
+    return BothEnds([0, n], threading.Lock(), queue.Queue(), queue.Queue(), [2])
+
+
+@pytest.mark.parametrize("idle", [True, False])
+def test_the_folder_before_the_last_point_goes_to_a_worker_with_nothing_left(monkeypatch, idle):
+    """Points 0–3; the low end solves 0 (slow), the high end 3 and 2 (fast), then takes 1,
+    the last point. When the low end is done first (``idle``), it writes point 2's folder
+    while the high end solves 1; when the high end is done first, it writes 2 itself. Either
+    way every folder is written once and every result handed back once."""
+    cost = {0: 0.3 if idle else 0.05, 1: 0.6, 2: 0.02, 3: 0.02}
+    if not idle:
+        cost[0], cost[1] = 0.9, 0.1
+
+    def fake_solve(case, start, options, sweep):
+        time.sleep(cost[case])
+        return SimpleNamespace(has_plan=True, assignment=f"plan{case}")
+
+    writers: dict[int, list] = {}
+
+    class _Folder:
+        def __init__(self, point):
+            self.point = point
+
+        def write(self, r):
+            writers.setdefault(self.point, []).append(threading.current_thread().name)
+
+    monkeypatch.setattr(runners, "solve_task", fake_solve)
+    shared = _sharing(4)
+    folders = [_Folder(i) for i in range(4)]
+    with ThreadPoolExecutor(2, thread_name_prefix="worker") as pool:
+        low = pool.submit(runners.solve_from_end, list(range(4)), None, {}, LOW, shared, folders)
+        time.sleep(0.01)  # the low end takes point 0 first
+        high = pool.submit(runners.solve_from_end, list(range(4)), None, {}, HIGH, shared,
+                           folders)
+        solved = {LOW: low.result(timeout=10), HIGH: high.result(timeout=10)}
+    assert sorted(writers) == [0, 1, 2, 3] and all(len(w) == 1 for w in writers.values())
+    assert sorted(i for i, _ in shared.drain()) == [0, 1, 2, 3]
+    assert solved == {LOW: 1, HIGH: 3}
+    writer_of = {i: w[0] for i, w in writers.items()}
+    assert writer_of[3] == writer_of[1] != writer_of[0]  # each solved point written by its solver…
+    assert (writer_of[2] == writer_of[0]) is idle  # …but 2, left to whoever was free first

@@ -39,11 +39,21 @@ class BothEnds:
     ``results`` receives ``(point, result)`` as each point is solved. All three are shared
     between the workers: a manager's proxies between processes, plain objects between
     threads (the tests).
+
+    Where the workers write the folders themselves, ``unwritten`` (a queue) and ``solving``
+    (``[workers still solving]``) let a worker with nothing left to solve write a folder
+    for the other (:func:`~.runners.solve_from_end`): the worker that takes the sweep's last
+    point leaves the folder of the point before it there, and writes it itself only if
+    nobody has taken it by the time its last point is solved and written. The ends meet a
+    whole point apart (a tight demo point and its folder: 3 s), and one of the two workers
+    waited for the other that long; one folder less on the other's path is about a second.
     """
 
     bounds: Any
     lock: Any
     results: Any
+    unwritten: Any = None
+    solving: Any = None
 
     def take(self, end: int) -> int | None:
         """The next point at ``end`` (LOW: lowest untaken, HIGH: highest), None when none is left."""
@@ -60,6 +70,32 @@ class BothEnds:
     def put(self, point: int, result: SolveResult) -> None:
         """Hand back the result of ``point``."""
         self.results.put((point, result))
+
+    def none_left(self) -> bool:
+        """Has every point been taken?"""
+        with self.lock:
+            return self.bounds[0] >= self.bounds[1]
+
+    def leave_unwritten(self, point: int, result: SolveResult) -> None:
+        """Offer the folder of ``point`` to a worker with nothing left to solve."""
+        self.unwritten.put((point, result))
+
+    def take_unwritten(self, timeout: float = 0.0) -> tuple[int, SolveResult] | None:
+        """An offered folder to write (waiting up to ``timeout``), or None."""
+        try:
+            return self.unwritten.get(timeout=timeout) if timeout else self.unwritten.get_nowait()
+        except queue.Empty:
+            return None
+
+    def done_solving(self) -> None:
+        """This worker has solved its last point (and written or offered every folder)."""
+        with self.lock:
+            self.solving[0] -= 1
+
+    def still_solving(self) -> bool:
+        """Is some worker still solving a point (so a folder may yet be offered)?"""
+        with self.lock:
+            return self.solving[0] > 0
 
     def drain(self) -> list[tuple[int, SolveResult]]:
         """Every result handed back so far."""

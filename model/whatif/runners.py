@@ -141,13 +141,53 @@ def solve_from_end(cases: list[Case], start: pd.DataFrame | None, options: dict[
     """What a worker of a sweep solved from both ends runs (:mod:`.meet`): the next untaken
     point at its ``end`` of the sweep, again and again (:func:`_in_turn`); every result goes
     back through ``shared.results`` as soon as it is known (and written). Returns how many
-    it solved."""
-    taken = ((i, cases[i]) for i in iter(partial(shared.take, end), None))
-    solved = 0
-    for i, r in _in_turn(taken, start, options, destinations):
+    it solved.
+
+    Where workers write (``destinations``) and ``shared`` can pass folders between them
+    (:class:`~.meet.BothEnds` ``unwritten``), the worker that takes the last point leaves
+    the folder of the point before it to a worker with nothing left to solve, and each
+    worker, done with its own points, writes what the others left until none is solving."""
+    if destinations is None or getattr(shared, "unwritten", None) is None:
+        taken = ((i, cases[i]) for i in iter(partial(shared.take, end), None))
+        solved = 0
+        for i, r in _in_turn(taken, start, options, destinations):
+            shared.put(i, r)
+            solved += 1
+        return solved
+    return _from_end_sharing_folders(cases, start, options, end, shared, destinations)
+
+
+def _from_end_sharing_folders(cases: list[Case], start: pd.DataFrame | None,
+                              options: dict[str, Any], end: int, shared: Any,
+                              destinations: list[Destination]) -> int:
+    """:func:`solve_from_end` for local workers that write, passing the folder before the
+    sweep's last point to an idle worker (:class:`~.meet.BothEnds`)."""
+    from ..solver.sweep import Sweep  # loads the solver stages: only in the worker
+
+    def written(i: int, r: SolveResult) -> None:
+        with _whole_folder():
+            destinations[i].write(r)
         shared.put(i, r)
+
+    sweep, solved = Sweep(), 0
+    i = shared.take(end)
+    while i is not None:
+        r = solve_task(cases[i], start, options, sweep)
         solved += 1
-    return solved
+        start = r.assignment if r.has_plan else None
+        following = shared.take(end)
+        if following is not None and shared.none_left():
+            shared.leave_unwritten(i, r)  # `following` is the last point: someone may be idle
+        else:
+            written(i, r)
+        i = following
+    shared.done_solving()
+    while True:  # write what was left (ours too, if nobody was free) until none is solving
+        offer = shared.take_unwritten(timeout=0.05)
+        if offer is not None:
+            written(*offer)
+        elif not shared.still_solving():
+            return solved
 
 
 def _in_turn(cases: Iterable[tuple[int, Case]], start: pd.DataFrame | None,
@@ -216,7 +256,7 @@ class LocalRunner:
             manager.start(_ignore_ctrl_c)  # Ctrl-C is the client's to handle
             self._manager = manager  # only once started: close() shuts down a started one
         m = self._manager
-        return BothEnds(m.list([0, n]), m.Lock(), m.Queue())
+        return BothEnds(m.list([0, n]), m.Lock(), m.Queue(), m.Queue(), m.list([2]))
 
     def submit_from_end(self, *args):
         return self.pool.submit(solve_from_end, *args)
