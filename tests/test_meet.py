@@ -317,3 +317,39 @@ def test_the_folder_before_the_last_point_goes_to_a_worker_with_nothing_left(mon
     writer_of = {i: w[0] for i, w in writers.items()}
     assert writer_of[3] == writer_of[1] != writer_of[0]  # each solved point written by its solver…
     assert (writer_of[2] == writer_of[0]) is idle  # …but 2, left to whoever was free first
+
+
+def test_a_worker_whose_write_fails_does_not_keep_the_other_waiting(monkeypatch):
+    """The low end's folder write fails: its task ends with the error, and the high end,
+    done with its own points, does not wait for it forever (daemon threads: a hang fails
+    the test instead of holding the run)."""
+
+    def fake_solve(case, start, options, sweep):
+        time.sleep(0.02)
+        return SimpleNamespace(has_plan=True, assignment=f"plan{case}")
+
+    class _Folder:
+        def write(self, r):
+            if threading.current_thread().name == "low":
+                raise OSError("disk full")
+
+    monkeypatch.setattr(runners, "solve_task", fake_solve)
+    shared = _sharing(6)
+    outcome: dict[str, object] = {}
+
+    def run(name, end):
+        try:
+            outcome[name] = runners.solve_from_end(list(range(6)), None, {}, end, shared,
+                                                   [_Folder() for _ in range(6)])
+        except OSError as exc:
+            outcome[name] = exc
+
+    threads = [threading.Thread(target=run, args=(n, e), name=n, daemon=True)
+               for n, e in (("low", LOW), ("high", HIGH))]
+    for t in threads:
+        t.start()
+        time.sleep(0.01)
+    for t in threads:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads), "a worker still waits"
+    assert isinstance(outcome["low"], OSError) and outcome["high"] >= 1

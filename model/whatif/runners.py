@@ -170,18 +170,20 @@ def _from_end_sharing_folders(cases: list[Case], start: pd.DataFrame | None,
         shared.put(i, r)
 
     sweep, solved = Sweep(), 0
-    i = shared.take(end)
-    while i is not None:
-        r = solve_task(cases[i], start, options, sweep)
-        solved += 1
-        start = r.assignment if r.has_plan else None
-        following = shared.take(end)
-        if following is not None and shared.none_left():
-            shared.leave_unwritten(i, r)  # `following` is the last point: someone may be idle
-        else:
-            written(i, r)
-        i = following
-    shared.done_solving()
+    try:
+        i = shared.take(end)
+        while i is not None:
+            r = solve_task(cases[i], start, options, sweep)
+            solved += 1
+            start = r.assignment if r.has_plan else None
+            following = shared.take(end)
+            if following is not None and shared.none_left():
+                shared.leave_unwritten(i, r)  # `following` is the last point: one may be idle
+            else:
+                written(i, r)
+            i = following
+    finally:  # also when a write fails: the other worker must not wait for this one
+        shared.done_solving()
     while True:  # write what was left (ours too, if nobody was free) until none is solving
         offer = shared.take_unwritten(timeout=0.05)
         if offer is not None:
