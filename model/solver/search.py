@@ -147,7 +147,7 @@ def round_fractional(
         out = None if log.interrupted else submip(sf, x0, free, opts, max(left, 0.05),
                                                   start=False, abs_gap=abs_gap, log=log,
                                                   enough=enough).x
-    out = _better(sf, out, narrow) if narrow is not None else out
+    out = _better(sf, out, narrow) if narrow is not None else out  # no second check at scale
     if out is not None:
         log.rounded_objective = sf.objective(out)
     return out
@@ -170,9 +170,7 @@ def round_periods(
     below the bound, against 0.36% and 0.39% from the whole units), but not at 0.6× or
     0.8× (1.06% and 0.57%), where the whole units are rounded next, as before.
     """
-    cols = sf.x_cols
-    values = xr[cols]
-    split = np.unique(sf.groups[cols][np.minimum(values, 1 - values) > 1e-6])
+    split = np.unique(sf.groups[sf.x_cols][_split_options(sf, xr)])
     continuous = ~sf.integer.astype(bool) & np.isin(sf.owner, fractional_units(sf, xr))
     free = (sf.owner < 0) | continuous | (np.isin(sf.groups, split) & (sf.groups >= 0))
     out = submip(sf, x0, free, opts, seconds, start=False, abs_gap=abs_gap, log=log,
@@ -242,8 +240,13 @@ def leaning(sf: StandardForm, xr: np.ndarray) -> np.ndarray:
 def fractional_units(sf: StandardForm, xr: np.ndarray, tol: float = 1e-6) -> np.ndarray:
     """The units with an option column more than ``tol`` from 0 and 1 in the LP point
     ``xr`` (sorted)."""
-    vals = xr[sf.x_cols]
-    return np.unique(sf.owner[sf.x_cols][np.minimum(vals, 1 - vals) > tol])
+    return np.unique(sf.owner[sf.x_cols][_split_options(sf, xr, tol)])
+
+
+def _split_options(sf: StandardForm, xr: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """Per option column: is it more than ``tol`` from 0 and 1 in the LP point ``xr``?"""
+    values = xr[sf.x_cols]
+    return np.minimum(values, 1 - values) > tol
 
 
 def neighbourhood_search(

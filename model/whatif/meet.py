@@ -71,10 +71,10 @@ class BothEnds:
         """Hand back the result of ``point``."""
         self.results.put((point, result))
 
-    def none_left(self) -> bool:
-        """Has every point been taken?"""
+    def untaken(self) -> int:
+        """How many points no worker has taken yet."""
         with self.lock:
-            return self.bounds[0] >= self.bounds[1]
+            return max(0, self.bounds[1] - self.bounds[0])
 
     def leave_unwritten(self, point: int, result: SolveResult) -> None:
         """Offer the folder of ``point`` to a worker with nothing left to solve."""

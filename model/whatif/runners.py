@@ -117,6 +117,12 @@ def _whole_folder() -> Iterator[None]:
             _exit_tidily(signal.SIGTERM, None)
 
 
+def _write_folder(destination: Destination, r: SolveResult) -> None:
+    """Write ``r``'s folder; a stop that comes meanwhile waits for it (:func:`_whole_folder`)."""
+    with _whole_folder():
+        destination.write(r)
+
+
 def solve_task(case: Case, start: pd.DataFrame | None, options: dict[str, Any],
                sweep: Any = None) -> SolveResult:
     """One single-threaded solve; any exception becomes an error result. ``sweep``: the
@@ -147,41 +153,34 @@ def solve_from_end(cases: list[Case], start: pd.DataFrame | None, options: dict[
     (:class:`~.meet.BothEnds` ``unwritten``), the worker that takes the last point leaves
     the folder of the point before it to a worker with nothing left to solve, and each
     worker, done with its own points, writes what the others left until none is solving."""
+    taken = ((i, cases[i]) for i in iter(partial(shared.take, end), None))
     if destinations is None or getattr(shared, "unwritten", None) is None:
-        taken = ((i, cases[i]) for i in iter(partial(shared.take, end), None))
         solved = 0
         for i, r in _in_turn(taken, start, options, destinations):
             shared.put(i, r)
             solved += 1
         return solved
-    return _from_end_sharing_folders(cases, start, options, end, shared, destinations)
+    return _sharing_folders(taken, start, options, shared, destinations)
 
 
-def _from_end_sharing_folders(cases: list[Case], start: pd.DataFrame | None,
-                              options: dict[str, Any], end: int, shared: Any,
-                              destinations: list[Destination]) -> int:
+def _sharing_folders(taken: Iterable[tuple[int, Case]], start: pd.DataFrame | None,
+                     options: dict[str, Any], shared: Any,
+                     destinations: list[Destination]) -> int:
     """:func:`solve_from_end` for local workers that write, passing the folder before the
     sweep's last point to an idle worker (:class:`~.meet.BothEnds`)."""
-    from ..solver.sweep import Sweep  # loads the solver stages: only in the worker
 
     def written(i: int, r: SolveResult) -> None:
-        with _whole_folder():
-            destinations[i].write(r)
+        _write_folder(destinations[i], r)
         shared.put(i, r)
 
-    sweep, solved = Sweep(), 0
+    solved = 0
     try:
-        i = shared.take(end)
-        while i is not None:
-            r = solve_task(cases[i], start, options, sweep)
+        for i, r in _in_turn(taken, start, options, None):
             solved += 1
-            start = r.assignment if r.has_plan else None
-            following = shared.take(end)
-            if following is not None and shared.none_left():
-                shared.leave_unwritten(i, r)  # `following` is the last point: one may be idle
+            if shared.untaken() == 1:  # the next point is the last: the other may be idle
+                shared.leave_unwritten(i, r)
             else:
                 written(i, r)
-            i = following
     finally:  # also when a write fails: the other worker must not wait for this one
         shared.done_solving()
     while True:  # write what was left (ours too, if nobody was free) until none is solving
@@ -205,8 +204,7 @@ def _in_turn(cases: Iterable[tuple[int, Case]], start: pd.DataFrame | None,
     for i, case in cases:
         r = solve_task(case, start, options, sweep)
         if destinations is not None:
-            with _whole_folder():
-                destinations[i].write(r)
+            _write_folder(destinations[i], r)
         yield i, r
         start = r.assignment if r.has_plan else None
 
