@@ -216,3 +216,30 @@ def test_writing_a_workbook_leaves_the_cycle_collector_as_it_was(tmp_path, monke
     with pytest.raises(ZeroDivisionError):
         excel.write_xlsx(tmp_path / "fails.xlsx", {"t": df})
     assert gc.isenabled()
+
+
+def test_writing_the_outputs_says_which_file_comes_next(tmp_path):
+    """A 1M-binary plan's files take half a minute and more: the writer says each file before
+    it writes it (none of them exists yet when it is named, summary.json comes after them
+    all), and ``svcplan solve --log`` prints those lines after the solve's own."""
+    from svcplan import load_case, solve
+
+    folder = write_case(tmp_path, CASE)
+    res = solve(load_case(folder), mip_gap=0)
+    out = tmp_path / "api"
+    heard: list[tuple[str, set[str]]] = []
+    res.write(out, progress=lambda m: heard.append((m, {p.name for p in out.iterdir()})))
+    named = [m.split()[1] for m, _ in heard]
+    assert named == ["assignment.csv", "kpi_periods.csv", "kpi_segments.csv", "kpi_classes.csv",
+                     "kpi_capacity.csv", "results.xlsx"]
+    assert heard[0][0] == "writing assignment.csv (4 rows)…"
+    assert heard[-1][0] == "writing results.xlsx (its assignment sheet: 4 rows)…"
+    for (_, present), name in zip(heard, named, strict=True):
+        assert name not in present and "summary.json" not in present
+    assert {*named, "summary.json"} == {p.name for p in out.iterdir()}
+
+    cli = CliRunner().invoke(app, ["solve", str(folder), "--out", str(tmp_path / "cli"),
+                                   "--gap", "0", "--log"])
+    assert cli.exit_code == 0, cli.output
+    lines = [line for line in cli.output.splitlines() if line.startswith("svcplan: writing")]
+    assert lines == [f"svcplan: {m}" for m, _ in heard]

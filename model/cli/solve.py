@@ -9,6 +9,8 @@ replace it here (``monkeypatch.setattr(svcplan.cli.solve, "solve", ...)``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -54,6 +56,20 @@ def say_phase(message: str) -> None:
     long as the LP relaxation, rounding and search take (13 s of a 7,344-binary case at gap
     0), until HiGHS's branch-and-bound begins."""
     console.print(f"svcplan: {message}", highlight=False, markup=False)
+
+
+@contextmanager
+def phases(quiet: bool, log: bool, first: str) -> Iterator[Callable[[str], None] | None]:
+    """Where a long step tells its phases: nowhere (``--quiet``), one plain line each
+    (``--log``: most of a solve is ours, not HiGHS's logged MIP), or one status line that
+    each phase replaces, starting with ``first`` (long runs show what they are doing)."""
+    if quiet:
+        yield None
+    elif log:
+        yield say_phase
+    else:
+        with console.status(first) as status:
+            yield status.update
 
 
 def outputs_first() -> Deferred:
@@ -106,15 +122,11 @@ def solve_cmd(
     try:
         kw = dict(time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
                   warm_start=warm_start, log=log, solver=solver, extend=extensions, dask=dask)
-        if quiet:
-            res = solve(c, **kw)
-        elif log:  # one plain line per phase: most of a solve is ours, not HiGHS's logged MIP
-            res = solve(c, progress=say_phase, **kw)
-        else:  # one status line per phase: long runs show what they are doing
-            with console.status("solving…") as status:
-                res = solve(c, progress=status.update, **kw)
-        with outputs_first():  # inside the try: a failure writing outputs is reported, not a traceback
-            written = res.write(target)
+        with phases(quiet, log, "solving…") as progress:
+            res = solve(c, progress=progress, **kw)
+        # inside the try: a failure writing outputs is reported, not a traceback
+        with outputs_first(), phases(quiet, log, "writing the outputs…") as progress:
+            written = res.write(target, progress=progress)
     except UsageError as exc:  # a solver that is not installed, an extension that fails
         fail(str(exc))
     except CaseError as exc:  # refused before building (too large for the memory available)

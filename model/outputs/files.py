@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -98,10 +99,17 @@ def _clear(out: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def write_outputs(res: Outcome, out: str | Path, extra: dict[str, Any] | None = None) -> Path | str:
+def write_outputs(res: Outcome, out: str | Path, extra: dict[str, Any] | None = None,
+                  progress: Callable[[str], None] | None = None) -> Path | str:
     """Write every output file of one solve into ``out`` (created if needed); a database URL
-    gets the same outputs as tables, in one transaction (:mod:`.database`)."""
+    gets the same outputs as tables, in one transaction (:mod:`.database`).
+
+    ``progress`` hears which file is being written: a 1M-binary plan's files take half a
+    minute and more (the workbook's 200,000-row assignment sheet most of it), which the
+    command line shows instead of a silent pause after the solve."""
+    say = progress or (lambda message: None)
     if is_database_url(out):
+        say("writing the outputs to the database…")
         frames = {Path(file).stem: getattr(res, name) for name, file in TABLE_FILES.items()}
         return write_database(str(out), {**res.summary(), **(extra or {})}, frames,
                               res.explanation, res.has_plan)
@@ -113,7 +121,9 @@ def write_outputs(res: Outcome, out: str | Path, extra: dict[str, Any] | None = 
         for name, file in TABLE_FILES.items():
             if frames[name].empty and not len(frames[name].columns):
                 continue  # e.g. no capacity rows (or marginals off): no file
+            say(f"writing {file} ({len(frames[name]):,} rows)…")
             write_csv(frames[name], out / file)
+        say(f"writing results.xlsx (its assignment sheet: {len(frames['assignment']):,} rows)…")
         write_excel(out / "results.xlsx", summary, frames)
     if not res.explanation.empty:
         write_csv(res.explanation, out / EXPLANATION_FILE)

@@ -8,6 +8,7 @@ non-finite number written as null.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,10 +150,12 @@ class SolveResult:
         self.capacity = marg.capacity_table()
         self.marginals = marg.summary(periods)
 
-    def write(self, out_dir: str | Path) -> Path | str:
+    def write(self, out_dir: str | Path,
+              progress: Callable[[str], None] | None = None) -> Path | str:
         """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``, or the
-        same outputs as tables into a database URL (one transaction)."""
-        return write_outputs(self, out_dir)
+        same outputs as tables into a database URL (one transaction); ``progress`` hears
+        which file is being written."""
+        return write_outputs(self, out_dir, progress=progress)
 
 
 def _mean_service(a: pd.DataFrame, column: str = "service") -> float | None:
