@@ -331,3 +331,24 @@ def test_worker_modules_cover_what_a_first_solve_imports():
     out = subprocess.run([sys.executable, "-c", _FIRST_SOLVE, str(ROOT / "data" / "demo")], check=True,
                          capture_output=True, text=True, timeout=120).stdout.split()
     assert out == []
+
+
+def test_a_frontiers_workbooks_leave_out_tables_longer_than_asked(folder, tmp_path):
+    """``--xlsx-rows`` reaches the workers that write each point's folder: the 54-row
+    assignment stays out of every results.xlsx (in its CSV), the 18-row plan sheet stays in."""
+    from typer.testing import CliRunner
+
+    from svcplan.cli.app import app
+
+    out = tmp_path / "front"
+    result = CliRunner().invoke(app, ["frontier", str(folder), "--budget", "0.9,1.0", "--workers",
+                                      "2", "--xlsx-rows", "20", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    import openpyxl
+
+    for point in ("budget=0.9", "budget=1"):
+        book = openpyxl.load_workbook(out / point / "results.xlsx", read_only=True)
+        assert "assignment" not in book.sheetnames and "plan" in book.sheetnames
+        assert len(pd.read_csv(out / point / "assignment.csv", encoding="utf-8-sig")) == 54
+    with pytest.raises(ValueError, match="xlsx_rows"):
+        BatchOptions(xlsx_rows=-1)

@@ -233,7 +233,10 @@ def test_writing_the_outputs_says_which_file_comes_next(tmp_path):
     assert named == ["assignment.csv", "kpi_periods.csv", "kpi_segments.csv", "kpi_classes.csv",
                      "kpi_capacity.csv", "results.xlsx"]
     assert heard[0][0] == "writing assignment.csv (4 rows)…"
-    assert heard[-1][0] == "writing results.xlsx (its assignment sheet: 4 rows)…"
+    book = openpyxl.load_workbook(out / "results.xlsx", read_only=True)
+    longest = max(len(list(book[name].iter_rows(min_row=2))) for name in book.sheetnames)
+    assert heard[-1][0] == (f"writing results.xlsx ({len(book.sheetnames)} sheets, "
+                            f"the longest {longest} rows)…")
     for (_, present), name in zip(heard, named, strict=True):
         assert name not in present and "summary.json" not in present
     assert {*named, "summary.json"} == {p.name for p in out.iterdir()}
@@ -243,3 +246,24 @@ def test_writing_the_outputs_says_which_file_comes_next(tmp_path):
     assert cli.exit_code == 0, cli.output
     lines = [line for line in cli.output.splitlines() if line.startswith("svcplan: writing")]
     assert lines == [f"svcplan: {m}" for m, _ in heard]
+
+
+def test_a_planner_can_keep_long_tables_out_of_the_workbook(tmp_path):
+    """``--xlsx-rows N``: a table longer than N rows stays out of results.xlsx (a 1M-binary
+    plan's 200,000-row sheet takes a minute to write), the summary sheet says why and where
+    it is, and the rest of the workbook and every CSV are as without it."""
+    folder = write_case(tmp_path, CASE)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["solve", str(folder), "--out", str(out), "--gap", "0",
+                                      "--xlsx-rows", "3"])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out / "results.xlsx", read_only=True)
+    assert book.sheetnames == ["summary", "plan", "kpi_periods", "kpi_segments", "kpi_classes",
+                               "kpi_capacity"]
+    notes = {r[0]: r[1] for r in book["summary"].iter_rows(min_row=2, values_only=True)}
+    assert notes["sheet.assignment"] == ("not in this workbook: 4 rows, more than the 3 asked "
+                                         "for (xlsx_rows); the whole table is in assignment.csv")
+    assert "sheet.plan" not in notes  # 2 rows
+    assert len(read_table(out, "assignment.csv")) == 4
+    refused = CliRunner().invoke(app, ["solve", str(folder), "--out", str(out), "--xlsx-rows", "-1"])
+    assert refused.exit_code == 2

@@ -32,7 +32,7 @@ from ..whatif.frontier import parse_range, run_frontier
 from ..whatif.scenarios import ScenarioError, load_scenarios
 from ..whatif.summary import short_labels
 from ..whatif.workers import start_fork_server
-from .common import CaseArg, GapOpt, OutOpt, QuietOpt, console, default_out, fail, load
+from .common import CaseArg, GapOpt, OutOpt, QuietOpt, XlsxRowsOpt, console, default_out, fail, load
 
 WorkersOpt = Annotated[int | None, typer.Option(help="Local worker processes (default: cores).",
                                                 min=1)]
@@ -136,7 +136,7 @@ def batch(
         help="Scenario file (YAML: scenarios and sweeps, docs/batch.md).")],
     out: OutOpt = None, workers: WorkersOpt = None, dask: DaskOpt = None,
     resume: ResumeOpt = False, time_limit: TimeOpt = None, gap: GapOpt = None,
-    warm: WarmOpt = True, quiet: QuietOpt = False,
+    warm: WarmOpt = True, quiet: QuietOpt = False, xlsx_rows: XlsxRowsOpt = None,
 ) -> None:
     """Solve every scenario of a what-if file and compare each with the base."""
     _workers_early(dask)
@@ -147,7 +147,7 @@ def batch(
         fail(exc)
     target = out or default_out(f"{c.name}-batch")
     opts = BatchOptions(time_limit=time_limit, mip_gap=gap, workers=workers, dask=dask,
-                        resume=resume, warm=warm)
+                        resume=resume, warm=warm, xlsx_rows=xlsx_rows)
     res = _run(run_batch, c, items, chains, target, opts, quiet=quiet)
     print_table(res)
     raise typer.Exit(res.exit_code)
@@ -158,7 +158,7 @@ def frontier(
     budget: Annotated[str, typer.Option(help="Scales start:stop:count or a,b,c.")] = "0.5:1.5:11",
     out: OutOpt = None, workers: WorkersOpt = None, dask: DaskOpt = None,
     resume: ResumeOpt = False, time_limit: TimeOpt = None, gap: GapOpt = None,
-    warm: WarmOpt = True, quiet: QuietOpt = False,
+    warm: WarmOpt = True, quiet: QuietOpt = False, xlsx_rows: XlsxRowsOpt = None,
     service_target: Annotated[str | None, typer.Option(
         "--target", help="Sweep a service target instead of the budget: "
                          "NAME:start:stop:count or NAME:a,b,c (its min_service).")] = None,
@@ -166,7 +166,7 @@ def frontier(
     """Profit against budget: the marginal value of budget and who loses service first.
     With --target: cost (or profit) against a service target, the exchange curve."""
     opts = BatchOptions(time_limit=time_limit, mip_gap=gap, workers=workers, dask=dask,
-                        resume=resume, warm=warm)
+                        resume=resume, warm=warm, xlsx_rows=xlsx_rows)
     if service_target is not None:
         _exchange(case, service_target, out, opts, quiet)
     try:

@@ -36,6 +36,11 @@ TimeOpt = Annotated[float | None, typer.Option(help="Seconds.", min=0)]
 GapOpt = Annotated[float | None, typer.Option(help="Relative MIP gap; 0 proves optimality.", min=0)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q",
                                          help="No progress display (solve: only the status line).")]
+XlsxRowsOpt = Annotated[int | None, typer.Option(
+    "--xlsx-rows", min=0, metavar="N",
+    help="Leave a table longer than N rows out of results.xlsx (it stays in its CSV; the "
+         "workbook's summary sheet says so). Default: as many rows as an Excel sheet holds. "
+         "A 1M-binary plan's 200,000-row assignment sheet takes a minute to write.")]
 
 
 def fail(problem: CaseError | str) -> NoReturn:

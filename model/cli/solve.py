@@ -27,7 +27,7 @@ from ..outputs.files import write_error_summary
 from ..outputs.html import write_report
 from ..prep.generate import generate_case, write_case
 from ..solver.interrupts import Deferred, finish_first
-from .common import CaseArg, GapOpt, QuietOpt, TimeOpt, console, default_out, err_console, fail, load
+from .common import CaseArg, GapOpt, QuietOpt, TimeOpt, XlsxRowsOpt, console, default_out, err_console, fail, load
 
 SinkOpt = Annotated[str | None, typer.Option(
     "--out", "-o", help="Output folder, or a database URL (sqlite:///runs.db, postgresql://...): "
@@ -104,6 +104,7 @@ def solve_cmd(
     dask: Annotated[str | None, typer.Option(
         metavar="ADDRESS", help="Solve the product blocks of a large model's bound on the Dask "
         "cluster at this scheduler address (e.g. tcp://10.0.0.5:8786).")] = None,
+    xlsx_rows: XlsxRowsOpt = None,
 ) -> None:
     """Solve a planning case and write its plan and KPIs."""
     if write_model and write_model.suffix.lower() not in MODEL_SUFFIXES:
@@ -126,7 +127,7 @@ def solve_cmd(
             res = solve(c, progress=progress, **kw)
         # inside the try: a failure writing outputs is reported, not a traceback
         with outputs_first(), phases(quiet, log, "writing the outputs…") as progress:
-            written = res.write(target, progress=progress)
+            written = res.write(target, progress=progress, xlsx_rows=xlsx_rows)
     except UsageError as exc:  # a solver that is not installed, an extension that fails
         fail(str(exc))
     except CaseError as exc:  # refused before building (too large for the memory available)

@@ -100,13 +100,15 @@ def _clear(out: Path) -> None:
 
 
 def write_outputs(res: Outcome, out: str | Path, extra: dict[str, Any] | None = None,
-                  progress: Callable[[str], None] | None = None) -> Path | str:
+                  progress: Callable[[str], None] | None = None,
+                  xlsx_rows: int | None = None) -> Path | str:
     """Write every output file of one solve into ``out`` (created if needed); a database URL
     gets the same outputs as tables, in one transaction (:mod:`.database`).
 
-    ``progress`` hears which file is being written: a 1M-binary plan's files take half a
-    minute and more (the workbook's 200,000-row assignment sheet most of it), which the
-    command line shows instead of a silent pause after the solve."""
+    ``progress`` hears which file is being written: a 1M-binary plan's files take a minute
+    and more (the workbook's 200,000-row assignment sheet most of it), which the command
+    line shows instead of a silent pause after the solve. ``xlsx_rows``: a table longer
+    than this stays out of results.xlsx (:func:`write_excel`)."""
     say = progress or (lambda message: None)
     if is_database_url(out):
         say("writing the outputs to the database…")
@@ -123,8 +125,7 @@ def write_outputs(res: Outcome, out: str | Path, extra: dict[str, Any] | None = 
                 continue  # e.g. no capacity rows (or marginals off): no file
             say(f"writing {file} ({len(frames[name]):,} rows)…")
             write_csv(frames[name], out / file)
-        say(f"writing results.xlsx (its assignment sheet: {len(frames['assignment']):,} rows)…")
-        write_excel(out / "results.xlsx", summary, frames)
+        write_excel(out / "results.xlsx", summary, frames, xlsx_rows, say)
     if not res.explanation.empty:
         write_csv(res.explanation, out / EXPLANATION_FILE)
     if extra:
@@ -141,27 +142,37 @@ def write_error_summary(out: Path, case_name: str, exc: BaseException) -> None:
     write_json_atomic(out / "summary.json", summary)
 
 
-def write_excel(path: Path, summary: dict[str, Any], frames: dict[str, pd.DataFrame]) -> None:
+def write_excel(path: Path, summary: dict[str, Any], frames: dict[str, pd.DataFrame],
+                max_rows: int | None = None,
+                progress: Callable[[str], None] | None = None) -> None:
     """results.xlsx: a summary sheet (the flat keys of summary.json and its KPIs), the plan at
     a glance, then one sheet per CSV, named as the CSV; written by the one Excel writer
     (:mod:`.excel`: formats, atomic).
 
     A table longer than an Excel sheet holds (:data:`~.excel.MAX_ROWS`: a plan of more than
-    a million unit-periods) is left out, and the summary sheet says so and where the whole
-    table is; cutting it off at the limit would show a planner part of a plan as all of it."""
+    a million unit-periods), or than the planner's ``max_rows``, is left out, and the summary
+    sheet says so and where the whole table is; cutting it off at the limit would show a
+    planner part of a plan as all of it. The planner's limit is for plans too long to
+    browse in Excel anyway: a 200,000-row assignment sheet takes about a minute to write."""
     flat = [(k, v) for k, v in summary.items() if not isinstance(v, (dict, list))]
     flat += [(f"kpi.{k}", v) for k, v in summary.get("kpis", {}).items()]
-    sheets: dict[str, pd.DataFrame | Sheet] = {}
+    sheets: dict[str, Sheet] = {}
     if not frames["assignment"].empty:
         sheets["plan"] = plan_sheet(frames["assignment"])
     for name, file in TABLE_FILES.items():
         if name in frames and not (frames[name].empty and not len(frames[name].columns)):
             sheets[Path(file).stem] = Sheet(frames[name], formats=SHEET_FORMATS.get(name, {}))
-    for name in [n for n, sheet in sheets.items() if len(sheet.frame) > MAX_ROWS]:
+    limit = MAX_ROWS if max_rows is None else min(max_rows, MAX_ROWS)
+    why = (f"more than an Excel sheet holds ({MAX_ROWS:,})" if limit == MAX_ROWS
+           else f"more than the {limit:,} asked for (xlsx_rows)")
+    for name in [n for n, sheet in sheets.items() if len(sheet.frame) > limit]:
         rows = len(sheets.pop(name).frame)
         where = f"{name}.csv" if name != "plan" else "assignment.csv (the level of each unit-period)"
-        flat.append((f"sheet.{name}", f"not in this workbook: {rows:,} rows, more than an Excel "
-                                      f"sheet holds ({MAX_ROWS:,}); the whole table is in {where}"))
+        flat.append((f"sheet.{name}", f"not in this workbook: {rows:,} rows, {why}; the whole "
+                                      f"table is in {where}"))
+    if progress:
+        longest = max([len(flat), *(len(sheet.frame) for sheet in sheets.values())])
+        progress(f"writing results.xlsx ({len(sheets) + 1} sheets, the longest {longest:,} rows)…")
     write_xlsx(path, {"summary": pd.DataFrame(flat, columns=["key", "value"]), **sheets})
 
 

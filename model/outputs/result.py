@@ -150,12 +150,13 @@ class SolveResult:
         self.capacity = marg.capacity_table()
         self.marginals = marg.summary(periods)
 
-    def write(self, out_dir: str | Path,
-              progress: Callable[[str], None] | None = None) -> Path | str:
+    def write(self, out_dir: str | Path, progress: Callable[[str], None] | None = None,
+              xlsx_rows: int | None = None) -> Path | str:
         """Write the SPEC §6 files (summary.json last, atomically) into ``out_dir``, or the
         same outputs as tables into a database URL (one transaction); ``progress`` hears
-        which file is being written."""
-        return write_outputs(self, out_dir, progress=progress)
+        which file is being written; a table longer than ``xlsx_rows`` stays out of
+        results.xlsx (it is in its CSV, and the workbook's summary sheet says so)."""
+        return write_outputs(self, out_dir, progress=progress, xlsx_rows=xlsx_rows)
 
 
 def _mean_service(a: pd.DataFrame, column: str = "service") -> float | None:

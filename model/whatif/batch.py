@@ -79,8 +79,15 @@ class BatchOptions:
     #: the next (:mod:`svcplan.solver.sweep`); the frontier does. Ctrl-C then ends a running
     #: chain as a whole (its points are re-run by ``resume``) instead of between points.
     reuse: bool = False
+    #: a table longer than this stays out of each scenario's results.xlsx (in its CSV only);
+    #: None: as many rows as an Excel sheet holds. Not a solver control: not in the hash.
+    xlsx_rows: int | None = None
 
     def __post_init__(self) -> None:
+        if self.xlsx_rows is not None and (isinstance(self.xlsx_rows, bool)
+                                           or not isinstance(self.xlsx_rows, int)
+                                           or self.xlsx_rows < 0):
+            raise ValueError(f"xlsx_rows must be a whole number >= 0, got {self.xlsx_rows!r}")
         for name in ("time_limit", "mip_gap"):
             value = getattr(self, name)
             if value is None:
@@ -198,7 +205,7 @@ def run_batch(
 
         def destination(p: Planned) -> Destination:
             return Destination(out / folders[p.name], p.name, p.input_hash, p.error or "",
-                               p.scenario.model_dump(by_alias=True))
+                               p.scenario.model_dump(by_alias=True), opts.xlsx_rows)
 
         def record(p: Planned, r: SolveResult, written: bool = False) -> None:
             """``written``: the worker that solved it wrote its folder already."""

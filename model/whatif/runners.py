@@ -85,13 +85,15 @@ def _exit_tidily(signum: int, frame: Any) -> None:
 class Destination:
     """A scenario's folder and what its summary.json records beside the solve: the
     scenario's name, its input hash (``resume`` compares it), why it has no plan when the
-    scenario itself is the reason, and the changes it made to the case."""
+    scenario itself is the reason, and the changes it made to the case; ``xlsx_rows``: a
+    table longer than this stays out of its results.xlsx (None: Excel's limit)."""
 
     folder: Path
     scenario: str
     input_hash: str
     reason: str = ""
     changes: dict = field(default_factory=dict)
+    xlsx_rows: int | None = None
 
     def write(self, r: SolveResult) -> None:
         """Every output file of ``r`` into :attr:`folder`, summary.json last (atomically):
@@ -99,7 +101,7 @@ class Destination:
         reason = self.reason or ("" if r.has_plan else r.message)
         extra = {"scenario": self.scenario, "input_hash": self.input_hash, "reason": reason,
                  "warm_start": r.warm_start, "changes": self.changes}
-        write_outputs(r, self.folder, extra=extra)
+        write_outputs(r, self.folder, extra=extra, xlsx_rows=self.xlsx_rows)
 
 
 @contextmanager
