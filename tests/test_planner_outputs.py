@@ -219,7 +219,7 @@ def test_writing_a_workbook_leaves_the_cycle_collector_as_it_was(tmp_path, monke
 
 
 def test_writing_the_outputs_says_which_file_comes_next(tmp_path):
-    """A 1M-binary plan's files take half a minute and more: the writer says each file before
+    """A 1M-binary plan's files take 30–70 s: the writer says each file before
     it writes it (none of them exists yet when it is named, summary.json comes after them
     all), and ``svcplan solve --log`` prints those lines after the solve's own."""
     from svcplan import load_case, solve
@@ -250,7 +250,7 @@ def test_writing_the_outputs_says_which_file_comes_next(tmp_path):
 
 def test_a_planner_can_keep_long_tables_out_of_the_workbook(tmp_path):
     """``--xlsx-rows N``: a table longer than N rows stays out of results.xlsx (a 1M-binary
-    plan's 200,000-row sheet takes a minute to write), the summary sheet says why and where
+    plan's 200,000-row sheet takes up to a minute), the summary sheet says why and where
     it is, and the rest of the workbook and every CSV are as without it."""
     folder = write_case(tmp_path, CASE)
     out = tmp_path / "out"
