@@ -336,6 +336,7 @@ def test_worker_modules_cover_what_a_first_solve_imports():
 def test_a_frontiers_workbooks_leave_out_tables_longer_than_asked(folder, tmp_path):
     """``--xlsx-rows`` reaches the workers that write each point's folder: the 54-row
     assignment stays out of every results.xlsx (in its CSV), the 18-row plan sheet stays in."""
+    import openpyxl
     from typer.testing import CliRunner
 
     from svcplan.cli.app import app
@@ -344,8 +345,6 @@ def test_a_frontiers_workbooks_leave_out_tables_longer_than_asked(folder, tmp_pa
     result = CliRunner().invoke(app, ["frontier", str(folder), "--budget", "0.9,1.0", "--workers",
                                       "2", "--xlsx-rows", "20", "--quiet", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    import openpyxl
-
     for point in ("budget=0.9", "budget=1"):
         book = openpyxl.load_workbook(out / point / "results.xlsx", read_only=True)
         assert "assignment" not in book.sheetnames and "plan" in book.sheetnames
