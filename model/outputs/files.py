@@ -125,7 +125,7 @@ def write_outputs(res: Outcome, out: str | Path, extra: dict[str, Any] | None = 
                 continue  # e.g. no capacity rows (or marginals off): no file
             say(f"writing {file} ({len(frames[name]):,} rows)…")
             write_csv(frames[name], out / file)
-        write_excel(out / "results.xlsx", summary, frames, xlsx_rows, say)
+        write_excel(out / "results.xlsx", summary, frames, xlsx_rows, progress)
     if not res.explanation.empty:
         write_csv(res.explanation, out / EXPLANATION_FILE)
     if extra:
