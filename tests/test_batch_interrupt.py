@@ -62,10 +62,13 @@ def test_input_hash_is_of_normalised_settings(folder):
 
 def test_a_batch_run_from_python_resumes_from_the_cli_without_solving_again(folder, tmp_path,
                                                                              monkeypatch):
+    import svcplan.cli.common as common
     import svcplan.whatif.batch as batch
 
     monkeypatch.setattr(batch, "_Local", _InProcess)
-    monkeypatch.setenv("COLUMNS", "200")
+    # the command line's console took its width at import (80 under pytest-xdist, which sets
+    # COLUMNS): widen it so that the description's cell is not wrapped
+    monkeypatch.setattr(common.console, "width", 200)
     sc = tmp_path / "s.yaml"
     sc.write_text(yaml.safe_dump({"scenarios": [
         {"name": "cut", "description": "Budget cut by 5%", "scale": {"periods.budget": 0.95}},
