@@ -165,7 +165,7 @@ def test_dask_local_cluster_gives_the_same_summary_as_local_processes(case, tmp_
     local = run_batch(case, scenarios, dict(chains), tmp_path / "local",
                       BatchOptions(mip_gap=0, workers=2))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                                  dashboard_address=None, processes=True) as cluster:
+                                  dashboard_address=":0", processes=True) as cluster:
         remote = run_batch(case, scenarios, dict(chains), tmp_path / "dask",
                            BatchOptions(mip_gap=0, workers=2, dask=cluster.scheduler_address))
     assert local.exit_code == remote.exit_code == 0

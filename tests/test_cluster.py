@@ -34,7 +34,7 @@ def _case(shape=(3, 8, 3, 4), seed=4) -> Case:
 def cluster():
     """Two in-process workers on loopback (the multi-process cluster is the slow test)."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  protocol="tcp", host="127.0.0.1", dashboard_address=None) as c:
+                                  protocol="tcp", host="127.0.0.1", dashboard_address=":0") as c:
         yield c
 
 
@@ -83,7 +83,7 @@ def test_a_lost_worker_is_no_answer_not_a_wrong_one():
     n = sf.n_cols + len(layout.copy_of)
     cost = np.r_[sf.cost, np.zeros(len(layout.copy_of))]
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  protocol="tcp", host="127.0.0.1", dashboard_address=None) as c:
+                                  protocol="tcp", host="127.0.0.1", dashboard_address=":0") as c:
         there = ClusterBlocks(layout.parts, n, c.scheduler_address)
         assert there.solve(cost, 30.0, None).optimal
         c.scale(0)  # the only worker, and the actor holding every block, goes away
@@ -107,7 +107,7 @@ def test_dask_solve_on_worker_processes(monkeypatch):
     monkeypatch.setattr(lagrange, "MIN_COLUMNS", 0)
     monkeypatch.setattr(decompose, "BLOCK_COLUMNS", 30)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as c:
+                                  host="127.0.0.1", dashboard_address=":0") as c:
         on_dask = solve(case, mip_gap=0, marginals=False, dask=c.scheduler_address)
     assert on_dask.search["blocks"] > 3
     assert on_dask.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
@@ -165,7 +165,7 @@ def _second_round_loses_a_worker(monkeypatch, delay: float | None = None, hold: 
     rounds, killed = [], []
     real = on_cluster.ClusterBlocks.solve
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as c, \
+                                  host="127.0.0.1", dashboard_address=":0") as c, \
             distributed.Client(c) as client:
         pids = client.run(os.getpid)  # worker address -> process id
         if hold:

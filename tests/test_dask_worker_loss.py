@@ -41,7 +41,7 @@ def test_a_worker_killed_mid_frontier_loses_no_point_and_reports_none_wrongly(tm
     case = load_case("data/demo")
     killed: list[tuple[str, list[str]]] = []
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                                  dashboard_address=None, processes=True) as cluster, \
+                                  dashboard_address=":0", processes=True) as cluster, \
             distributed.Client(cluster) as client:
 
         def kill_one(name, result, done, total) -> None:

@@ -263,7 +263,7 @@ def test_a_dask_cluster_solves_a_sweep_from_both_ends(tmp_path, monkeypatch):
     base = _case(seed=5, total=False)
     scales = [0.8, 0.9, 1.0, 1.1, 1.2]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                                  dashboard_address=None, processes=True) as cluster:
+                                  dashboard_address=":0", processes=True) as cluster:
         res, front, _ = run_frontier(base, scales, tmp_path,
                                      BatchOptions(mip_gap=0, dask=cluster.scheduler_address))
     assert used == ["DaskRunner"]
