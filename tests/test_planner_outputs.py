@@ -164,6 +164,22 @@ def test_number_columns_are_typed_like_every_other_cell(tmp_path):
     assert ws["A2"].number_format == "#,##0.00"
 
 
+def test_text_columns_are_written_as_text_with_missing_cells_empty(tmp_path):
+    """Text columns are written in one loop too (outputs.excel._write_texts): a missing value
+    stays an empty cell, an id that looks like a number stays text, and a column that mixes
+    text and numbers goes cell by cell, its numbers staying numbers."""
+    from svcplan.outputs.excel import write_xlsx
+
+    df = pd.DataFrame({"segment": ["KEY", None, "零售", "01"],
+                       "product": pd.array(["P1", pd.NA, "P3", "1e3"], dtype="string"),
+                       "mixed": ["a", 2.5, None, 3]})
+    ws = openpyxl.load_workbook(write_xlsx(tmp_path / "t.xlsx", {"t": df}))["t"]
+    assert [c.value for c in ws[1]] == ["segment", "product", "mixed"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert rows == [["KEY", "P1", "a"], [None, None, 2.5], ["零售", "P3", None], ["01", "1e3", 3]]
+    assert isinstance(ws["A5"].value, str) and isinstance(ws["C5"].value, int)
+
+
 def test_a_table_longer_than_an_excel_sheet_is_left_out_and_said_so(tmp_path, monkeypatch):
     """Excel holds 1,048,575 rows of data below a header; XlsxWriter drops the rest without a
     word. A plan longer than that (the limit lowered to 3 here: the assignment has 4 rows)
