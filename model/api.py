@@ -81,35 +81,75 @@ def solve(
     Raises :class:`CaseError` when the case is estimated not to fit in the memory available
     (:mod:`svcplan.solver.memory`).
     """
-    # The modules that load Pyomo, HiGHS and scipy (~1.2 s of imports) are imported on the
-    # first solve, not with the package: `svcplan validate`, `--version`, `report` and every
-    # batch worker start without them. The stage order is the same as at the top. The two
-    # that need Pyomo (extensions, other solvers) load only when asked for: Pyomo's import
-    # is 0.7 s, and svcplan's own pipeline solves from the recorded arrays.
-    from .formulation.blocks import create_model
+    extensions = [] if extend is None else [extend] if callable(extend) else list(extend)
+    _refuse_early(case, solver, dask)
+    if solver is not None or extensions:
+        sweep = None  # they read and change the Pyomo model: build it afresh
+    t0 = time.perf_counter()
+    opts = _solver_options(case, t0, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                           write_model=write_model, warm_start=warm_start, log=log, dask=dask,
+                           progress=progress)
+    opts.say("building the model…")
+    data, sf, pyomo_model = _build(case, solver, extensions, sweep)
+    build_seconds = time.perf_counter() - t0
+    if solver is not None:
+        from .solver import highs
+        from .solver.pyomo_solvers import solve_with_pyomo
+
+        if opts.write_model:
+            highs.write_model(sf, opts.write_model)
+        out = solve_with_pyomo(pyomo_model, sf, solver, opts)
+    else:
+        from .solver.strategy import solve_model
+
+        # the last plan is mapped only if the solve asks for it (0.2 s at 300k; most sweep
+        # points are proven by the rounding before the previous plan is needed)
+        x_start = (partial(start_vector, data.options, start, case)
+                   if start is not None and warm_start and not start.empty else None)
+        out = solve_model(sf, opts, x_start, cluster=product_clusters(data),
+                          warm=None if sweep is None else sweep.warm)
+    res = _result(case, data, out, build_seconds, t0, solver, extensions)
+    if out.status == Status.INFEASIBLE and explain:
+        res.explanation = _explanation(case, data, sf, opts, extensions)
+    if out.x is not None:
+        _attach_plan(res, case, data, sf, out, opts, marginals, sweep)
+    res.total_seconds = time.perf_counter() - t0
+    return res
+
+
+# The modules that load Pyomo, HiGHS and scipy (~1.2 s of imports) are imported by the steps
+# below on the first solve, not with the package: `svcplan validate`, `--version`, `report`
+# and every batch worker start without them. The two that need Pyomo (extensions, other
+# solvers) load only when asked for: Pyomo's import is 0.7 s, and svcplan's own pipeline
+# solves from the recorded arrays.
+
+
+def _refuse_early(case: Case, solver: str | None, dask: str | None) -> None:
+    """What can be refused before anything is built is refused at once: a solver that is
+    not installed, ``--dask`` with another solver, a scheduler nobody answers, a case
+    estimated not to fit in memory."""
     from .formulation.hooks import UsageError
-    from .formulation.standard_form import standard_form
-    from .insight import explain as insight_explain
-    from .solver import highs
     from .solver.cluster import check_cluster
     from .solver.memory import check_fits
-    from .solver.memory import release as release_memory
-    from .solver.strategy import solve_model
 
     if solver is not None:
-        from .solver.pyomo_solvers import check_solver, solve_with_pyomo
+        from .solver.pyomo_solvers import check_solver
 
-        check_solver(solver)  # before the build: a missing solver is refused at once
+        check_solver(solver)
         if dask is not None:
             raise UsageError("--dask solves svcplan's own HiGHS pipeline on a cluster; it "
                              "cannot be combined with --solver")
     if dask is not None:
-        check_cluster(dask)  # an address nobody answers is refused before the build
-    check_fits(case)  # a case that cannot fit is refused before anything is built
-    extensions = [] if extend is None else [extend] if callable(extend) else list(extend)
-    if solver is not None or extensions:
-        sweep = None  # they read and change the Pyomo model: build it afresh
-    t0 = time.perf_counter()
+        check_cluster(dask)
+    check_fits(case)
+
+
+def _solver_options(case: Case, t0: float, *, time_limit: float | None, mip_gap: float | None,
+                    threads: int | None, write_model: str | Path | None, warm_start: bool,
+                    log: bool, dask: str | None,
+                    progress: Callable[[str], None] | None) -> SolverOptions:
+    """The solve's options: each argument given, else case.yaml's ``solver:``; a time limit
+    becomes one deadline from ``t0``, so it bounds the whole run, build included."""
     cfg = case.settings.solver
     opts = SolverOptions(
         time_limit=time_limit if time_limit is not None else cfg.time_limit,
@@ -121,49 +161,55 @@ def solve(
         dask=dask,
         progress=progress,
     )
-    opts.say("building the model…")
-    if opts.time_limit is not None:  # the limit bounds the whole run, build included
+    if opts.time_limit is not None:
         opts = replace(opts, deadline=t0 + float(opts.time_limit))
-    if sweep is None:
-        data = prepare(case)
-        # the Pyomo components only where something reads them (the solver stages read the
-        # recorded arrays)
-        f = create_model(data, pyomo=solver is not None or bool(extensions))
-        if extensions:
-            from .formulation.extend import apply_extension
+    return opts
 
-            for function in extensions:
-                apply_extension(f, data, function)
-        sf = standard_form(f)
-        if solver is None:
-            f = None  # the recorded arrays are in sf now: free them before the solve
-            release_memory(sf.n_cols)
-    else:
+
+def _build(case: Case, solver: str | None, extensions: list[Callable], sweep: Sweep | None
+           ) -> tuple[ModelData, StandardForm, object | None]:
+    """``(data, standard form, Pyomo model)``: the sweep's model when only budgets changed
+    since its last case, else built. The Pyomo components are made only where something
+    reads them (another solver, an extension; svcplan's own stages read the recorded
+    arrays), and only then is the model returned (else None: the recorded arrays are in the
+    standard form, and are freed before the solve)."""
+    if sweep is not None:
         data, sf = sweep.model(case)
-    build_seconds = time.perf_counter() - t0
+        return data, sf, None
+    from .formulation.blocks import create_model
+    from .formulation.standard_form import standard_form
+    from .solver.memory import release as release_memory
+
+    data = prepare(case)
+    f = create_model(data, pyomo=solver is not None or bool(extensions))
+    if extensions:
+        from .formulation.extend import apply_extension
+
+        for function in extensions:
+            apply_extension(f, data, function)
+    sf = standard_form(f)
     if solver is not None:
-        if opts.write_model:
-            highs.write_model(sf, opts.write_model)
-        out = solve_with_pyomo(f, sf, solver, opts)
-    else:
-        x_start = None
-        if start is not None and warm_start and not start.empty:
-            # mapped only if the solve asks for it (0.2 s at 300k; most sweep points are
-            # proven by the rounding before the previous plan is needed)
-            x_start = partial(start_vector, data.options, start, case)
-        out = solve_model(sf, opts, x_start, cluster=product_clusters(data),
-                          warm=None if sweep is None else sweep.warm)
+        return data, sf, f
+    del f
+    release_memory(sf.n_cols)
+    return data, sf, None
+
+
+def _signed(value: float | None, sense: str) -> float | None:
+    """The model always maximises; a cost is reported positive, its bound a lower bound."""
+    return None if value is None else (-value if sense == "cost" else value)
+
+
+def _result(case: Case, data: ModelData, out: SolveOutcome, build_seconds: float, t0: float,
+            solver: str | None, extensions: list[Callable]) -> SolveResult:
+    """The result of the solve ``out`` in the case's own objective sense, before its plan's
+    tables; a solver error says what usually causes it."""
     sense = case.settings.objective
-
-    def signed(v: float | None) -> float | None:
-        """The model always maximises; a cost is reported positive, its bound a lower bound."""
-        return None if v is None else (-v if sense == "cost" else v)
-
     res = SolveResult(
         case_name=case.name,
         status=out.status,
-        objective=signed(out.objective),
-        bound=signed(out.bound),
+        objective=_signed(out.objective, sense),
+        bound=_signed(out.bound, sense),
         mip_gap=out.mip_gap,
         objective_sense=sense,
         build_seconds=build_seconds,
@@ -174,8 +220,8 @@ def solve(
         n_constraints=out.n_constraints,
         n_options=len(data.options),
         message=out.message,
-        solver_objective=signed(out.objective),
-        warm_start_objective=signed(out.warm_start_objective),
+        solver_objective=_signed(out.objective, sense),
+        warm_start_objective=_signed(out.warm_start_objective, sense),
         warm_start=out.details.get("warm_start", ""),
         warnings=case.warnings,
         case_path=str(Path(case.source).resolve()) if Path(case.source).exists() else None,
@@ -189,37 +235,48 @@ def solve(
                        if solver else f"the solver could not solve the model (HiGHS: "
                        f"{out.message}); extreme numbers in the case (very large or very small) "
                        "are the usual cause")
-    if out.status == Status.INFEASIBLE and explain and extensions:
-        res.explanation = pd.DataFrame([{"kind": "note", "message": (
+    return res
+
+
+def _explanation(case: Case, data: ModelData, sf: StandardForm, opts: SolverOptions,
+                 extensions: list[Callable]) -> pd.DataFrame:
+    """Why an infeasible case has no plan (:mod:`svcplan.insight.explain`). Not with an
+    extension: the explanation relaxes svcplan's own rows. The proof of infeasibility
+    stands even where explaining fails: that becomes a note."""
+    if extensions:
+        return pd.DataFrame([{"kind": "note", "message": (
             "note: no explanation: the explanation relaxes svcplan's own rows, not an "
             "extension's; solve without the extension to see whether it makes the case "
             "infeasible")}])
-    elif out.status == Status.INFEASIBLE and explain:
-        try:
-            res.explanation = insight_explain.explain(
-                case, time_limit=opts.time_limit, threads=opts.threads, model=(data, sf),
-                progress=opts.progress,
-            )
-        except Exception as exc:  # the proof of infeasibility stands even if explaining fails
-            res.explanation = pd.DataFrame(
-                [{"kind": "note", "message": f"note: no explanation ({type(exc).__name__}: {exc})"}]
-            )
-    if out.x is not None:
-        with _tables_first(opts) as press:
-            _attach_tables(res, case, data, out.x)
-        res.interrupted |= press.requested
-        duals = None
-        if marginals and out.col_values is not None and not res.interrupted:
-            # not after Ctrl-C: the planner asked to stop, not for another LP
-            marg = _marginal_values(sf, data, case.periods, out, opts.remaining(), sweep)
-            res.attach_marginals(marg, case.periods)
-            res.interrupted |= marg.interrupted  # Ctrl-C stopped its LP
-            duals = marg.target_duals()
-        with _tables_first(opts) as press:
-            res.targets = target_table(case, data.targets, out.x, duals)
-        res.interrupted |= press.requested
-    res.total_seconds = time.perf_counter() - t0
-    return res
+    from .insight import explain as insight_explain
+
+    try:
+        return insight_explain.explain(case, time_limit=opts.time_limit, threads=opts.threads,
+                                       model=(data, sf), progress=opts.progress)
+    except Exception as exc:
+        return pd.DataFrame(
+            [{"kind": "note", "message": f"note: no explanation ({type(exc).__name__}: {exc})"}]
+        )
+
+
+def _attach_plan(res: SolveResult, case: Case, data: ModelData, sf: StandardForm,
+                 out: SolveOutcome, opts: SolverOptions, marginals: bool, sweep: Sweep | None
+                 ) -> None:
+    """The solved plan's tables, marginal values and service targets on ``res``. Ctrl-C
+    lets the tables finish (:func:`_tables_first`) and skips the marginal values' LP: the
+    planner asked to stop, not for another LP."""
+    with _tables_first(opts) as press:
+        _attach_tables(res, case, data, out.x)
+    res.interrupted |= press.requested
+    duals = None
+    if marginals and out.col_values is not None and not res.interrupted:
+        marg = _marginal_values(sf, data, case.periods, out, opts.remaining(), sweep)
+        res.attach_marginals(marg, case.periods)
+        res.interrupted |= marg.interrupted  # Ctrl-C stopped its LP
+        duals = marg.target_duals()
+    with _tables_first(opts) as press:
+        res.targets = target_table(case, data.targets, out.x, duals)
+    res.interrupted |= press.requested
 
 
 #: What the progress line says when Ctrl-C comes while a solved plan's tables are built.

@@ -17,6 +17,7 @@ is measured with the economics the solver will use.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,8 @@ _CLASS_TREND = np.array([0.015, 0.002, 0.025, -0.010])
 # Per class: (multiplier on steepness, shift of the floor, shift of the top) of the capture curve.
 # Stars react strongly to service, dogs hardly; the other classes use the blank-class rows.
 _CLASS_RESPONSE = {"star": (1.5, -0.05, 0.05), "dog": (0.5, 0.08, -0.05)}
+PERIOD_DAYS = 30.0
+RETENTION = 0.6  # goodwill retention when goodwill is on
 
 def _positions(n: int) -> np.ndarray:
     """Place n items on [0, 1] (first = 0, last = 1) so curves do not depend on the count."""
@@ -114,137 +117,53 @@ def generate_case(
     ``capacity`` adds capacity/usage tables (picking and express-fleet resources) placed the same
     way. ``demo_names`` uses readable segment and level ids when there are 5 of each. Tables
     ``policies`` and ``current`` exist only when ``policies`` / ``switching`` are on.
+
+    The steps draw from one generator in a fixed order (segments, products, demand, capture):
+    a seed gives the same case as long as that order stays.
     """
     if min(segments, products, periods) < 1 or levels < 2:
         raise ValueError("need segments, products, periods >= 1 and levels >= 2")
     if tightness < 0:
         raise ValueError("tightness must be >= 0")
     rng = np.random.default_rng(seed)
-    period_days = 30.0
-    retention = 0.6 if goodwill else 0.0
-
-    # Segments: key accounts (position 0) down to occasional buyers (position 1).
-    seg_x = _positions(segments)
-    n_tiers = min(segments, 5)
-    tier = 1 + (np.arange(segments) * n_tiers) // segments
-    if demo_names and segments == len(DEMO_SEGMENTS):
-        seg_ids = list(DEMO_SEGMENTS)
-    else:
-        seg_ids = [f"S{i + 1:0{max(2, len(str(segments)))}d}" for i in range(segments)]
-    jitter = rng.uniform(-0.01, 0.01, segments)
-    sensitivity = np.round(np.clip(0.1 - 0.08 * seg_x + jitter, 0.02, 0.1), 3) if goodwill \
-        else np.zeros(segments)
-    share = np.exp(-1.4 * seg_x) * rng.uniform(0.9, 1.1, segments)
-    share /= share.sum()
-
-    # Products: class by fixed quota (so small portfolios still contain every class), shuffled.
-    quota = np.searchsorted(np.cumsum(_CLASS_MIX), (np.arange(products) + 0.5) / products)
-    cls = rng.permutation(np.minimum(quota, len(CLASSES) - 1))
-    prod_ids = [f"SKU-{i + 1:0{max(3, len(str(products)))}d}" for i in range(products)]
-    margin = np.round(rng.lognormal(np.log(25.0), 0.6, products) * _CLASS_MARGIN[cls], 2)
-    margin = np.maximum(margin, 1.0)
-    base_cost = np.round(margin * rng.uniform(0.15, 0.35, products), 2)
-    holding = np.maximum(np.round(base_cost * rng.uniform(0.1, 0.3, products), 2), 0.01)
-    cv = np.round(np.clip(_CLASS_CV[cls] + rng.uniform(-0.15, 0.15, products), 0.2, 0.8), 2)
-    size = rng.lognormal(np.log(300.0), 1.0, products) * _CLASS_SIZE[cls]
-
-    # Levels: economy (position 0) to premium (position 1), all values rounded as written.
-    lvl_x = _positions(levels)
-    lvl_ids = list(DEMO_LEVELS) if demo_names and levels == len(DEMO_LEVELS) else [
-        f"L{i + 1}" for i in range(levels)]
-    target = np.round(0.80 + 0.19 * lvl_x, 3)
-    lead = np.round(10.0 * 0.1 ** lvl_x, 1)
-    multiplier = np.round(1.0 + 0.8 * lvl_x ** 1.5, 3)
-    lvl_goodwill = np.round(0.2 * lvl_x, 3) if goodwill else np.zeros(levels)
-    z = service_factors(target, np.nan).z
-
-    # Demand (S, P, T): size x segment share x affinity x seasonality x class trend x noise.
-    month = np.arange(periods) % 12
-    peak = rng.integers(0, 12, products)
-    amplitude = rng.uniform(0.05, 0.35, products)
-    season = 1 + amplitude[:, None] * np.cos(2 * np.pi * (month[None, :] - peak[:, None]) / 12)
-    trend = (1 + _CLASS_TREND[cls][:, None]) ** np.arange(periods)[None, :]
-    affinity = rng.lognormal(-0.125, 0.5, (segments, products))
-    noise = rng.lognormal(0.0, 0.05, (segments, products, periods))
-    demand = np.rint(share[:, None, None] * (size * affinity)[:, :, None]
-                     * (season * trend)[None, :, :] * noise)
-
-    # Capture: logistic in level position; key accounts steep with a low floor, buyers flat.
-    floor = 0.35 + 0.5 * seg_x
-    top = 1.15 - 0.15 * seg_x
-    steep = 9.0 - 5.0 * seg_x
-    mid = 0.45 + 0.1 * seg_x + rng.uniform(-0.03, 0.03, segments)
-
-    def curve(k: float, d_floor: float, d_top: float) -> np.ndarray:
-        s = 1 / (1 + np.exp(-(steep * k)[:, None] * (lvl_x[None, :] - mid[:, None])))
-        lo, hi = (floor + d_floor)[:, None], (top + d_top)[:, None]
-        return np.round(np.clip(lo + (hi - lo) * s, 0.0, 1.2), 3)
-
-    present = [c for c in _CLASS_RESPONSE if c in {CLASSES[i] for i in cls}]
-    curves = {None: curve(1.0, 0.0, 0.0)} | {c: curve(*_CLASS_RESPONSE[c]) for c in present}
+    seg = _draw_segments(rng, segments, goodwill, demo_names)
+    prod = _draw_products(rng, products)
+    lvl = _levels(levels, goodwill, demo_names)
+    demand = _draw_demand(rng, seg, prod, periods)
+    curves = _draw_capture_curves(rng, seg, lvl, prod.classes_present)
     class_curve = np.stack([curves.get(c, curves[None]) for c in CLASSES], axis=1)  # (S, C, L)
-    capture = class_curve[:, cls, :]  # (S, P, L)
-
-    # Allowed levels: dogs at most the middle level, tier-1 segments at least the second level.
-    mid_level = levels // 2
-    allowed = np.ones((segments, products, levels), dtype=bool)
-    if policies:
-        allowed[:, np.asarray(cls) == CLASSES.index("dog"), mid_level + 1:] = False
-        allowed[tier == 1, :, :1] = False
+    capture = class_curve[:, prod.cls, :]  # (S, P, L)
+    allowed = _allowed(seg, prod, levels, policies)
 
     revenue, cost = _option_economics(
-        demand[:, :, None, :], capture[:, :, :, None], margin[None, :, None, None],
-        base_cost[None, :, None, None], multiplier[None, None, :, None],
-        holding[None, :, None, None], cv[None, :, None, None], z[None, None, :, None],
-        lead[None, None, :, None], period_days)
+        demand[:, :, None, :], capture[:, :, :, None], prod.margin[None, :, None, None],
+        prod.base_cost[None, :, None, None], lvl.multiplier[None, None, :, None],
+        prod.holding[None, :, None, None], prod.cv[None, :, None, None],
+        lvl.z[None, None, :, None], lvl.lead[None, None, :, None], PERIOD_DAYS)
     profit = np.where(allowed, (revenue - cost).sum(axis=3), -np.inf)
     best = profit.argmax(axis=2)
     cheapest = np.where(allowed, cost.sum(axis=3), np.inf).argmin(axis=2)
     # Small fixed cost for the upper half of the levels, scaled to the size of the business.
     scale = revenue.sum(axis=(0, 1, 3)).max() / periods
-    fixed = np.where(lvl_x > 0.5, np.round(0.004 * scale * (2 * lvl_x - 1)), 0.0)
-
-    use_args = (demand, cost, fixed, lvl_goodwill, retention, sensitivity, base_cost)
+    fixed = np.where(lvl.x > 0.5, np.round(0.004 * scale * (2 * lvl.x - 1)), 0.0)
+    retention = RETENTION if goodwill else 0.0
+    use_args = (demand, cost, fixed, lvl.goodwill, retention, seg.sensitivity, prod.base_cost)
     low, high = _plan_budget_use(cheapest, *use_args), _plan_budget_use(best, *use_args)
     budget = np.round(low + tightness * (high - low), 2)
 
-    tables: dict[str, pd.DataFrame] = {}
-    tables["segments"] = pd.DataFrame(
-        {"segment": seg_ids, "tier": tier, "goodwill_sensitivity": sensitivity})
-    tables["products"] = pd.DataFrame({
-        "product": prod_ids, "product_class": [CLASSES[i] for i in cls], "unit_margin": margin,
-        "base_unit_cost": base_cost, "holding_cost": holding, "demand_cv": cv})
-    tables["levels"] = pd.DataFrame({
-        "level": lvl_ids, "rank": np.arange(1, levels + 1), "service_target": target,
-        "safety_factor": np.nan, "lead_time_days": lead, "cost_multiplier": multiplier,
-        "fixed_cost": fixed, "goodwill": lvl_goodwill})
     per_ids = _period_ids(periods)
-    tables["periods"] = pd.DataFrame({
-        "period": per_ids, "budget": budget,
-        "discount": np.round(0.99 ** np.arange(periods), 6)})
-    seg_a, prod_a, per_a = (np.asarray(v, dtype=object) for v in (seg_ids, prod_ids, per_ids))
-    tables["demand"] = pd.DataFrame({
-        "segment": np.repeat(seg_a, products * periods),
-        "product": np.tile(np.repeat(prod_a, periods), segments),
-        "period": np.tile(per_a, segments * products),
-        "base_demand": demand.reshape(-1).astype(np.int64)})
-    tables["response"] = pd.concat([pd.DataFrame({
-        "segment": np.repeat(seg_a, levels), "level": lvl_ids * segments,
-        "capture": c.reshape(-1), "product_class": k}) for k, c in curves.items()],
-        ignore_index=True)
+    tables = _case_tables(seg, prod, lvl, fixed, per_ids, budget, demand, curves)
+    mid_level = levels // 2
     if policies:
-        rows = [{"segment": None, "product_class": "dog", "min_level": None,
-                 "max_level": lvl_ids[mid_level]}] if "dog" in present else []
-        rows += [{"segment": s, "product_class": None, "min_level": lvl_ids[1],
-                  "max_level": None} for s, k in zip(seg_ids, tier, strict=True) if k == 1]
-        tables["policies"] = pd.DataFrame(rows, columns=TABLES["policies"].names)
+        tables["policies"] = _policies(seg, lvl, mid_level, "dog" in prod.classes_present)
     if switching:
         tables["current"] = pd.DataFrame({
-            "segment": np.repeat(seg_a, products), "product": np.tile(prod_a, segments),
-            "level": lvl_ids[mid_level]})
+            "segment": np.repeat(np.asarray(seg.ids, dtype=object), products),
+            "product": np.tile(np.asarray(prod.ids, dtype=object), segments),
+            "level": lvl.ids[mid_level]})
     if capacity:
         tables.update(_capacity_tables(
-            cheapest, best, demand, capture, lvl_x, lvl_ids, per_ids, tightness))
+            cheapest, best, demand, capture, lvl.x, lvl.ids, per_ids, tightness))
 
     if switching:  # about half the median unit's monthly profit at its current level
         unit_profit = (revenue - cost)[:, :, mid_level, :].mean(axis=2)
@@ -253,7 +172,7 @@ def generate_case(
         switching_cost = 0.0
     settings: dict[str, Any] = {
         "name": name or f"synthetic-{segments}x{products}x{levels}x{periods}-seed{seed}",
-        "period_days": int(period_days),
+        "period_days": int(PERIOD_DAYS),
         "switching_cost": switching_cost,
         "goodwill_retention": retention,
         "tier_ordering": True,
@@ -261,6 +180,173 @@ def generate_case(
         "solver": {"mip_gap": 0.0001},
     }
     return _in_format(tables), settings
+
+
+@dataclass(frozen=True)
+class _Segments:
+    """Key accounts (position ``x`` 0) down to occasional buyers (position 1)."""
+
+    ids: list[str]
+    x: np.ndarray
+    tier: np.ndarray
+    sensitivity: np.ndarray  # goodwill sensitivity
+    share: np.ndarray  # share of each product's demand
+
+
+def _draw_segments(rng: np.random.Generator, n: int, goodwill: bool, demo_names: bool
+                   ) -> _Segments:
+    """Tiers 1–5 in order, goodwill sensitivity falling and demand share falling with position."""
+    x = _positions(n)
+    n_tiers = min(n, 5)
+    tier = 1 + (np.arange(n) * n_tiers) // n
+    ids = list(DEMO_SEGMENTS) if demo_names and n == len(DEMO_SEGMENTS) else [
+        f"S{i + 1:0{max(2, len(str(n)))}d}" for i in range(n)]
+    jitter = rng.uniform(-0.01, 0.01, n)  # drawn without goodwill too: the same later draws
+    sensitivity = np.round(np.clip(0.1 - 0.08 * x + jitter, 0.02, 0.1), 3) if goodwill \
+        else np.zeros(n)
+    share = np.exp(-1.4 * x) * rng.uniform(0.9, 1.1, n)
+    return _Segments(ids, x, tier, sensitivity, share / share.sum())
+
+
+@dataclass(frozen=True)
+class _Products:
+    """Per product: class (index into :data:`CLASSES`), economics and size."""
+
+    ids: list[str]
+    cls: np.ndarray
+    margin: np.ndarray
+    base_cost: np.ndarray
+    holding: np.ndarray
+    cv: np.ndarray
+    size: np.ndarray
+
+    @property
+    def classes_present(self) -> set[str]:
+        return {CLASSES[i] for i in self.cls}
+
+
+def _draw_products(rng: np.random.Generator, n: int) -> _Products:
+    """Classes by fixed quota (so small portfolios still contain every class), shuffled."""
+    quota = np.searchsorted(np.cumsum(_CLASS_MIX), (np.arange(n) + 0.5) / n)
+    cls = rng.permutation(np.minimum(quota, len(CLASSES) - 1))
+    ids = [f"SKU-{i + 1:0{max(3, len(str(n)))}d}" for i in range(n)]
+    margin = np.round(rng.lognormal(np.log(25.0), 0.6, n) * _CLASS_MARGIN[cls], 2)
+    margin = np.maximum(margin, 1.0)
+    base_cost = np.round(margin * rng.uniform(0.15, 0.35, n), 2)
+    holding = np.maximum(np.round(base_cost * rng.uniform(0.1, 0.3, n), 2), 0.01)
+    cv = np.round(np.clip(_CLASS_CV[cls] + rng.uniform(-0.15, 0.15, n), 0.2, 0.8), 2)
+    size = rng.lognormal(np.log(300.0), 1.0, n) * _CLASS_SIZE[cls]
+    return _Products(ids, cls, margin, base_cost, holding, cv, size)
+
+
+@dataclass(frozen=True)
+class _Levels:
+    """Economy (position ``x`` 0) to premium (position 1), every value rounded as written."""
+
+    ids: list[str]
+    x: np.ndarray
+    target: np.ndarray  # cycle service target
+    lead: np.ndarray  # lead time, days
+    multiplier: np.ndarray  # cost multiplier
+    goodwill: np.ndarray
+    z: np.ndarray  # safety factor of the target
+
+
+def _levels(n: int, goodwill: bool, demo_names: bool) -> _Levels:
+    """Higher levels: higher target, shorter lead time, dearer, more goodwill (no draws)."""
+    x = _positions(n)
+    ids = list(DEMO_LEVELS) if demo_names and n == len(DEMO_LEVELS) else [
+        f"L{i + 1}" for i in range(n)]
+    target = np.round(0.80 + 0.19 * x, 3)
+    return _Levels(ids, x, target, lead=np.round(10.0 * 0.1 ** x, 1),
+                   multiplier=np.round(1.0 + 0.8 * x ** 1.5, 3),
+                   goodwill=np.round(0.2 * x, 3) if goodwill else np.zeros(n),
+                   z=service_factors(target, np.nan).z)
+
+
+def _draw_demand(rng: np.random.Generator, seg: _Segments, prod: _Products, periods: int
+                 ) -> np.ndarray:
+    """Demand (S, P, T): size × segment share × affinity × seasonality × class trend × noise."""
+    n_seg, n_prod = len(seg.ids), len(prod.ids)
+    month = np.arange(periods) % 12
+    peak = rng.integers(0, 12, n_prod)
+    amplitude = rng.uniform(0.05, 0.35, n_prod)
+    season = 1 + amplitude[:, None] * np.cos(2 * np.pi * (month[None, :] - peak[:, None]) / 12)
+    trend = (1 + _CLASS_TREND[prod.cls][:, None]) ** np.arange(periods)[None, :]
+    affinity = rng.lognormal(-0.125, 0.5, (n_seg, n_prod))
+    noise = rng.lognormal(0.0, 0.05, (n_seg, n_prod, periods))
+    return np.rint(seg.share[:, None, None] * (prod.size * affinity)[:, :, None]
+                   * (season * trend)[None, :, :] * noise)
+
+
+def _draw_capture_curves(rng: np.random.Generator, seg: _Segments, lvl: _Levels,
+                         present: set[str]) -> dict[str | None, np.ndarray]:
+    """Capture (S, L) per product class (None: the blank-class rows), logistic in the level's
+    position: key accounts steep with a low floor, occasional buyers flat."""
+    floor = 0.35 + 0.5 * seg.x
+    top = 1.15 - 0.15 * seg.x
+    steep = 9.0 - 5.0 * seg.x
+    mid = 0.45 + 0.1 * seg.x + rng.uniform(-0.03, 0.03, len(seg.ids))
+
+    def curve(k: float, d_floor: float, d_top: float) -> np.ndarray:
+        s = 1 / (1 + np.exp(-(steep * k)[:, None] * (lvl.x[None, :] - mid[:, None])))
+        lo, hi = (floor + d_floor)[:, None], (top + d_top)[:, None]
+        return np.round(np.clip(lo + (hi - lo) * s, 0.0, 1.2), 3)
+
+    classes = [c for c in _CLASS_RESPONSE if c in present]
+    return {None: curve(1.0, 0.0, 0.0)} | {c: curve(*_CLASS_RESPONSE[c]) for c in classes}
+
+
+def _allowed(seg: _Segments, prod: _Products, levels: int, policies: bool) -> np.ndarray:
+    """Allowed levels (S, P, L): dogs at most the middle level, tier-1 segments at least the
+    second (the policies table states the same)."""
+    allowed = np.ones((len(seg.ids), len(prod.ids), levels), dtype=bool)
+    if policies:
+        allowed[:, np.asarray(prod.cls) == CLASSES.index("dog"), levels // 2 + 1:] = False
+        allowed[seg.tier == 1, :, :1] = False
+    return allowed
+
+
+def _policies(seg: _Segments, lvl: _Levels, mid_level: int, has_dogs: bool) -> pd.DataFrame:
+    """The policies :func:`_allowed` applies, as the case's table."""
+    rows = [{"segment": None, "product_class": "dog", "min_level": None,
+             "max_level": lvl.ids[mid_level]}] if has_dogs else []
+    rows += [{"segment": s, "product_class": None, "min_level": lvl.ids[1],
+              "max_level": None} for s, k in zip(seg.ids, seg.tier, strict=True) if k == 1]
+    return pd.DataFrame(rows, columns=TABLES["policies"].names)
+
+
+def _case_tables(seg: _Segments, prod: _Products, lvl: _Levels, fixed: np.ndarray,
+                 per_ids: list[str], budget: np.ndarray, demand: np.ndarray,
+                 curves: dict[str | None, np.ndarray]) -> dict[str, pd.DataFrame]:
+    """The tables every generated case has: segments, products, levels, periods, demand,
+    response."""
+    n_seg, n_prod, n_lvl, n_per = len(seg.ids), len(prod.ids), len(lvl.ids), len(per_ids)
+    seg_a, prod_a, per_a = (np.asarray(v, dtype=object) for v in (seg.ids, prod.ids, per_ids))
+    return {
+        "segments": pd.DataFrame(
+            {"segment": seg.ids, "tier": seg.tier, "goodwill_sensitivity": seg.sensitivity}),
+        "products": pd.DataFrame({
+            "product": prod.ids, "product_class": [CLASSES[i] for i in prod.cls],
+            "unit_margin": prod.margin, "base_unit_cost": prod.base_cost,
+            "holding_cost": prod.holding, "demand_cv": prod.cv}),
+        "levels": pd.DataFrame({
+            "level": lvl.ids, "rank": np.arange(1, n_lvl + 1), "service_target": lvl.target,
+            "safety_factor": np.nan, "lead_time_days": lvl.lead,
+            "cost_multiplier": lvl.multiplier, "fixed_cost": fixed, "goodwill": lvl.goodwill}),
+        "periods": pd.DataFrame({
+            "period": per_ids, "budget": budget,
+            "discount": np.round(0.99 ** np.arange(n_per), 6)}),
+        "demand": pd.DataFrame({
+            "segment": np.repeat(seg_a, n_prod * n_per),
+            "product": np.tile(np.repeat(prod_a, n_per), n_seg),
+            "period": np.tile(per_a, n_seg * n_prod),
+            "base_demand": demand.reshape(-1).astype(np.int64)}),
+        "response": pd.concat([pd.DataFrame({
+            "segment": np.repeat(seg_a, n_lvl), "level": lvl.ids * n_seg,
+            "capture": c.reshape(-1), "product_class": k}) for k, c in curves.items()],
+            ignore_index=True),
+    }
 
 
 def _in_format(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
