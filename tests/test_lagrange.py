@@ -12,6 +12,7 @@ from svcplan.formulation.data import prepare
 from svcplan.formulation.standard_form import standard_form
 from svcplan.prep.generate import generate_case
 from svcplan.solver import pricing as lagrange
+from svcplan.solver import pricing_rules as rules
 from svcplan.solver.bound import SearchLog, relaxation
 from svcplan.solver.options import SolverOptions
 from svcplan.solver.search import round_fractional
@@ -32,7 +33,7 @@ def test_prices_find_each_rows_root_from_both_sides():
         return np.where(lam < 1.0, 20.0 - slope * lam, 20.0 - slope - 3 * slope * (lam - 1.0)) - \
             np.array([0.0, 0.0, -300.0, 18.0])
 
-    p = lagrange._Prices(target, scale=np.ones(4))
+    p = rules.Prices(target, scale=np.ones(4))
     lam = np.zeros(4)
     for _ in range(40):
         lam = p.step(lam, spend(lam))
@@ -85,15 +86,15 @@ def test_pricing_has_settled_when_its_rounds_agree_not_when_the_best_stands_stil
     last three rounds is within 1e-6 of the best (converged: stop)."""
     early = [47223823.98, 47324615.49, 47231647.01, 47226776.86]
     late = [47222835.86, 47222813.63, 47222800.74]
-    assert not lagrange.settled(early, min(early), 1e-4, 3)
-    assert lagrange.settled(early[:1] + late, min(late), 1e-4, 3)
-    assert not lagrange.settled(early[:1] + late, min(late), 1e-5, 3)  # a tighter gap: not yet
-    assert not lagrange.settled(late, min(late), 1e-4, 3)  # fewer rounds than the window + 1
+    assert not rules.settled(early, min(early), 1e-4, 3)
+    assert rules.settled(early[:1] + late, min(late), 1e-4, 3)
+    assert not rules.settled(early[:1] + late, min(late), 1e-5, 3)  # a tighter gap: not yet
+    assert not rules.settled(late, min(late), 1e-4, 3)  # fewer rounds than the window + 1
     # never at a warm start (its own loose stall ends it), nor without a feasible price
     # point (pricing would hand over to the whole LP: 292 s at 300k with every linking term)
     converged = early[:1] + late
-    assert not lagrange.settled(converged, min(late), 1e-4, 3, cold=False)
-    assert not lagrange.settled(converged, min(late), 1e-4, 3, feasible=False)
+    assert not rules.settled(converged, min(late), 1e-4, 3, cold=False)
+    assert not rules.settled(converged, min(late), 1e-4, 3, feasible=False)
 
 
 @pytest.mark.parametrize(("seed", "scales"), [(4, (1.0, 1.1)), (4, (0.9, 1.0)), (0, (0.9,))])
@@ -127,7 +128,7 @@ def test_pricing_finds_a_point_within_every_row_once_the_bound_has_converged(see
 
 
 def test_within_prices_are_each_rows_lowest_price_seen_within():
-    p = lagrange._Prices(np.array([10.0, 10.0, 10.0]), scale=np.ones(3))
+    p = rules.Prices(np.array([10.0, 10.0, 10.0]), scale=np.ones(3))
     lam = p.step(np.array([1.0, 1.0, 0.0]), np.array([12.0, 8.0, 11.0]))  # over, within, over
     lam = p.step(lam, np.array([9.0, 9.0, 12.0]))  # row 0 within at 1.3, row 1 within at 0.7
     assert p.within(lam).tolist() == pytest.approx([1.3, 0.7, lam[2]])
@@ -136,21 +137,21 @@ def test_within_prices_are_each_rows_lowest_price_seen_within():
 def test_pushed_prices_first_the_within_prices_then_the_best_bounds_raised_more_each_time():
     within = np.array([1.0, 2.0, 0.5])
     best = np.array([1.2, 0.0, 0.4])
-    assert lagrange._pushed(within, best, 1).tolist() == within.tolist()
+    assert rules.pushed(within, best, 1).tolist() == within.tolist()
     base = np.array([1.2, 2.0, 0.4])  # a row without a best-bound price keeps its within price
-    for k, rise in ((2, lagrange.PUSH), (3, 2 * lagrange.PUSH), (4, 4 * lagrange.PUSH)):
-        assert lagrange._pushed(within, best, k) == pytest.approx(base * (1 + rise))
+    for k, rise in ((2, rules.PUSH), (3, 2 * rules.PUSH), (4, 4 * rules.PUSH)):
+        assert rules.pushed(within, best, k) == pytest.approx(base * (1 + rise))
 
 
 def test_pricing_is_idle_when_neither_its_bound_nor_its_feasible_point_moves():
     """Stop on a stalled bound whose best LP-feasible point has not improved for
     IDLE_ROUNDS rounds; only cold, and only with such a point (as :func:`settled`)."""
-    n = lagrange.IDLE_ROUNDS
-    assert lagrange.idle(True, n)
-    assert not lagrange.idle(True, n - 1)  # the point improved recently
-    assert not lagrange.idle(False, 2 * n)  # the bound still moves
-    assert not lagrange.idle(True, 2 * n, cold=False)
-    assert not lagrange.idle(True, 2 * n, feasible=False)
+    n = rules.IDLE_ROUNDS
+    assert rules.idle(True, n)
+    assert not rules.idle(True, n - 1)  # the point improved recently
+    assert not rules.idle(False, 2 * n)  # the bound still moves
+    assert not rules.idle(True, 2 * n, cold=False)
+    assert not rules.idle(True, 2 * n, feasible=False)
 
 
 def test_cold_pricing_stops_once_idle_with_the_plan_still_within_the_gap(monkeypatch):

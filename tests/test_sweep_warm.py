@@ -25,6 +25,7 @@ from svcplan.formulation.rows import RowKind
 from svcplan.formulation.standard_form import StandardForm, standard_form
 from svcplan.prep.generate import generate_case
 from svcplan.solver import highs, pricing
+from svcplan.solver import pricing_rules as rules
 from svcplan.solver.bound import SearchLog, relaxation
 from svcplan.solver.options import SolverOptions
 from svcplan.solver.search import fractional_units, round_fractional
@@ -137,7 +138,7 @@ def test_rounding_keeps_decided_units_continuous_columns_and_is_feasible():
 
 def test_warm_prices_shift_the_last_prices_by_the_cores_change_inside_the_bracket():
     target = np.array([9.0, 9.0, 9.0])
-    prices = pricing._Prices(target, scale=np.ones(3))
+    prices = rules.Prices(target, scale=np.ones(3))
     warm = WarmState(lam=np.array([1.0, 2.0, 0.5]), core=np.array([0.8, 1.5, 0.5]))
     # the last point's rounds: both spends over the new (lower) targets, except row 2,
     # which a price of 1.0 brings within
@@ -147,7 +148,7 @@ def test_warm_prices_shift_the_last_prices_by_the_cores_change_inside_the_bracke
     lam = pricing._warm_prices(prices, warm, core)
     # rows 0–1: 1.0 + 0.3 and 2.0 + 0.1; row 2: 0.5 + 0.1 = 0.6 is inside its bracket [0.4, 1.0]
     assert np.allclose(lam, [1.3, 2.1, 0.6])
-    low = pricing._warm_prices(pricing._Prices(target, np.ones(3)), warm,
+    low = pricing._warm_prices(rules.Prices(target, np.ones(3)), warm,
                                np.array([0.0, 0.0, 0.0]))
     assert np.all(low >= [1.0, 2.0, 0.4])  # never below a price seen to overspend
 
@@ -218,16 +219,16 @@ def test_mix_of_feasible_and_best_bound_points_meets_every_limit():
     limit = np.array([10.0, 10.0, 4.0])
     spend_f, spend_b = np.array([8.0, 5.0, 4.0]), np.array([12.0, 6.0, 3.0])
     # row 0 allows α = (10 − 8) / (12 − 8) = 0.5; rows 1–2 are within at any α
-    assert pricing._mixed(100.0, spend_f, 110.0, spend_b, limit) == pytest.approx(105.0)
-    assert pricing._mixed(100.0, spend_f, 110.0, np.array([9.0, 6.0, 3.0]), limit) == 110.0
+    assert rules.mixed(100.0, spend_f, 110.0, spend_b, limit) == pytest.approx(105.0)
+    assert rules.mixed(100.0, spend_f, 110.0, np.array([9.0, 6.0, 3.0]), limit) == 110.0
     # the feasible point already at the limit where the bound point is over: α = 0
-    assert pricing._mixed(100.0, np.array([10.0, 5.0, 4.0]), 110.0, spend_b, limit) == 100.0
+    assert rules.mixed(100.0, np.array([10.0, 5.0, 4.0]), 110.0, spend_b, limit) == 100.0
     for alpha_case in range(20):
         rng = np.random.default_rng(alpha_case)
         f = rng.uniform(0, 10, 5)
         b = rng.uniform(0, 20, 5)
         lim = np.maximum(f, rng.uniform(0, 15, 5))
-        v = pricing._mixed(0.0, f, 1.0, b, lim)  # the value is α itself
+        v = rules.mixed(0.0, f, 1.0, b, lim)  # the value is α itself
         assert 0.0 <= v <= 1.0
         assert np.all((1 - v) * f + v * b <= lim + 1e-9)
         if v < 1.0:  # α is the largest: some row is at its limit

@@ -28,6 +28,7 @@ block has its own copy of the offered-level columns, priced too), solved side by
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,22 +38,13 @@ from .bound import LpPoint, SearchLog
 from .decompose import SparseRest
 from .neighbourhoods import unit_margins
 from .options import SolverOptions
+from .pricing_rules import PUSH_AFTER, Prices, converged, idle, mixed, pushed, settled
 from .sweep import WarmState
 
 #: below this many columns interior point on the whole LP is fast enough
 MIN_COLUMNS = 100_000
 #: marginal units the rounding frees at a warm start (cold: ``marginal``, 200)
 WARM_MARGINAL = 50
-#: rounds without a price set that meets every row before :func:`_pushed` prices are tried
-PUSH_AFTER = 8
-#: the first push raises the best bound's prices by this share, each further one doubles it
-PUSH = 0.005
-#: pricing has settled when each of the last rounds' own bounds is within this share of
-#: the gap of the best bound (:func:`settled`)
-SETTLED = 0.01
-#: rounds without a better LP-feasible point that end a cold, stalled pricing (:func:`idle`)
-IDLE_ROUNDS = 6
-
 
 def applies(sf: StandardForm, force: bool | None = None) -> bool:
     """Price the dense rows (rather than solve the whole LP) for this model?"""
@@ -67,63 +59,13 @@ def dense_rows(sf: StandardForm) -> np.ndarray:
     return rows if np.all(np.isneginf(sf.row_lower[rows])) else rows[:0]
 
 
-class _Prices:
-    """Per-row safeguarded secant on ``spend_r(λ_r) = target_r`` (``λ_r = 0`` if slack).
-
-    ``lo`` is the highest price seen with the row over target, ``hi`` the lowest with it
-    within; a new price is the secant between them, kept inside the bracket, or a ×1.3 /
-    ×0.7 step while one side is missing (the start is close: at 1M a ×2 step cost a 37 s
-    re-solve and moved the bound 1% away).
-    """
-
-    def __init__(self, target: np.ndarray, scale: np.ndarray):
-        self.target, self.scale = target, scale
-        n = len(target)
-        self.lo, self.s_lo = np.zeros(n), np.full(n, np.nan)
-        self.hi, self.s_hi = np.full(n, np.inf), np.full(n, np.nan)
-        self.last = np.zeros(n, dtype=np.int8)  # +1: lo moved last step, −1: hi moved
-
-    def step(self, lam: np.ndarray, spend: np.ndarray) -> np.ndarray:
-        over = spend > self.target
-        raise_lo, lower_hi = over & (lam >= self.lo), ~over & (lam <= self.hi)
-        # Illinois rule: when the same end moves twice running, halve the other end's
-        # residual, so the secant does not stall on one side (plain regula falsi does)
-        t = self.target
-        self.s_hi = np.where(raise_lo & (self.last == 1), t + 0.5 * (self.s_hi - t), self.s_hi)
-        self.s_lo = np.where(lower_hi & (self.last == -1), t + 0.5 * (self.s_lo - t), self.s_lo)
-        self.last = np.where(raise_lo, 1, np.where(lower_hi, -1, 0))
-        self.lo, self.s_lo = np.where(raise_lo, lam, self.lo), np.where(raise_lo, spend, self.s_lo)
-        self.hi, self.s_hi = np.where(lower_hi, lam, self.hi), np.where(lower_hi, spend, self.s_hi)
-        stale = self.lo >= self.hi  # other rows moved: the bracket no longer holds, restart
-        self.lo, self.s_lo = np.where(stale, 0.0, self.lo), np.where(stale, np.nan, self.s_lo)
-        self.hi, self.s_hi = np.where(stale, np.inf, self.hi), np.where(stale, np.nan, self.s_hi)
-        both = np.isfinite(self.hi) & ~np.isnan(self.s_lo)
-        w = np.where(both, self.hi - self.lo, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            sec = self.lo + (self.s_lo - t) * w / (self.s_lo - self.s_hi)
-        sec = np.where(np.isfinite(sec), sec, self.lo + 0.5 * w)
-        new = np.where(both, np.clip(sec, self.lo + 1e-3 * w, self.hi - 1e-3 * w), lam)
-        up = over & ~np.isfinite(self.hi)  # still over target: no upper price known yet
-        new = np.where(up, np.where(lam > 0, 1.3 * lam, self.scale), new)
-        down = ~over & np.isnan(self.s_lo)  # within target, no lower price known: halve
-        new = np.where(down, np.where(lam > 1e-9 * self.scale, 0.7 * lam, 0.0), new)
-        return new
-
-    def within(self, lam: np.ndarray) -> np.ndarray:
-        """Per row the lowest price at which it was seen within its target (``lam``, the
-        secant's next price, for a row never seen within). For a point that meets every
-        dense row when the secant, converging from both sides at once, keeps one row or
-        another just over (:func:`lagrangian`)."""
-        return np.where(np.isfinite(self.hi), self.hi, lam)
-
-
 def _core_prices(sf: StandardForm, D, c: np.ndarray, b: np.ndarray, scale: np.ndarray,
                  iterations: int = 40) -> np.ndarray:
     """Start prices from the separable core: each unit-period alone picks its best option
     at prices λ (switching, goodwill, tiers and fixed costs ignored)."""
     cols, starts = sf.choices
     Dx, cx = D[:, cols].tocsc(), c[cols]
-    prices = _Prices(b, scale)
+    prices = Prices(b, scale)
     lam = np.zeros(len(b))
     pos = np.arange(len(cols))
     for _ in range(iterations):
@@ -145,16 +87,16 @@ def lagrangian(
     """The point ``(x, reduced costs)`` for the rounding, with ``log.lp_bound`` the best ``L(λ)`` (a
     valid bound); None if the sparse rest cannot be solved to optimality in time or no
     price set met the dense rows (the caller then solves the whole LP; pushed prices,
-    :func:`_pushed`, make that rare).
+    :func:`~.pricing_rules.pushed`, make that rare).
 
     Stops once the best feasible point (at a warm start: its best LP-feasible mix with the
-    best-bound point, :func:`_mixed`) is within ``gap / 2`` (relative) of the bound, or the
-    bound has stalled (less than ``gap / 10`` in three re-solves; in
+    best-bound point, :func:`~.pricing_rules.mixed`) is within ``gap / 2`` (relative) of the
+    bound, or the bound has stalled (less than ``gap / 10`` in three re-solves; in
     one at a warm start) with the feasible point within ``2 × gap`` (stopping on the bound
     alone once left it 0.5% off at 300k, and rounding its 164 fence units took 72 s; at
     1M, 1.3% off left 1,655 units to round in 25 s, where a round of the product blocks
-    takes 2 s) or, cold, with that point unimproved for a while (:func:`idle`), after
-    ``max_rounds``, or at ``seconds``. A warm start's stall is looser
+    takes 2 s) or, cold, with that point unimproved for a while (:func:`~.pricing_rules.idle`),
+    after ``max_rounds``, or at ``seconds``. A warm start's stall is looser
     (less than ``gap / 2`` in one re-solve) and sets ``log.bound_loose``: when the rounding
     then does not prove its plan, the caller prices on (``tighten``: the same point again,
     from its own prices, with the tolerance ``gap / 10``).
@@ -168,16 +110,12 @@ def lagrangian(
     dense = dense_rows(sf)
     D = sf.A[dense].tocsr()
     b = sf.row_upper[dense]
-    c = sf.cost
-    # a row's natural price scale: objective per unit of that row's use, over its columns
-    absD = abs(D)
-    scale = (absD.sign() @ np.abs(c)) / np.maximum(np.asarray(absD.sum(axis=1)).ravel(), 1e-12)
     target = b - 1e-6 * np.maximum(np.abs(b), 1.0)  # aim just inside: the point stays feasible
-    prices = _Prices(target, scale)
+    prices = Prices(target, _price_scale(D, sf.cost))
     warm_start = (warm is not None and warm.reused and warm.rest is not None
                   and warm.lam is not None)
     again = tighten and warm_start and warm.core is not None  # the same targets as last time
-    core = warm.core if again else _core_prices(sf, D, c, target, scale)
+    core = warm.core if again else _core_prices(sf, D, sf.cost, target, prices.scale)
     window, stall = 3, 0.1 * gap  # a stall: the bound moved less than `stall` in `window` rounds
     if warm_start:
         lam, rest = _warm_prices(prices, warm, core), warm.rest
@@ -196,179 +134,144 @@ def lagrangian(
     where = "" if opts.dask is None else f" on the Dask cluster at {opts.dask}"
     opts.say(f"pricing the {len(dense)} dense budget rows ({sf.n_cols:,} columns, "
              f"{rest.lps.n_blocks} blocks{where})…")
-    best_lam, seen = lam, []
-    bounds: list[float] = []  # the best bound after each round
-    raw: list[float] = []  # each round's own bound
-    best_bound, best_x, best_value, best_rc, bound_x = np.inf, None, -np.inf, None, None
-    limit = b + 1e-7 * np.maximum(np.abs(b), 1.0)
-    best_spend = bound_spend = None
-    bound_value = reach = -np.inf
-    improved_at = 0  # the round that found the best LP-feasible point
-    pushes = 0  # rounds spent looking for prices that meet every row (:func:`_pushed`)
+    rounds = _Rounds(limit=b + 1e-7 * np.maximum(np.abs(b), 1.0), warm_start=warm_start,
+                     best_lam=lam)
+    pushes = 0  # rounds spent looking for prices that meet every row (:func:`pushed`)
     try:
         for rnd in range(max_rounds):
             left = None if seconds is None else seconds - (time.perf_counter() - start)
             if left is not None and left <= 0.5:
                 break
             until = None if left is None else time.perf_counter() + left + 1.0
-            lp = rest.solve(c - D.T @ lam, left, until)
+            lp = rest.solve(sf.cost - D.T @ lam, left, until)
             log.interrupted |= lp.interrupted
             if not lp.optimal:
                 break
-            x = lp.x
-            spend = D @ x
-            seen.append((lam, spend))
+            spend = D @ lp.x
             bound = float(lp.objective + lam @ b)  # the rest's part includes the offset
-            if bound < best_bound:
-                best_bound, bound_x, best_rc, best_lam = bound, x, lp.col_dual, lam
-                bound_value, bound_spend = sf.objective(x), spend
-            if np.all(spend <= limit):
-                value = sf.objective(x)
-                if value > best_value:
-                    best_x, best_value, best_spend = x, value, spend
-                    improved_at = rnd
-            # what the rounding can reach: at a warm start (prices near the root, few units
-            # on the fence) the LP-feasible mix of the feasible and best-bound points; cold,
-            # the feasible point itself — the mix stopped cold pricing at 5M after 76 s with
-            # 5,273 units on the fence (772 otherwise), the rounding found no plan in 161 s
-            reach = best_value
-            if warm_start and best_x is not None:
-                reach = _mixed(best_value, best_spend, bound_value, bound_spend, limit)
-            log.trace.append(("price", rnd, round(time.perf_counter() - start, 1), bound, reach))
-            bounds.append(best_bound)
-            off = np.inf if best_x is None else (best_bound - reach) / abs(best_bound)
-            stalled = (len(bounds) > window
-                       and bounds[-1 - window] - best_bound <= stall * abs(best_bound))
-            raw.append(bound)
-            # a point found by pushing prices is as good as this secant gets: where it swings
-            # between groups of rows (:func:`_pushed`), 21 more rounds at 300k found no better
-            found_by_push = pushes > 0 and best_x is not None
-            if (off <= 0.5 * gap or (stalled and (off <= 2 * gap or found_by_push))
-                    or idle(stalled, rnd - improved_at, cold=not warm_start,
-                            feasible=best_x is not None)
-                    or settled(raw, best_bound, gap, window, cold=not warm_start,
-                               feasible=best_x is not None)):
-                log.bound_loose = stall > 0.1 * gap and off > 0.5 * gap
+            rounds.record(sf, rnd, lam, lp, spend, bound)
+            log.trace.append(("price", rnd, round(time.perf_counter() - start, 1), bound,
+                              rounds.reach))
+            if rounds.done(rnd, gap, window, stall, pushed_before=pushes > 0):
+                log.bound_loose = stall > 0.1 * gap and rounds.off > 0.5 * gap
                 break
             lam = prices.step(lam, spend)
-            if best_x is None and (converged(raw, best_bound, 0.1 * gap)
-                                   or len(raw) >= PUSH_AFTER):
+            if rounds.best_x is None and (converged(rounds.raw, rounds.best_bound, 0.1 * gap)
+                                          or len(rounds.raw) >= PUSH_AFTER):
                 # no price set has met every row yet, and the secant will not get there:
                 # without one, pricing hands over to the whole LP relaxation (39 s at 300k)
                 pushes += 1
-                lam = _pushed(prices.within(lam), best_lam, pushes)
+                lam = pushed(prices.within(lam), rounds.best_lam, pushes)
     finally:
         if warm is None:
             rest.close()  # a Dask client and its actors go now; a sweep keeps them
     log.lp_seconds = time.perf_counter() - start
     log.lp_method = "prices"
     if warm is not None:
-        warm.rest, warm.lam, warm.seen = rest, best_lam, seen
-    if best_x is None or not np.isfinite(best_bound):
+        warm.rest, warm.lam, warm.seen = rest, rounds.best_lam, rounds.seen
+    if rounds.best_x is None or not np.isfinite(rounds.best_bound):
         return None
-    log.lp_bound = best_bound
+    log.lp_bound = rounds.best_bound
     # a warm start's prices stop at a loose stall: bound enough, yet at 300k a sweep point's
     # were 0.8% (up to 1.3%) off the local LP's duals, where a cold start's were within 3.3e-4
-    log.prices = None if warm_start else best_lam
-    differ = np.abs(best_x - bound_x) > 1e-9
+    log.prices = None if warm_start else rounds.best_lam
+    return _fenced_point(sf, rounds, marginal, log)
+
+
+def _price_scale(D, c: np.ndarray) -> np.ndarray:
+    """Each dense row's natural price scale: objective per unit of that row's use, over
+    its columns (the secant's first step where no price is known yet)."""
+    absD = abs(D)
+    return (absD.sign() @ np.abs(c)) / np.maximum(np.asarray(absD.sum(axis=1)).ravel(), 1e-12)
+
+
+@dataclass
+class _Rounds:
+    """What pricing's rounds have found so far: the best bound ``L(λ)`` with its point,
+    prices and reduced costs; the best LP-feasible point; each round's own bound."""
+
+    limit: np.ndarray  # the dense rows' right-hand sides, with a hair of tolerance
+    warm_start: bool
+    best_lam: np.ndarray  # the prices of the best bound (the start's until a round is in)
+    best_bound: float = np.inf
+    bound_x: np.ndarray | None = None
+    best_rc: np.ndarray | None = None
+    bound_value: float = -np.inf  # the objective at the best bound's point
+    bound_spend: np.ndarray | None = None
+    best_x: np.ndarray | None = None  # the best point that meets every dense row
+    best_value: float = -np.inf
+    best_spend: np.ndarray | None = None
+    improved_at: int = 0  # the round that found the best LP-feasible point
+    reach: float = -np.inf  # what the rounding can reach (:meth:`record`)
+    bounds: list[float] = field(default_factory=list)  # the best bound after each round
+    raw: list[float] = field(default_factory=list)  # each round's own bound
+    seen: list = field(default_factory=list)  # (prices, spend per dense row) of each round
+
+    def record(self, sf: StandardForm, rnd: int, lam: np.ndarray, lp, spend: np.ndarray,
+               bound: float) -> None:
+        """Round ``rnd``: prices ``lam``, the sparse rest's answer ``lp``, its ``spend``
+        per dense row and the bound ``L(lam)``.
+
+        What the rounding can reach: at a warm start (prices near the root, few units on
+        the fence) the LP-feasible mix of the feasible and best-bound points; cold, the
+        feasible point itself — the mix stopped cold pricing at 5M after 76 s with 5,273
+        units on the fence (772 otherwise), the rounding found no plan in 161 s."""
+        self.seen.append((lam, spend))
+        if bound < self.best_bound:
+            self.best_bound, self.bound_x, self.best_rc, self.best_lam = (
+                bound, lp.x, lp.col_dual, lam)
+            self.bound_value, self.bound_spend = sf.objective(lp.x), spend
+        if np.all(spend <= self.limit):
+            value = sf.objective(lp.x)
+            if value > self.best_value:
+                self.best_x, self.best_value, self.best_spend = lp.x, value, spend
+                self.improved_at = rnd
+        self.reach = self.best_value
+        if self.warm_start and self.best_x is not None:
+            self.reach = mixed(self.best_value, self.best_spend, self.bound_value,
+                               self.bound_spend, self.limit)
+        self.bounds.append(self.best_bound)
+        self.raw.append(bound)
+
+    @property
+    def off(self) -> float:
+        """How far (relative) what the rounding can reach lies below the best bound."""
+        return np.inf if self.best_x is None else (self.best_bound - self.reach) / abs(
+            self.best_bound)
+
+    def done(self, rnd: int, gap: float, window: int, stall: float, pushed_before: bool) -> bool:
+        """Stop after round ``rnd``? Within half the gap; or stalled (the best bound moved
+        less than ``stall`` in ``window`` rounds) with the reach within twice the gap or
+        found by pushed prices — where the secant swings between groups of rows
+        (:func:`pushed`), 21 more rounds at 300k found no better; or idle, or settled
+        (:func:`idle`, :func:`settled`: cold starts only)."""
+        feasible, cold = self.best_x is not None, not self.warm_start
+        stalled = (len(self.bounds) > window
+                   and self.bounds[-1 - window] - self.best_bound <= stall * abs(self.best_bound))
+        return (self.off <= 0.5 * gap
+                or (stalled and (self.off <= 2 * gap or (pushed_before and feasible)))
+                or idle(stalled, rnd - self.improved_at, cold=cold, feasible=feasible)
+                or settled(self.raw, self.best_bound, gap, window, cold=cold, feasible=feasible))
+
+
+def _fenced_point(sf: StandardForm, rounds: _Rounds, marginal: int, log: SearchLog) -> LpPoint:
+    """The best feasible point with the units on the fence freed (set to ½), for the
+    rounding: it frees every unit that is fractional in the point it gets.
+
+    On the fence are the units where the best feasible point and the best-bound point
+    differ, and the ``marginal`` most marginal units by reduced cost, so the budget slack
+    left by the feasible point can be spent; every other unit is fixed where both points
+    agree (the feasible point proves the fixed part leaves room)."""
+    differ = np.abs(rounds.best_x - rounds.bound_x) > 1e-9
     free = np.zeros(int(sf.owner.max()) + 1, dtype=bool)
     free[sf.owner[differ & (sf.owner >= 0)]] = True
-    log.trace.append(("fence", int(free.sum()), reach))
-    free[_marginal_units(sf, bound_x, best_rc, marginal)] = True
-    # The rounding frees every unit that is fractional in the returned point. Free (set to
-    # ½) the units on the fence — where the best feasible point and the best-bound point
-    # differ — and the most marginal units by reduced cost, so the budget slack left by
-    # the feasible point can be spent; every other unit is fixed where both points agree
-    # (the feasible point proves the fixed part leaves room).
+    log.trace.append(("fence", int(free.sum()), rounds.reach))
+    free[_marginal_units(sf, rounds.bound_x, rounds.best_rc, marginal)] = True
     on = (sf.owner >= 0) & free[np.maximum(sf.owner, 0)] & sf.integer.astype(bool)
-    return LpPoint(np.where(on, 0.5, best_x), best_rc)
+    return LpPoint(np.where(on, 0.5, rounds.best_x), rounds.best_rc)
 
 
-def settled(raw: list[float], best: float, gap: float, window: int, *, cold: bool = True,
-            feasible: bool = True) -> bool:
-    """Has pricing converged? Each of the last ``window`` rounds' own bounds ``raw`` lies
-    within :data:`SETTLED` × ``gap`` (relative) of the ``best`` bound: more rounds would
-    only polish a bound the plan is proven against anyway, whatever the best LP-feasible
-    price point (which cold pricing rarely improves after its first rounds; the rounding
-    works from the bound's point). At 300k binaries without linking terms, cold, that
-    point stayed 1.7% below the bound from round 1, and rounds 12–29 moved the bound by
-    3.4e-7: 2.6 s of a 9.3 s run. Not the best bound's own history: it stands still
-    while the secant overshoots (rounds 1–3 there), which is no convergence.
-
-    Only a ``cold`` start with a ``feasible`` price point stops on it. Without such a point
-    there is nothing to round, and pricing hands over to the whole LP relaxation: a warm
-    sweep point at 300k with every linking term (budget 0.9 → 1.0) settled after two rounds
-    without one, and its whole LP took 292 s by interior point, where pricing on found its
-    point in four rounds (2.4 s). A warm start's prices begin near the root and stop on
-    their own loose stall."""
-    return cold and feasible and converged(raw, best, SETTLED * gap, window)
-
-
-def idle(stalled: bool, since: int, *, cold: bool = True, feasible: bool = True) -> bool:
-    """Is neither side of the bracket moving? The best bound has ``stalled`` and the best
-    LP-feasible point was found ``since`` rounds ago, at least :data:`IDLE_ROUNDS`.
-
-    A stalled bound alone stops pricing only with that point within twice the gap: a point
-    far below it leaves many units to round. But cold pricing rarely improves the point
-    after its first rounds: 300k without linking terms at 0.6 / 0.8 / 0.9× budget ran all
-    30 rounds (5.8–6.2 s) around a bound that had stalled by round 7. Stopped here after
-    8–9 rounds, the solves took 4.0 / 4.1 / 6.1 s instead of 7.8 / 8.2 / 9.8 s, still
-    proven within the gap (0.1%). Only a ``cold`` start with a ``feasible`` point (as
-    :func:`settled`)."""
-    return cold and feasible and stalled and since >= IDLE_ROUNDS
-
-
-def converged(raw: list[float], best: float, tol: float, window: int = 3) -> bool:
-    """Have the last ``window`` rounds' own bounds ``raw`` all come within ``tol``
-    (relative) of the ``best`` bound? Within a tenth of the gap, with no price set that
-    meets every row yet, the prices sit at the root, where a secant converging from both
-    sides leaves some row just over its target at every round (:func:`_pushed`); within
-    :data:`SETTLED` × the gap, pricing has settled (:func:`settled`)."""
-    return len(raw) > window and max(raw[-window:]) - best <= tol * abs(best)
-
-
-def _pushed(within: np.ndarray, best_lam: np.ndarray, k: int) -> np.ndarray:
-    """Prices for the ``k``-th try at a point that meets every dense row, once the secant
-    has converged (:func:`converged`) or run :data:`PUSH_AFTER` rounds without one.
-
-    First the prices each row was last within at (:meth:`_Prices.within`): enough where the
-    rows barely interact (300k core, warm, budget 1.0 → 1.1: the next round met every row,
-    0.006% under the bound). Where they do — a product's offered-level column carries its
-    fixed cost into every period — the secant swings between groups of rows (300k core,
-    warm, 0.9 → 0.8: rows 0, 1, 5–8 over in one round, 2–4, 9–11 in the next, for 30
-    rounds) and those prices, gathered from different rounds, do not meet every row
-    together. Then the best bound's prices raised on every row, by :data:`PUSH` and twice
-    as much at each further try: a dearer budget in every period at once lowers the spend
-    in every period."""
-    if k <= 1:
-        return within
-    base = np.where(best_lam > 0, best_lam, within)
-    return base * (1.0 + PUSH * 2.0 ** (k - 2))
-
-
-def _mixed(value: float, spend: np.ndarray, bound_value: float, bound_spend: np.ndarray,
-           limit: np.ndarray) -> float:
-    """The value of the best LP-feasible mix of the best feasible point and the best-bound
-    point: ``(1 − α)·x_f + α·x_b`` with the largest ``α ≤ 1`` that keeps every dense row
-    within its limit (the sparse rest is convex, so the mix meets it too).
-
-    This is what the rounding can reach: it frees the units where the two points differ
-    (the fence) and fixes the rest where they agree, so the mix is a point of its sub-MIP's
-    LP. The feasible point alone undersells it: a price set that meets every row at once
-    is rare near the root (300k, budget 1.0 → 0.9, warm: the first round's point stayed
-    the best feasible one for ten rounds, 0.25% under a bound that had settled within
-    0.015% after two), so pricing went on for rounds the rounding did not need.
-    """
-    over = bound_spend > limit
-    if not over.any():
-        return bound_value
-    with np.errstate(divide="ignore", invalid="ignore"):
-        room = (limit[over] - spend[over]) / (bound_spend[over] - spend[over])
-    alpha = float(np.clip(np.nan_to_num(room.min(), nan=0.0), 0.0, 1.0))
-    return (1.0 - alpha) * value + alpha * bound_value
-
-
-def _warm_prices(prices: _Prices, warm: WarmState, core: np.ndarray) -> np.ndarray:
+def _warm_prices(prices: Prices, warm: WarmState, core: np.ndarray) -> np.ndarray:
     """The first prices of a sweep point whose only change since the last is the budgets.
 
     The sparse rest is the same LP, so each row's spend at the last point's prices is still
