@@ -81,49 +81,60 @@ def solve_model(
     log = SearchLog()
     if opts.warm_start and sf.is_mip and sf.n_rows:
         best, warm_obj, source = _incumbent(sf, opts, float(gap), initial, cluster, log, warm)
-        if log.interrupted:  # Ctrl-C: the plan so far, without starting branch-and-bound
-            out = interrupted(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start)
+        out = _end_before_branch_and_bound(sf, opts, best, warm_obj, log, float(gap), start)
+        if out is not None:
             record_search(out, source, log)
             return out
-        if log.lp_infeasible:  # no plan, proven without branch-and-bound (1.7 s on the demo)
-            out = infeasible(sf, time.perf_counter() - start, log)
-            record_search(out, source, log)
-            return out
-        if warm_obj is not None and _within_gap(warm_obj, log.lp_bound, float(gap)):
-            # The LP bound already proves the plan within the gap: no branch-and-bound.
-            by = "LP bound from priced budget rows" if log.lp_method == "prices" else (
-                "LP relaxation bound")
-            out = proven_by_lp(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start,
-                               Status.OPTIMAL,
-                               f"Optimal (warm-start plan proven within the gap by the {by})")
-            record_search(out, source, log)
-            return out
-        left = opts.remaining()
-        if warm_obj is not None and log.lp_method == "prices":
-            # Priced bound: the model is too large for HiGHS's branch-and-bound (its root
-            # LP alone took > 200 s at 300k, past the deadline and deaf to cancelSolve).
-            out = proven_by_lp(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start,
-                               Status.FEASIBLE, "searched plan within the reported gap of the LP "
-                               "bound (priced budget rows); branch-and-bound skipped at this size")
-            record_search(out, source, log)
-            return out
-        if (warm_obj is not None and left is not None
-                and (log.lp_bound is None or left < 2 * log.lp_seconds)):
-            # HiGHS's root LP takes longer than the LP relaxation did (dual simplex) — and
-            # when that relaxation did not even finish, HiGHS's MIP ignores its time limit
-            # (1M binaries: still in presolve 500 s past it): stop with the plan we have.
-            message = ("time limit: returning the searched plan, bound from the LP relaxation"
-                       if log.lp_bound is not None else "time limit: the LP relaxation did not "
-                       "finish; returning the searched thriftiest plan (no bound)")
-            out = proven_by_lp(sf, best, warm_obj, log.lp_bound,
-                               time.perf_counter() - start, Status.TIME_LIMIT, message)
-            record_search(out, source, log)
-            return out
-    # HiGHS's own copy of the model (1–1.5 GB at 1M binaries) only when its MIP runs
+    return _branch_and_bound(sf, opts, best, warm_obj, log, float(gap), start, source)
+
+
+def _end_before_branch_and_bound(sf: StandardForm, opts: SolverOptions, best: np.ndarray | None,
+                                 warm_obj: float | None, log: SearchLog, gap: float,
+                                 start: float) -> SolveOutcome | None:
+    """The outcome when the solve ends with the incumbent and the LP bound, else None
+    (branch-and-bound is next): Ctrl-C, an infeasible LP relaxation, a plan the bound
+    proves, a priced bound (a model too large for HiGHS's branch-and-bound), or too little
+    time left for HiGHS's root."""
+    if log.interrupted:  # Ctrl-C: the plan so far, without starting branch-and-bound
+        return interrupted(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start)
+    if log.lp_infeasible:  # no plan, proven without branch-and-bound (1.7 s on the demo)
+        return infeasible(sf, time.perf_counter() - start, log)
+    if warm_obj is not None and _within_gap(warm_obj, log.lp_bound, gap):
+        # The LP bound already proves the plan within the gap: no branch-and-bound.
+        by = "LP bound from priced budget rows" if log.lp_method == "prices" else (
+            "LP relaxation bound")
+        return proven_by_lp(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start,
+                            Status.OPTIMAL,
+                            f"Optimal (warm-start plan proven within the gap by the {by})")
     left = opts.remaining()
+    if warm_obj is not None and log.lp_method == "prices":
+        # Priced bound: the model is too large for HiGHS's branch-and-bound (its root
+        # LP alone took > 200 s at 300k, past the deadline and deaf to cancelSolve).
+        return proven_by_lp(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start,
+                            Status.FEASIBLE, "searched plan within the reported gap of the LP "
+                            "bound (priced budget rows); branch-and-bound skipped at this size")
+    if (warm_obj is not None and left is not None
+            and (log.lp_bound is None or left < 2 * log.lp_seconds)):
+        # HiGHS's root LP takes longer than the LP relaxation did (dual simplex) — and
+        # when that relaxation did not even finish, HiGHS's MIP ignores its time limit
+        # (1M binaries: still in presolve 500 s past it): stop with the plan we have.
+        message = ("time limit: returning the searched plan, bound from the LP relaxation"
+                   if log.lp_bound is not None else "time limit: the LP relaxation did not "
+                   "finish; returning the searched thriftiest plan (no bound)")
+        return proven_by_lp(sf, best, warm_obj, log.lp_bound,
+                            time.perf_counter() - start, Status.TIME_LIMIT, message)
+    return None
+
+
+def _branch_and_bound(sf: StandardForm, opts: SolverOptions, best: np.ndarray | None,
+                      warm_obj: float | None, log: SearchLog, gap: float, start: float,
+                      source: str) -> SolveOutcome:
+    """HiGHS's branch-and-bound from the incumbent (if any), with the honest status and the
+    tighter of HiGHS's bound and the LP's. HiGHS gets its own copy of the model (1–1.5 GB
+    at 1M binaries) only here."""
     opts.say("branch-and-bound (HiGHS)…")
-    mip = highs.solve_mip(sf, threads=opts.threads, log=opts.log, rel_gap=float(gap),
-                          abs_gap=1e-6, seconds=left, deadline=opts.deadline,
+    mip = highs.solve_mip(sf, threads=opts.threads, log=opts.log, rel_gap=gap,
+                          abs_gap=1e-6, seconds=opts.remaining(), deadline=opts.deadline,
                           start=best if warm_obj is not None else None)
     out = from_mip(sf, mip, time.perf_counter() - start, warm_obj)
     if not mip.interrupted and out.status == Status.FEASIBLE and opts.remaining() == 0.0:
