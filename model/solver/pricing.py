@@ -46,6 +46,7 @@ MIN_COLUMNS = 100_000
 #: marginal units the rounding frees at a warm start (cold: ``marginal``, 200)
 WARM_MARGINAL = 50
 
+
 def applies(sf: StandardForm, force: bool | None = None) -> bool:
     """Price the dense rows (rather than solve the whole LP) for this model?"""
     if force is False or not len(dense_rows(sf)):
