@@ -175,3 +175,76 @@ def test_cold_pricing_stops_once_idle_with_the_plan_still_within_the_gap(monkeyp
     cold = solve(point, mip_gap=1e-3, marginals=False)
     assert cold.status == "optimal"
     assert cold.objective * (1 - 1.1e-3) <= r.objective <= cold.bound + 1e-6
+
+
+class _Objective:
+    """What :class:`pricing._Rounds` reads of a standard form: the objective of a point."""
+
+    def __init__(self, c: np.ndarray):
+        self.c = c
+
+    def objective(self, x: np.ndarray) -> float:
+        return float(self.c @ x)
+
+
+class _Answer:
+    """A sparse rest's answer as a round sees it: a point and its reduced costs."""
+
+    def __init__(self, x: list[float]):
+        self.x = np.array(x)
+        self.col_dual = -self.x  # any array: the test checks which round's is kept
+
+
+def test_rounds_keep_the_best_bound_and_the_best_feasible_point_apart():
+    """Two budget rows with limit 10. Round 0 overspends row 1 with the lowest bound; round 1
+    meets both rows; round 2 meets them with a better value but a worse bound. The best
+    bound keeps round 0's prices, point and reduced costs; the feasible point is round 2's;
+    cold, the reach is that point's value, warm the LP-feasible mix of the two points."""
+    sf = _Objective(np.array([1.0, 1.0]))
+    limit = np.array([10.0, 10.0])
+    lam = [np.array([1.0, 1.0]), np.array([1.5, 2.0]), np.array([1.2, 1.8])]
+    answers = [_Answer([9.0, 6.0]), _Answer([4.0, 3.0]), _Answer([5.0, 4.0])]
+    spends = [np.array([9.0, 12.0]), np.array([8.0, 6.0]), np.array([9.0, 8.0])]
+    bounds = [100.0, 105.0, 102.0]
+    for warm in (False, True):
+        r = lagrange._Rounds(limit=limit, warm_start=warm, best_lam=np.zeros(2))
+        for k in range(3):
+            r.record(sf, k, lam[k], answers[k], spends[k], bounds[k])
+        assert r.best_bound == 100.0 and r.best_lam is lam[0]
+        assert r.bound_x is answers[0].x and r.best_rc is answers[0].col_dual
+        assert r.bound_value == 15.0 and r.bound_spend is spends[0]
+        assert r.best_x is answers[2].x and r.best_value == 9.0 and r.improved_at == 2
+        assert r.bounds == [100.0, 100.0, 100.0] and r.raw == bounds
+        assert [s for _, s in r.seen] == spends
+        # warm: the mix moves from the feasible point (spend 8 on row 1) toward the bound's
+        # (12) while row 1 stays within 10: α = 0.5, value 9 + 0.5 × (15 − 9) = 12
+        assert r.reach == (12.0 if warm else 9.0)
+        assert r.off == pytest.approx((100.0 - r.reach) / 100.0)
+
+
+def test_rounds_are_done_within_half_the_gap_or_stalled_within_twice_it():
+    """Half the gap ends pricing at once; a stalled bound ends it only with the reach within
+    twice the gap, or with a point found by pushed prices; no feasible point, no stop."""
+    sf = _Objective(np.array([1.0]))
+    limit = np.array([10.0])
+
+    def rounds(values: list[float], bound_values: list[float]) -> lagrange._Rounds:
+        r = lagrange._Rounds(limit=limit, warm_start=True, best_lam=np.zeros(1))
+        for k, (v, b) in enumerate(zip(values, bound_values, strict=True)):
+            r.record(sf, k, np.zeros(1), _Answer([v]), np.array([5.0]), b)
+        return r
+
+    gap = 0.01
+    assert rounds([99.6], [100.0]).done(0, gap, 1, 0.5 * gap, pushed_before=False)  # 0.4%
+    moving = rounds([98.5, 98.5], [102.0, 100.0])  # 1.5% off, the bound moved 2%
+    assert not moving.done(1, gap, 1, 0.5 * gap, pushed_before=False)
+    stalled = rounds([98.5, 98.5], [100.0, 100.0])  # 1.5% off (within 2%), bound stalled
+    assert stalled.done(1, gap, 1, 0.5 * gap, pushed_before=False)
+    far = rounds([97.0, 97.0], [100.0, 100.0])  # 3% off: stalled, yet too far to stop
+    assert not far.done(1, gap, 1, 0.5 * gap, pushed_before=False)
+    assert far.done(1, gap, 1, 0.5 * gap, pushed_before=True)  # found by pushed prices
+    none = lagrange._Rounds(limit=limit, warm_start=True, best_lam=np.zeros(1))
+    for k in range(2):  # every round overspends: nothing to round, never done
+        none.record(sf, k, np.zeros(1), _Answer([50.0]), np.array([11.0]), 100.0)
+    assert none.off == np.inf
+    assert not none.done(1, gap, 1, 0.5 * gap, pushed_before=True)
