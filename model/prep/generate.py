@@ -133,7 +133,8 @@ def generate_case(
     curves = _draw_capture_curves(rng, seg, lvl, prod.classes_present)
     class_curve = np.stack([curves.get(c, curves[None]) for c in CLASSES], axis=1)  # (S, C, L)
     capture = class_curve[:, prod.cls, :]  # (S, P, L)
-    allowed = _allowed(seg, prod, levels, policies)
+    mid_level = levels // 2  # dogs' highest level, and every unit's current level
+    allowed = _allowed(seg, prod, levels, mid_level, policies)
 
     revenue, cost = _option_economics(
         demand[:, :, None, :], capture[:, :, :, None], prod.margin[None, :, None, None],
@@ -153,7 +154,6 @@ def generate_case(
 
     per_ids = _period_ids(periods)
     tables = _case_tables(seg, prod, lvl, fixed, per_ids, budget, demand, curves)
-    mid_level = levels // 2
     if policies:
         tables["policies"] = _policies(seg, lvl, mid_level, "dog" in prod.classes_present)
     if switching:
@@ -297,12 +297,13 @@ def _draw_capture_curves(rng: np.random.Generator, seg: _Segments, lvl: _Levels,
     return {None: curve(1.0, 0.0, 0.0)} | {c: curve(*_CLASS_RESPONSE[c]) for c in classes}
 
 
-def _allowed(seg: _Segments, prod: _Products, levels: int, policies: bool) -> np.ndarray:
-    """Allowed levels (S, P, L): dogs at most the middle level, tier-1 segments at least the
-    second (the policies table states the same)."""
+def _allowed(seg: _Segments, prod: _Products, levels: int, mid_level: int, policies: bool
+             ) -> np.ndarray:
+    """Allowed levels (S, P, L): dogs at most ``mid_level``, tier-1 segments at least the
+    second (the policies table, :func:`_policies`, states the same)."""
     allowed = np.ones((len(seg.ids), len(prod.ids), levels), dtype=bool)
     if policies:
-        allowed[:, np.asarray(prod.cls) == CLASSES.index("dog"), levels // 2 + 1:] = False
+        allowed[:, np.asarray(prod.cls) == CLASSES.index("dog"), mid_level + 1:] = False
         allowed[seg.tier == 1, :, :1] = False
     return allowed
 
