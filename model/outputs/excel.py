@@ -286,15 +286,15 @@ def _write_texts(ws, col: int, column: pd.Series) -> list[object] | None:
     times each way, alternating: median 3.84 against 4.07 CPU seconds). Returns the values as
     written, or None, writing nothing, when a value is not text (a mixed column goes cell by
     cell)."""
-    values = column.tolist()
-    missing = column.isna().to_numpy()
-    if not all(gone or type(v) is str for v, gone in zip(values, missing, strict=True)):
+    missing = column.isna().tolist()
+    shown = [None if gone else v for v, gone in zip(column.tolist(), missing, strict=True)]
+    if not all(v is None or type(v) is str for v in shown):
         return None
     write = ws.write_string
-    for i, (v, gone) in enumerate(zip(values, missing, strict=True), start=1):
-        if not gone:
+    for i, v in enumerate(shown, start=1):
+        if v is not None:
             write(i, col, v)
-    return [None if gone else v for v, gone in zip(values, missing, strict=True)]
+    return shown
 
 
 def _write_cell(ws, row: int, col: int, value: object, styles: _Styles, fmt: str | None,
