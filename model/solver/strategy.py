@@ -73,19 +73,19 @@ def solve_model(
     """
     if opts.deadline is None and opts.time_limit is not None:
         opts = replace(opts, deadline=time.perf_counter() + float(opts.time_limit))
-    gap = DEFAULT_GAP if opts.mip_gap is None else opts.mip_gap
+    gap = float(DEFAULT_GAP if opts.mip_gap is None else opts.mip_gap)
     if opts.write_model:
         highs.write_model(sf, opts.write_model)
     start = time.perf_counter()
     best, warm_obj, source = None, None, "none"
     log = SearchLog()
     if opts.warm_start and sf.is_mip and sf.n_rows:
-        best, warm_obj, source = _incumbent(sf, opts, float(gap), initial, cluster, log, warm)
-        out = _end_before_branch_and_bound(sf, opts, best, warm_obj, log, float(gap), start)
+        best, warm_obj, source = _incumbent(sf, opts, gap, initial, cluster, log, warm)
+        out = _end_before_branch_and_bound(sf, opts, best, warm_obj, log, gap, start)
         if out is not None:
             record_search(out, source, log)
             return out
-    return _branch_and_bound(sf, opts, best, warm_obj, log, float(gap), start, source)
+    return _branch_and_bound(sf, opts, best, warm_obj, log, gap, start, source)
 
 
 def _end_before_branch_and_bound(sf: StandardForm, opts: SolverOptions, best: np.ndarray | None,
