@@ -351,3 +351,102 @@ def test_a_frontiers_workbooks_leave_out_tables_longer_than_asked(folder, tmp_pa
         assert len(pd.read_csv(out / point / "assignment.csv", encoding="utf-8-sig")) == 54
     with pytest.raises(ValueError, match="xlsx_rows"):
         BatchOptions(xlsx_rows=-1)
+
+
+class _Recording(InProcessRunner):
+    """In-process workers that note each task's scenarios and the plan it started from."""
+
+    workers = 1
+
+    def __init__(self, workers: int):
+        super().__init__(workers)
+        self.submitted: list[tuple[list[str], pd.DataFrame | None]] = []
+
+    def submit(self, cases, start, options, destinations=None):
+        self.submitted.append(([d.scenario for d in destinations], start))
+        return super().submit(cases, start, options, destinations)
+
+
+def _sweep(scales):
+    return parse_scenarios({"sweeps": [{"name": "budget", "scale": {"periods.budget": scales}}]})
+
+
+def test_a_sweep_runs_point_by_point_each_from_the_plan_before_it(case, tmp_path, monkeypatch):
+    """Without ``reuse`` a warm chain is one task per point; each after the first starts from
+    its predecessor's plan, and a resumed batch reads that plan back from its folder."""
+    import svcplan.whatif.batch as batch
+
+    runners: list[_Recording] = []
+    monkeypatch.setattr(batch, "_Local", lambda n: runners.append(_Recording(n)) or runners[-1])
+    scenarios, chains = _sweep([0.8, 0.9, 1.0])
+    res = run_batch(case, scenarios, chains, tmp_path, BatchOptions(mip_gap=0, workers=1))
+    assert res.exit_code == 0
+    names = [names for names, _ in runners[0].submitted]
+    assert sorted(names) == [["base"], ["budget=0.8"], ["budget=0.9"], ["budget=1"]]
+    assert names.index(["budget=0.8"]) < names.index(["budget=0.9"]) < names.index(["budget=1"])
+    start = {name: plan for [name], plan in runners[0].submitted}
+    assert start["base"] is None and start["budget=0.8"] is None  # the chains' heads: cold
+    for point, before in (("budget=0.9", "budget=0.8"), ("budget=1", "budget=0.9")):
+        saved = pd.read_csv(tmp_path / before / "assignment.csv")
+        assert start[point] is not None and list(start[point]["level"]) == list(saved["level"])
+
+    (tmp_path / "budget=1" / "summary.json").unlink()  # as if killed before its last write
+    again = run_batch(case, scenarios, chains, tmp_path,
+                      BatchOptions(mip_gap=0, workers=1, resume=True))
+    assert again.ran == ["budget=1"] and sorted(again.skipped) == ["base", "budget=0.8", "budget=0.9"]
+    [(names, start)] = runners[1].submitted
+    saved = pd.read_csv(tmp_path / "budget=0.9" / "assignment.csv")
+    assert names == ["budget=1"] and list(start["level"]) == list(saved["level"])
+
+
+class _PoolBreaker(InProcessRunner):
+    """Like a process pool: a task that kills its worker breaks every task running beside it
+    (their futures fail together); ``together`` lists the scenarios of each round of tasks."""
+
+    workers = 2
+
+    def __init__(self, workers: int):
+        super().__init__(workers)
+        self.queued: dict = {}
+        self.together: list[list[str]] = []
+
+    def submit(self, cases, start, options, destinations=None):
+        from concurrent.futures import Future
+
+        fut: Future = Future()
+        self.queued[fut] = (cases, start, options, destinations)
+        return fut
+
+    def wait(self, futures):
+        from concurrent.futures.process import BrokenProcessPool
+
+        tasks = {f: self.queued.pop(f) for f in futures if f in self.queued}
+        self.together.append(sorted(d.scenario for *_, ds in tasks.values() for d in ds))
+        crash = any(c.name == "crash" for cases, *_ in tasks.values() for c in cases)
+        for fut, (cases, start, options, destinations) in tasks.items():
+            if crash:
+                fut.set_exception(BrokenProcessPool("worker died"))
+            else:
+                fut.set_result(self.run(cases, start, options, destinations))
+        return set(futures)
+
+
+def test_a_crash_that_breaks_the_pool_is_pinned_on_its_task_alone(case, tmp_path, monkeypatch):
+    """A dying worker takes every running task down with it; they are run again one at a
+    time, so only the task that kills its worker is recorded as crashed."""
+    import svcplan.whatif.batch as batch
+
+    pools: list[_PoolBreaker] = []
+    monkeypatch.setattr(batch, "_Local", lambda n: pools.append(_PoolBreaker(n)) or pools[-1])
+    scenarios, chains = parse_scenarios({"scenarios": [
+        {"name": "dies", "set": {"case.name": "crash"}},
+        {"name": "cut", "scale": {"periods.budget": 0.9}},
+    ]})
+    res = run_batch(case, scenarios, chains, tmp_path, BatchOptions(mip_gap=0, workers=2))
+    s = res.summary.set_index("scenario")
+    assert s.loc["dies", "status"] == "error" and "crashed" in s.loc["dies", "reason"]
+    assert s.loc["base", "status"] == s.loc["cut", "status"] == "optimal"
+    [pool] = pools
+    assert pool.together[0] == ["base", "cut", "dies"]  # all three broke together
+    assert all(len(names) == 1 for names in pool.together[1:])  # then one at a time
+    assert pool.restarts == 2

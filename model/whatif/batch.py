@@ -28,9 +28,7 @@ and not recorded, every finished scenario keeps its folder, no summary file is w
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import signal
 import time
 from collections import deque
@@ -43,17 +41,17 @@ from typing import Any
 import pandas as pd
 
 from ..case.case import Case
-from ..case.schema import ID_DTYPES
 from ..outputs.excel import write_xlsx
-from ..outputs.files import CSV_ENCODING, write_csv
+from ..outputs.files import write_csv
 from ..outputs.result import SolveResult
 from ..solver.interrupts import Deferred
+from .folders import all_written, folder_names, is_done
 from .meet import run_both_ends
 from .on_dask import DaskRunner
 from .runners import Destination, LocalRunner, error_result
 from .runners import solve_task as solve_task  # what a worker runs; imported from here by scripts
 from .scenarios import BASE, Planned, Scenario, check, plan
-from .summary import collect
+from .summary import collect, read_table
 
 #: The runners this module starts (module names, so a test can put an in-process one here).
 _Local, _Dask = LocalRunner, DaskRunner
@@ -125,29 +123,6 @@ class BatchResult:
         return 0 if self.summary["has_plan"].all() else 1
 
 
-def folder_names(names: list[str]) -> dict[str, str]:
-    """A safe, unique folder name per scenario (``budget=0.8`` stays readable)."""
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for name in names:
-        safe = re.sub(r"[^\w.=,+-]+", "_", name).strip("._") or "scenario"
-        candidate, k = safe, 2
-        while candidate.lower() in used:
-            candidate, k = f"{safe}-{k}", k + 1
-        used.add(candidate.lower())
-        out[name] = candidate
-    return out
-
-
-def is_done(folder: Path, input_hash: str) -> bool:
-    """A scenario is done when summary.json exists and records the same input hash."""
-    try:
-        data = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return data.get("input_hash") == input_hash
-
-
 def with_base(scenarios: list[Scenario], chains: dict[str, str]) -> list[Scenario]:
     """Scenarios with an unchanged ``base`` first if the file has none (comparisons need it)."""
     if any(s.name == BASE for s in scenarios):
@@ -195,39 +170,26 @@ def run_batch(
     # (validating every scenario's case: ~2 s for an 11-point frontier of the demo), unless
     # a resumed batch looks finished: then they start only if planning finds work left
     folders = folder_names([s.name for s in scenarios])  # a planned scenario keeps its name
-    early = not (opts.resume and _all_written(out, folders))
+    early = not (opts.resume and all_written(out, folders))
     runner = _runner(opts, len(scenarios)) if early else None
     try:
         planned = plan(case, scenarios, chains, opts.solve_options())
         out.mkdir(parents=True, exist_ok=True)
-        total = len(planned)
-        res = BatchResult(pd.DataFrame(), out)
-
-        def destination(p: Planned) -> Destination:
-            return Destination(out / folders[p.name], p.name, p.input_hash, p.error or "",
-                               p.scenario.model_dump(by_alias=True), opts.xlsx_rows)
-
-        def record(p: Planned, r: SolveResult, written: bool = False) -> None:
-            """``written``: the worker that solved it wrote its folder already."""
-            if not written:
-                destination(p).write(r)
-            res.ran.append(p.name)
-            if on_progress:
-                on_progress(p.name, r, len(res.ran) + len(res.skipped), total)
-
+        books = _Books(out, folders, opts, BatchResult(pd.DataFrame(), out), len(planned),
+                       on_progress)
         # Ctrl-C: a request, not an exception; as before, also where the process was
         # started ignoring it (in the background), so `kill -INT` still stops it cleanly
         with Deferred(signal.SIGINT, even_if_ignored=True) as stop:
-            runnable = _skip_done(planned, folders, out, opts, res, record, on_progress, case.name)
+            runnable = books.to_run(planned, case.name)
             interrupted = stop.requested
             if runnable and not interrupted:
                 runner = runner or _runner(opts, len(runnable))
-                interrupted = not _run_chains(runner, planned, runnable, folders, out, opts,
-                                              record, destination, stop)
+                interrupted = not _run_chains(runner, books, planned, runnable, stop)
     finally:
         if runner is not None:
             runner.close()
-    res.total = total
+    res = books.res
+    res.total = books.total
     finished = {*res.ran, *res.skipped}
     res.summary = collect(out, [(p.name, folders[p.name]) for p in planned
                                 if not interrupted or p.name in finished])
@@ -240,26 +202,56 @@ def run_batch(
     return res
 
 
-def _skip_done(planned, folders, out, opts, res, record, on_progress, name) -> list[Planned]:
-    """Scenarios to run: those ``resume`` finds done are skipped and ones whose change made the
-    case invalid are recorded as errors right away."""
-    runnable = []
-    for p in planned:
-        if opts.resume and is_done(out / folders[p.name], p.input_hash):
-            res.skipped.append(p.name)
-            if on_progress:
-                on_progress(p.name, None, len(res.ran) + len(res.skipped), len(planned))
-        elif p.case is None:
-            record(p, error_result(name, p.error))
-        else:
-            runnable.append(p)
-    return runnable
+@dataclass
+class _Books:
+    """What one batch run has recorded, and where each scenario's folder goes.
 
+    ``res`` collects the names of the scenarios run (``ran``) and skipped by ``resume``
+    (``skipped``); after each, ``on_progress(name, result, done, total)`` hears of it.
+    """
 
-def _all_written(out: Path, folders: dict[str, str]) -> bool:
-    """Every scenario's folder holds a summary.json (whether each is done for these inputs is
-    known only once planned: :func:`is_done`)."""
-    return all((out / folder / "summary.json").exists() for folder in folders.values())
+    out: Path
+    folders: dict[str, str]
+    opts: BatchOptions
+    res: BatchResult
+    total: int
+    on_progress: Callable[[str, SolveResult | None, int, int], None] | None = None
+
+    def destination(self, p: Planned) -> Destination:
+        """Where scenario ``p``'s folder is written, and what its summary.json records."""
+        return Destination(self.out / self.folders[p.name], p.name, p.input_hash, p.error or "",
+                           p.scenario.model_dump(by_alias=True), self.opts.xlsx_rows)
+
+    def targets(self, runner, members: list[Planned]) -> list[Destination] | None:
+        """Where the runner's workers write these scenarios' folders; None where the client
+        writes them (a Dask cluster's workers share no disk with it)."""
+        return [self.destination(p) for p in members] if runner.writes_outputs else None
+
+    def record(self, p: Planned, r: SolveResult, written: bool = False) -> None:
+        """Scenario ``p`` ran with result ``r``; ``written``: the worker that solved it wrote
+        its folder already."""
+        if not written:
+            self.destination(p).write(r)
+        self.res.ran.append(p.name)
+        self._progress(p.name, r)
+
+    def to_run(self, planned: list[Planned], case_name: str) -> list[Planned]:
+        """Scenarios to run: those ``resume`` finds done are skipped and ones whose change
+        made the case invalid are recorded as errors right away."""
+        runnable = []
+        for p in planned:
+            if self.opts.resume and is_done(self.out / self.folders[p.name], p.input_hash):
+                self.res.skipped.append(p.name)
+                self._progress(p.name, None)
+            elif p.case is None:
+                self.record(p, error_result(case_name, p.error))
+            else:
+                runnable.append(p)
+        return runnable
+
+    def _progress(self, name: str, r: SolveResult | None) -> None:
+        if self.on_progress:
+            self.on_progress(name, r, len(self.res.ran) + len(self.res.skipped), self.total)
 
 
 def _runner(opts: BatchOptions, n_tasks: int):
@@ -271,7 +263,7 @@ def _n_workers(opts: BatchOptions, n_tasks: int) -> int:
     return max(1, min(opts.workers or os.cpu_count() or 1, n_tasks))
 
 
-def _run_chains(runner, planned, runnable, folders, out, opts, record, destination,
+def _run_chains(runner, books: _Books, planned: list[Planned], runnable: list[Planned],
                 stop: Deferred) -> bool:
     """Submit the head of every chain (with ``reuse``: the whole rest of it, as one task);
     when a task finishes, the chain goes on from its last plan.
@@ -280,11 +272,11 @@ def _run_chains(runner, planned, runnable, folders, out, opts, record, destinati
     (a cut-short result recorded with the scenario's input hash would count as done).
     """
     try:
-        workers = opts.workers or runner.workers
-        if _from_both_ends(runner, runnable, opts, workers):
-            runnable = _both_ends(runner, runnable, workers, opts, record, destination, stop)
+        workers = books.opts.workers or runner.workers
+        if _from_both_ends(runner, runnable, books.opts, workers):
+            runnable = _both_ends(runner, books, runnable, workers, stop)
         if runnable and not stop.requested:
-            _chain_loop(runner, planned, runnable, folders, out, opts, record, destination, stop)
+            _Chains(runner, books, planned, runnable, stop).run()
     except KeyboardInterrupt:  # not in the main thread: no handler, the exception instead
         stop.requested = True
     if stop.requested:
@@ -301,92 +293,108 @@ def _from_both_ends(runner, runnable: list[Planned], opts: BatchOptions, workers
             and len({p.chain for p in runnable}) == 1)
 
 
-def _both_ends(runner, runnable: list[Planned], workers: int, opts: BatchOptions, record,
-               destination, stop: Deferred) -> list[Planned]:
+def _both_ends(runner, books: _Books, runnable: list[Planned], workers: int,
+               stop: Deferred) -> list[Planned]:
     """Solve the sweep in ``workers / 2`` contiguous segments, each from both ends; returns
     the points left unsolved because a worker process broke (the pool is restarted and the
     caller runs them as chains) or a stop was requested."""
     segments = split_chains(runnable, workers // 2, warm=True)
-    solve_kw = opts.given_solve_options()
-    done = run_both_ends(runner, [[p.case for p in seg] for seg in segments], solve_kw,
-                         lambda k, i, r: record(segments[k][i], r, written=runner.writes_outputs),
+    done = run_both_ends(runner, [[p.case for p in seg] for seg in segments],
+                         books.opts.given_solve_options(),
+                         lambda k, i, r: books.record(segments[k][i], r,
+                                                      written=runner.writes_outputs),
                          lambda: stop.requested,
-                         [_targets(runner, seg, destination) for seg in segments])
+                         [books.targets(runner, seg) for seg in segments])
     left = [p for k, seg in enumerate(segments) for i, p in enumerate(seg) if (k, i) not in done]
     if left and not stop.requested:
         runner.restart()
     return left
 
 
-def _targets(runner, members: list[Planned], destination) -> list[Destination] | None:
-    """Where the runner's workers write these scenarios' folders; None where the client
-    writes them (a Dask cluster's workers share no disk with it)."""
-    return [destination(p) for p in members] if runner.writes_outputs else None
+class _Chains:
+    """The scheduling loop of :func:`_run_chains`: chains of scenarios on the runner's workers.
 
+    A task is a chain from a position on (with ``reuse`` and ``warm``: the rest of the
+    chain, else one scenario), started from the plan of the scenario before it. When a
+    task returns, its chain goes on where it ended. When a worker process breaks, every
+    task it took with it is tried again, one task at a time from then on (so the culprit
+    is known), and a task that broke its worker ``MAX_ATTEMPTS`` times is recorded as
+    crashed. :meth:`run` returns early when a stop is requested.
+    """
 
-def _chain_loop(runner, planned, runnable, folders, out, opts, record, destination,
-                stop: Deferred) -> None:
-    """The scheduling loop of :func:`_run_chains`; it returns early when a stop is requested."""
-    workers = opts.workers or runner.workers
-    chains = split_chains(runnable, workers, opts.warm)
-    prev_of = {}
-    for members in split_chains(planned, workers, opts.warm):
-        for a, b in zip(members[:-1], members[1:], strict=True):
-            prev_of[b.name] = a
-    solve_kw = opts.given_solve_options()
-    plans: dict[str, pd.DataFrame | None] = {}
+    def __init__(self, runner, books: _Books, planned: list[Planned], runnable: list[Planned],
+                 stop: Deferred) -> None:
+        self.runner, self.books, self.stop = runner, books, stop
+        opts = books.opts
+        workers = opts.workers or runner.workers
+        self.chains = split_chains(runnable, workers, opts.warm)
+        # each scenario's predecessor in its whole chain, scenarios done earlier included
+        self.prev_of = {b.name: a for members in split_chains(planned, workers, opts.warm)
+                        for a, b in zip(members[:-1], members[1:], strict=True)}
+        self.solve_kw = opts.given_solve_options()
+        self.plans: dict[str, pd.DataFrame | None] = {}
+        self.pending: dict[Any, tuple[int, int, int]] = {}  # future -> (chain, position, attempts)
+        self.queue: deque[tuple[int, int, int]] = deque((ci, 0, 0) for ci in range(len(self.chains)))
+        self.isolate = False  # after a crash: one task at a time
 
-    def start_for(p: Planned) -> pd.DataFrame | None:
-        prev = prev_of.get(p.name) if opts.warm else None
+    def run(self) -> None:
+        self.fill()
+        while self.pending and not self.stop.requested:
+            broken = []
+            for fut in self.runner.wait(list(self.pending)):
+                ci, pos, attempts = self.pending.pop(fut)
+                try:
+                    r = self.runner.result(fut)
+                except BrokenProcessPool:
+                    broken.append((ci, pos, attempts + 1))
+                    continue
+                self.finish(ci, pos, r, written=self.runner.writes_outputs)
+            if broken:
+                self.retry(broken)
+            if not self.stop.requested:
+                self.fill()
+
+    def start_for(self, p: Planned) -> pd.DataFrame | None:
+        """The plan ``p`` starts from: its predecessor's (read back from its folder when an
+        earlier run solved it), None without one or without ``warm``."""
+        prev = self.prev_of.get(p.name) if self.books.opts.warm else None
         if prev is None:
             return None
-        if prev.name not in plans:  # done in an earlier run: read its plan back
-            f = out / folders[prev.name] / "assignment.csv"
-            plans[prev.name] = pd.read_csv(f, dtype=ID_DTYPES, encoding=CSV_ENCODING) if f.exists() else None
-        return plans[prev.name]
+        if prev.name not in self.plans:
+            folder = self.books.out / self.books.folders[prev.name]
+            self.plans[prev.name] = read_table(folder, "assignment.csv")
+        return self.plans[prev.name]
 
-    pending = {}  # future -> (chain index, position, attempts)
-    queue: deque[tuple[int, int, int]] = deque((ci, 0, 0) for ci in range(len(chains)))
-    isolate = False  # after a crash: one task at a time, so the culprit is known
+    def fill(self) -> None:
+        """Submit queued tasks (after a crash: only while none is running)."""
+        opts = self.books.opts
+        while self.queue and not (self.isolate and self.pending):
+            ci, pos, attempts = self.queue.popleft()
+            members = self.chains[ci][pos:] if opts.reuse and opts.warm else [self.chains[ci][pos]]
+            fut = self.runner.submit([p.case for p in members], self.start_for(members[0]),
+                                     self.solve_kw, self.books.targets(self.runner, members))
+            self.pending[fut] = (ci, pos, attempts)
 
-    def fill() -> None:
-        while queue and not (isolate and pending):
-            ci, pos, attempts = queue.popleft()
-            members = chains[ci][pos:] if opts.reuse and opts.warm else [chains[ci][pos]]
-            pending[runner.submit([p.case for p in members], start_for(members[0]), solve_kw,
-                                  _targets(runner, members, destination))] = (ci, pos, attempts)
-
-    def finish(ci: int, pos: int, results: list[SolveResult], written: bool) -> None:
+    def finish(self, ci: int, pos: int, results: list[SolveResult], written: bool) -> None:
+        """Record a task's results; its chain goes on after them."""
         for k, r in enumerate(results):
-            p = chains[ci][pos + k]
-            plans[p.name] = r.assignment if r.has_plan else None
-            record(p, r, written=written)
-        if pos + len(results) < len(chains[ci]):
-            queue.append((ci, pos + len(results), 0))
+            p = self.chains[ci][pos + k]
+            self.plans[p.name] = r.assignment if r.has_plan else None
+            self.books.record(p, r, written=written)
+        if pos + len(results) < len(self.chains[ci]):
+            self.queue.append((ci, pos + len(results), 0))
 
-    fill()
-    while pending and not stop.requested:
-        broken = []
-        for fut in runner.wait(list(pending)):
-            ci, pos, attempts = pending.pop(fut)
-            try:
-                r = runner.result(fut)
-            except BrokenProcessPool:
-                broken.append((ci, pos, attempts + 1))
-                continue
-            finish(ci, pos, r, written=runner.writes_outputs)
-        if broken:
-            runner.restart()
-            broken += [(ci, pos, a + 1) for ci, pos, a in pending.values()]
-            pending.clear()
-            for ci, pos, attempts in sorted(broken):
-                if attempts >= MAX_ATTEMPTS or (isolate and len(broken) == 1):
-                    p = chains[ci][pos]
-                    finish(ci, pos, [error_result(p.case.name, "the worker process crashed")],
-                           written=False)
-                else:
-                    queue.appendleft((ci, pos, attempts))
-            isolate = True
-        if not stop.requested:
-            fill()
-
+    def retry(self, broken: list[tuple[int, int, int]]) -> None:
+        """A worker process broke: restart the pool, and queue again the tasks it took with
+        it (those still running count an attempt too) or record them as crashed."""
+        self.runner.restart()
+        broken += [(ci, pos, a + 1) for ci, pos, a in self.pending.values()]
+        self.pending.clear()
+        for ci, pos, attempts in sorted(broken):
+            if attempts >= MAX_ATTEMPTS or (self.isolate and len(broken) == 1):
+                p = self.chains[ci][pos]
+                self.finish(ci, pos, [error_result(p.case.name, "the worker process crashed")],
+                            written=False)
+            else:
+                self.queue.appendleft((ci, pos, attempts))
+        self.isolate = True

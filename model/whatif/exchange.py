@@ -22,7 +22,8 @@ import pandas as pd
 
 from ..case.case import Case, Problem
 from ..outputs.files import write_csv
-from .batch import BatchOptions, BatchResult, folder_names, run_batch
+from .batch import BatchOptions, BatchResult, run_batch
+from .folders import folder_names
 from .frontier import parse_range
 from .scenarios import Scenario, ScenarioError
 from .summary import read_table
