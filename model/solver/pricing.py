@@ -113,29 +113,16 @@ def lagrangian(
     b = sf.row_upper[dense]
     target = b - 1e-6 * np.maximum(np.abs(b), 1.0)  # aim just inside: the point stays feasible
     prices = Prices(target, _price_scale(D, sf.cost))
-    warm_start = (warm is not None and warm.reused and warm.rest is not None
-                  and warm.lam is not None)
-    again = tighten and warm_start and warm.core is not None  # the same targets as last time
-    core = warm.core if again else _core_prices(sf, D, sf.cost, target, prices.scale)
-    window, stall = 3, 0.1 * gap  # a stall: the bound moved less than `stall` in `window` rounds
-    if warm_start:
-        lam, rest = _warm_prices(prices, warm, core), warm.rest
-        # warm prices start within a few % of the root, where the bound is flat: one round
-        # is the window (300k, budget 1.0 → 0.9: the bound settled within 0.015% after two
-        # rounds, and five more moved it 0.005%), and a first pass stops at half the gap
-        window, stall = 1, 0.1 * gap if tighten else 0.5 * gap
-        marginal = min(marginal, WARM_MARGINAL)
-    else:
-        lam = core
-        rest = SparseRest.of(sf, dense, cluster, opts.threads, opts.dask)
+    st = _start(sf, D, dense, prices, target, opts, gap, marginal, warm, cluster, tighten)
+    lam, rest = st.lam, st.rest
     if warm is not None:
-        warm.core = core
+        warm.core = st.core
     log.blocks, log.links_priced = rest.lps.n_blocks, len(rest.layout.copy_of) > 0
     log.dask = opts.dask
     where = "" if opts.dask is None else f" on the Dask cluster at {opts.dask}"
     opts.say(f"pricing the {len(dense)} dense budget rows ({sf.n_cols:,} columns, "
              f"{rest.lps.n_blocks} blocks{where})…")
-    rounds = _Rounds(limit=b + 1e-7 * np.maximum(np.abs(b), 1.0), warm_start=warm_start,
+    rounds = _Rounds(limit=b + 1e-7 * np.maximum(np.abs(b), 1.0), warm_start=st.warm,
                      best_lam=lam)
     pushes = 0  # rounds spent looking for prices that meet every row (:func:`pushed`)
     try:
@@ -153,8 +140,8 @@ def lagrangian(
             rounds.record(sf, rnd, lam, lp, spend, bound)
             log.trace.append(("price", rnd, round(time.perf_counter() - start, 1), bound,
                               rounds.reach))
-            if rounds.done(rnd, gap, window, stall, pushed_before=pushes > 0):
-                log.bound_loose = stall > 0.1 * gap and rounds.off > 0.5 * gap
+            if rounds.done(rnd, gap, st.window, st.stall, pushed_before=pushes > 0):
+                log.bound_loose = st.stall > 0.1 * gap and rounds.off > 0.5 * gap
                 break
             lam = prices.step(lam, spend)
             if rounds.best_x is None and (converged(rounds.raw, rounds.best_bound, 0.1 * gap)
@@ -175,8 +162,44 @@ def lagrangian(
     log.lp_bound = rounds.best_bound
     # a warm start's prices stop at a loose stall: bound enough, yet at 300k a sweep point's
     # were 0.8% (up to 1.3%) off the local LP's duals, where a cold start's were within 3.3e-4
-    log.prices = None if warm_start else rounds.best_lam
-    return _fenced_point(sf, rounds, marginal, log)
+    log.prices = None if st.warm else rounds.best_lam
+    return _fenced_point(sf, rounds, st.marginal, log)
+
+
+@dataclass
+class _Start:
+    """Where the rounds of :func:`lagrangian` start: prices ``lam``, the sparse ``rest``
+    (held in HiGHS), the separable core's prices ``core`` at these budgets, the stall test
+    (the bound moved less than ``stall``, relative, in ``window`` rounds) and how many
+    ``marginal`` units the rounding frees."""
+
+    lam: np.ndarray
+    rest: SparseRest
+    core: np.ndarray
+    warm: bool
+    window: int
+    stall: float
+    marginal: int
+
+
+def _start(sf: StandardForm, D, dense: np.ndarray, prices: Prices, target: np.ndarray,
+           opts: SolverOptions, gap: float, marginal: int, warm: WarmState | None,
+           cluster: np.ndarray | None, tighten: bool) -> _Start:
+    """A warm start where the sweep's last point had the same matrix and left its sparse
+    rest and prices (``tighten``: the same point again, from its own core prices), else
+    the core's prices and a new sparse rest (split into product blocks by ``cluster``)."""
+    warm_start = (warm is not None and warm.reused and warm.rest is not None
+                  and warm.lam is not None)
+    again = tighten and warm_start and warm.core is not None  # the same targets as last time
+    core = warm.core if again else _core_prices(sf, D, sf.cost, target, prices.scale)
+    if not warm_start:
+        rest = SparseRest.of(sf, dense, cluster, opts.threads, opts.dask)
+        return _Start(core, rest, core, False, 3, 0.1 * gap, marginal)
+    # warm prices start within a few % of the root, where the bound is flat: one round is
+    # the window (300k, budget 1.0 → 0.9: the bound settled within 0.015% after two rounds,
+    # and five more moved it 0.005%), and a first pass stops at half the gap
+    return _Start(_warm_prices(prices, warm, core), warm.rest, core, True, 1,
+                  0.1 * gap if tighten else 0.5 * gap, min(marginal, WARM_MARGINAL))
 
 
 def _price_scale(D, c: np.ndarray) -> np.ndarray:
