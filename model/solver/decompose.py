@@ -76,34 +76,61 @@ def split(sf: StandardForm, drop: np.ndarray, column_block: np.ndarray,
     # Nonzero-sized helpers are int32 and freed early: at 1M binaries the split set the
     # client's peak (three copies of the matrix and six int64 arrays per nonzero).
     R = sf.A[rows].tocsr()
-    shared = np.flatnonzero(column_block < 0)
     blk = column_block.astype(np.int32)[R.indices]  # −1 on a shared column
     on_shared = blk < 0
     row_of_nz = np.repeat(np.arange(len(rows), dtype=np.int32), np.diff(R.indptr))
-    if np.any(R.data[on_shared] >= 0) or np.any(np.isfinite(sf.row_lower[rows[row_of_nz[on_shared]]])):
+    row_block = _row_blocks(sf, rows, R, blk, on_shared, row_of_nz)
+    del blk
+    if row_block is None:
+        return None
+    # one copy per (block, shared column) pair that occurs; its nonzeros move onto it
+    pairs = row_block[row_of_nz[on_shared]] * sf.n_cols + R.indices[on_shared]
+    del row_of_nz
+    copy_of, copy_block = _copy_shared(R, pairs, on_shared, sf.n_cols)
+    del on_shared, pairs
+    return _layout(sf, R, rows, row_block, np.r_[column_block, copy_block], copy_of, lazy)
+
+
+def _row_blocks(sf: StandardForm, rows: np.ndarray, R: sp.csr_matrix, blk: np.ndarray,
+                on_shared: np.ndarray, row_of_nz: np.ndarray) -> np.ndarray | None:
+    """The block of each remaining row (``rows``, as ``R``), −1 for a row on shared columns
+    alone; ``blk``, ``on_shared`` and ``row_of_nz`` give each nonzero's block, whether its
+    column is shared, and its row. None where a shared column enters a row otherwise than
+    as ``−a·y`` in a ``≤`` row, or where a row spans two blocks."""
+    if (np.any(R.data[on_shared] >= 0)
+            or np.any(np.isfinite(sf.row_lower[rows[row_of_nz[on_shared]]]))):
         return None
     lo = np.full(len(rows), np.iinfo(np.int32).max, dtype=np.int32)
     hi = np.full(len(rows), -1, dtype=np.int32)
     np.minimum.at(lo, row_of_nz[~on_shared], blk[~on_shared])
     np.maximum.at(hi, row_of_nz[~on_shared], blk[~on_shared])
-    del blk
     filled = hi >= 0
     if np.any(lo[filled] != hi[filled]) or np.any(on_shared & ~filled[row_of_nz]):
         return None
-    row_block = np.where(filled, hi, -1).astype(np.int64)
-    # one copy per (block, shared column) pair that occurs; its nonzeros move onto it
-    n = sf.n_cols
-    pairs = row_block[row_of_nz[on_shared]] * n + R.indices[on_shared]
-    del row_of_nz
+    return np.where(filled, hi, -1).astype(np.int64)
+
+
+def _copy_shared(R: sp.csr_matrix, pairs: np.ndarray, on_shared: np.ndarray,
+                 n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Move the nonzeros on shared columns (``on_shared``) onto one new column per
+    (block, shared column) pair, ``pairs`` (``block · n + column``, per such nonzero):
+    copy ``j`` is column ``n + j`` of ``R`` (changed in place). Returns per copy the shared
+    column it stands for and its block."""
     uniq, copy = np.unique(pairs, return_inverse=True)
-    copy_of, copy_block = uniq % n, uniq // n
     if n + len(uniq) > np.iinfo(R.indices.dtype).max:
         R.indices = R.indices.astype(np.int64)
     R.indices[on_shared] = n + copy
-    del on_shared, pairs, copy
-    ext_block = np.r_[column_block, copy_block]
-    n_ext = n + len(uniq)
-    n_blocks = int(ext_block.max()) + 1 if len(ext_block) else 0
+    return uniq % n, uniq // n
+
+
+def _layout(sf: StandardForm, R: sp.csr_matrix, rows: np.ndarray, row_block: np.ndarray,
+            ext_block: np.ndarray, copy_of: np.ndarray, lazy: bool) -> Split:
+    """The :class:`Split` of ``R`` (the remaining ``rows``, over the extended columns, each
+    in its block ``ext_block``; each row in its ``row_block``): every block's rows and
+    columns, renumbered from 0, cut from ``R`` when ``parts`` reaches it (``lazy``) or now."""
+    n = sf.n_cols
+    n_ext = len(ext_block)
+    n_blocks = int(ext_block.max()) + 1 if n_ext else 0
     col_order = np.argsort(ext_block, kind="stable")
     col_bounds = np.searchsorted(ext_block[col_order], np.arange(n_blocks + 1))
     row_order = np.argsort(row_block, kind="stable")
@@ -129,6 +156,7 @@ def split(sf: StandardForm, drop: np.ndarray, column_block: np.ndarray,
                 x_cols=np.zeros(0, dtype=np.int64), owner=sf.owner[base[cols]])
 
     sizes = np.diff(col_bounds)
+    shared = np.flatnonzero(ext_block[:n] < 0)
     return Split(parts() if lazy else list(parts()), sizes[sizes > 0], copy_of, shared,
                  sf.col_lower[shared], sf.col_upper[shared], n)
 
