@@ -82,6 +82,15 @@ def test_rounding_and_search_give_feasible_plans_that_only_improve():
     assert log.objectives == sorted(log.objectives)
 
 
+def test_the_neighbourhood_grows_after_quick_sub_mips_and_shrinks_after_slow_ones():
+    from svcplan.solver.neighbourhoods import next_size
+
+    assert next_size(60, 1.9, 4.0) == 90  # done within half its time: half again
+    assert next_size(60, 3.8, 4.0) == 40  # used up 95% of it: a third less
+    assert next_size(60, 3.0, 4.0) == 60  # in between: as it was
+    assert next_size(12, 4.0, 4.0) == 10  # never below 10 units
+
+
 def test_every_second_round_frees_the_lp_fractional_units(monkeypatch):
     """The units the LP left fractional join rounds 1, 3, 5, … (not 0, 2, …), with a
     neighbourhood of the starting size; the plan stays feasible and only improves."""

@@ -4,7 +4,8 @@ A unit is *marginal* when one of its unchosen options has a small LP reduced cos
 :func:`unit_margins` scores every unit so; a :class:`View` groups the units into clusters
 (single units, or a product's units, which tier ordering links) and picks the most
 marginal ones with noise, so that the rounds of :func:`.search.neighbourhood_search`
-differ. The pricing fallback (:mod:`.pricing`) reads the same scores.
+differ; :func:`pick_units` says which view a round uses, :func:`next_size` how large the
+next round is. The pricing fallback (:mod:`.pricing`) reads the same scores.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..formulation.standard_form import StandardForm
+
+#: Units per neighbourhood the search starts with.
+START_SIZE = 60
 
 
 def unit_margins(sf: StandardForm, x: np.ndarray, reduced_cost: np.ndarray) -> np.ndarray:
@@ -51,3 +55,27 @@ class View:
         order = np.argsort(noisy, kind="stable")
         n = int(np.searchsorted(np.cumsum(self.size[order]), size)) + 1
         return np.isin(self.cluster, order[:n])
+
+
+def pick_units(views: list[View], rnd: int, size: int, rng: np.random.Generator,
+               lp_units: np.ndarray | None) -> np.ndarray:
+    """The units (bool per unit) round ``rnd`` of :func:`.search.neighbourhood_search` frees:
+    every second round the units the LP left fractional (``lp_units``) with single units of
+    the starting size, else about ``size`` units of the single-unit and the cluster views in
+    turn."""
+    with_lp = lp_units is not None and len(lp_units) > 0 and rnd % 2 == 1
+    view = views[0] if with_lp else views[rnd % len(views)]
+    free_units = view.pick(START_SIZE if with_lp else size, rng)
+    if with_lp:
+        free_units[lp_units] = True
+    return free_units
+
+
+def next_size(size: int, took: float, limit: float) -> int:
+    """The next neighbourhood's size: half again after a sub-MIP that finished within half
+    its time ``limit``, a third less (at least 10 units) after one that used it up."""
+    if took < 0.5 * limit:
+        return int(size * 1.5)
+    if took >= 0.95 * limit:
+        return max(10, int(size / 1.5))
+    return size

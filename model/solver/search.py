@@ -35,12 +35,10 @@ from . import highs
 from .bound import SearchLog, least_proven
 from .chunks import CHUNK_UNITS, round_in_chunks
 from .memory import release
-from .neighbourhoods import View, unit_margins
+from .neighbourhoods import START_SIZE, View, next_size, pick_units, unit_margins
 from .options import SolverOptions
 from .status import Status
 
-#: Units per neighbourhood the search starts with.
-START_SIZE = 60
 #: Above :data:`~.chunks.CHUNK_UNITS` units to round, the one sub-MIP gets this long, or
 #: twice the bound's time if longer, before the units are rounded in chunks (:mod:`.chunks`),
 #: which get as long again. Chunks are a rescue, not the rule: where HiGHS is stuck in its
@@ -294,11 +292,7 @@ def neighbourhood_search(
         gap = np.inf if log.lp_bound is None else (log.lp_bound - best) / max(abs(best), 1e-9)
         if gap <= target_gap or left < 0.5 or log.interrupted:
             break
-        with_lp = lp_units is not None and len(lp_units) > 0 and log.rounds % 2 == 1
-        view = views[0] if with_lp else views[log.rounds % len(views)]
-        free_units = view.pick(START_SIZE if with_lp else size, rng)
-        if with_lp:
-            free_units[lp_units] = True
+        free_units = pick_units(views, log.rounds, size, rng, lp_units)
         free = (sf.owner < 0) | (free_units[np.maximum(sf.owner, 0)] & (sf.owner >= 0))
         limit = min(step_limit, left)
         t0 = time.perf_counter()
@@ -318,10 +312,7 @@ def neighbourhood_search(
                      f"to the LP bound (round {log.rounds})…")
         else:
             stale += 1
-        if took < 0.5 * limit:
-            size = int(size * 1.5)
-        elif took >= 0.95 * limit:
-            size = max(10, int(size / 1.5))
+        size = next_size(size, took, limit)
         if stale >= 12:
             break
     log.seconds = time.perf_counter() - start

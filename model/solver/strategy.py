@@ -28,6 +28,7 @@ from ..formulation.standard_form import StandardForm
 from . import highs, pricing
 from .bound import SIMPLEX_BELOW, LpPoint, SearchLog, relaxation
 from .floors import unmet_limits
+from .neighbourhoods import START_SIZE
 from .options import SolverOptions
 from .outcome import (
     SolveOutcome,
@@ -40,7 +41,6 @@ from .outcome import (
     record_search,
 )
 from .search import (
-    START_SIZE,
     fractional_units,
     from_start,
     leaning,
