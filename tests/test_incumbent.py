@@ -87,7 +87,7 @@ def test_the_neighbourhood_grows_after_quick_sub_mips_and_shrinks_after_slow_one
 
     assert next_size(60, 1.9, 4.0) == 90  # done within half its time: half again
     assert next_size(60, 3.8, 4.0) == 40  # used up 95% of it: a third less
-    assert next_size(60, 3.0, 4.0) == 60  # in between: as it was
+    assert next_size(60, 3.7, 4.0) == 60  # in between (92.5%): as it was
     assert next_size(12, 4.0, 4.0) == 10  # never below 10 units
 
 
