@@ -254,61 +254,82 @@ def _cards(s: dict) -> str:
 
 
 def render(run: Run, case: Case | None = None) -> str:
-    """The report page for a run (``case``: a :class:`~svcplan.case.case.Case` for the curves)."""
-    s, a, p = run.summary, run.assignment, run.periods
+    """The report page for a run (``case``: a :class:`~svcplan.case.case.Case` for the curves):
+    the scenarios of a batch, the headline figures, then the plan or why there is none."""
+    s, a = run.summary, run.assignment
     title = s.get("case") or run.folder.name
     parts = [f"<h1>{escape(str(title))}</h1>",
              f'<p class="sub">svcplan report of <code>{escape(str(run.folder))}</code>, made '
              f'{dt.datetime.now():%Y-%m-%d %H:%M}</p>']
     if not run.batch.empty:
-        section, _ = batch_section(run.folder, exchange="min_service" in run.frontier)
-        if "min_service" in run.frontier:  # frontier --target: the exchange curve
-            section.insert(2, exchange_chart(run.frontier))
-        parts += ["<h2>Scenarios</h2>", _table(run.batch), *section]
-        if s:
-            parts.append(f"<h2>Plan of scenario {escape(Path(s['_folder']).name)}</h2>")
+        parts += _scenarios_section(run)
     if s:
-        parts.append(_cards(s))
-        if undiscounted_profit(s) is not None:
-            parts.append('<p class="note">The objective is the <b>discounted</b> profit: each '
-                         "period counts with its discount factor (periods.csv). Profit here and "
-                         "in every table and chart below is undiscounted.</p>")
+        parts += _headline(s)
     if s and a.empty:
         parts += _no_plan_section(s, run.explanation)
     if not a.empty:
-        h1, n1 = dominant_heatmap(a)
-        h2, n2 = period_heatmap(a)
-        parts += ["<h2>Where each service level goes</h2>", '<div class="scroll">', h1, "</div>",
-                  f'<p class="note">{escape(n1)}</p>', '<div class="scroll">', h2, "</div>",
-                  f'<p class="note">{escape(n2)}</p>']
-        max_days = getattr(getattr(case, "settings", None), "max_inventory_days", None)
-        parts += ["<h2>Budget, profit and inventory</h2>", '<div class="grid">',
-                  budget_chart(p), bridge_chart(p, a), inventory_chart(p, max_days), "</div>"]
-        parts += _marginals_section(p, run.capacity, s)
-        if not run.targets.empty:
-            parts += ["<h2>Service targets</h2>",
-                      '<p class="note">Required and achieved mean promise of each target; the '
-                      "price of one more point is the target's shadow price (by the method named "
-                      "under 'What one more unit is worth'), times 1% of its "
-                      "unit-periods.</p>",
-                      _table(run.targets, ["name", "period", "metric", "weight", "required",
-                                           "achieved", "slack", "marginal_per_point"])]
-        parts += simulation_section(Path(s.get("_folder", run.folder)), _table)
-        if case is not None:
-            parts += ["<h2>Response curves by segment</h2>",
-                      '<p class="note">Revenue and logistics cost of the segment if all its units '
-                      "took each level (a unit that does not allow a level counts at its nearest "
-                      "allowed one); the diamonds mark the plan.</p>",
-                      '<div class="grid">', *segment_curves(case, a, run.segments), "</div>"]
-        else:
-            parts.append('<p class="note">Response curves need the case: pass --case or '
-                         "solve with svcplan solve (it records case_path).</p>")
-        parts += ["<h2>KPIs</h2><h3>Per period</h3>", _table(p), "<h3>Per segment</h3>",
-                  _table(run.segments), "<h3>Per product class</h3>", _table(run.classes)]
+        parts += _plan_sections(run, case)
     body = "\n".join(parts)
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
             f"{escape(str(title))} — svcplan report</title><style>{CSS}</style>{SCRIPT}</head>"
             f"<body>{body}</body></html>")
+
+
+def _scenarios_section(run: Run) -> list[str]:
+    """A batch's scenarios: their table and comparison, the frontier of each budget sweep
+    (and the exchange curve of ``frontier --target``), then the heading of the plan shown."""
+    section, _ = batch_section(run.folder, exchange="min_service" in run.frontier)
+    if "min_service" in run.frontier:  # frontier --target: the exchange curve
+        section.insert(2, exchange_chart(run.frontier))
+    parts = ["<h2>Scenarios</h2>", _table(run.batch), *section]
+    if run.summary:
+        parts.append(f"<h2>Plan of scenario {escape(Path(run.summary['_folder']).name)}</h2>")
+    return parts
+
+
+def _headline(s: dict) -> list[str]:
+    """The summary's figures as cards, and what the objective counts when it is discounted."""
+    parts = [_cards(s)]
+    if undiscounted_profit(s) is not None:
+        parts.append('<p class="note">The objective is the <b>discounted</b> profit: each '
+                     "period counts with its discount factor (periods.csv). Profit here and "
+                     "in every table and chart below is undiscounted.</p>")
+    return parts
+
+
+def _plan_sections(run: Run, case: Case | None) -> list[str]:
+    """Where each level goes, budget and inventory, marginal values, service targets, the
+    simulation, the response curves (with ``case``) and the KPI tables."""
+    s, a, p = run.summary, run.assignment, run.periods
+    h1, n1 = dominant_heatmap(a)
+    h2, n2 = period_heatmap(a)
+    parts = ["<h2>Where each service level goes</h2>", '<div class="scroll">', h1, "</div>",
+             f'<p class="note">{escape(n1)}</p>', '<div class="scroll">', h2, "</div>",
+             f'<p class="note">{escape(n2)}</p>']
+    max_days = getattr(getattr(case, "settings", None), "max_inventory_days", None)
+    parts += ["<h2>Budget, profit and inventory</h2>", '<div class="grid">',
+              budget_chart(p), bridge_chart(p, a), inventory_chart(p, max_days), "</div>"]
+    parts += _marginals_section(p, run.capacity, s)
+    if not run.targets.empty:
+        parts += ["<h2>Service targets</h2>",
+                  '<p class="note">Required and achieved mean promise of each target; the '
+                  "price of one more point is the target's shadow price (by the method named "
+                  "under 'What one more unit is worth'), times 1% of its "
+                  "unit-periods.</p>",
+                  _table(run.targets, ["name", "period", "metric", "weight", "required",
+                                       "achieved", "slack", "marginal_per_point"])]
+    parts += simulation_section(Path(s.get("_folder", run.folder)), _table)
+    if case is not None:
+        parts += ["<h2>Response curves by segment</h2>",
+                  '<p class="note">Revenue and logistics cost of the segment if all its units '
+                  "took each level (a unit that does not allow a level counts at its nearest "
+                  "allowed one); the diamonds mark the plan.</p>",
+                  '<div class="grid">', *segment_curves(case, a, run.segments), "</div>"]
+    else:
+        parts.append('<p class="note">Response curves need the case: pass --case or '
+                     "solve with svcplan solve (it records case_path).</p>")
+    return parts + ["<h2>KPIs</h2><h3>Per period</h3>", _table(p), "<h3>Per segment</h3>",
+                    _table(run.segments), "<h3>Per product class</h3>", _table(run.classes)]
 
 
 def _no_plan_section(s: dict, explanation: pd.DataFrame) -> list[str]:
