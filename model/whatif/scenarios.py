@@ -172,49 +172,62 @@ def check(case: Case, scenarios: list[Scenario], label: str = "scenarios.yaml") 
     seen: set[str] = set()
     settings = set(setting_keys())
     for s in scenarios:
-        def bad(msg: str, s: Scenario = s) -> None:
-            problems.append(Problem(label, f"scenario '{s.name}': {msg}"))
-
-        if s.name in seen:
-            bad("duplicate name")
+        found = ["duplicate name"] if s.name in seen else []
         seen.add(s.name)
-        changed: set[str] = set()
-        for kind, key, value in [("scale", k, v) for k, v in s.scale.items()] + [
-            ("set", k, v) for k, v in s.set_.items()
-        ]:
-            table, column = _split(key)
-            if not column:
-                bad(f"{kind} key '{key}' must be table.column or case.setting")
-            elif table == "case":
-                if column not in settings:
-                    hint = did_you_mean(column, settings) or f" (known: {', '.join(sorted(settings))})"
-                    bad(f"unknown setting '{column}'{hint}")
-                elif kind == "scale" and not isinstance(_setting(case, column), int | float):
-                    bad(f"cannot scale setting '{column}': it is not a number in this case")
-            elif table not in TABLES:
-                bad(f"unknown table '{table}' (known: case, {', '.join(TABLES)})")
-            elif table not in case.tables:
-                bad(f"table '{table}' is not part of this case")
-            elif column not in TABLES[table].names:
-                bad(f"table '{table}' has no column '{column}'{did_you_mean(column, TABLES[table].names)}")
-            else:
-                col = TABLES[table].col(column)
-                changed.add(table)
-                if kind == "scale" and col.kind == "id":
-                    bad(f"cannot scale the id column '{key}'")
-                if kind == "set" and col.kind != "id" and not _is_number_or_none(value):
-                    bad(f"{key} needs a number (or null for blank), got {value!r}")
-        if s.where and not changed:
-            bad("'where' needs a scale or set of a table column")
-        for table in changed:
-            df = case.tables[table]
-            for column in s.where:
-                if column not in df.columns:
-                    bad(f"where: table '{table}' has no column '{column}'")
-            if all(c in df.columns for c in s.where) and s.where and not _mask(df, s.where).any():
-                bad(f"where {s.where} matches no row of {table}{_where_hint(df, s.where)}")
+        changed = _check_changes(case, s, settings, found)
+        found += _where_problems(case, s, changed)
+        problems += [Problem(label, f"scenario '{s.name}': {msg}") for msg in found]
     if problems:
         raise ScenarioError(problems)
+
+
+def _check_changes(case: Case, s: Scenario, settings: set[str], found: list[str]) -> list[str]:
+    """Append to ``found`` what is wrong with each ``scale`` and ``set`` key of ``s`` (an
+    unknown table, column or setting; an id scaled; a number set to text); returns the
+    tables whose columns it changes, in order."""
+    changed: list[str] = []
+    for kind, key, value in [("scale", k, v) for k, v in s.scale.items()] + [
+        ("set", k, v) for k, v in s.set_.items()
+    ]:
+        table, column = _split(key)
+        if not column:
+            found.append(f"{kind} key '{key}' must be table.column or case.setting")
+        elif table == "case":
+            if column not in settings:
+                hint = did_you_mean(column, settings) or f" (known: {', '.join(sorted(settings))})"
+                found.append(f"unknown setting '{column}'{hint}")
+            elif kind == "scale" and not isinstance(_setting(case, column), int | float):
+                found.append(f"cannot scale setting '{column}': it is not a number in this case")
+        elif table not in TABLES:
+            found.append(f"unknown table '{table}' (known: case, {', '.join(TABLES)})")
+        elif table not in case.tables:
+            found.append(f"table '{table}' is not part of this case")
+        elif column not in TABLES[table].names:
+            found.append(f"table '{table}' has no column '{column}'"
+                         f"{did_you_mean(column, TABLES[table].names)}")
+        else:
+            col = TABLES[table].col(column)
+            changed += [table] if table not in changed else []
+            if kind == "scale" and col.kind == "id":
+                found.append(f"cannot scale the id column '{key}'")
+            if kind == "set" and col.kind != "id" and not _is_number_or_none(value):
+                found.append(f"{key} needs a number (or null for blank), got {value!r}")
+    return changed
+
+
+def _where_problems(case: Case, s: Scenario, changed: list[str]) -> list[str]:
+    """What is wrong with the ``where`` of ``s``: nothing it could select, a column the
+    changed tables lack, or no row of them that matches."""
+    if s.where and not changed:
+        return ["'where' needs a scale or set of a table column"]
+    found = []
+    for table in changed:
+        df = case.tables[table]
+        found += [f"where: table '{table}' has no column '{column}'"
+                  for column in s.where if column not in df.columns]
+        if all(c in df.columns for c in s.where) and s.where and not _mask(df, s.where).any():
+            found.append(f"where {s.where} matches no row of {table}{_where_hint(df, s.where)}")
+    return found
 
 
 def _where_hint(df: pd.DataFrame, where: dict[str, Any]) -> str:
