@@ -176,8 +176,8 @@ def test_only_the_changed_tables_are_typed_again(case, monkeypatch):
     were checked then) and are copies, so the scenario's case never shares a frame with it."""
     import svcplan.case.checks as checks
 
-    typed, real = [], checks._typed_table
-    monkeypatch.setattr(checks, "_typed_table",
+    typed, real = [], checks.typed_table
+    monkeypatch.setattr(checks, "typed_table",
                         lambda spec, df, file, out: typed.append(spec.name) or real(spec, df, file, out))
     before = case.tables["demand"].copy()
     got = apply(case, Scenario(name="cut", scale={"periods.budget": 0.7}))

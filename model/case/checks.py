@@ -11,7 +11,8 @@ validates in about a second.
 :class:`~svcplan.case.case.Case` class sits above this module and builds itself from them
 (``Case.from_raw``), which is what lets ``Case.from_tables`` validate without an import
 circle. Imports inside the case stage run one way:
-problems, settings, schema <- textio <- reader <- units, periods <- demand_floor <- checks <- case <- validate.
+problems, settings, schema <- textio <- reader <- units, periods <- columns, demand_floor <- checks <- case
+<- validate.
 """
 
 from __future__ import annotations
@@ -20,40 +21,18 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from .columns import MAX_ROWS_PER_PROBLEM, Collector, typed_table
 from .demand_floor import demand_floor_problems
 from .periods import order_problem
 from .problems import CaseError, Problem, did_you_mean
 from .reader import RawCase
-from .schema import REFERENCES, SAFETY_RULES, TABLES, Col, Table
+from .schema import REFERENCES, SAFETY_RULES, TABLES, Table
 from .settings import Settings, setting_keys
 from .targets import check_option_promises, check_target_units, check_targets
 from .units import allowed_options, missing_captures
-
-#: Cells at least this large are refused: the solver treats 1e20 as infinity.
-MAX_MAGNITUDE = 1e15
-#: At most this many rows are listed for one kind of problem in one column.
-MAX_ROWS_PER_PROBLEM = 20
-
-
-class _Collector:
-    """Accumulates problems, folding long lists of the same problem into one line."""
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-        self.warnings: list[str] = []
-
-    def rows(self, file: str, column: str | None, rows: pd.Index, messages: list[str]) -> None:
-        for row, msg in list(zip(rows, messages, strict=True))[:MAX_ROWS_PER_PROBLEM]:
-            self.problems.append(Problem(file, msg, row=int(row), column=column))
-        if len(rows) > MAX_ROWS_PER_PROBLEM:
-            more = len(rows) - MAX_ROWS_PER_PROBLEM
-            self.problems.append(
-                Problem(file, f"... and {more} more rows like the above", column=column)
-            )
 
 
 @dataclass(frozen=True)
@@ -67,7 +46,7 @@ class Checked:
 
 def check(raw: RawCase) -> Checked:
     """Check a raw case; return its typed parts or raise :class:`CaseError` listing all problems."""
-    out = _Collector()
+    out = Collector()
     out.problems.extend(raw.problems)
     out.warnings.extend(raw.warnings)
     settings = _settings(raw, out)
@@ -78,7 +57,7 @@ def check(raw: RawCase) -> Checked:
             if spec.required and not any(p.file == raw.source for p in raw.problems):
                 out.problems.append(Problem(raw.label(name), f"required {raw.kind} is missing"))
             continue
-        typed = df if name in raw.checked else _typed_table(spec, df, raw.label(name), out)
+        typed = df if name in raw.checked else typed_table(spec, df, raw.label(name), out)
         if typed is not None:
             tables[name] = typed
     if "demand" not in raw.tables and "options" not in raw.tables and raw.tables:
@@ -111,7 +90,7 @@ def check(raw: RawCase) -> Checked:
     return Checked(tables=tables, settings=settings, warnings=tuple(out.warnings))
 
 
-def _settings(raw: RawCase, out: _Collector) -> Settings | None:
+def _settings(raw: RawCase, out: Collector) -> Settings | None:
     try:
         return Settings.model_validate(raw.settings)
     except ValidationError as exc:
@@ -137,123 +116,7 @@ def _choice_message(key: str, value: object, expected: str) -> str:
     return f"setting '{key}': {value!r} is not one of {', '.join(choices)}{hint}"
 
 
-def _blank(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(s):
-        return s.isna()
-    return s.isna() | (s.astype(str).str.strip() == "")
-
-
-def _typed_table(spec: Table, df: pd.DataFrame, file: str, out: _Collector) -> pd.DataFrame | None:
-    """Check one table's columns and cells; return typed frame (index = file row numbers)."""
-    known = spec.names
-    for col in df.columns:
-        if col in known:
-            continue
-        close = difflib.get_close_matches(col, known, n=1, cutoff=0.75)
-        if close and close[0] not in df.columns:
-            out.problems.append(
-                Problem(file, f"unknown column '{col}'; did you mean '{close[0]}'?", row=1, column=col)
-            )
-        else:
-            out.warnings.append(f"{file}: column '{col}' is not part of the format and was ignored")
-    missing = [c.name for c in spec.columns if c.required and c.name not in df.columns]
-    for name in missing:
-        out.problems.append(Problem(file, "required column is missing", row=1, column=name))
-    if missing:
-        return None
-    typed = pd.DataFrame(index=df.index)
-    for col in spec.columns:
-        if col.name in df.columns:
-            typed[col.name] = _typed_column(col, df[col.name], file, out)
-        else:
-            typed[col.name] = _absent_column(col, len(df), df.index)
-    return typed
-
-
-def _absent_column(col: Col, n: int, index: pd.Index) -> pd.Series:
-    if col.kind == "id":
-        return pd.Series([col.default] * n, index=index, dtype=object)
-    fill = np.nan if col.default is None else col.default
-    return pd.Series(np.full(n, fill, dtype=float), index=index)
-
-
-def _typed_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Series:
-    blank = _blank(s)
-    if col.required and blank.any():
-        rows = s.index[blank]
-        out.rows(file, col.name, rows, ["value is required but blank"] * len(rows))
-    if col.kind == "id":
-        values = s.to_numpy(dtype=object, copy=True)
-        values[blank.to_numpy()] = None
-        ok = ~blank.to_numpy()
-        values[ok] = [str(v) for v in values[ok]]
-        if col.choices is not None:
-            return _choice_column(col, pd.Series(values, index=s.index, dtype=object), file, out)
-        return pd.Series(values, index=s.index, dtype=object)
-    if pd.api.types.is_numeric_dtype(s):
-        num = s.astype(float)
-    else:
-        num = pd.to_numeric(s.astype(str).str.strip().where(~blank), errors="coerce").astype(float)
-        bad = ~blank & num.isna()
-        if bad.any():
-            rows = s.index[bad]
-            out.rows(file, col.name, rows, [_not_a_number(v) for v in s[bad]])
-    finite = num.isna() | np.isfinite(num)
-    if not finite.all():
-        rows = s.index[~finite]
-        out.rows(file, col.name, rows, [f"{v} is not a finite number" for v in num[~finite]])
-    huge = finite & num.notna() & (num.abs() >= MAX_MAGNITUDE)
-    if huge.any():  # HiGHS treats |coefficients| >= 1e20 as infinite; products of cells get there
-        rows = s.index[huge]
-        msg = f"is too large to plan with (must be below {MAX_MAGNITUDE:g}; check the units)"
-        out.rows(file, col.name, rows, [f"{v:g} {msg}" for v in num[huge]])
-        finite &= ~huge
-    if col.kind == "int":
-        frac = num.notna() & finite & (num != np.round(num))
-        if frac.any():
-            rows = s.index[frac]
-            out.rows(file, col.name, rows, [f"{v:g} is not a whole number" for v in num[frac]])
-    bad_range = pd.Series(False, index=s.index)
-    if col.lo is not None:
-        bad_range |= (num <= col.lo) if col.lo_open else (num < col.lo)
-    if col.hi is not None:
-        bad_range |= (num >= col.hi) if col.hi_open else (num > col.hi)
-    if bad_range.any():
-        rows = s.index[bad_range]
-        text = col.range_text()
-        out.rows(file, col.name, rows, [f"{v:g} is out of range (must be {text})" for v in num[bad_range]])
-    if col.default is not None:
-        num = num.fillna(col.default)
-    return num
-
-
-def _choice_column(col: Col, s: pd.Series, file: str, out: _Collector) -> pd.Series:
-    """A text column limited to ``col.choices``: lower-cased, blanks take the default, any
-    other word is refused with the closest allowed one as a hint."""
-    given = s.notna()
-    word = s.where(~given, s.astype(str).str.strip().str.lower())
-    bad = given & ~word.isin(col.choices)
-    if bad.any():
-        allowed = " or ".join(repr(c) for c in col.choices)
-        msgs = []
-        for v in s[bad]:
-            hint = did_you_mean(str(v).strip().lower(), col.choices, cutoff=0.5)
-            msgs.append(f"unknown value {v!r} (must be {allowed}){hint}")
-        out.rows(file, col.name, s.index[bad], msgs)
-    return word.where(given, col.default)
-
-
-def _not_a_number(v: object) -> str:
-    """The message for a cell that is not a number, with a hint for a comma in it."""
-    if str(v).strip().endswith("%"):
-        return f"{v!r} is not a number (write fractions without '%', e.g. 0.95)"
-    if "," in str(v):
-        return (f"{v!r} is not a number (write numbers with a decimal point and no thousands "
-                "separators, e.g. 1234.5)")
-    return f"{v!r} is not a number"
-
-
-def _check_keys(spec: Table, df: pd.DataFrame, file: str, out: _Collector) -> None:
+def _check_keys(spec: Table, df: pd.DataFrame, file: str, out: Collector) -> None:
     if not spec.key:
         return
     dup = df.duplicated(list(spec.key), keep=False)
@@ -271,7 +134,7 @@ def _check_keys(spec: Table, df: pd.DataFrame, file: str, out: _Collector) -> No
     out.rows(file, ",".join(spec.key), later.index, msgs)
 
 
-def _check_references(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
+def _check_references(tables: dict[str, pd.DataFrame], raw: RawCase, out: Collector) -> None:
     """Ids must exist where they are defined; a table that failed its own checks (a missing
     column) or a missing required table is reported once, not once per referring row."""
     for (name, column), (target, target_col) in REFERENCES.items():
@@ -296,7 +159,7 @@ def _check_references(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Colle
             out.rows(raw.label(name), column, rows, msgs)
 
 
-def _check_levels(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
+def _check_levels(tables: dict[str, pd.DataFrame], raw: RawCase, out: Collector) -> None:
     levels = tables.get("levels")
     if levels is None:
         return
@@ -313,7 +176,7 @@ def _check_levels(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector
         out.problems.append(Problem(raw.label("levels"), "has no rows"))
 
 
-def _warn_several_rules(levels: pd.DataFrame, file: str, out: _Collector) -> None:
+def _warn_several_rules(levels: pd.DataFrame, file: str, out: Collector) -> None:
     """A level giving more than one safety-stock rule is accepted (the first given wins), but
     the planner is told which one is used: the others have no effect on that level."""
     given = levels[list(SAFETY_RULES)].notna()
@@ -325,7 +188,7 @@ def _warn_several_rules(levels: pd.DataFrame, file: str, out: _Collector) -> Non
             f"{' and '.join(cols[1:])} {'is' if len(cols) == 2 else 'are'} ignored")
 
 
-def _check_policies(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
+def _check_policies(tables: dict[str, pd.DataFrame], raw: RawCase, out: Collector) -> None:
     pol, levels = tables.get("policies"), tables.get("levels")
     if pol is None or levels is None:
         return
@@ -351,7 +214,7 @@ def _held(raw: RawCase, *names: str) -> bool:
     return bool(raw.checked) and all(n in raw.checked or n not in raw.tables for n in names)
 
 
-def _check_units(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector) -> None:
+def _check_units(tables: dict[str, pd.DataFrame], raw: RawCase, out: Collector) -> None:
     """SPEC §1-2 consistency that needs the whole case: allowed levels and captures."""
     allowed = allowed_options(tables)
     units = allowed[["segment", "product"]].drop_duplicates()
@@ -375,7 +238,7 @@ def _check_units(tables: dict[str, pd.DataFrame], raw: RawCase, out: _Collector)
 
 
 def _check_warnings(
-    t: dict[str, pd.DataFrame], settings: Settings, raw: RawCase, out: _Collector
+    t: dict[str, pd.DataFrame], settings: Settings, raw: RawCase, out: Collector
 ) -> None:
     """Things accepted but worth telling: settings or tables that have no effect."""
     if settings.tier_ordering and t["segments"]["tier"].isna().all():
