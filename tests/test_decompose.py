@@ -127,3 +127,30 @@ def test_decomposed_solve_keeps_the_exact_optimum(seed, monkeypatch):
     assert split_run.search["links_priced"] and split_run.search["blocks"] > 3
     assert split_run.solver_objective == pytest.approx(plain.solver_objective, rel=1e-9)
     assert split_run.bound >= plain.solver_objective - 1e-6 * abs(plain.solver_objective)
+
+
+def test_a_round_past_its_deadline_starts_no_more_blocks(monkeypatch):
+    """Once a round's deadline has passed, no further block starts: the round is no answer
+    (not optimal, "not run"), and the blocks solved before it keep their bases."""
+    import time
+
+    from svcplan.solver import highs
+
+    _, sf, cluster = _model()
+    layout = split(sf, lagrange.dense_rows(sf), product_blocks(sf, cluster, 40))
+    assert len(layout.parts) >= 6
+    blocks = highs.RepricedBlocks(layout.parts, sf.n_cols + len(layout.copy_of), 1)
+    made = []
+    real = blocks._instance
+
+    def slow(k, seconds):  # each block takes 0.05 s; the round waits 0.1 s between looks
+        made.append(k)
+        time.sleep(0.05)
+        return real(k, seconds)
+
+    monkeypatch.setattr(blocks, "_instance", slow)
+    cost = np.r_[sf.cost, np.zeros(len(layout.copy_of))]
+    late = blocks.solve(cost, None, deadline=time.perf_counter() - 1.0)
+    assert not late.optimal and late.message == "not run"
+    assert 1 <= len(made) < len(layout.parts)
+    assert blocks.solve(cost, None, None).optimal  # the next round, without a deadline

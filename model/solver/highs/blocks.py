@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -67,45 +68,36 @@ class RepricedBlocks:
         if deadline is None and seconds is not None:
             deadline = time.perf_counter() + seconds
         x, dual = np.zeros(self._n_cols), np.zeros(self._n_cols)
-        answers: list[tuple[bool, str, float]] = [(False, "not run", 0.0)] * self.n_blocks
-
-        def run(k: int) -> None:
-            if stop:
-                return
-            h = self._instance(k, seconds)
-            cols = self._cols[k]
-            h.changeColsCost(len(cols), np.arange(len(cols), dtype=np.int32), cost[cols])
-            h.run()
-            status = h.getModelStatus()
-            ok = status == highspy.HighsModelStatus.kOptimal
-            if ok:
-                sol = h.getSolution()
-                x[cols], dual[cols] = sol.col_value, sol.col_dual
-                self._bases[k] = h.getBasis()
-            answers[k] = (ok, h.modelStatusToString(status),
-                          float(h.getInfo().objective_function_value))
-
-        # Ctrl-C or the deadline: no block starts any more; a running block is small and
-        # ends within its time limit (its instance has no interrupt callback, see below)
-        stop = interrupted = False
+        stop = threading.Event()
         with ThreadPoolExecutor(self._workers) as pool:
-            futures = [pool.submit(run, k) for k in range(self.n_blocks)]
-            pending = set(futures)
-            while pending:
-                try:
-                    _, pending = wait(pending, timeout=0.1)
-                except KeyboardInterrupt:
-                    stop = interrupted = True
-                    continue
-                if deadline is not None and time.perf_counter() > deadline:
-                    stop = True
-        for future in futures:
-            future.result()  # a block that raised raises here
+            futures = [pool.submit(self._run, k, cost, seconds, stop, x, dual)
+                       for k in range(self.n_blocks)]
+            interrupted = _wait_all(futures, deadline, stop)
+        answers = [future.result() for future in futures]  # a block that raised raises here
         failed = [message for ok, message, _ in answers if not ok]
         if failed:
             return LpSolution(False, message=failed[0], interrupted=interrupted)
         objective = sum(value for _, _, value in answers)
         return LpSolution(True, x, dual, None, objective, interrupted=interrupted)
+
+    def _run(self, k: int, cost: np.ndarray, seconds: float | None, stop: threading.Event,
+             x: np.ndarray, dual: np.ndarray) -> tuple[bool, str, float]:
+        """Block ``k`` at objective ``cost`` (on a worker thread): its columns' values and
+        reduced costs into ``x`` and ``dual``, its basis kept; returns (optimal, HiGHS's
+        status, objective). Not run once ``stop`` is set."""
+        if stop.is_set():
+            return False, "not run", 0.0
+        h = self._instance(k, seconds)
+        cols = self._cols[k]
+        h.changeColsCost(len(cols), np.arange(len(cols), dtype=np.int32), cost[cols])
+        h.run()
+        status = h.getModelStatus()
+        ok = status == highspy.HighsModelStatus.kOptimal
+        if ok:
+            sol = h.getSolution()
+            x[cols], dual[cols] = sol.col_value, sol.col_dual
+            self._bases[k] = h.getBasis()
+        return ok, h.modelStatusToString(status), float(h.getInfo().objective_function_value)
 
     def close(self) -> None:
         """Nothing to release: no HiGHS instance outlives a round."""
@@ -129,3 +121,22 @@ class RepricedBlocks:
         if self._bases[k] is not None:
             h.setBasis(self._bases[k])
         return h
+
+
+def _wait_all(futures: list, deadline: float | None, stop: threading.Event) -> bool:
+    """Wait for every block of a round. Ctrl-C or the ``deadline`` sets ``stop``: no block
+    starts any more, and a running one is small and ends within its time limit (its
+    instance has no interrupt callback, :meth:`RepricedBlocks._instance`). Returns whether
+    Ctrl-C came."""
+    interrupted = False
+    pending = set(futures)
+    while pending:
+        try:
+            _, pending = wait(pending, timeout=0.1)
+        except KeyboardInterrupt:
+            stop.set()
+            interrupted = True
+            continue
+        if deadline is not None and time.perf_counter() > deadline:
+            stop.set()
+    return interrupted
