@@ -77,14 +77,7 @@ def simulate(run_dir: str | Path, case: str | Path | Case | None = None, *, cycl
     t0 = time.perf_counter()
     check_cycles(cycles)
     run = read_run(Path(run_dir))
-    path = case.source if isinstance(case, Case) else (case or run.case_path)
-    if isinstance(case, Case):
-        c = case
-    elif not path or not (is_database_url(str(path)) or Path(path).exists()):
-        raise SimulationError(f"the case of {run_dir} was not found ({path or 'not recorded'}): "
-                              "pass it with --case")
-    else:
-        c = load_case(path)
+    c, path = _case_of(run_dir, case, run.case_path)
     check_match(c, run.assignment)
     pd_days = max(1, round(c.settings.period_days))
     f = plan_frame(c, run.assignment)
@@ -94,15 +87,8 @@ def simulate(run_dir: str | Path, case: str | Path | Case | None = None, *, cycl
                else f.groupby("period")["profit"].sum())
     windows, const = profit_windows(f, live, pol, periods, planned)
     total = total_unit_days(pol, cycles, pd_days)
-    done = 0
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress(done, total)
-
-    out: Outcome = simulate_policies(pol, cycles, seed, pd_days, windows, step)
+    out: Outcome = simulate_policies(pol, cycles, seed, pd_days, windows,
+                                     _Progress(progress, total))
     achieved = {"cycle_service": estimate.cycle_service(out.batch_cycles, out.batch_stockouts),
                 "fill_rate": estimate.fill_rate(out.batch_demand, out.batch_short)}
     table = unit_table(f, live, out.cycles, achieved)
@@ -116,3 +102,30 @@ def simulate(run_dir: str | Path, case: str | Path | Case | None = None, *, cycl
     }
     json.dumps(summary, allow_nan=False)  # fail here, not half-way through writing
     return SimulationResult(table=table, segments=segment_table(table), summary=summary)
+
+
+def _case_of(run_dir: str | Path, case: str | Path | Case | None,
+             recorded: str | None) -> tuple[Case, str | Path]:
+    """The case to simulate against and where it is: ``case`` itself, loaded from its
+    path, or from the path the run recorded; SimulationError when there is none."""
+    if isinstance(case, Case):
+        return case, case.source
+    path = case or recorded
+    if not path or not (is_database_url(str(path)) or Path(path).exists()):
+        raise SimulationError(f"the case of {run_dir} was not found ({path or 'not recorded'}): "
+                              "pass it with --case")
+    return load_case(path), path
+
+
+@dataclass
+class _Progress:
+    """Counts the unit-days simulated and tells ``report(done, total)`` after each step."""
+
+    report: Callable[[int, int], None] | None
+    total: int
+    done: int = 0
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.report is not None:
+            self.report(self.done, self.total)
