@@ -79,32 +79,9 @@ def read_database_case(url: str) -> RawCase:
     raw = RawCase(tables={}, settings={}, source=where,
                   settings_label=f"table {SETTINGS_TABLE}")
     raw.labels = {name: f"table {name}" for name in TABLES}
-    engine = None
-    try:
-        engine = engine_for(url)
-        missing = _missing_sqlite_file(engine)
-        if missing:
-            raw.problems.append(Problem(where, f"the database file {missing} does not exist"))
-            return raw
-        with engine.connect() as conn:
-            present = _table_names(conn)
-            # a plain SELECT: read_sql_table would coerce a text cell in a REAL column and fail
-            # on the whole table; the checks name the cell instead
-            frames = {name: pd.read_sql_query(f'SELECT * FROM "{name}"', conn)
-                      for name in [*TABLES, SETTINGS_TABLE] if name in present}
-    except ModuleNotFoundError as exc:  # the driver of this kind of database
-        raw.problems.append(Problem(where, f"cannot use the database: {exc} (install the Python "
-                                    "driver of this database)"))
+    frames = _fetch_tables(url, where, raw.problems)
+    if frames is None:
         return raw
-    except ImportError as exc:
-        raw.problems.append(Problem(where, str(exc)))
-        return raw
-    except Exception as exc:  # unreachable server, bad credentials, not a database file
-        raw.problems.append(Problem(where, f"cannot read the database: {_first_line(exc)}"))
-        return raw
-    finally:
-        if engine is not None:
-            engine.dispose()
     if SETTINGS_TABLE in frames:
         df = normalise_cells(frames.pop(SETTINGS_TABLE), SETTINGS_TABLE, raw.settings_label,
                              raw.warnings)
@@ -117,6 +94,36 @@ def read_database_case(url: str) -> RawCase:
         df.index = pd.RangeIndex(2, len(df) + 2)  # row 2 = the first row, as in a file
         raw.tables[name] = df
     return raw
+
+
+def _fetch_tables(url: str, where: str, problems: list[Problem]) -> dict[str, pd.DataFrame] | None:
+    """The case tables and the settings table the database at ``url`` holds, as stored; None
+    (and why, appended to ``problems``) when it cannot be read: no driver, no such SQLite
+    file, an unreachable server, bad credentials."""
+    engine = None
+    try:
+        engine = engine_for(url)
+        missing = _missing_sqlite_file(engine)
+        if missing:
+            problems.append(Problem(where, f"the database file {missing} does not exist"))
+            return None
+        with engine.connect() as conn:
+            present = _table_names(conn)
+            # a plain SELECT: read_sql_table would coerce a text cell in a REAL column and fail
+            # on the whole table; the checks name the cell instead
+            return {name: pd.read_sql_query(f'SELECT * FROM "{name}"', conn)
+                    for name in [*TABLES, SETTINGS_TABLE] if name in present}
+    except ModuleNotFoundError as exc:  # the driver of this kind of database
+        problems.append(Problem(where, f"cannot use the database: {exc} (install the Python "
+                                "driver of this database)"))
+    except ImportError as exc:
+        problems.append(Problem(where, str(exc)))
+    except Exception as exc:  # unreachable server, bad credentials, not a database file
+        problems.append(Problem(where, f"cannot read the database: {_first_line(exc)}"))
+    finally:
+        if engine is not None:
+            engine.dispose()
+    return None
 
 
 def _missing_sqlite_file(engine) -> str | None:
