@@ -18,13 +18,14 @@ import typer
 from rich.markup import escape
 
 from ..api import solve
-from ..case.case import CaseError
+from ..case.case import Case, CaseError
 from ..case.sources import is_database_url
 from ..formulation.hooks import UsageError, load_extension
 from ..outputs.console import print_summary
 from ..outputs.database import unreachable
 from ..outputs.files import write_error_summary
 from ..outputs.html import write_report
+from ..outputs.result import SolveResult
 from ..prep.generate import generate_case, write_case
 from ..solver.interrupts import Deferred, finish_first
 from .common import CaseArg, GapOpt, QuietOpt, TimeOpt, XlsxRowsOpt, console, default_out, err_console, fail, load
@@ -107,6 +108,26 @@ def solve_cmd(
     xlsx_rows: XlsxRowsOpt = None,
 ) -> None:
     """Solve a planning case and write its plan and KPIs."""
+    extensions = _checked_options(write_model, extend, out, report)
+    c = load(case)
+    target = out or default_out(c.name)
+    kw = dict(time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
+              warm_start=warm_start, log=log, solver=solver, extend=extensions, dask=dask)
+    res, written = _solve_and_write(c, target, kw, quiet, log, xlsx_rows)
+    if report and res.has_plan:
+        console.print(f"Report: {write_report(target)}")
+    if quiet:
+        console.print(f"{res.status} {res.objective}")
+    else:
+        print_summary(res, console, written)
+    raise typer.Exit(0 if res.has_plan else 1)
+
+
+def _checked_options(write_model: Path | None, extend: list[str] | None, out: str | None,
+                     report: bool) -> list[Callable]:
+    """The loaded extensions, once the options that cannot work together or at all are
+    refused (exit 2): a model file of another kind, an extension that does not load, a
+    report or an unreachable server for a database ``--out``."""
     if write_model and write_model.suffix.lower() not in MODEL_SUFFIXES:
         fail("--write-model needs a file ending in .mps or .lp")
     try:
@@ -118,11 +139,16 @@ def solve_cmd(
             fail("--report writes report.html into an output folder, not into a database")
         if problem := unreachable(out):
             fail(problem)
-    c = load(case)
-    target = out or default_out(c.name)
+    return extensions
+
+
+def _solve_and_write(c: Case, target: str, kw: dict, quiet: bool, log: bool,
+                     xlsx_rows: int | None) -> tuple[SolveResult, Path | str]:
+    """Solve ``c`` and write its outputs to ``target``, with the phases on the console;
+    returns the result and what was written. A solver that is not installed, an extension
+    that fails or a case too large is refused (exit 2); anything else is a bug of ours or
+    the solver's: said plainly, recorded in summary.json, exit 1."""
     try:
-        kw = dict(time_limit=time_limit, mip_gap=gap, threads=threads, write_model=write_model,
-                  warm_start=warm_start, log=log, solver=solver, extend=extensions, dask=dask)
         with phases(quiet, log, "solving…") as progress:
             res = solve(c, progress=progress, **kw)
         # inside the try: a failure writing outputs is reported, not a traceback
@@ -139,13 +165,7 @@ def solve_cmd(
                           f"{type(exc).__name__}: {escape(str(exc))}")
         err_console.print("This is a bug in svcplan or HiGHS; please report it with the case.")
         raise typer.Exit(1) from None
-    if report and res.has_plan:
-        console.print(f"Report: {write_report(target)}")
-    if quiet:
-        console.print(f"{res.status} {res.objective}")
-    else:
-        print_summary(res, console, written)
-    raise typer.Exit(0 if res.has_plan else 1)
+    return res, written
 
 
 def report_cmd(
