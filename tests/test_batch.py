@@ -234,15 +234,21 @@ def test_a_crashing_worker_is_retried_then_recorded_and_the_rest_complete(case, 
     import svcplan.whatif.batch as batch
 
     monkeypatch.setattr(batch, "_Local", _CrashingRunner)
+    assert _a_batch_where_one_dies(case, tmp_path).exit_code == 1
+
+
+def _a_batch_where_one_dies(case, out):
+    """Run base, 'dies' (its case kills the worker) and 'cut' on 2 workers: only 'dies' is
+    recorded as crashed, the others are solved."""
     scenarios, chains = parse_scenarios({"scenarios": [
         {"name": "dies", "set": {"case.name": "crash"}},
         {"name": "cut", "scale": {"periods.budget": 0.9}},
     ]})
-    res = run_batch(case, scenarios, chains, tmp_path, BatchOptions(mip_gap=0, workers=2))
+    res = run_batch(case, scenarios, chains, out, BatchOptions(mip_gap=0, workers=2))
     s = res.summary.set_index("scenario")
     assert s.loc["dies", "status"] == "error" and "crashed" in s.loc["dies", "reason"]
     assert s.loc["base", "status"] == s.loc["cut", "status"] == "optimal"
-    assert res.exit_code == 1
+    return res
 
 
 def _loaded_before_the_task() -> tuple[int, bool, list[int]]:
@@ -438,14 +444,7 @@ def test_a_crash_that_breaks_the_pool_is_pinned_on_its_task_alone(case, tmp_path
 
     pools: list[_PoolBreaker] = []
     monkeypatch.setattr(batch, "_Local", lambda n: pools.append(_PoolBreaker(n)) or pools[-1])
-    scenarios, chains = parse_scenarios({"scenarios": [
-        {"name": "dies", "set": {"case.name": "crash"}},
-        {"name": "cut", "scale": {"periods.budget": 0.9}},
-    ]})
-    res = run_batch(case, scenarios, chains, tmp_path, BatchOptions(mip_gap=0, workers=2))
-    s = res.summary.set_index("scenario")
-    assert s.loc["dies", "status"] == "error" and "crashed" in s.loc["dies", "reason"]
-    assert s.loc["base", "status"] == s.loc["cut", "status"] == "optimal"
+    _a_batch_where_one_dies(case, tmp_path)
     [pool] = pools
     assert pool.together[0] == ["base", "cut", "dies"]  # all three broke together
     assert all(len(names) == 1 for names in pool.together[1:])  # then one at a time
