@@ -57,41 +57,61 @@ def _repair(
     t_of = options["t"].to_numpy()
     cost = options["cost"].to_numpy(dtype=float)
     profit = options["profit"].to_numpy(dtype=float)
-    n_t = len(budget)
     fixed = case.tables["levels"].set_index("level")["fixed_cost"]
-    lift = np.zeros(n_t)
-    if "lift_cost" in start.columns:
-        pos = {p: k for k, p in enumerate(case.periods)}
-        by = start.groupby(start["period"].astype(str))["lift_cost"].sum()
-        for p, v in by.items():
-            if p in pos:
-                lift[pos[p]] = v
+    lift = _lift_per_period(start, case)
     n_t_opt = int(t_of.max()) + 1 if len(t_of) else 1
     group = np.unique(options["u"].to_numpy() * n_t_opt + t_of, return_inverse=True)[1]
     chosen_of = np.zeros(int(group.max()) + 1 if len(group) else 0, dtype=np.int64)
     position_of = np.zeros_like(chosen_of)
     choice = choice.copy()
     for _ in range(50):
-        chosen = options.iloc[choice]
-        spend = np.bincount(t_of[choice], weights=cost[choice], minlength=n_t) + lift
-        used = chosen[["t", "level"]].drop_duplicates()
-        spend += np.bincount(used["t"], weights=used["level"].map(fixed).fillna(0.0), minlength=n_t)
-        excess = spend - budget
+        excess = _spend(options, choice, fixed, lift) - budget
         over = np.nan_to_num(excess, nan=-1.0) > 1e-6
         if not over.any():
             return choice
         moves = _downgrades(choice, group, chosen_of, position_of, over, t_of, cost, profit)
         if moves is None:
             return choice
-        t, saving, k, j = moves
-        # per period, in order of profit lost per budget saved: take moves until the excess
-        # is covered (a move counts if the savings before it fall short)
-        start = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
-        before = np.cumsum(saving) - saving
-        before -= np.repeat(before[start], np.diff(np.r_[start, len(t)]))
-        take = before < excess[t] * (1 + 1e-9) + 1e-6
+        _, _, k, j = moves
+        take = _covering(moves, excess)
         choice[k[take]] = j[take]
     return choice
+
+
+def _lift_per_period(start: pd.DataFrame, case: Case) -> np.ndarray:
+    """The goodwill lift cost the previous plan ``start`` carried in each period of ``case``
+    (0 without a ``lift_cost`` column, or for a period it did not cover)."""
+    lift = np.zeros(len(case.periods))
+    if "lift_cost" in start.columns:
+        pos = {p: k for k, p in enumerate(case.periods)}
+        by = start.groupby(start["period"].astype(str))["lift_cost"].sum()
+        for p, v in by.items():
+            if p in pos:
+                lift[pos[p]] = v
+    return lift
+
+
+def _spend(options: pd.DataFrame, choice: np.ndarray, fixed: pd.Series,
+           lift: np.ndarray) -> np.ndarray:
+    """Per period: the cost of the chosen options, the ``lift`` cost carried over, and the
+    fixed costs of the levels used."""
+    t_of = options["t"].to_numpy()
+    spend = np.bincount(t_of[choice], weights=options["cost"].to_numpy(dtype=float)[choice],
+                        minlength=len(lift)) + lift
+    used = options.iloc[choice][["t", "level"]].drop_duplicates()
+    spend += np.bincount(used["t"], weights=used["level"].map(fixed).fillna(0.0),
+                         minlength=len(lift))
+    return spend
+
+
+def _covering(moves: tuple, excess: np.ndarray) -> np.ndarray:
+    """Which of the ``moves`` (sorted by period, then profit lost per budget saved) to take:
+    per period, each move while the savings before it fall short of the period's excess."""
+    t, saving, _, _ = moves
+    first = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+    before = np.cumsum(saving) - saving
+    before -= np.repeat(before[first], np.diff(np.r_[first, len(t)]))
+    return before < excess[t] * (1 + 1e-9) + 1e-6
 
 
 def _downgrades(choice, group, chosen_of, position_of, over, t_of, cost, profit):
