@@ -310,23 +310,21 @@ def _describe(case: Case, data: ModelData, chosen: pd.DataFrame, name: str, idx,
     periods = case.periods
     if name == RowKind.BUDGET:
         p = periods[int(idx)]
-        return (RowKind.BUDGET, p, None, None, None), {
-            "limit": rhs, "needed": rhs + slack, "short_by": slack,
-            "message": f"period {p}: the cheapest plan the policies and other limits allow costs "
-                       f"{_fmt(rhs + slack)} against a budget of {_fmt(rhs)} "
-                       f"(short by {_fmt(slack)})"}
+        return (RowKind.BUDGET, p, None, None, None), _short(
+            rhs, rhs + slack, slack,
+            f"period {p}: the cheapest plan the policies and other limits allow costs "
+            f"{_fmt(rhs + slack)} against a budget of {_fmt(rhs)} (short by {_fmt(slack)})")
     if name == RowKind.TOTAL_BUDGET:
-        return (RowKind.TOTAL_BUDGET, None, None, None, None), {
-            "limit": rhs, "needed": rhs + slack, "short_by": slack,
-            "message": f"horizon: the cheapest plan the policies and other limits allow costs "
-                       f"{_fmt(rhs + slack)} against total_budget {_fmt(rhs)} "
-                       f"(short by {_fmt(slack)})"}
+        return (RowKind.TOTAL_BUDGET, None, None, None, None), _short(
+            rhs, rhs + slack, slack,
+            f"horizon: the cheapest plan the policies and other limits allow costs "
+            f"{_fmt(rhs + slack)} against total_budget {_fmt(rhs)} (short by {_fmt(slack)})")
     if name == RowKind.CAPACITY:
         r, p = idx  # capacity rows are named (resource, period)
-        return (RowKind.CAPACITY, p, r, None, None), {
-            "limit": rhs, "needed": rhs + slack, "short_by": slack,
-            "message": f"period {p}, resource {r}: the plan needs {_fmt(rhs + slack)} against a "
-                       f"capacity of {_fmt(rhs)} (short by {_fmt(slack)})"}
+        return (RowKind.CAPACITY, p, r, None, None), _short(
+            rhs, rhs + slack, slack,
+            f"period {p}, resource {r}: the plan needs {_fmt(rhs + slack)} against a "
+            f"capacity of {_fmt(rhs)} (short by {_fmt(slack)})")
     if name == RowKind.INVENTORY:
         t = int(idx)
         p = periods[t]
@@ -334,20 +332,25 @@ def _describe(case: Case, data: ModelData, chosen: pd.DataFrame, name: str, idx,
         sel = chosen[chosen["t"] == t]
         q = float(sel["units"].sum())
         days = float(sel["safety_stock"].sum()) / q * case.settings.period_days if q > 0 else np.inf
-        return (RowKind.INVENTORY, p, None, None, None), {
-            "limit": limit, "needed": days, "short_by": days - limit,
-            "message": f"period {p}: the levels the policies allow hold {days:,.1f} days of "
-                       f"safety stock against max_inventory_days {limit:g}"}
+        return (RowKind.INVENTORY, p, None, None, None), _short(
+            limit, days, days - limit,
+            f"period {p}: the levels the policies allow hold {days:,.1f} days of "
+            f"safety stock against max_inventory_days {limit:g}")
     if name == RowKind.MAX_CHANGES:
         u = int(idx)
         up = data.unit_periods
         seg, prod = up.loc[up["u"] == u, ["segment", "product"]].iloc[0]
         k = case.settings.max_changes
-        return (RowKind.MAX_CHANGES, None, None, seg, prod), {
-            "limit": float(k), "needed": k + slack, "short_by": slack,
-            "message": f"unit ({seg}, {prod}): needs {k + slack:g} level changes against "
-                       f"max_changes {k}"}
+        return (RowKind.MAX_CHANGES, None, None, seg, prod), _short(
+            float(k), k + slack, slack,
+            f"unit ({seg}, {prod}): needs {k + slack:g} level changes against max_changes {k}")
     raise ValueError(f"no description for constraint {name}")
+
+
+def _short(limit: float, needed: float, short_by: float, message: str) -> dict:
+    """The table fields of a limit the plan needs more of: the limit, what it needs, by how
+    much it falls short, and the sentence that says so."""
+    return {"limit": limit, "needed": needed, "short_by": short_by, "message": message}
 
 
 def _tier_inversions(case: Case, chosen: pd.DataFrame) -> dict[tuple, dict]:
