@@ -48,7 +48,7 @@ from ..solver.interrupts import Deferred
 from .folders import all_written, folder_names, is_done
 from .meet import run_both_ends
 from .on_dask import DaskRunner
-from .runners import Destination, LocalRunner, error_result
+from .runners import Destination, LocalRunner, Runner, error_result
 from .runners import solve_task as solve_task  # what a worker runs; imported from here by scripts
 from .scenarios import BASE, Planned, Scenario, check, plan
 from .summary import collect, read_table
@@ -222,7 +222,7 @@ class _Books:
         return Destination(self.out / self.folders[p.name], p.name, p.input_hash, p.error or "",
                            p.scenario.model_dump(by_alias=True), self.opts.xlsx_rows)
 
-    def targets(self, runner, members: list[Planned]) -> list[Destination] | None:
+    def targets(self, runner: Runner, members: list[Planned]) -> list[Destination] | None:
         """Where the runner's workers write these scenarios' folders; None where the client
         writes them (a Dask cluster's workers share no disk with it)."""
         return [self.destination(p) for p in members] if runner.writes_outputs else None
@@ -254,7 +254,7 @@ class _Books:
             self.on_progress(name, r, len(self.res.ran) + len(self.res.skipped), self.total)
 
 
-def _runner(opts: BatchOptions, n_tasks: int):
+def _runner(opts: BatchOptions, n_tasks: int) -> Runner:
     """The workers: a Dask cluster's, or local processes (at most one per task)."""
     return _Dask(opts.dask) if opts.dask else _Local(_n_workers(opts, n_tasks))
 
@@ -263,7 +263,7 @@ def _n_workers(opts: BatchOptions, n_tasks: int) -> int:
     return max(1, min(opts.workers or os.cpu_count() or 1, n_tasks))
 
 
-def _run_chains(runner, books: _Books, planned: list[Planned], runnable: list[Planned],
+def _run_chains(runner: Runner, books: _Books, planned: list[Planned], runnable: list[Planned],
                 stop: Deferred) -> bool:
     """Submit the head of every chain (with ``reuse``: the whole rest of it, as one task);
     when a task finishes, the chain goes on from its last plan.
@@ -284,7 +284,7 @@ def _run_chains(runner, books: _Books, planned: list[Planned], runnable: list[Pl
     return not stop.requested
 
 
-def _from_both_ends(runner, runnable: list[Planned], opts: BatchOptions, workers: int) -> bool:
+def _from_both_ends(runner: Runner, runnable: list[Planned], opts: BatchOptions, workers: int) -> bool:
     """A sweep whose chain runs as one task (``reuse``) is solved from both ends
     (:mod:`.meet`; local workers or a Dask cluster) when it is one chain of at least 3
     points and the workers pair up (an even number)."""
@@ -293,7 +293,7 @@ def _from_both_ends(runner, runnable: list[Planned], opts: BatchOptions, workers
             and len({p.chain for p in runnable}) == 1)
 
 
-def _both_ends(runner, books: _Books, runnable: list[Planned], workers: int,
+def _both_ends(runner: Runner, books: _Books, runnable: list[Planned], workers: int,
                stop: Deferred) -> list[Planned]:
     """Solve the sweep in ``workers / 2`` contiguous segments, each from both ends; returns
     the points left unsolved because a worker process broke (the pool is restarted and the
@@ -322,7 +322,7 @@ class _Chains:
     crashed. :meth:`run` returns early when a stop is requested.
     """
 
-    def __init__(self, runner, books: _Books, planned: list[Planned], runnable: list[Planned],
+    def __init__(self, runner: Runner, books: _Books, planned: list[Planned], runnable: list[Planned],
                  stop: Deferred) -> None:
         self.runner, self.books, self.stop = runner, books, stop
         opts = books.opts

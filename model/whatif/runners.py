@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.managers import SyncManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 from threadpoolctl import threadpool_limits
@@ -229,6 +229,35 @@ def _start_early(pool: ProcessPoolExecutor, ctx, workers: int) -> None:
     else:
         for _ in range(workers):
             pool.submit(os.getpid)
+
+
+class Runner(Protocol):
+    """What a batch needs of the workers that solve its chains: :class:`LocalRunner` here,
+    :class:`~.on_dask.DaskRunner` on a cluster. A runner that can solve a sweep from both
+    ends (:mod:`.meet`) also has ``both_ends`` and ``submit_from_end``."""
+
+    workers: int
+    #: its workers write the scenario folders themselves (they share this machine's disk)
+    writes_outputs: bool
+
+    def submit(self, cases: list[Case], start: pd.DataFrame | None, options: dict[str, Any],
+               destinations: list[Destination] | None = None) -> Any:
+        """Solve ``cases`` as one chain from the plan ``start``: a future of their results."""
+
+    def wait(self, futures: list[Any]) -> Iterable[Any]:
+        """Some of ``futures`` that are done (none after a short wait: Ctrl-C is read)."""
+
+    def result(self, fut: Any) -> list[SolveResult]:
+        """The results of a finished chain; BrokenProcessPool where its worker died."""
+
+    def restart(self) -> None:
+        """New workers after one died."""
+
+    def stop(self) -> None:
+        """End the running solves now (Ctrl-C)."""
+
+    def close(self) -> None:
+        """Let the workers go."""
 
 
 class LocalRunner:
