@@ -93,10 +93,11 @@ def split(sf: StandardForm, drop: np.ndarray, column_block: np.ndarray,
 
 def _row_blocks(sf: StandardForm, rows: np.ndarray, R: sp.csr_matrix, blk: np.ndarray,
                 on_shared: np.ndarray, row_of_nz: np.ndarray) -> np.ndarray | None:
-    """The block of each remaining row (``rows``, as ``R``), −1 for a row on shared columns
-    alone; ``blk``, ``on_shared`` and ``row_of_nz`` give each nonzero's block, whether its
-    column is shared, and its row. None where a shared column enters a row otherwise than
-    as ``−a·y`` in a ``≤`` row, or where a row spans two blocks."""
+    """The block of each remaining row (``rows``, as ``R``), −1 for a row without nonzeros;
+    ``blk``, ``on_shared`` and ``row_of_nz`` give each nonzero's block, whether its column is
+    shared, and its row. None where a shared column enters a row otherwise than as ``−a·y``
+    in a ``≤`` row, where a row holds shared columns alone, or where a row spans two
+    blocks."""
     if (np.any(R.data[on_shared] >= 0)
             or np.any(np.isfinite(sf.row_lower[rows[row_of_nz[on_shared]]]))):
         return None
