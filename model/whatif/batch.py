@@ -338,6 +338,7 @@ class _Chains:
         self.isolate = False  # after a crash: one task at a time
 
     def run(self) -> None:
+        """Submit, collect and resubmit until every chain is done or a stop is requested."""
         self.fill()
         while self.pending and not self.stop.requested:
             broken = []
