@@ -228,8 +228,7 @@ class _Books:
         return [self.destination(p) for p in members] if runner.writes_outputs else None
 
     def record(self, p: Planned, r: SolveResult, written: bool = False) -> None:
-        """Scenario ``p`` ran with result ``r``; ``written``: the worker that solved it wrote
-        its folder already."""
+        """Scenario ``p`` ran with result ``r`` (``written``: its worker wrote the folder)."""
         if not written:
             self.destination(p).write(r)
         self.res.ran.append(p.name)
