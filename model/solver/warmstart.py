@@ -65,7 +65,7 @@ def _repair(
     position_of = np.zeros_like(chosen_of)
     choice = choice.copy()
     for _ in range(50):
-        excess = _spend(options, choice, fixed, lift) - budget
+        excess = _spend(options, choice, t_of, cost, fixed, lift) - budget
         over = np.nan_to_num(excess, nan=-1.0) > 1e-6
         if not over.any():
             return choice
@@ -91,13 +91,12 @@ def _lift_per_period(start: pd.DataFrame, case: Case) -> np.ndarray:
     return lift
 
 
-def _spend(options: pd.DataFrame, choice: np.ndarray, fixed: pd.Series,
-           lift: np.ndarray) -> np.ndarray:
-    """Per period: the cost of the chosen options, the ``lift`` cost carried over, and the
-    fixed costs of the levels used."""
-    t_of = options["t"].to_numpy()
-    spend = np.bincount(t_of[choice], weights=options["cost"].to_numpy(dtype=float)[choice],
-                        minlength=len(lift)) + lift
+def _spend(options: pd.DataFrame, choice: np.ndarray, t_of: np.ndarray, cost: np.ndarray,
+           fixed: pd.Series, lift: np.ndarray) -> np.ndarray:
+    """Per period: the cost of the chosen options (``t_of``, ``cost``: the option table's
+    period and cost, as arrays), the ``lift`` cost carried over, and the fixed costs of the
+    levels used."""
+    spend = np.bincount(t_of[choice], weights=cost[choice], minlength=len(lift)) + lift
     used = options.iloc[choice][["t", "level"]].drop_duplicates()
     spend += np.bincount(used["t"], weights=used["level"].map(fixed).fillna(0.0),
                          minlength=len(lift))
