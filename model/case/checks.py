@@ -11,8 +11,8 @@ validates in about a second.
 :class:`~svcplan.case.case.Case` class sits above this module and builds itself from them
 (``Case.from_raw``), which is what lets ``Case.from_tables`` validate without an import
 circle. Imports inside the case stage run one way:
-problems, settings, schema <- textio <- reader <- units, periods <- columns, demand_floor <- checks <- case
-<- validate.
+problems, settings, schema <- textio <- reader <- units, periods <- columns, demand_floor
+<- checks <- case <- validate.
 """
 
 from __future__ import annotations
