@@ -1,7 +1,8 @@
 """The rounding narrowed to the fractional unit-periods (svcplan.solver.search.round_periods):
 what it frees, that its plan keeps every other unit-period at the LP's level, and that
 ``round_fractional(periods_first=True)`` falls back to whole units when its plan is not
-proven."""
+proven; and the order in which a small model's rounding steps run
+(svcplan.solver.strategy._round_cheaply)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from svcplan.formulation.blocks import create_model
 from svcplan.formulation.data import prepare
 from svcplan.formulation.standard_form import standard_form
 from svcplan.prep.generate import generate_case
-from svcplan.solver import search
+from svcplan.solver import search, strategy
 from svcplan.solver.bound import SearchLog, least_proven, relaxation
 from svcplan.solver.options import SolverOptions
 
@@ -95,3 +96,54 @@ def test_an_unproven_narrow_plan_falls_back_to_whole_units(monkeypatch):
     assert np.array_equal(seen[1], whole)
     assert _meets(mat, plan)
     assert mat.objective(plan) >= mat.objective(alone) - 1e-6
+
+
+def test_without_whole_units_an_unproven_narrow_plan_is_the_answer(monkeypatch):
+    """``whole_units=False``: the narrow plan is returned though the bound does not prove
+    it (seed 11: 0.36% below the bound at no gap), and the whole units are not freed."""
+    mat, xr, log = _lp_point(11)
+    seen = _spy(monkeypatch)
+    plan = search.round_fractional(mat, xr, SolverOptions(threads=1), 30.0, log, gap=0.0,
+                                   periods_first=True, whole_units=False)
+    assert len(seen) == 1, "the narrow sub-MIP only"
+    assert _meets(mat, plan)
+    assert mat.objective(plan) < least_proven(log.lp_bound, 0.0)
+
+
+def _steps(monkeypatch) -> list[str]:
+    """Record the rounding steps :func:`strategy._round_cheaply` takes, in order."""
+    steps: list[str] = []
+    real_round, real_respend = strategy.round_fractional, strategy.respend
+
+    def rounding(*args, whole_units=True, **kw):
+        steps.append("whole units" if whole_units else "unit-periods")
+        return real_round(*args, whole_units=whole_units, **kw)
+
+    def respend(*args, **kw):
+        steps.append("re-spend")
+        return real_respend(*args, **kw)
+
+    monkeypatch.setattr(strategy, "round_fractional", rounding)
+    monkeypatch.setattr(strategy, "respend", respend)
+    return steps
+
+
+@pytest.mark.parametrize(("gap", "expected"), [
+    # seed 11: the unit-periods 0.36% below the bound, the leaning re-spend 0.07%
+    (0.001, ["unit-periods", "re-spend"]),
+    (0.0, ["unit-periods", "re-spend", "whole units", "re-spend"]),
+])
+def test_the_re_spend_comes_before_the_whole_units(monkeypatch, gap, expected):
+    """A small model's rounding runs its steps cheapest first and stops at a proven plan:
+    the whole fractional units (the costly sub-MIP) only after the leaning re-spend left
+    the plan unproven. Every step's plan is a candidate, and the best meets every row."""
+    mat, xr, log = _lp_point(11)
+    lp = relaxation(mat, SolverOptions(threads=1), None, log)
+    steps = _steps(monkeypatch)
+    candidates: list = []
+    strategy._round_cheaply(mat, lp, SolverOptions(threads=1), lambda frac, default: default,
+                            log, gap, candidates)
+    assert steps == expected
+    best, value, _ = strategy._best(mat, candidates)
+    assert _meets(mat, best) and log.rounded_objective == value
+    assert (value >= least_proven(log.lp_bound, gap)) == (gap > 0)

@@ -84,6 +84,7 @@ def submip(
 def round_fractional(
     sf: StandardForm, xr: np.ndarray, opts: SolverOptions, seconds: float, log: SearchLog,
     gap: float = 0.0, say: bool = True, exact: bool = False, periods_first: bool = False,
+    whole_units: bool = True,
 ) -> np.ndarray | None:
     """A plan from the LP: units the LP decided keep their levels, the rest is a small MIP.
 
@@ -103,7 +104,8 @@ def round_fractional(
     ``say``: announce the rounding (progress). ``exact``: solve the sub-MIP to its optimum
     unless the bound proves a plan within ``gap`` first (:func:`respend`), instead of to half
     the gap of the bound. ``periods_first``: first only the fractional unit-periods
-    (:func:`round_periods`), the whole units only when that plan is not proven.
+    (:func:`round_periods`), the whole units only when that plan is not proven and
+    ``whole_units`` (else that plan, proven or not, or None).
     """
     release(sf.n_cols)  # what pricing's rounds freed (≈ 240 MB at 1M binaries) back to the system
     frac_units = fractional_units(sf, xr)
@@ -121,9 +123,12 @@ def round_fractional(
     narrow = None
     if periods_first and enough is not None:
         narrow = round_periods(sf, x0, xr, opts, 0.5 * seconds, log, abs_gap, enough)
-        if narrow is not None and (sf.objective(narrow) >= enough or log.interrupted):
+        if narrow is not None and (sf.objective(narrow) >= enough or log.interrupted
+                                   or not whole_units):
             log.rounded_objective = sf.objective(narrow)
             return narrow
+        if not whole_units:
+            return None
         seconds = max(0.05, seconds - (time.perf_counter() - start))
     chunked = not exact and enough is not None and len(loose) > CHUNK_UNITS
     cap = min(seconds, max(ONE_SHOT_SECONDS, 2 * log.lp_seconds)) if chunked else seconds

@@ -216,12 +216,12 @@ def _candidates(
     if lp is not None and not log.interrupted:
         xr = lp.x
         cheap = log.lp_method == "lp" and sf.n_cols < SIMPLEX_BELOW  # small: re-spend too
-        x = round_fractional(sf, xr, opts, share(0.3, _rounding_seconds(log)), log, gap,
-                             periods_first=cheap)
-        if x is not None:
-            candidates.append((x, "lp rounding"))
-        if x is not None and cheap:
-            _respend(sf, lp, x, opts, share, log, gap, candidates)
+        if cheap:
+            _round_cheaply(sf, lp, opts, share, log, gap, candidates)
+        else:
+            x = round_fractional(sf, xr, opts, share(0.3, _rounding_seconds(log)), log, gap)
+            if x is not None:
+                candidates.append((x, "lp rounding"))
         if log.bound_loose and not log.interrupted and not _proven(sf, candidates, log.lp_bound,
                                                                    gap):
             tight = _tighten(sf, opts, share(0.5, None), log, gap, warm, cluster)
@@ -262,28 +262,49 @@ def _best(sf: StandardForm, candidates: list) -> tuple[np.ndarray | None, float 
     return best, value, source
 
 
-def _respend(sf: StandardForm, lp: LpPoint, rounded: np.ndarray, opts: SolverOptions,
-             share: Callable[[float, float | None], float | None], log: SearchLog, gap: float,
-             candidates: list) -> None:
-    """Where LPs are cheap, up to two more before the neighbourhood search: the LP's
-    fractional units fixed at the levels it leans to, then at the rounded plan's, each
-    LP re-spending around them and rounded again (:func:`.search.respend`), until a plan is
-    proven. The demo at 0.6 / 0.7 / 0.8 / 1.1× budget: the first rounding 0.49 / 1.25 /
-    1.49 / 0.64% below the bound; leaning levels 0.43 / 0.35 / 0.55 / 0.39%; rounded levels
+def _round_cheaply(sf: StandardForm, lp: LpPoint, opts: SolverOptions,
+                   share: Callable[[float, float | None], float | None], log: SearchLog,
+                   gap: float, candidates: list) -> None:
+    """Where LPs are cheap, the LP point rounded in steps, cheapest first, until a plan is
+    proven (each step a candidate):
+
+    1. only the unit-periods the LP split (:func:`.search.round_periods`, 0.01–0.1 s on
+       the demo);
+    2. the LP solved again with its fractional units fixed at the levels it leans to, so
+       the budget their rounding strands is spent on other units, and rounded in turn
+       (:func:`.search.respend`, about 1 s);
+    3. the whole fractional units, in every period (a sub-MIP of 400–550 binaries on the
+       demo, 1.3–1.8 s at 0.6× budget);
+    4. the re-spend again, around the levels of the best plan so far.
+
+    The demo at 0.6 / 0.7 / 0.8 / 1.1× budget: the first rounding 0.49 / 1.25 / 1.49 /
+    0.64% below the bound; leaning levels 0.43 / 0.35 / 0.55 / 0.39%; rounded levels
     0.49 / 0.40 / 0.36 / 0.55% — so every point was proven within 0.5% without a search
-    (1.1×: 6–8 s of search before). Each rounding tries the unit-periods the LP split
-    first (:func:`.search.round_periods`): after the leaning re-spend that plan is proven
-    at 0.7× (0.48%, in 0.03 s where the whole units took 2 s) and 1.1× (0.14%)."""
-    rounded_objective = log.rounded_objective
-    for fixed, name in ((leaning(sf, lp.x), "leaning"), (rounded, "rounded")):
+    (1.1×: 6–8 s of search before). Step 3 came before step 2 until the 0.6× point,
+    proven by it (0.49%) in 1.3–1.8 s, turned out to be proven by the re-spend in about
+    1 s (0.37%; docs/performance.md, twenty-second round)."""
+    seconds = share(0.3, _rounding_seconds(log))
+    narrow = round_fractional(sf, lp.x, opts, seconds, log, gap, periods_first=True,
+                              whole_units=False)
+    if narrow is not None:
+        candidates.append((narrow, "lp rounding"))
+    steps = ("leaning", "whole units", "rounded")
+    for step in steps:
         if log.interrupted or _proven(sf, candidates, log.lp_bound, gap):
             break
-        opts.say(f"re-spending around the fractional units at their {name} levels…")
+        if step == "whole units":
+            whole = round_fractional(sf, lp.x, opts, seconds, log, gap, say=False)
+            if whole is not None:
+                candidates.append((whole, "lp rounding"))
+            continue
+        fixed = leaning(sf, lp.x) if step == "leaning" else _best(sf, candidates)[0]
+        if fixed is None:
+            continue
+        opts.say(f"re-spending around the fractional units at their {step} levels…")
         plan = respend(sf, lp.x, fixed, opts, share(0.15, 10.0) or 0.0, log, gap,
                        basis=lp.basis)
-        candidates.append((plan, f"lp rounding, re-spent around {name} levels"))
-    log.rounded_objective = max((v for v in (rounded_objective, log.rounded_objective)
-                                 if v is not None), default=None)
+        candidates.append((plan, f"lp rounding, re-spent around {step} levels"))
+    log.rounded_objective = _best(sf, candidates)[1]
 
 
 def _tighten(sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog,
