@@ -6,9 +6,10 @@ The flow of one solve (:func:`solve_model`), all within one deadline:
 2. build an incumbent from the structure (:mod:`.search`), unless a limit is one no plan
    can meet (:mod:`.floors`): the LP relaxation (:mod:`.bound`; for large models its bound
    by pricing the dense budget rows, :mod:`.pricing`), rounded by a small MIP over its
-   fractional units (where LPs are cheap, rounded again after the LP re-spends what that
-   rounding stranded), improved by a neighbourhood search; the LP value is a true bound,
-   so when the plan is within the requested gap of it we are done without branch-and-bound;
+   fractional units (where LPs are cheap, in steps: the split unit-periods, the LP
+   re-spent around the fractional units, the whole units), improved by a neighbourhood
+   search; the LP value is a true bound, so when the plan is within the requested gap of
+   it we are done without branch-and-bound;
 3. otherwise give the plan to HiGHS (``setSolution``) and let its MIP close the gap with
    whatever time is left; report the tighter of its bound and the LP bound.
 
