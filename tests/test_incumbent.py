@@ -21,12 +21,11 @@ from svcplan.prep.generate import generate_case
 from svcplan.solver import highs, search
 from svcplan.solver.bound import SearchLog, least_proven, relaxation
 from svcplan.solver.options import SolverOptions
+from svcplan.solver.respend import leaning, respend
 from svcplan.solver.search import (
     fractional_units,
     from_start,
-    leaning,
     neighbourhood_search,
-    respend,
     round_fractional,
     submip,
     thrifty_plan,

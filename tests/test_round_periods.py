@@ -1,7 +1,7 @@
 """The rounding narrowed to the fractional unit-periods (svcplan.solver.search.round_periods):
-what it frees, that its plan keeps every other unit-period at the LP's level, and that
-``round_fractional(periods_first=True)`` falls back to whole units when its plan is not
-proven; and the order in which a small model's rounding steps run
+what it frees, that its plan keeps every other unit-period at the LP's level, that
+``round_in_steps`` falls back to whole units when its plan is not proven and
+``round_split`` does not; and the order in which a small model's rounding steps run
 (svcplan.solver.strategy._round_cheaply)."""
 
 from __future__ import annotations
@@ -73,8 +73,7 @@ def test_a_proven_narrow_plan_ends_the_rounding(monkeypatch):
     """With a gap the narrow plan meets, the whole units are never freed: one sub-MIP."""
     mat, xr, log = _lp_point(8)
     seen = _spy(monkeypatch)
-    plan = search.round_fractional(mat, xr, SolverOptions(threads=1), 30.0, log, gap=0.05,
-                                   periods_first=True)
+    plan = search.round_in_steps(mat, xr, SolverOptions(threads=1), 30.0, log, gap=0.05)
     assert _meets(mat, plan)
     assert len(seen) == 1, "the narrow sub-MIP only"
     assert mat.objective(plan) >= least_proven(log.lp_bound, 0.05)
@@ -82,15 +81,14 @@ def test_a_proven_narrow_plan_ends_the_rounding(monkeypatch):
 
 def test_an_unproven_narrow_plan_falls_back_to_whole_units(monkeypatch):
     """With no gap to spare (the narrow plan is below the bound), the whole fractional
-    units are rounded next, as without ``periods_first``; the better plan is returned, so
+    units are rounded next (:func:`round_fractional`); the better plan is returned, so
     it is never worse than that rounding alone (seed 11: 0.36% below the bound narrow,
     0.21% from the whole units)."""
     mat, xr, log = _lp_point(11)
     alone = search.round_fractional(mat, xr, SolverOptions(threads=1), 30.0, SearchLog(
         lp_bound=log.lp_bound), gap=0.0)
     seen = _spy(monkeypatch)
-    plan = search.round_fractional(mat, xr, SolverOptions(threads=1), 30.0, log, gap=0.0,
-                                   periods_first=True)
+    plan = search.round_in_steps(mat, xr, SolverOptions(threads=1), 30.0, log, gap=0.0)
     assert len(seen) == 2
     whole = (mat.owner < 0) | np.isin(mat.owner, search.fractional_units(mat, xr, 1e-9))
     assert np.array_equal(seen[1], whole)
@@ -98,13 +96,12 @@ def test_an_unproven_narrow_plan_falls_back_to_whole_units(monkeypatch):
     assert mat.objective(plan) >= mat.objective(alone) - 1e-6
 
 
-def test_without_whole_units_an_unproven_narrow_plan_is_the_answer(monkeypatch):
-    """``whole_units=False``: the narrow plan is returned though the bound does not prove
-    it (seed 11: 0.36% below the bound at no gap), and the whole units are not freed."""
+def test_round_split_returns_its_plan_unproven(monkeypatch):
+    """``round_split``: the narrow plan is returned though the bound does not prove it
+    (seed 11: 0.36% below the bound at no gap), and the whole units are not freed."""
     mat, xr, log = _lp_point(11)
     seen = _spy(monkeypatch)
-    plan = search.round_fractional(mat, xr, SolverOptions(threads=1), 30.0, log, gap=0.0,
-                                   periods_first=True, whole_units=False)
+    plan = search.round_split(mat, xr, SolverOptions(threads=1), 30.0, log, gap=0.0)
     assert len(seen) == 1, "the narrow sub-MIP only"
     assert _meets(mat, plan)
     assert mat.objective(plan) < least_proven(log.lp_bound, 0.0)
@@ -113,16 +110,22 @@ def test_without_whole_units_an_unproven_narrow_plan_is_the_answer(monkeypatch):
 def _steps(monkeypatch) -> list[str]:
     """Record the rounding steps :func:`strategy._round_cheaply` takes, in order."""
     steps: list[str] = []
-    real_round, real_respend = strategy.round_fractional, strategy.respend
+    real_split, real_round, real_respend = (strategy.round_split, strategy.round_fractional,
+                                            strategy.respend)
 
-    def rounding(*args, whole_units=True, **kw):
-        steps.append("whole units" if whole_units else "unit-periods")
-        return real_round(*args, whole_units=whole_units, **kw)
+    def split(*args, **kw):
+        steps.append("unit-periods")
+        return real_split(*args, **kw)
+
+    def rounding(*args, **kw):
+        steps.append("whole units")
+        return real_round(*args, **kw)
 
     def respend(*args, **kw):
         steps.append("re-spend")
         return real_respend(*args, **kw)
 
+    monkeypatch.setattr(strategy, "round_split", split)
     monkeypatch.setattr(strategy, "round_fractional", rounding)
     monkeypatch.setattr(strategy, "respend", respend)
     return steps

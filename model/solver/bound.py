@@ -53,7 +53,7 @@ class LpPoint(NamedTuple):
     """The point a bound hands the rounding: column values ``x``, ``reduced`` costs, and
     the optimal simplex ``basis`` where the whole LP was solved by simplex (None for a
     priced bound or interior point): an LP re-solved with a few columns fixed starts there
-    (:func:`.search.respend`)."""
+    (:func:`.respend.respend`)."""
 
     x: np.ndarray
     reduced: np.ndarray

@@ -10,9 +10,10 @@ the incumbent ourselves and hand it to HiGHS (``setSolution``):
 2. :func:`round_fractional` — fix every unit the LP decided, solve the small MIP left over
    the fractional units (every linking row still holds: a feasible plan);
    :func:`.chunks.round_in_chunks` — the same units a chunk at a time, when HiGHS stalls
-   on that one MIP; :func:`round_periods` — on small models first, only the unit-periods
-   the LP split; :func:`respend` — on small models, the fractional units fixed and the
-   LP solved again, so the budget their rounding stranded is spent on other units, then
+   on that one MIP; :func:`round_split` (:func:`round_periods`) — on small models first,
+   only the unit-periods the LP split; :func:`round_in_steps` — the one, then the other;
+   :func:`.respend.respend` — on small models, the fractional units fixed and the LP
+   solved again, so the budget their rounding stranded is spent on other units, then
    rounded in turn;
 3. :func:`neighbourhood_search` — free a few dozen units at a time (the products whose
    units are closest to changing level, by LP reduced cost), keep everything else at the
@@ -83,8 +84,7 @@ def submip(
 
 def round_fractional(
     sf: StandardForm, xr: np.ndarray, opts: SolverOptions, seconds: float, log: SearchLog,
-    gap: float = 0.0, say: bool = True, exact: bool = False, periods_first: bool = False,
-    whole_units: bool = True,
+    gap: float = 0.0, say: bool = True, exact: bool = False,
 ) -> np.ndarray | None:
     """A plan from the LP: units the LP decided keep their levels, the rest is a small MIP.
 
@@ -102,34 +102,17 @@ def round_fractional(
     replaced by the sub-MIP with every continuous column free, as before.
 
     ``say``: announce the rounding (progress). ``exact``: solve the sub-MIP to its optimum
-    unless the bound proves a plan within ``gap`` first (:func:`respend`), instead of to half
-    the gap of the bound. ``periods_first``: first only the fractional unit-periods
-    (:func:`round_periods`), the whole units only when that plan is not proven and
-    ``whole_units`` (else that plan, proven or not, or None).
+    unless the bound proves a plan within ``gap`` first (:func:`.respend.respend`), instead of to half
+    the gap of the bound.
     """
     release(sf.n_cols)  # what pricing's rounds freed (≈ 240 MB at 1M binaries) back to the system
     frac_units = fractional_units(sf, xr)
     integer = sf.integer.astype(bool)
-    x0 = np.where(integer, np.round(xr), xr)
     if say:
-        opts.say(f"LP bound {log.lp_bound:,.2f} ({log.lp_seconds:.1f} s); rounding "
-                 f"{len(frac_units)} fractional units…")
-    # solved to half the target gap (of the bound), not to 1e-9: with 205 free units the
-    # sub-MIP ran into its 80 s limit at 300k, at a tenth of the gap too
-    abs_gap = 1e-6 if exact else max(1e-6, 0.5 * gap * abs(log.lp_bound or 0.0))
-    enough = None if log.lp_bound is None else least_proven(log.lp_bound, gap)
+        _announce(opts, log, len(frac_units))
+    x0, abs_gap, enough = _rounding_targets(sf, xr, log, gap, exact)
     loose = fractional_units(sf, xr, 1e-9)
     start = time.perf_counter()
-    narrow = None
-    if periods_first and enough is not None:
-        narrow = round_periods(sf, x0, xr, opts, 0.5 * seconds, log, abs_gap, enough)
-        if narrow is not None and (sf.objective(narrow) >= enough or log.interrupted
-                                   or not whole_units):
-            log.rounded_objective = sf.objective(narrow)
-            return narrow
-        if not whole_units:
-            return None
-        seconds = max(0.05, seconds - (time.perf_counter() - start))
     chunked = not exact and enough is not None and len(loose) > CHUNK_UNITS
     cap = min(seconds, max(ONE_SHOT_SECONDS, 2 * log.lp_seconds)) if chunked else seconds
     one = submip(sf, x0, (sf.owner < 0) | np.isin(sf.owner, loose), opts, cap, start=False,
@@ -150,10 +133,66 @@ def round_fractional(
         out = None if log.interrupted else submip(sf, x0, free, opts, max(left, 0.05),
                                                   start=False, abs_gap=abs_gap, log=log,
                                                   enough=enough).x
+    if out is not None:
+        log.rounded_objective = sf.objective(out)
+    return out
+
+
+def round_split(
+    sf: StandardForm, xr: np.ndarray, opts: SolverOptions, seconds: float, log: SearchLog,
+    gap: float = 0.0, say: bool = True, exact: bool = False,
+) -> np.ndarray | None:
+    """A plan from the LP rounded over the unit-periods it split only (:func:`round_periods`,
+    to the same targets as :func:`round_fractional`), proven or not; None without an LP
+    bound or when it finds no plan that meets every row."""
+    if say:
+        _announce(opts, log, len(fractional_units(sf, xr)))
+    x0, abs_gap, enough = _rounding_targets(sf, xr, log, gap, exact)
+    if enough is None:
+        return None
+    plan = round_periods(sf, x0, xr, opts, seconds, log, abs_gap, enough)
+    if plan is not None:
+        log.rounded_objective = sf.objective(plan)
+    return plan
+
+
+def round_in_steps(
+    sf: StandardForm, xr: np.ndarray, opts: SolverOptions, seconds: float, log: SearchLog,
+    gap: float = 0.0, exact: bool = False,
+) -> np.ndarray | None:
+    """The split unit-periods rounded first (:func:`round_split`, half the time), the whole
+    fractional units (:func:`round_fractional`) only when that plan is not proven; the
+    better of the two plans. Silent (for :func:`.respend.respend`)."""
+    start = time.perf_counter()
+    narrow = round_split(sf, xr, opts, 0.5 * seconds, log, gap, say=False, exact=exact)
+    if narrow is not None and (log.interrupted
+                               or sf.objective(narrow) >= least_proven(log.lp_bound, gap)):
+        return narrow
+    left = max(0.05, seconds - (time.perf_counter() - start))
+    out = round_fractional(sf, xr, opts, left, log, gap, say=False, exact=exact)
     out = _better(sf, out, narrow) if narrow is not None else out  # no second check at scale
     if out is not None:
         log.rounded_objective = sf.objective(out)
     return out
+
+
+def _announce(opts: SolverOptions, log: SearchLog, units: int) -> None:
+    """The progress line of a rounding: the LP bound and how many units it rounds."""
+    opts.say(f"LP bound {log.lp_bound:,.2f} ({log.lp_seconds:.1f} s); rounding "
+             f"{units} fractional units…")
+
+
+def _rounding_targets(sf: StandardForm, xr: np.ndarray, log: SearchLog, gap: float,
+                      exact: bool) -> tuple[np.ndarray, float, float | None]:
+    """What a rounding's sub-MIPs start from and aim at: the LP point ``xr`` with its
+    integers rounded, their absolute gap, and the objective of the whole plan that ends
+    them (the least the bound proves within ``gap``; None without a bound)."""
+    x0 = np.where(sf.integer.astype(bool), np.round(xr), xr)
+    # solved to half the target gap (of the bound), not to 1e-9: with 205 free units the
+    # sub-MIP ran into its 80 s limit at 300k, at a tenth of the gap too
+    abs_gap = 1e-6 if exact else max(1e-6, 0.5 * gap * abs(log.lp_bound or 0.0))
+    enough = None if log.lp_bound is None else least_proven(log.lp_bound, gap)
+    return x0, abs_gap, enough
 
 
 def round_periods(
@@ -186,58 +225,6 @@ def _better(sf: StandardForm, a: np.ndarray | None, b: np.ndarray | None) -> np.
     when neither does (the rounding's fallback then judges it)."""
     plans = [x for x in (a, b) if x is not None and sf.meets(x)]
     return max(plans, key=sf.objective, default=a)
-
-
-def respend(
-    sf: StandardForm, xr: np.ndarray, fixed: np.ndarray, opts: SolverOptions, seconds: float,
-    log: SearchLog, gap: float = 0.0, basis: object | None = None,
-) -> np.ndarray | None:
-    """Round again after the LP has re-spent around the units it left fractional.
-
-    Rounding a fractional unit down strands the budget the LP gave its fraction: at 0.7× the
-    demo's budget two units rounded left 4–10k unspent in every period, 1.25% below the LP
-    bound, and the neighbourhood search needed five sub-MIPs (6–7 s) to reach 0.5%. Here
-    the units the LP ``xr`` left fractional are fixed at the levels ``fixed`` gives them
-    (:func:`leaning`, or the rounded plan's), the LP relaxation of the rest is solved
-    again — it spends what they freed, or pays for what they took, with other units, a few
-    of which are left fractional — and those are rounded in turn, for one more LP (~0.6 s
-    on the demo). That second LP is no bound (some units are fixed): the proof stays the
-    first one's. None when it fails (e.g. the fixed levels leave no plan).
-
-    ``basis``: the first LP's optimal basis (same rows and columns). Fixing a few columns
-    leaves it dual feasible, so dual simplex starts there: on the demo ~1,000 iterations,
-    0.41–0.49 s, where a cold solve with presolve took 0.80–0.99 s.
-    """
-    cols = sf.x_cols[np.isin(sf.owner[sf.x_cols], fractional_units(sf, xr))]
-    if not len(cols):
-        return None
-    lower, upper = sf.col_lower.copy(), sf.col_upper.copy()
-    lower[cols] = upper[cols] = np.round(fixed[cols])
-    start = time.perf_counter()
-    lp = highs.solve_lp(sf.with_bounds(lower, upper), threads=opts.threads, method="simplex",
-                        seconds=seconds, deadline=start + seconds + 1.0, basis=basis)
-    log.interrupted |= lp.interrupted
-    if not lp.optimal or log.interrupted:
-        return None
-    left = max(0.05, seconds - (time.perf_counter() - start))
-    # to the first plan the bound proves within the gap, else to the sub-MIP's optimum: its
-    # usual gap (half the target's, of the bound) is too loose here, where this LP is
-    # already below the bound (the demo at 0.7×: 0.71% below the bound instead of 0.34%)
-    return round_fractional(sf, lp.x, opts, left, log, gap, say=False, exact=True,
-                            periods_first=True)
-
-
-def leaning(sf: StandardForm, xr: np.ndarray) -> np.ndarray:
-    """0/1 per column: in every unit-period the option the LP point ``xr`` gives the largest
-    share (the level it leans to); 0 elsewhere. For :func:`respend`: fixing the fractional
-    units there makes the LP pay for them with other units instead of stranding budget."""
-    cols = sf.x_cols
-    groups = sf.groups[cols]
-    order = np.lexsort((-xr[cols], groups))
-    first = order[np.r_[True, groups[order][1:] != groups[order][:-1]]]
-    out = np.zeros(sf.n_cols)
-    out[cols[first]] = 1.0
-    return out
 
 
 def fractional_units(sf: StandardForm, xr: np.ndarray, tol: float = 1e-6) -> np.ndarray:

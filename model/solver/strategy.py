@@ -41,13 +41,13 @@ from .outcome import (
     proven_by_lp,
     record_search,
 )
+from .respend import leaning, respend
 from .search import (
     fractional_units,
     from_start,
-    leaning,
     neighbourhood_search,
-    respend,
     round_fractional,
+    round_split,
     thrifty_plan,
 )
 from .status import Status
@@ -273,7 +273,7 @@ def _round_cheaply(sf: StandardForm, lp: LpPoint, opts: SolverOptions,
        the demo);
     2. the LP solved again with its fractional units fixed at the levels it leans to, so
        the budget their rounding strands is spent on other units, and rounded in turn
-       (:func:`.search.respend`, about 1 s);
+       (:func:`.respend.respend`, about 1 s);
     3. the whole fractional units, in every period (a sub-MIP of 400–550 binaries on the
        demo, 1.3–1.8 s at 0.6× budget);
     4. the re-spend again, around the levels of the best plan so far.
@@ -285,8 +285,7 @@ def _round_cheaply(sf: StandardForm, lp: LpPoint, opts: SolverOptions,
     proven by it (0.49%) in 1.3–1.8 s, turned out to be proven by the re-spend in about
     1 s (0.37%; docs/performance.md, twenty-second round)."""
     seconds = share(0.3, _rounding_seconds(log))
-    narrow = round_fractional(sf, lp.x, opts, seconds, log, gap, periods_first=True,
-                              whole_units=False)
+    narrow = round_split(sf, lp.x, opts, seconds, log, gap)
     if narrow is not None:
         candidates.append((narrow, "lp rounding"))
     steps = ("leaning", "whole units", "rounded")
