@@ -268,6 +268,35 @@ def test_a_priced_solve_whose_rounding_fails_starts_from_the_thrifty_plan(monkey
     assert res.assignment.groupby(["segment", "product", "period"]).size().eq(1).all()
 
 
+def test_a_priced_solve_whose_every_rounding_fails_starts_from_the_thrifty_plan(monkeypatch):
+    """As above, where the priced bound was loose (a warm start's stall), so the rounding
+    is tried again at tighter prices and fails too: a failed rounding is no plan, and the
+    thrifty plan still comes (it did not when the second failure counted as a candidate:
+    branch-and-bound on the whole model followed)."""
+    import svcplan.solver.strategy as strategy
+    from svcplan.solver import pricing
+
+    tables, settings = generate_case(5, 30, 4, 4, seed=7)
+    case = Case.from_tables(tables, settings)
+    monkeypatch.setattr(pricing, "MIN_COLUMNS", 0)  # price this small model
+    real = pricing.lagrangian
+    tightened = []
+
+    def loose_at_first(sf, opts, seconds, log, gap, **kw):
+        point = real(sf, opts, seconds, log, gap, **kw)
+        tightened.append(kw.get("tighten", False))
+        log.bound_loose = len(tightened) == 1  # as a warm start's loose stall leaves it
+        return point
+
+    monkeypatch.setattr(pricing, "lagrangian", loose_at_first)
+    monkeypatch.setattr(strategy, "round_fractional", lambda *a, **k: None)
+    monkeypatch.setattr(strategy.highs, "solve_mip", _no_whole_model(strategy.highs.solve_mip))
+    res = solve(case, mip_gap=1e-3, time_limit=30, marginals=False)
+    assert tightened == [False, True], "priced, then priced on at tighter prices"
+    assert res.warm_start.startswith("thrifty plan")
+    assert res.assignment.groupby(["segment", "product", "period"]).size().eq(1).all()
+
+
 def _no_whole_model(solve_mip):
     """HiGHS's MIP for sub-models only: the whole model (the one with option columns) only
     with every option fixed (the thrifty plan's completion: only the offered levels free)."""

@@ -208,33 +208,57 @@ def _candidates(
     between two steps keeps the ones before it): the LP point rounded, re-spent, rounded
     again at tighter prices; the thriftiest plan where there is no LP point to round; the
     previous plan completed. Returns the LP point (None if there is none)."""
+    lp = _bound(sf, opts, gap, cluster, log, warm, share)
+    if lp is not None and not log.interrupted:
+        _round(sf, lp, opts, gap, cluster, log, warm, share, candidates)
+    _fall_back(sf, lp, opts, gap, initial, log, share, candidates)
+    return lp
+
+
+def _bound(sf: StandardForm, opts: SolverOptions, gap: float, cluster: np.ndarray | None,
+           log: SearchLog, warm: WarmState | None,
+           share: Callable[[float, float | None], float | None]) -> LpPoint | None:
+    """The bound and its point: the dense rows priced (large models, up to half the time
+    left), else or then the whole LP relaxation (up to 70%). None without an LP point."""
     lp = None
     if pricing.applies(sf, opts.prices):
         lp = pricing.lagrangian(sf, opts, share(0.5, None), log, gap, warm=warm,
                                 cluster=cluster)
     if lp is None and not log.interrupted:
         lp = relaxation(sf, opts, share(0.7, None), log, warm)
-    if lp is not None and not log.interrupted:
-        xr = lp.x
-        cheap = log.lp_method == "lp" and sf.n_cols < SIMPLEX_BELOW  # small: re-spend too
-        if cheap:
-            _round_cheaply(sf, lp, opts, share, log, gap, candidates)
-        else:
-            x = round_fractional(sf, xr, opts, share(0.3, _rounding_seconds(log)), log, gap)
-            if x is not None:
-                candidates.append((x, "lp rounding"))
-        if log.bound_loose and not log.interrupted and not _proven(sf, candidates, log.lp_bound,
-                                                                   gap):
-            tight = _tighten(sf, opts, share(0.5, None), log, gap, warm, cluster)
-            if tight is not None and not log.interrupted and not _proven(
-                    sf, candidates, log.lp_bound, gap):
-                x = round_fractional(sf, tight.x, opts, share(0.3, _rounding_seconds(log)),
-                                     log, gap)
-                candidates.append((x, "lp rounding, tighter prices"))
-    # no LP point, or a priced one whose rounding found no plan: never leave a priced model
-    # without a plan, or it falls through to branch-and-bound on the whole model (5M: the
-    # client at 14.8 GB and no plan in 600 s)
-    unrounded = lp is not None and not candidates and log.lp_method == "prices"
+    return lp
+
+
+def _round(sf: StandardForm, lp: LpPoint, opts: SolverOptions, gap: float,
+           cluster: np.ndarray | None, log: SearchLog, warm: WarmState | None,
+           share: Callable[[float, float | None], float | None], candidates: list) -> None:
+    """The LP point rounded: in steps where LPs are cheap (:func:`_round_cheaply`), else
+    the whole fractional units; a priced bound left loose by a warm start is tightened
+    (:func:`_tighten`) and its point rounded too, unless a plan is proven already."""
+    if log.lp_method == "lp" and sf.n_cols < SIMPLEX_BELOW:  # small: re-spend too
+        _round_cheaply(sf, lp, opts, share, log, gap, candidates)
+    else:
+        x = round_fractional(sf, lp.x, opts, share(0.3, _rounding_seconds(log)), log, gap)
+        candidates.append((x, "lp rounding"))
+    if not log.bound_loose or log.interrupted or _proven(sf, candidates, log.lp_bound, gap):
+        return
+    tight = _tighten(sf, opts, share(0.5, None), log, gap, warm, cluster)
+    if tight is not None and not log.interrupted and not _proven(sf, candidates,
+                                                                 log.lp_bound, gap):
+        x = round_fractional(sf, tight.x, opts, share(0.3, _rounding_seconds(log)), log, gap)
+        candidates.append((x, "lp rounding, tighter prices"))
+
+
+def _fall_back(sf: StandardForm, lp: LpPoint | None, opts: SolverOptions, gap: float,
+               initial: np.ndarray | Callable[[], np.ndarray] | None, log: SearchLog,
+               share: Callable[[float, float | None], float | None], candidates: list) -> None:
+    """The plans that do not come from the LP point: the thriftiest plan, completed, where
+    there is no LP point or a priced one whose roundings found no plan; the previous plan
+    (``initial``), completed, unless a plan is proven already."""
+    # never leave a priced model without a plan, or it falls through to branch-and-bound
+    # on the whole model (5M: the client at 14.8 GB and no plan in 600 s)
+    unrounded = (lp is not None and log.lp_method == "prices"
+                 and all(x is None for x, _ in candidates))
     if ((lp is None or unrounded) and not log.interrupted and not log.lp_infeasible
             and opts.remaining() != 0.0):
         opts.say("LP relaxation did not finish in time; starting from the thriftiest plan…"
@@ -248,7 +272,6 @@ def _candidates(
         # when the rounding has not already proven its plan within the gap
         plan = initial() if callable(initial) else initial
         candidates.append((from_start(sf, plan, opts), "previous plan"))
-    return lp
 
 
 def _best(sf: StandardForm, candidates: list) -> tuple[np.ndarray | None, float | None, str]:
