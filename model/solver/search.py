@@ -102,8 +102,8 @@ def round_fractional(
     replaced by the sub-MIP with every continuous column free, as before.
 
     ``say``: announce the rounding (progress). ``exact``: solve the sub-MIP to its optimum
-    unless the bound proves a plan within ``gap`` first (:func:`.respend.respend`), instead of to half
-    the gap of the bound.
+    unless the bound proves a plan within ``gap`` first (:func:`.respend.respend`),
+    instead of to half the gap of the bound.
     """
     release(sf.n_cols)  # what pricing's rounds freed (≈ 240 MB at 1M binaries) back to the system
     frac_units = fractional_units(sf, xr)
