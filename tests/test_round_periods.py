@@ -2,7 +2,7 @@
 what it frees, that its plan keeps every other unit-period at the LP's level, that
 ``round_in_steps`` falls back to whole units when its plan is not proven and
 ``round_split`` does not; and the order in which a small model's rounding steps run
-(svcplan.solver.strategy._round_cheaply)."""
+(svcplan.solver.respend.round_cheaply)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from svcplan.formulation.blocks import create_model
 from svcplan.formulation.data import prepare
 from svcplan.formulation.standard_form import standard_form
 from svcplan.prep.generate import generate_case
-from svcplan.solver import search, strategy
+from svcplan.solver import respend as respending
+from svcplan.solver import search
 from svcplan.solver.bound import SearchLog, least_proven, relaxation
+from svcplan.solver.candidates import best_candidate
 from svcplan.solver.options import SolverOptions
 
 
@@ -108,10 +110,10 @@ def test_round_split_returns_its_plan_unproven(monkeypatch):
 
 
 def _steps(monkeypatch) -> list[str]:
-    """Record the rounding steps :func:`strategy._round_cheaply` takes, in order."""
+    """Record the rounding steps :func:`respending.round_cheaply` takes, in order."""
     steps: list[str] = []
-    real_split, real_round, real_respend = (strategy.round_split, strategy.round_fractional,
-                                            strategy.respend)
+    real_split, real_round, real_respend = (respending.round_split,
+                                            respending.round_fractional, respending.respend)
 
     def split(*args, **kw):
         steps.append("unit-periods")
@@ -125,28 +127,33 @@ def _steps(monkeypatch) -> list[str]:
         steps.append("re-spend")
         return real_respend(*args, **kw)
 
-    monkeypatch.setattr(strategy, "round_split", split)
-    monkeypatch.setattr(strategy, "round_fractional", rounding)
-    monkeypatch.setattr(strategy, "respend", respend)
+    monkeypatch.setattr(respending, "round_split", split)
+    monkeypatch.setattr(respending, "round_fractional", rounding)
+    monkeypatch.setattr(respending, "respend", respend)
     return steps
 
 
-@pytest.mark.parametrize(("gap", "expected"), [
-    # seed 11: the unit-periods 0.36% below the bound, the leaning re-spend 0.07%
-    (0.001, ["unit-periods", "re-spend"]),
-    (0.0, ["unit-periods", "re-spend", "whole units", "re-spend"]),
+@pytest.mark.parametrize(("few", "gap", "expected"), [
+    # seed 11: 3 fractional units, 48 binaries; the unit-periods 0.36% below the bound,
+    # the whole units 0.21%, the leaning re-spend 0.07%
+    (respending.FEW_BINARIES, 0.001, ["unit-periods", "whole units", "re-spend"]),
+    (0, 0.001, ["unit-periods", "re-spend"]),
+    (respending.FEW_BINARIES, 0.0, ["unit-periods", "whole units", "re-spend", "re-spend"]),
+    (0, 0.0, ["unit-periods", "re-spend", "whole units", "re-spend"]),
 ])
-def test_the_re_spend_comes_before_the_whole_units(monkeypatch, gap, expected):
+def test_the_whole_units_go_before_the_re_spend_only_when_few(monkeypatch, few, gap, expected):
     """A small model's rounding runs its steps cheapest first and stops at a proven plan:
-    the whole fractional units (the costly sub-MIP) only after the leaning re-spend left
-    the plan unproven. Every step's plan is a candidate, and the best meets every row."""
+    the whole fractional units before the leaning re-spend where their sub-MIP is small
+    (``FEW_BINARIES``), after it where it is large. Every step's plan is a candidate, and
+    the best meets every row."""
     mat, xr, log = _lp_point(11)
     lp = relaxation(mat, SolverOptions(threads=1), None, log)
+    monkeypatch.setattr(respending, "FEW_BINARIES", few)
     steps = _steps(monkeypatch)
     candidates: list = []
-    strategy._round_cheaply(mat, lp, SolverOptions(threads=1), lambda frac, default: default,
-                            log, gap, candidates)
+    respending.round_cheaply(mat, lp, SolverOptions(threads=1), 30.0, lambda: 30.0, log, gap,
+                             candidates)
     assert steps == expected
-    best, value, _ = strategy._best(mat, candidates)
+    best, value, _ = best_candidate(mat, candidates)
     assert _meets(mat, best) and log.rounded_objective == value
     assert (value >= least_proven(log.lp_bound, gap)) == (gap > 0)

@@ -6,10 +6,10 @@ The flow of one solve (:func:`solve_model`), all within one deadline:
 2. build an incumbent from the structure (:mod:`.search`), unless a limit is one no plan
    can meet (:mod:`.floors`): the LP relaxation (:mod:`.bound`; for large models its bound
    by pricing the dense budget rows, :mod:`.pricing`), rounded by a small MIP over its
-   fractional units (where LPs are cheap, in steps: the split unit-periods, the LP
-   re-spent around the fractional units, the whole units), improved by a neighbourhood
-   search; the LP value is a true bound, so when the plan is within the requested gap of
-   it we are done without branch-and-bound;
+   fractional units (where LPs are cheap, in steps, :func:`.respend.round_cheaply`: the
+   split unit-periods, the whole units, the LP re-spent around the fractional units),
+   improved by a neighbourhood search; the LP value is a true bound, so when the plan is
+   within the requested gap of it we are done without branch-and-bound;
 3. otherwise give the plan to HiGHS (``setSolution``) and let its MIP close the gap with
    whatever time is left; report the tighter of its bound and the LP bound.
 
@@ -28,6 +28,7 @@ import numpy as np
 from ..formulation.standard_form import StandardForm
 from . import highs, pricing
 from .bound import SIMPLEX_BELOW, LpPoint, SearchLog, relaxation
+from .candidates import any_proven, best_candidate, within_gap
 from .floors import unmet_limits
 from .neighbourhoods import START_SIZE
 from .options import SolverOptions
@@ -41,13 +42,12 @@ from .outcome import (
     proven_by_lp,
     record_search,
 )
-from .respend import leaning, respend
+from .respend import round_cheaply
 from .search import (
     fractional_units,
     from_start,
     neighbourhood_search,
     round_fractional,
-    round_split,
     thrifty_plan,
 )
 from .status import Status
@@ -100,7 +100,7 @@ def _end_before_branch_and_bound(sf: StandardForm, opts: SolverOptions, best: np
         return interrupted(sf, best, warm_obj, log.lp_bound, time.perf_counter() - start)
     if log.lp_infeasible:  # no plan, proven without branch-and-bound (1.7 s on the demo)
         return infeasible(sf, time.perf_counter() - start, log)
-    if warm_obj is not None and _within_gap(warm_obj, log.lp_bound, gap):
+    if warm_obj is not None and within_gap(warm_obj, log.lp_bound, gap):
         # The LP bound already proves the plan within the gap: no branch-and-bound.
         by = "LP bound from priced budget rows" if log.lp_method == "prices" else (
             "LP relaxation bound")
@@ -180,7 +180,7 @@ def _incumbent(
         lp = _candidates(sf, opts, gap, initial, cluster, log, warm, share, candidates)
     except KeyboardInterrupt:  # Ctrl-C in our own code between two HiGHS runs (a run stops
         log.interrupted = True  # by itself and says so): the plans built so far stand
-    best, value, source = _best(sf, candidates)
+    best, value, source = best_candidate(sf, candidates)
     if best is None or log.interrupted:
         return best, value, source
     seconds = share(0.85, max(5.0, 2.0 * log.lp_seconds))
@@ -232,18 +232,19 @@ def _bound(sf: StandardForm, opts: SolverOptions, gap: float, cluster: np.ndarra
 def _round(sf: StandardForm, lp: LpPoint, opts: SolverOptions, gap: float,
            cluster: np.ndarray | None, log: SearchLog, warm: WarmState | None,
            share: Callable[[float, float | None], float | None], candidates: list) -> None:
-    """The LP point rounded: in steps where LPs are cheap (:func:`_round_cheaply`), else
+    """The LP point rounded: in steps where LPs are cheap (:func:`.respend.round_cheaply`), else
     the whole fractional units; a priced bound left loose by a warm start is tightened
     (:func:`_tighten`) and its point rounded too, unless a plan is proven already."""
     if log.lp_method == "lp" and sf.n_cols < SIMPLEX_BELOW:  # small: re-spend too
-        _round_cheaply(sf, lp, opts, share, log, gap, candidates)
+        round_cheaply(sf, lp, opts, share(0.3, _rounding_seconds(log)),
+                      lambda: share(0.15, 10.0) or 0.0, log, gap, candidates)
     else:
         x = round_fractional(sf, lp.x, opts, share(0.3, _rounding_seconds(log)), log, gap)
         candidates.append((x, "lp rounding"))
-    if not log.bound_loose or log.interrupted or _proven(sf, candidates, log.lp_bound, gap):
+    if not log.bound_loose or log.interrupted or any_proven(sf, candidates, log.lp_bound, gap):
         return
     tight = _tighten(sf, opts, share(0.5, None), log, gap, warm, cluster)
-    if tight is not None and not log.interrupted and not _proven(sf, candidates,
+    if tight is not None and not log.interrupted and not any_proven(sf, candidates,
                                                                  log.lp_bound, gap):
         x = round_fractional(sf, tight.x, opts, share(0.3, _rounding_seconds(log)), log, gap)
         candidates.append((x, "lp rounding, tighter prices"))
@@ -267,67 +268,11 @@ def _fall_back(sf: StandardForm, lp: LpPoint | None, opts: SolverOptions, gap: f
         thrifty = from_start(sf, thrifty_plan(sf), opts, share(0.3, 30.0) or 0.0)
         candidates.append((thrifty, "thrifty plan"))
     if (initial is not None and not log.interrupted and not log.lp_infeasible
-            and not _proven(sf, candidates, log.lp_bound, gap)):
+            and not any_proven(sf, candidates, log.lp_bound, gap)):
         # completing the previous plan is a MIP of its own (1.5 s at 300k): only worth it
         # when the rounding has not already proven its plan within the gap
         plan = initial() if callable(initial) else initial
         candidates.append((from_start(sf, plan, opts), "previous plan"))
-
-
-def _best(sf: StandardForm, candidates: list) -> tuple[np.ndarray | None, float | None, str]:
-    """The candidate worth most: ``(columns, objective, source)``; the first of equals."""
-    best, value, source = None, None, "none"
-    for x, name in candidates:
-        if x is None:
-            continue
-        v = sf.objective(x)
-        if value is None or v > value + 1e-9 * max(1.0, abs(value)):
-            best, value, source = x, v, name
-    return best, value, source
-
-
-def _round_cheaply(sf: StandardForm, lp: LpPoint, opts: SolverOptions,
-                   share: Callable[[float, float | None], float | None], log: SearchLog,
-                   gap: float, candidates: list) -> None:
-    """Where LPs are cheap, the LP point rounded in steps, cheapest first, until a plan is
-    proven (each step a candidate):
-
-    1. only the unit-periods the LP split (:func:`.search.round_periods`, 0.01–0.1 s on
-       the demo);
-    2. the LP solved again with its fractional units fixed at the levels it leans to, so
-       the budget their rounding strands is spent on other units, and rounded in turn
-       (:func:`.respend.respend`, about 1 s);
-    3. the whole fractional units, in every period (a sub-MIP of 400–550 binaries on the
-       demo, 1.3–1.8 s at 0.6× budget);
-    4. the re-spend again, around the levels of the best plan so far.
-
-    The demo at 0.6 / 0.7 / 0.8 / 1.1× budget: the first rounding 0.49 / 1.25 / 1.49 /
-    0.64% below the bound; leaning levels 0.43 / 0.35 / 0.55 / 0.39%; rounded levels
-    0.49 / 0.40 / 0.36 / 0.55% — so every point was proven within 0.5% without a search
-    (1.1×: 6–8 s of search before). Step 3 came before step 2 until the 0.6× point,
-    proven by it (0.49%) in 1.3–1.8 s, turned out to be proven by the re-spend in about
-    1 s (0.37%; docs/performance.md, twenty-second round)."""
-    seconds = share(0.3, _rounding_seconds(log))
-    narrow = round_split(sf, lp.x, opts, seconds, log, gap)
-    if narrow is not None:
-        candidates.append((narrow, "lp rounding"))
-    steps = ("leaning", "whole units", "rounded")
-    for step in steps:
-        if log.interrupted or _proven(sf, candidates, log.lp_bound, gap):
-            break
-        if step == "whole units":
-            whole = round_fractional(sf, lp.x, opts, seconds, log, gap, say=False)
-            if whole is not None:
-                candidates.append((whole, "lp rounding"))
-            continue
-        fixed = leaning(sf, lp.x) if step == "leaning" else _best(sf, candidates)[0]
-        if fixed is None:
-            continue
-        opts.say(f"re-spending around the fractional units at their {step} levels…")
-        plan = respend(sf, lp.x, fixed, opts, share(0.15, 10.0) or 0.0, log, gap,
-                       basis=lp.basis)
-        candidates.append((plan, f"lp rounding, re-spent around {step} levels"))
-    log.rounded_objective = _best(sf, candidates)[1]
 
 
 def _tighten(sf: StandardForm, opts: SolverOptions, seconds: float | None, log: SearchLog,
@@ -364,16 +309,6 @@ def _rounding_seconds(log: SearchLog) -> float:
     at 0.9× after 1.2, 1.1, 1.0: 15.3 s, 0.051%, where 10 s and a second rounding took
     18.3 s for 0.094%. No limit should not do worse than a generous one."""
     return max(10.0, 8.0 * log.lp_seconds)
-
-
-def _within_gap(value: float, bound: float | None, gap: float) -> bool:
-    """Does ``bound`` prove a plan worth ``value`` within the relative ``gap``?"""
-    return bound is not None and bound - value <= max(gap * abs(value), 1e-6)
-
-
-def _proven(sf: StandardForm, candidates: list, bound: float | None, gap: float) -> bool:
-    """Is some candidate plan already within ``gap`` of the LP bound?"""
-    return any(x is not None and _within_gap(sf.objective(x), bound, gap) for x, _ in candidates)
 
 
 def _few_fractional(sf: StandardForm, lp: LpPoint | None, log: SearchLog,
