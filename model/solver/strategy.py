@@ -232,8 +232,8 @@ def _bound(sf: StandardForm, opts: SolverOptions, gap: float, cluster: np.ndarra
 def _round(sf: StandardForm, lp: LpPoint, opts: SolverOptions, gap: float,
            cluster: np.ndarray | None, log: SearchLog, warm: WarmState | None,
            share: Callable[[float, float | None], float | None], candidates: list) -> None:
-    """The LP point rounded: in steps where LPs are cheap (:func:`.respend.round_cheaply`), else
-    the whole fractional units; a priced bound left loose by a warm start is tightened
+    """The LP point rounded: in steps where LPs are cheap (:func:`.respend.round_cheaply`),
+    else the whole fractional units; a priced bound left loose by a warm start is tightened
     (:func:`_tighten`) and its point rounded too, unless a plan is proven already."""
     if log.lp_method == "lp" and sf.n_cols < SIMPLEX_BELOW:  # small: re-spend too
         round_cheaply(sf, lp, opts, share(0.3, _rounding_seconds(log)),
