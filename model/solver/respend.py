@@ -5,7 +5,7 @@ the LP solved again around the fixed units spends what they freed, or pays for w
 took, with other units, and its few fractional units are rounded in turn
 (:func:`.search.round_in_steps`). Where LPs are cheap (small models), :func:`round_cheaply`
 rounds the LP point in steps, the re-spend among them: around the levels the LP leans to
-(:func:`leaning`) and around the best plan's.
+(:func:`leaning`), and around the better rounding's levels.
 """
 
 from __future__ import annotations
