@@ -314,7 +314,7 @@ def _marginal_values(sf: StandardForm, data: ModelData, periods: list[str], out:
     warm = None if sweep is None else sweep.warm
     seconds = marginals_budget(out.solve_seconds, remaining)
     marg = plan_marginals(sf, out.col_values, groups, periods, out.dense_prices, seconds=seconds,
-                          warm=warm)
+                          warm=warm, basis=out.lp_basis)
     if (warm is not None and marg.out_of_time and warm.local_lp_ran_out is None
             and seconds >= marginals_budget(out.solve_seconds, None)):
         warm.local_lp_ran_out = marg.status

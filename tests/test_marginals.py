@@ -81,12 +81,20 @@ def test_slack_budget_is_worth_nothing(tmp_path):
     assert res.periods["budget_dual"].iloc[0] == 0.0
 
 
+@pytest.mark.parametrize("from_basis", [False, True])
 @pytest.mark.parametrize("capacity", [False, True])
-def test_duals_match_finite_differences(tmp_path, capacity):
-    from svcplan.insight.marginals import marginal_values
+def test_duals_match_finite_differences(tmp_path, capacity, from_basis):
+    """Either way of solving the local LP: over its free columns, cold, or as the whole
+    model from the LP relaxation's basis (what a small model's solve does)."""
+    from functools import partial
+
+    from svcplan.insight import marginals
 
     tables, settings = generate_case(4, 6, 4, 3, seed=3, capacity=capacity, tightness=0.7)
     case, m, groups, out = _solved(write_generated(tables, settings, tmp_path / "c"))
+    assert out.lp_basis is not None  # a small model: the relaxation was solved by simplex
+    marginal_values = partial(marginals.marginal_values,
+                              basis=out.lp_basis if from_basis else None)
     base = marginal_values(m, out.col_values, groups, case.periods)
     rows = base.rows[base.rows["kind"].isin(["budget", "capacity"])]
     assert len(rows) >= (6 if capacity else 3)
@@ -182,6 +190,11 @@ def test_local_lp_on_free_columns_is_the_whole_local_lp(tmp_path, seed):
     assert whole.optimal and got.status == "optimal"
     assert got.local_objective == pytest.approx(whole.objective, rel=1e-9, abs=1e-6)
     assert len(got.rows) == len(m.rows_of(DENSE)) and got.rows["dual"].notna().all()
+    # from the relaxation's basis (the whole model, Devex pricing): the same LP
+    warm = marginal_values(m, out.col_values, groups, case.periods, basis=out.lp_basis)
+    assert warm.local_objective == pytest.approx(whole.objective, rel=1e-9, abs=1e-6)
+    assert (got.rows["dual"] > 1e-6).any(), "no binding priced row: the duals say nothing"
+    np.testing.assert_allclose(warm.rows["dual"], got.rows["dual"], rtol=1e-7, atol=1e-7)
 
 
 def test_a_local_lp_out_of_time_gives_unknown_duals_not_a_wait(tmp_path):
@@ -388,17 +401,40 @@ def test_a_local_lp_too_large_with_linked_periods_is_not_tried(tmp_path, monkeyp
         assert solved == [1] and got.status == "optimal" and got.rows["dual"].notna().all()
 
 
-def test_a_sweep_keeps_its_local_lp_where_the_plan_stays_and_gets_the_cold_values():
-    """In a budget sweep the local LP stays loaded: where the budgets no longer bind the plan
-    (and so the local LP, up to its budget rows) stays, and it is re-solved in place. A
-    plan that moves within the same free columns changes only row bounds too; any other
-    model needs a new instance. Every point's marginal values are a cold solve's (period
-    by period, to 1e-7)."""
+def test_a_small_sweep_starts_each_local_lp_from_the_relaxation_basis():
+    """A small model's local LP starts from its own point's LP relaxation basis, never from
+    the last point's local LP (nothing is kept for it), and every point's marginal values
+    are a cold solve's (period by period, to 1e-7)."""
     from svcplan import Case
+    from svcplan.solver.sweep import Sweep
+    from svcplan.whatif.scenarios import Scenario, apply
+
+    base = Case.from_tables(*generate_case(3, 6, 3, 4, seed=5))
+    sweep = Sweep()
+    for s in (4.0, 1.0, 0.8):
+        case = apply(base, Scenario(name=f"b{s}", scale={"periods.budget": s}))
+        warm, cold = solve(case, mip_gap=0, sweep=sweep), solve(case, mip_gap=0)
+        assert warm.objective == pytest.approx(cold.objective, rel=1e-9), s
+        pd.testing.assert_series_equal(warm.periods["budget_dual"], cold.periods["budget_dual"],
+                                       rtol=1e-7, atol=1e-7)
+        assert sweep.warm.local_lp is None
+    assert (warm.periods["budget_dual"] > 0).any(), "the test needs a binding budget at 0.8"
+
+
+def test_a_sweep_keeps_its_local_lp_where_the_plan_stays_and_gets_the_cold_values(monkeypatch):
+    """Without the relaxation's basis (a large model: priced, or by interior point; here
+    taken away) a budget sweep keeps the local LP loaded: where the budgets no longer bind
+    the plan (and so the local LP, up to its budget rows) stays, and it is re-solved in
+    place. A plan that moves within the same free columns changes only row bounds too; any
+    other model needs a new instance. Every point's marginal values are a cold solve's
+    (period by period, to 1e-7)."""
+    from svcplan import Case
+    from svcplan.solver import highs
     from svcplan.solver.highs import HotLp
     from svcplan.solver.sweep import Sweep
     from svcplan.whatif.scenarios import Scenario, apply
 
+    monkeypatch.setattr(highs, "basis_codes", lambda basis: None)
     base = Case.from_tables(*generate_case(3, 6, 3, 4, seed=5))
     sweep = Sweep()
     kept = []

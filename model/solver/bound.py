@@ -47,6 +47,9 @@ class SearchLog:
     #: the prices of the dense rows at ``lp_bound`` when it was priced from a cold start
     #: (:mod:`.pricing`), one per row of ``sf.rows_of(DENSE)``: a priced solve's marginal values
     prices: np.ndarray | None = None
+    #: the whole LP relaxation's optimal basis on a small model (HiGHS's own object), where
+    #: the local LP of the marginal values starts (:func:`.outcome.record_search` hands it on)
+    basis: object | None = None
 
 
 class LpPoint(NamedTuple):
@@ -115,6 +118,7 @@ def relaxation(
         log.lp_infeasible = lp.infeasible and not lp.interrupted
         return None
     log.lp_bound = sf.objective(lp.x)
+    log.basis = lp.basis if small else None
     return LpPoint(lp.x, lp.col_dual, lp.basis)
 
 

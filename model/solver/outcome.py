@@ -40,6 +40,8 @@ class SolveOutcome:
     col_values: np.ndarray | None = None  # every column of the standard form, for re-solves
     #: the prices of the dense rows at a priced bound (per ``sf.rows_of(DENSE)``), else None
     dense_prices: np.ndarray | None = None
+    #: a small model's LP relaxation's optimal basis (:func:`.highs.basis_codes`), else None
+    lp_basis: np.ndarray | None = None
     details: dict = field(default_factory=dict)
 
 
@@ -47,6 +49,7 @@ def record_search(out: SolveOutcome, source: str, log: SearchLog) -> None:
     """Where the plan came from and what the search before branch-and-bound did, into
     ``out.details`` (summary.json's ``search``)."""
     out.dense_prices = log.prices if log.lp_method == "prices" else None
+    out.lp_basis = None if log.basis is None else highs.basis_codes(log.basis)
     out.details["warm_start"] = source
     out.details["search"] = {
         "lp_seconds": round(log.lp_seconds, 3), "lp_bound": log.lp_bound,

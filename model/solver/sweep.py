@@ -54,8 +54,9 @@ class WarmState:
     lp: object | None = None
     #: the floors and ceilings of the dense rows (:func:`.floors.reach`), opaque
     reach: object | None = None
-    #: the local LP of the last point's marginal values, kept loaded likewise
-    #: (:func:`svcplan.insight.marginals.marginal_values`)
+    #: the local LP of the last point's marginal values, kept loaded likewise, where the
+    #: model is not small (a small one starts each from its own relaxation's basis:
+    #: :func:`svcplan.insight.marginals.marginal_values`)
     local_lp: object | None = None
     #: the status of the marginal values' local LP where it ran out of its time budget at a
     #: point of this sweep (the model is the same at every point: it would again)

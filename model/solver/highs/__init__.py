@@ -4,6 +4,7 @@ Every other module hands this one a solver-neutral
 :class:`~svcplan.formulation.standard_form.StandardForm` and gets plain numpy back:
 
 - :func:`solve_lp` — an LP (relaxation, local LP of the marginals) with primal and duals;
+  :func:`basis_codes` — its optimal basis as plain numbers, which it takes back;
 - :class:`HotLp` — a sweep's LP relaxation, kept loaded while its row bounds change, solved
   in the kept instance or a new one by :func:`solve_kept` (:mod:`.lp`);
 - :func:`solve_mip` — a MIP (the main branch-and-bound, a search sub-model, a completion of
@@ -18,8 +19,8 @@ Here live the HiGHS options, the banner, Ctrl-C and deadline handling
 """
 
 from .blocks import RepricedBlocks
-from .lp import HotLp, LpSolution, solve_kept, solve_lp
+from .lp import HotLp, LpSolution, basis_codes, solve_kept, solve_lp
 from .mip import MipSolution, solve_mip, write_model
 
-__all__ = ["HotLp", "LpSolution", "MipSolution", "RepricedBlocks", "solve_kept", "solve_lp",
-           "solve_mip", "write_model"]
+__all__ = ["HotLp", "LpSolution", "MipSolution", "RepricedBlocks", "basis_codes", "solve_kept",
+           "solve_lp", "solve_mip", "write_model"]

@@ -45,17 +45,23 @@ def solve_lp(
     sf: StandardForm, *, threads: int | None = None, method: str | None = None,
     seconds: float | None = None, deadline: float | None = None,
     row_shift: dict[int, float] | None = None, basis: object | None = None,
-    keep_basis: bool = False,
+    keep_basis: bool = False, devex: bool = False,
 ) -> LpSolution:
     """Solve the LP relaxation of ``sf``. ``method``: ``"ipm"`` or ``"simplex"`` (HiGHS's
     choice if None); ``seconds`` is HiGHS's own limit, ``deadline`` ours (see
     :func:`run_interruptible`); ``row_shift`` adds to both bounds of rows by position.
-    ``basis`` (an earlier answer's ``basis``, same rows and columns) starts dual simplex
-    there; ``keep_basis`` returns the optimal basis with the answer."""
+    ``basis`` (an earlier answer's ``basis`` or its :func:`basis_codes`, same rows and
+    columns) starts dual simplex there; ``keep_basis`` returns the optimal basis with the
+    answer. ``devex``: Devex pricing instead of HiGHS's dual steepest edge, whose exact
+    weights a handed basis must first have computed: from a basis a few hundred iterations
+    short of the optimum (the local LP of the marginal values) that costs more than it saves
+    (the demo at 0.6 / 0.7 / 0.8×: 0.15 / 0.15 / 0.21 s against 0.32 / 0.18 / 0.27 s)."""
     h = loaded(sf.relaxed(), threads)
     if basis is not None:
         method = "simplex"
-        h.setBasis(basis)
+        h.setBasis(_highs_basis(basis, sf.n_cols))
+    if devex:
+        h.setOptionValue("simplex_dual_edge_weight_strategy", 1)
     if method:
         h.setOptionValue("solver", method)
     if seconds is not None:
@@ -63,6 +69,26 @@ def solve_lp(
     for k, delta in (row_shift or {}).items():
         h.changeRowBounds(int(k), float(sf.row_lower[k] + delta), float(sf.row_upper[k] + delta))
     return _lp_answer(h, run_interruptible(h, deadline=deadline), keep_basis)
+
+
+def basis_codes(basis: highspy.HighsBasis) -> np.ndarray:
+    """HiGHS's ``basis`` as plain numbers, its columns' then its rows' ``HighsBasisStatus``
+    values: how a basis leaves the solver stage (``SolveOutcome.lp_basis``), which hands
+    on no solver objects; :func:`solve_lp` takes it back. About 35 ms for the demo's
+    44,584 columns and rows (the status lists are built element by element)."""
+    return np.array([s.value for s in (*basis.col_status, *basis.row_status)], dtype=np.int8)
+
+
+def _highs_basis(basis: object, n_cols: int) -> object:
+    """``basis`` as HiGHS takes it: an earlier answer's as it is, :func:`basis_codes` rebuilt."""
+    if not isinstance(basis, np.ndarray):
+        return basis
+    status = {s.value: s for s in highspy.HighsBasisStatus.__members__.values()}
+    out = highspy.HighsBasis()
+    out.col_status = [status[k] for k in basis[:n_cols].tolist()]
+    out.row_status = [status[k] for k in basis[n_cols:].tolist()]
+    out.valid = True
+    return out
 
 
 class HotLp:
