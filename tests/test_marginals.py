@@ -197,6 +197,26 @@ def test_local_lp_on_free_columns_is_the_whole_local_lp(tmp_path, seed):
     np.testing.assert_allclose(warm.rows["dual"], got.rows["dual"], rtol=1e-7, atol=1e-7)
 
 
+def test_an_interior_point_relaxation_hands_on_its_crossover_basis(tmp_path, monkeypatch):
+    """Where the LP relaxation is solved by interior point (periods linked, from 50k columns;
+    here from any size), its crossover's basis starts the local LP too: the same objective
+    and duals as the local LP over its free columns."""
+    from svcplan.insight.marginals import marginal_values
+    from svcplan.solver import bound
+
+    monkeypatch.setattr(bound, "SIMPLEX_BELOW", 0)
+    tables, settings = generate_case(4, 6, 4, 3, seed=3, capacity=True, tightness=0.7)
+    case, m, groups, out = _solved(write_generated(tables, settings, tmp_path / "c"))
+    assert bound.lp_method(m) == "ipm" and out.details["search"]["lp_method"] == "lp"
+    assert out.lp_basis is not None
+    warm = marginal_values(m, out.col_values, groups, case.periods, basis=out.lp_basis)
+    cold = marginal_values(m, out.col_values, groups, case.periods)
+    assert warm.status == cold.status == "optimal"
+    assert warm.local_objective == pytest.approx(cold.local_objective, rel=1e-9, abs=1e-6)
+    assert (cold.rows["dual"] > 1e-6).any(), "no binding priced row: the duals say nothing"
+    np.testing.assert_allclose(warm.rows["dual"], cold.rows["dual"], rtol=1e-6, atol=1e-6)
+
+
 def test_a_local_lp_out_of_time_gives_unknown_duals_not_a_wait(tmp_path):
     """The local LP gets a time budget: as long as the solve took, at least MIN_SECONDS,
     never past the deadline. One that runs out reports unknown (NaN) duals and says why,
@@ -422,8 +442,8 @@ def test_a_small_sweep_starts_each_local_lp_from_the_relaxation_basis():
 
 
 def test_a_sweep_keeps_its_local_lp_where_the_plan_stays_and_gets_the_cold_values(monkeypatch):
-    """Without the relaxation's basis (a large model: priced, or by interior point; here
-    taken away) a budget sweep keeps the local LP loaded: where the budgets no longer bind
+    """Without the relaxation's basis (a large model whose bound is priced; here taken
+    away) a budget sweep keeps the local LP loaded: where the budgets no longer bind
     the plan (and so the local LP, up to its budget rows) stays, and it is re-solved in
     place. A plan that moves within the same free columns changes only row bounds too; any
     other model needs a new instance. Every point's marginal values are a cold solve's

@@ -47,16 +47,17 @@ class SearchLog:
     #: the prices of the dense rows at ``lp_bound`` when it was priced from a cold start
     #: (:mod:`.pricing`), one per row of ``sf.rows_of(DENSE)``: a priced solve's marginal values
     prices: np.ndarray | None = None
-    #: the whole LP relaxation's optimal basis on a small model (HiGHS's own object), where
-    #: the local LP of the marginal values starts (:func:`.outcome.record_search` hands it on)
+    #: the whole LP relaxation's optimal basis (HiGHS's own object; none for a priced
+    #: bound), where the local LP of the marginal values starts (:func:`.outcome.record_search`
+    #: hands it on)
     basis: object | None = None
 
 
 class LpPoint(NamedTuple):
     """The point a bound hands the rounding: column values ``x``, ``reduced`` costs, and
-    the optimal simplex ``basis`` where the whole LP was solved by simplex (None for a
-    priced bound or interior point): an LP re-solved with a few columns fixed starts there
-    (:func:`.respend.respend`)."""
+    the optimal ``basis`` where the whole LP was solved (by simplex, or interior point with
+    its crossover; None for a priced bound): an LP re-solved with a few columns fixed starts
+    there (:func:`.respend.respend`)."""
 
     x: np.ndarray
     reduced: np.ndarray
@@ -107,7 +108,7 @@ def relaxation(
         basis = warm.basis if warm is not None and warm.reused else None
         lp = highs.solve_lp(sf, threads=opts.threads, method=lp_method(sf),
                             seconds=seconds, deadline=until, basis=basis,
-                            keep_basis=warm is not None or small)
+                            keep_basis=True)
         if warm is not None and lp.optimal:
             # the basis that proved a point infeasible is a poor start for the next one
             warm.basis = lp.basis
@@ -118,7 +119,7 @@ def relaxation(
         log.lp_infeasible = lp.infeasible and not lp.interrupted
         return None
     log.lp_bound = sf.objective(lp.x)
-    log.basis = lp.basis if small else None
+    log.basis = lp.basis
     return LpPoint(lp.x, lp.col_dual, lp.basis)
 
 

@@ -40,7 +40,7 @@ class SolveOutcome:
     col_values: np.ndarray | None = None  # every column of the standard form, for re-solves
     #: the prices of the dense rows at a priced bound (per ``sf.rows_of(DENSE)``), else None
     dense_prices: np.ndarray | None = None
-    #: a small model's LP relaxation's optimal basis (:func:`.highs.basis_codes`), else None
+    #: the whole LP relaxation's optimal basis (:func:`.highs.basis_codes`), else None
     lp_basis: np.ndarray | None = None
     details: dict = field(default_factory=dict)
 

@@ -55,7 +55,7 @@ class WarmState:
     #: the floors and ceilings of the dense rows (:func:`.floors.reach`), opaque
     reach: object | None = None
     #: the local LP of the last point's marginal values, kept loaded likewise, where the
-    #: model is not small (a small one starts each from its own relaxation's basis:
+    #: bound was priced (after the whole LP relaxation each starts from that LP's basis:
     #: :func:`svcplan.insight.marginals.marginal_values`)
     local_lp: object | None = None
     #: the status of the marginal values' local LP where it ran out of its time budget at a

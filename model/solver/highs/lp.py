@@ -38,7 +38,13 @@ def _lp_answer(h: highspy.Highs, interrupted: bool, keep_basis: bool = False) ->
     return LpSolution(True, np.asarray(sol.col_value), np.asarray(sol.col_dual),
                       np.asarray(sol.row_dual, dtype=float),
                       float(h.getInfo().objective_function_value), interrupted=interrupted,
-                      basis=h.getBasis() if keep_basis else None)
+                      basis=_basis(h) if keep_basis else None)
+
+
+def _basis(h: highspy.Highs) -> highspy.HighsBasis | None:
+    """The optimal basis, None where HiGHS has none (interior point without crossover)."""
+    basis = h.getBasis()
+    return basis if basis.valid else None
 
 
 def solve_lp(
