@@ -47,10 +47,10 @@ class SearchLog:
     #: the prices of the dense rows at ``lp_bound`` when it was priced from a cold start
     #: (:mod:`.pricing`), one per row of ``sf.rows_of(DENSE)``: a priced solve's marginal values
     prices: np.ndarray | None = None
-    #: the whole LP relaxation's optimal basis (HiGHS's own object; none for a priced
-    #: bound), where the local LP of the marginal values starts (:func:`.outcome.record_search`
-    #: hands it on)
-    basis: object | None = None
+    #: the whole LP relaxation's optimal basis as plain status codes (:func:`.highs.basis_codes`;
+    #: none for a priced bound), where the local LP of the marginal values starts
+    #: (:func:`.outcome.record_search` hands it on)
+    basis: np.ndarray | None = None
 
 
 class LpPoint(NamedTuple):
@@ -119,7 +119,8 @@ def relaxation(
         log.lp_infeasible = lp.infeasible and not lp.interrupted
         return None
     log.lp_bound = sf.objective(lp.x)
-    log.basis = lp.basis
+    # converted here, where a Ctrl-C meanwhile keeps what the solve has (not in the outcome)
+    log.basis = None if lp.basis is None else highs.basis_codes(lp.basis)
     return LpPoint(lp.x, lp.col_dual, lp.basis)
 
 

@@ -49,7 +49,7 @@ def record_search(out: SolveOutcome, source: str, log: SearchLog) -> None:
     """Where the plan came from and what the search before branch-and-bound did, into
     ``out.details`` (summary.json's ``search``)."""
     out.dense_prices = log.prices if log.lp_method == "prices" else None
-    out.lp_basis = None if log.basis is None else highs.basis_codes(log.basis)
+    out.lp_basis = log.basis
     out.details["warm_start"] = source
     out.details["search"] = {
         "lp_seconds": round(log.lp_seconds, 3), "lp_bound": log.lp_bound,
