@@ -85,7 +85,7 @@ def test_slack_budget_is_worth_nothing(tmp_path):
 @pytest.mark.parametrize("capacity", [False, True])
 def test_duals_match_finite_differences(tmp_path, capacity, from_basis):
     """Either way of solving the local LP: over its free columns, cold, or as the whole
-    model from the LP relaxation's basis (what a small model's solve does)."""
+    model from the LP relaxation's basis (what a solve whose bound is the whole LP does)."""
     from functools import partial
 
     from svcplan.insight import marginals

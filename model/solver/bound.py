@@ -119,7 +119,8 @@ def relaxation(
         log.lp_infeasible = lp.infeasible and not lp.interrupted
         return None
     log.lp_bound = sf.objective(lp.x)
-    # converted here, where a Ctrl-C meanwhile keeps what the solve has (not in the outcome)
+    # as plain codes now, inside the search, which catches a Ctrl-C and keeps its plans
+    # (the outcome's record_search only copies them)
     log.basis = None if lp.basis is None else highs.basis_codes(lp.basis)
     return LpPoint(lp.x, lp.col_dual, lp.basis)
 
