@@ -182,9 +182,14 @@ def marginal_values(
     lo, hi = local_lp_bounds(sf.col_lower, sf.col_upper, sf.integer, values, sf.x_cols, groups)
     priced = sf.rows_of(DENSE)
     if basis is not None:
-        lp, objective, dual = _from_basis(sf, lo, hi, priced, basis, shift, seconds)
+        lp, fixed_part, rows = _from_basis(sf, lo, hi, priced, basis, shift, seconds)
     else:
-        lp, objective, dual = _free_columns(sf, lo, hi, priced, shift, seconds, warm)
+        lp, fixed_part, rows = _free_columns(sf, lo, hi, priced, shift, seconds, warm)
+    # HiGHS reports row duals as d(objective)/d(row activity) with the objective's own
+    # sense; for a maximisation that is already "profit per unit of rhs" (>= 0 on a
+    # binding <= row). The finite-difference test pins this convention down.
+    dual = lp.row_dual[rows] if lp.optimal else np.full(len(priced), np.nan)
+    objective = lp.objective + fixed_part if lp.optimal else None
     status = Status.OPTIMAL if lp.optimal else (
         "interrupted (Ctrl-C)" if lp.interrupted else
         f"not solved within {seconds:.3g} s, its time budget (as long as the solve took, at "
@@ -193,27 +198,22 @@ def marginal_values(
                      out_of_time=lp.out_of_time, interrupted=lp.interrupted and not lp.optimal)
 
 
-# HiGHS reports row duals as d(objective)/d(row activity) with the objective's own sense;
-# for a maximisation that is already "profit per unit of rhs" (>= 0 on a binding <= row).
-# The finite-difference test pins this convention down. Both ways below return the LP's
-# answer, the local objective (None without an optimum) and the priced rows' duals (NaN
-# without one).
+# Both ways below return the LP's answer, what the columns HiGHS did not get add to its
+# objective, and the positions of the priced rows among its rows.
 
 def _from_basis(sf: StandardForm, lo: np.ndarray, hi: np.ndarray, priced: np.ndarray,
                 basis: np.ndarray, shift: dict | None, seconds: float | None
-                ) -> tuple[highs.LpSolution, float | None, np.ndarray]:
+                ) -> tuple[highs.LpSolution, float, np.ndarray]:
     """The local LP as the whole model with the local bounds, from the relaxation's basis."""
     row_shift = {sf.row(key): delta for key, delta in (shift or {}).items()}
     lp = highs.solve_lp(sf.with_bounds(lo, hi), row_shift=row_shift, method="simplex",
                         seconds=seconds, basis=basis, devex=True)
-    if not lp.optimal:
-        return lp, None, np.full(len(priced), np.nan)
-    return lp, lp.objective, lp.row_dual[priced]
+    return lp, 0.0, priced
 
 
 def _free_columns(sf: StandardForm, lo: np.ndarray, hi: np.ndarray, priced: np.ndarray,
                   shift: dict | None, seconds: float | None, warm: WarmState | None
-                  ) -> tuple[highs.LpSolution, float | None, np.ndarray]:
+                  ) -> tuple[highs.LpSolution, float, np.ndarray]:
     """The local LP over its free columns only (:meth:`StandardForm.restricted`), cold or
     in the instance a sweep kept."""
     free = lo < hi
@@ -228,10 +228,8 @@ def _free_columns(sf: StandardForm, lo: np.ndarray, hi: np.ndarray, priced: np.n
     else:
         row_shift = {local.row(key): delta for key, delta in (shift or {}).items()}
         lp = highs.solve_lp(local, row_shift=row_shift, method=lp_method(local), seconds=seconds)
-    if not lp.optimal:
-        return lp, None, np.full(len(priced), np.nan)
     fixed_part = float(sf.cost[~free] @ at[~free])
-    return lp, lp.objective + fixed_part, lp.row_dual[[local.row(sf.rows[k]) for k in priced]]
+    return lp, fixed_part, np.array([local.row(sf.rows[k]) for k in priced], dtype=int)
 
 
 def plan_marginals(
