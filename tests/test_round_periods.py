@@ -112,24 +112,16 @@ def test_round_split_returns_its_plan_unproven(monkeypatch):
 def _steps(monkeypatch) -> list[str]:
     """Record the rounding steps :func:`respending.round_cheaply` takes, in order."""
     steps: list[str] = []
-    real_split, real_round, real_respend = (respending.round_split,
-                                            respending.round_fractional, respending.respend)
 
-    def split(*args, **kw):
-        steps.append("unit-periods")
-        return real_split(*args, **kw)
+    def recorded(step: str, real):
+        def call(*args, **kw):
+            steps.append(step)
+            return real(*args, **kw)
+        return call
 
-    def rounding(*args, **kw):
-        steps.append("whole units")
-        return real_round(*args, **kw)
-
-    def respend(*args, **kw):
-        steps.append("re-spend")
-        return real_respend(*args, **kw)
-
-    monkeypatch.setattr(respending, "round_split", split)
-    monkeypatch.setattr(respending, "round_fractional", rounding)
-    monkeypatch.setattr(respending, "respend", respend)
+    for name, step in (("round_split", "unit-periods"), ("round_fractional", "whole units"),
+                       ("respend", "re-spend")):
+        monkeypatch.setattr(respending, name, recorded(step, getattr(respending, name)))
     return steps
 
 
