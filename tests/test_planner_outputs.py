@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,9 +92,40 @@ def test_plan_sheet_segment_product_by_period_coloured_by_level(solved):
     assert rows == [["segment", "product", "一月", "二月"],
                     ["重点客户", "绿茶", "快速", "快速"],
                     ["零售", "绿茶", "经济", "经济"]]
-    fast, eco = ws["C2"].fill.fgColor.rgb, ws["C3"].fill.fgColor.rgb
-    assert fast != eco and ws["D2"].fill.fgColor.rgb == fast
-    assert ws["A2"].fill.fgColor.rgb != fast  # ids are not coloured
+    fast, eco = shown_fill(ws, "C2"), shown_fill(ws, "C3")
+    assert fast and eco and fast != eco and shown_fill(ws, "D2") == fast
+    assert shown_fill(ws, "A2") is None  # ids are not coloured
+
+
+def shown_fill(ws, cell: str) -> str | None:
+    """The fill colour Excel shows on ``cell`` by the sheet's conditional formats: the rule
+    of highest priority whose range holds the cell and whose formula (``LEFT(C2,n)="text"``,
+    Excel's "begins with", compared without case) is true."""
+    value = str(ws[cell].value or "")
+    for rule in sorted((r for cf in ws.conditional_formatting if cell in cf.sqref
+                        for r in cf.rules), key=lambda r: r.priority):
+        n, text = re.fullmatch(r'LEFT\([A-Z]+[0-9]+,([0-9]+)\)="(.*)"', rule.formula[0]).groups()
+        assert re.fullmatch(r'(?:[^"]|"")*', text), rule.formula  # Excel's string literal
+        if value[: int(n)].lower() == text.replace('""', '"').lower():
+            return rule.dxf.fill.bgColor.rgb
+    return None
+
+
+def test_level_colours_go_to_their_own_level_only(tmp_path):
+    """A level whose name begins another's (L1, L10) and one with a quote in its name
+    each show their own colour; an empty cell and the ids none."""
+    from svcplan.outputs.excel import Sheet, write_xlsx
+
+    fills = {"L1": "DDEEFF", "L10": "003366", 'a"b': "AA5500", "a": "00AA00"}
+    plan = pd.DataFrame({"unit": ["u1", "u2", "u3"], "p1": ["L1", "L10", 'a"b'],
+                         "p2": ["L10", None, "a"]})
+    book = write_xlsx(tmp_path / "p.xlsx", {"plan": Sheet(plan, fills=fills, fill_from=1)})
+    ws = openpyxl.load_workbook(book)["plan"]
+    for row in ws.iter_rows(min_row=2, min_col=2):
+        for c in row:
+            want = f"FF{fills[c.value]}" if c.value else None
+            assert shown_fill(ws, c.coordinate) == want, (c.coordinate, c.value)
+    assert shown_fill(ws, "A2") is None
 
 
 def test_csvs_open_in_excel_with_their_chinese_ids(solved):
@@ -148,9 +180,9 @@ def test_piped_console_tables_are_not_cut_to_80_columns():
 
 
 def test_number_columns_are_typed_like_every_other_cell(tmp_path):
-    """Number columns are written in one loop (outputs.excel._write_numbers); a missing value
-    stays an empty cell, ±inf becomes text, integers stay integers, a bool column stays
-    booleans, and a number column keeps its format."""
+    """A missing number stays an empty cell (also in a nullable column), ±inf becomes text,
+    integers stay numbers, a bool column stays booleans, and a number column keeps its
+    format."""
     from svcplan.outputs.excel import write_xlsx
 
     df = pd.DataFrame({"revenue": [2.5, np.nan, np.inf, -np.inf], "units": [1, 2, 3, 4],
@@ -160,24 +192,26 @@ def test_number_columns_are_typed_like_every_other_cell(tmp_path):
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
     assert rows == [[2.5, 1, 5, True], [None, 2, None, False], ["inf", 3, 7, True],
                     ["-inf", 4, 8, False]]
-    assert isinstance(ws["B2"].value, int) and isinstance(ws["D2"].value, bool)
+    assert ws["B2"].data_type == "n" and isinstance(ws["D2"].value, bool)
     assert ws["A2"].number_format == "#,##0.00"
 
 
 def test_text_columns_are_written_as_text_with_missing_cells_empty(tmp_path):
-    """Text columns are written in one loop too (outputs.excel._write_texts): a missing value
-    stays an empty cell, an id that looks like a number stays text, and a column that mixes
-    text and numbers goes cell by cell, its numbers staying numbers."""
+    """A missing text stays an empty cell, an id that looks like a number stays text, and in
+    a column that mixes text and numbers the numbers stay numbers; a categorical column is
+    written as its values (the binding alone leaves its cells empty)."""
     from svcplan.outputs.excel import write_xlsx
 
     df = pd.DataFrame({"segment": ["KEY", None, "零售", "01"],
                        "product": pd.array(["P1", pd.NA, "P3", "1e3"], dtype="string"),
-                       "mixed": ["a", 2.5, None, 3]})
+                       "mixed": ["a", 2.5, None, 3],
+                       "level": pd.Categorical(["fast", "eco", None, "fast"])})
     ws = openpyxl.load_workbook(write_xlsx(tmp_path / "t.xlsx", {"t": df}))["t"]
-    assert [c.value for c in ws[1]] == ["segment", "product", "mixed"]
+    assert [c.value for c in ws[1]] == ["segment", "product", "mixed", "level"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
-    assert rows == [["KEY", "P1", "a"], [None, None, 2.5], ["零售", "P3", None], ["01", "1e3", 3]]
-    assert isinstance(ws["A5"].value, str) and isinstance(ws["C5"].value, int)
+    assert rows == [["KEY", "P1", "a", "fast"], [None, None, 2.5, "eco"], ["零售", "P3", None, None],
+                    ["01", "1e3", 3, "fast"]]
+    assert isinstance(ws["A5"].value, str) and ws["C5"].data_type == "n"
 
 
 def test_a_table_longer_than_an_excel_sheet_is_left_out_and_said_so(tmp_path, monkeypatch):
@@ -205,33 +239,6 @@ def test_a_table_longer_than_an_excel_sheet_is_left_out_and_said_so(tmp_path, mo
     with pytest.raises(ValueError, match="4 rows, more than an Excel sheet holds"):
         excel.write_xlsx(tmp_path / "x.xlsx", {"t": pd.DataFrame({"a": range(4)})})
     assert not (tmp_path / "x.xlsx").exists()
-
-
-def test_writing_a_workbook_leaves_the_cycle_collector_as_it_was(tmp_path, monkeypatch):
-    """The collector is off while a workbook is written (outputs.excel: XlsxWriter's cell
-    objects hold no cycles), and afterwards on again, or still off if it was off, also when
-    the write fails."""
-    import gc
-
-    import svcplan.outputs.excel as excel
-
-    seen = []
-    real = excel._write_sheet
-    monkeypatch.setattr(excel, "_write_sheet", lambda *a: seen.append(gc.isenabled()) or real(*a))
-    df = pd.DataFrame({"a": [1.0, 2.0]})
-    assert gc.isenabled()
-    excel.write_xlsx(tmp_path / "on.xlsx", {"t": df})
-    assert gc.isenabled() and seen == [False]
-    gc.disable()
-    try:
-        excel.write_xlsx(tmp_path / "off.xlsx", {"t": df})
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
-    monkeypatch.setattr(excel, "_write_sheet", lambda *a: 1 / 0)
-    with pytest.raises(ZeroDivisionError):
-        excel.write_xlsx(tmp_path / "fails.xlsx", {"t": df})
-    assert gc.isenabled()
 
 
 def test_writing_the_outputs_says_which_file_comes_next(tmp_path):

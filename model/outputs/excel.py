@@ -12,6 +12,11 @@ Other writers extend the registry instead of this module's code: :func:`register
 adds a column's format; a sheet may also be a :class:`Sheet` with its own freeze cell and
 cell colours (the ``plan`` sheet colours each level).
 
+The writer is rustpy-xlsxwriter (Python bindings to rust_xlsxwriter, the Rust port of
+XlsxWriter), behind this one module as HiGHS is behind ``solver.highs``: it takes whole
+tables with formats by column and by row, so a cell never becomes a Python object. It has
+no formats per cell, so colours by value are conditional formats (:func:`_level_rules`).
+
 The workbook is written to a temporary file in the target folder and renamed into place
 (``os.replace``): an interrupted write never leaves a half-written workbook under the real
 name, and a reader never sees one. The temporary name ends in ``.tmp.xlsx`` so a later run
@@ -20,7 +25,6 @@ can recognise and remove leftovers of a killed one.
 
 from __future__ import annotations
 
-import gc
 import os
 import tempfile
 from collections.abc import Iterator
@@ -112,46 +116,32 @@ def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame | Sheet], freeze: str 
     ``freeze`` is the top-left cell that scrolls for plain tables: ``"A2"`` freezes the
     header row, ``"B2"`` also the first column (a key such as the scenario name).
 
-    Written with XlsxWriter, cell by cell with the cell's format: 3–4× faster than pandas'
-    openpyxl engine followed by a styling pass (the demo's results.xlsx, 65k cells: 0.4 s
-    against 1.4 s), which a frontier or batch pays once per scenario.
+    Written by rustpy-xlsxwriter in one call: the cells never become Python objects, which
+    makes it 5–6× faster than XlsxWriter cell by cell (the demo's results.xlsx 0.09 s
+    against 0.46–0.74 s; docs/performance.md), and a frontier or batch writes one
+    results.xlsx per scenario.
     """
-    import xlsxwriter
+    import rustpy_xlsxwriter as rx  # loads with the first workbook, not at start-up
 
     path = Path(path)
-    for name, sheet in sheets.items():
-        rows = len(sheet.frame if isinstance(sheet, Sheet) else sheet)
-        if rows > MAX_ROWS:  # XlsxWriter would drop the rows past the limit without a word
-            raise ValueError(f"sheet {name!r}: {rows:,} rows, more than an Excel sheet holds "
-                             f"({MAX_ROWS:,})")
-    with _atomic(path) as tmp, _no_cycle_collection():
-        book = xlsxwriter.Workbook(tmp, {"strings_to_numbers": False, "strings_to_formulas": False,
-                                         "strings_to_urls": False})
-        try:
-            styles = _Styles(book)
-            for name, sheet in sheets.items():
-                if not isinstance(sheet, Sheet):
-                    sheet = Sheet(sheet, freeze)
-                _write_sheet(book.add_worksheet(name[:31]), sheet, styles)
-        finally:
-            book.close()
+    named = {name[:31]: sheet if isinstance(sheet, Sheet) else Sheet(sheet, freeze)
+             for name, sheet in sheets.items()}
+    for name, sheet in named.items():
+        if len(sheet.frame) > MAX_ROWS:  # never cut a sheet short without a word
+            raise ValueError(f"sheet {name!r}: {len(sheet.frame):,} rows, more than an Excel "
+                             f"sheet holds ({MAX_ROWS:,})")
+    looks = _Looks(rx)
+    entries, options = [], {key: {} for key in SHEET_OPTIONS}
+    for name, sheet in named.items():
+        frame = _cells(sheet.frame)
+        entries.append((name, frame))
+        for key, value in _sheet_options(frame, sheet, looks).items():
+            if value:
+                options[key][name] = value
+    with _atomic(path) as tmp:
+        rx.write_worksheets(entries, tmp, header_format={"general": looks.header},
+                            autofilter={"general": True}, inf_value="inf", **options)
     return path
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector off while a workbook is written, then as it was.
-
-    XlsxWriter keeps a small object per cell (65k on the demo, 5M at 1M binaries), none in a
-    reference cycle, and the collector walks them again and again as they pile up: 8–10% of
-    the write (demo 0.37 → 0.34 s; a 200k-row assignment sheet 27.0 → 24.8 s)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 @contextmanager
@@ -193,132 +183,106 @@ def _as_shares(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-class _Styles:
-    """One XlsxWriter format per look (number format, fill colour), created on first use."""
+#: The per-sheet options of ``rustpy_xlsxwriter.write_worksheets`` that
+#: :func:`_sheet_options` fills (each keyed by sheet name).
+SHEET_OPTIONS = ("freeze_panes", "column_formats", "column_widths", "row_formats",
+                 "conditional_formats")
 
-    def __init__(self, book) -> None:
-        self.book = book
-        self.header = book.add_format({"bold": True, "bg_color": "#F2F2F2", "pattern": 1})
-        self._made: dict[tuple[str | None, str | None], object] = {}
 
-    def get(self, number_format: str | None, colour: str | None = None):
-        key = (number_format, colour)
+class _Looks:
+    """One binding ``Format`` per look (a number format, or a level's colour), made once."""
+
+    def __init__(self, rx) -> None:
+        self.rx = rx
+        self.header = rx.Format().set_bold().set_background_color("#F2F2F2")
+        self._made: dict[tuple[str, str], object] = {}
+
+    def number(self, number_format: str):
+        return self._look(("number", number_format),
+                          lambda f: f.set_num_format(number_format))
+
+    def fill(self, colour: str):
+        font = "#FFFFFF" if _dark(colour) else "#000000"
+        return self._look(("fill", colour),
+                          lambda f: f.set_background_color(f"#{colour}").set_font_color(font))
+
+    def _look(self, key: tuple[str, str], make):
         if key not in self._made:
-            spec: dict[str, object] = {}
-            if number_format:
-                spec["num_format"] = number_format
-            if colour:
-                spec.update(bg_color=f"#{colour}", pattern=1,
-                            font_color="#FFFFFF" if _dark(colour) else "#000000")
-            self._made[key] = self.book.add_format(spec) if spec else None
+            self._made[key] = make(self.rx.Format())
         return self._made[key]
 
 
-def _write_sheet(ws, sheet: Sheet, styles: _Styles) -> None:
-    """Bold frozen header, autofilter, number formats, colours and fitted widths."""
-    ws.freeze_panes(sheet.freeze)
-    frame = _as_shares(sheet.frame)
-    if len(frame.columns) == 0:
-        return
-    names = [str(c) for c in frame.columns]
-    for j, name in enumerate(names):
-        ws.write_string(0, j, name, styles.header)
-    ws.autofilter(0, 0, len(frame), len(names) - 1)
+def _sheet_options(frame: pd.DataFrame, sheet: Sheet, looks: _Looks) -> dict[str, object]:
+    """Frozen panes, number formats (by column; by row for a key/value sheet's values),
+    fitted widths and level colours of one sheet, as the binding takes them."""
+    names = list(frame.columns)
+    formats = {name: sheet.formats.get(name) or format_of(name) for name in names}
     keyed = {"key", "value"} <= set(names)
-    key_formats = ([format_of(str(k).rsplit(".", 1)[-1]) for k in frame["key"].tolist()]
-                   if keyed else None)
-    for j, name in enumerate(names):
-        fmt = sheet.formats.get(name) or format_of(name)
-        coloured = bool(sheet.fills) and j >= sheet.fill_from
-        column = frame.iloc[:, j]
-        width = len(name)
-        plain = not coloured and not (keyed and name == "value")
-        shown = None
-        if plain and _plain_numbers(column):
-            shown = _write_numbers(ws, j, column, styles.get(fmt))
-        elif plain:
-            shown = _write_texts(ws, j, column)
-        if shown is not None:
-            for value in shown[:WIDTH_SAMPLE_ROWS]:
-                width = max(width, _text_width(value, fmt or "General"))
-        else:
-            for i, value in enumerate(column.tolist()):
-                cell_fmt = key_formats[i] if keyed and name == "value" and key_formats[i] else fmt
-                colour = sheet.fills.get(str(value)) if coloured else None
-                shown_cell = _write_cell(ws, i + 1, j, value, styles, cell_fmt, colour)
-                if i < WIDTH_SAMPLE_ROWS:
-                    width = max(width, _text_width(shown_cell, cell_fmt or "General"))
-        ws.set_column(j, j, min(max(MIN_WIDTH, width + 2), MAX_WIDTH))
+    key_formats = [format_of(str(k).rsplit(".", 1)[-1]) for k in frame["key"]] if keyed else []
+    widths = [_column_width(frame[name].head(WIDTH_SAMPLE_ROWS).tolist(),
+                            key_formats if keyed and name == "value" else formats[name], name)
+              for name in names]
+    coloured = names[sheet.fill_from:] if sheet.fills else []
+    return {"freeze_panes": _frozen(sheet.freeze),
+            "column_formats": {n: looks.number(f) for n, f in formats.items() if f},
+            "column_widths": dict(zip(names, widths, strict=True)),
+            "row_formats": {i + 1: looks.number(f) for i, f in enumerate(key_formats) if f},
+            "conditional_formats": dict.fromkeys(coloured, _level_rules(sheet.fills, looks))}
+
+
+def _level_rules(fills: dict[str, str], looks: _Looks) -> list[dict[str, object]]:
+    """Conditional formats colouring a cell by its value (the plan sheet: level → colour).
+
+    The binding has no per-cell formats, so each value is a rule "the cell begins with this
+    text". Longer values come first: Excel applies the first rule that holds, so a cell
+    ``L10`` takes L10's colour, not L1's. A ``"`` is doubled, as Excel's formula text
+    needs (the binding does not). Excel compares text without case: two values that differ
+    only in case share the first one's colour.
+    """
+    ordered = sorted(fills.items(), key=lambda item: -len(item[0]))
+    return [{"type": "text", "criteria": "begins_with", "value": value.replace('"', '""'),
+             "format": looks.fill(colour)} for value, colour in ordered]
+
+
+def _frozen(cell: str) -> dict[str, int]:
+    """``"C2"`` → the rows above and the columns left of that cell, as the binding takes them."""
+    letters = cell.rstrip("0123456789")
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + ord(ch) - ord("A") + 1
+    return {"row": int(cell[len(letters):]) - 1, "col": col - 1}
+
+
+def _cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table as written: :func:`_as_shares`, text column names, and columns of pandas'
+    extension types (categorical, nullable) as plain floats or objects: the binding leaves
+    a categorical column's cells empty. The caller's frame is not changed."""
+    out = _as_shares(frame).set_axis([str(c) for c in frame.columns], axis=1)
+    odd = [name for name in out.columns
+           if not isinstance(out[name].dtype, np.dtype) and out[name].dtype != "str"]
+    return out.assign(**{name: _plain(out[name]) for name in odd}) if odd else out
+
+
+def _plain(column: pd.Series) -> pd.Series | np.ndarray:
+    """An extension-typed column as floats (NaN where missing) or objects (None)."""
+    if _plain_numbers(column):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    return column.astype(object).where(column.notna(), None)
 
 
 def _plain_numbers(column: pd.Series) -> bool:
-    """A column of numbers only (float or int dtype, not bool): written in one loop."""
+    """A column of numbers only (not bool)."""
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
-def _write_numbers(ws, col: int, column: pd.Series, fmt) -> list[object]:
-    """A column of :func:`_plain_numbers` below its header, typed as :func:`_write_cell`
-    types each cell (missing: empty; ±inf: text), without its per-cell type tests: a
-    frontier or batch writes one results.xlsx per scenario, most of its cells such numbers.
-    Returns the values as written (for the column width)."""
-    values = column.to_numpy(dtype=float, na_value=np.nan)
-    ints = pd.api.types.is_integer_dtype(column)
-    shown: list[object] = []
-    write = ws.write_number
-    for i, v in enumerate(values.tolist(), start=1):
-        if v != v:  # NaN: an empty cell
-            shown.append(None)
-        elif v in (np.inf, -np.inf):
-            text = "inf" if v > 0 else "-inf"
-            ws.write_string(i, col, text)
-            shown.append(text)
-        else:
-            number = int(v) if ints else v
-            write(i, col, number, fmt)
-            shown.append(number)
-    return shown
-
-
-def _write_texts(ws, col: int, column: pd.Series) -> list[object] | None:
-    """A column of text (missing values: empty cells) below its header, as :func:`_write_cell`
-    writes each such cell, without its per-cell type tests: a fifth of a results.xlsx's cells
-    are text, most of them the assignment's ids (a 12,000-row assignment sheet written six
-    times each way, alternating: median 3.84 against 4.07 CPU seconds). Returns the values as
-    written, or None, writing nothing, when a value is not text (a mixed column goes cell by
-    cell)."""
-    missing = column.isna().tolist()
-    shown = [None if gone else v for v, gone in zip(column.tolist(), missing, strict=True)]
-    if not all(v is None or type(v) is str for v in shown):
-        return None
-    write = ws.write_string
-    for i, v in enumerate(shown, start=1):
-        if v is not None:
-            write(i, col, v)
-    return shown
-
-
-def _write_cell(ws, row: int, col: int, value: object, styles: _Styles, fmt: str | None,
-                colour: str | None) -> object:
-    """One cell, typed as pandas' Excel writer types it (an empty cell for a missing value,
-    ``inf`` as text); returns the value as written (for the column width)."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        if colour:
-            ws.write_blank(row, col, None, styles.get(None, colour))
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        ws.write_boolean(row, col, bool(value), styles.get(None, colour))
-        return value
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        number = float(value) if isinstance(value, (float, np.floating)) else int(value)
-        if not np.isfinite(number):
-            text = "inf" if number > 0 else "-inf"
-            ws.write_string(row, col, text, styles.get(None, colour))
-            return text
-        ws.write_number(row, col, number, styles.get(fmt, colour))
-        return number
-    text = str(value)
-    ws.write_string(row, col, text, styles.get(None, colour))
-    return text
+def _column_width(values: list[object], number_format: str | list[str | None] | None,
+                  name: str) -> int:
+    """Characters to show the header ``name`` and ``values`` (the first rows), within
+    :data:`MIN_WIDTH` … :data:`MAX_WIDTH`; ``number_format`` may be one per value."""
+    per_value = number_format if isinstance(number_format, list) else [number_format] * len(values)
+    width = max([len(name), *(_text_width(v, f or "General")
+                              for v, f in zip(values, per_value, strict=False))])
+    return min(max(MIN_WIDTH, width + 2), MAX_WIDTH)
 
 
 def replace_sheet(path: Path, name: str, df: pd.DataFrame) -> Path:
@@ -361,8 +325,8 @@ def _copy_sheet(source: Worksheet, target: Worksheet) -> None:
 def _text_width(value: object, number_format: str) -> int:
     """Characters the cell shows: formatted numbers grow by their separators, wide (CJK)
     characters count twice."""
-    if value is None:
-        return 0
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return 0  # an empty cell
     formatted = isinstance(value, float) and number_format != "General"
     text = f"{value:,.2f}" if formatted else str(value)
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
