@@ -242,7 +242,7 @@ def test_a_table_longer_than_an_excel_sheet_is_left_out_and_said_so(tmp_path, mo
 
 
 def test_writing_the_outputs_says_which_file_comes_next(tmp_path):
-    """A 1M-binary plan's files take 30–70 s: the writer says each file before
+    """A 1M-binary plan's files take about 11 s: the writer says each file before
     it writes it (none of them exists yet when it is named, summary.json comes after them
     all), and ``svcplan solve --log`` prints those lines after the solve's own."""
     from svcplan import load_case, solve
