@@ -9,7 +9,8 @@ Rules:
   b. a stage imports only earlier stages (STAGE_RANK) or itself; nothing imports cli but
      model/__main__.py;
   c. no import cycle between the modules of one stage;
-  d. highspy only in model/solver/highs/; pyomo only in model/formulation/ (and PYOMO_IN_SOLVER);
+  d. highspy only in model/solver/highs/, rustpy_xlsxwriter only in model/outputs/excel.py; pyomo
+     only in model/formulation/ (and PYOMO_IN_SOLVER);
   e. no module over MAX_LINES lines;
   f. setup.py finds every subpackage of model/ itself, and every folder of modules is a package.
 
@@ -50,6 +51,8 @@ MAIN = "__main__"  # model/__main__.py: imports cli only
 
 MAX_LINES = 400
 HIGHSPY_HOME = "model/solver/highs/"
+# The workbook writer's binding, behind the one Excel module as highspy is behind solver/highs/.
+XLSX_HOME = "model/outputs/excel.py"
 PYOMO_HOME = "model/formulation/"
 # Modules of model/solver/ that call other solvers through Pyomo (and so may import pyomo).
 # pyomo_solvers.py is the door for `--solver NAME` (cbc, glpk, gurobi_direct, ...): it hands
@@ -361,15 +364,19 @@ def _shortest_cycle(start: str, edges: dict[str, dict[str, Imp]], within: frozen
 
 
 def solver_libraries(tree: Tree) -> list[str]:
-    """d. highspy only in solver/highs/; pyomo only in formulation/ (and PYOMO_IN_SOLVER)."""
+    """d. highspy only in solver/highs/; rustpy_xlsxwriter only in outputs/excel.py; pyomo
+    only in formulation/ (and PYOMO_IN_SOLVER)."""
     folder = PKG_DIR.name
     highspy_home = HIGHSPY_HOME.replace("model/", f"{folder}/", 1)
     pyomo_home = PYOMO_HOME.replace("model/", f"{folder}/", 1)
     pyomo_allowed = {p.replace("model/", f"{folder}/", 1) for p in PYOMO_IN_SOLVER}
+    xlsx_home = XLSX_HOME.replace("model/", f"{folder}/", 1)
     problems = []
     for imp in tree.imports:
         if imp.top == "highspy" and not imp.file.startswith(highspy_home):
             problems.append(f"{imp.where()}: only {highspy_home} imports highspy")
+        if imp.top == "rustpy_xlsxwriter" and imp.file != xlsx_home:
+            problems.append(f"{imp.where()}: only {xlsx_home} imports rustpy_xlsxwriter")
         if imp.top == "pyomo" and not (imp.file.startswith(pyomo_home) or imp.file in pyomo_allowed):
             allowed = f" and {sorted(pyomo_allowed)}" if pyomo_allowed else ""
             problems.append(f"{imp.where()}: pyomo is imported only in {pyomo_home}{allowed}")
@@ -477,7 +484,7 @@ FAULTY = {
     "solver/strategy.py": "from ..outputs import svg\nfrom .. import api\nfrom .. import solve\n\n\n"
     "def g():\n    import highspy\n    from ... import x\n",
     "outputs/__init__.py": "",
-    "outputs/svg.py": "",
+    "outputs/svg.py": "import rustpy_xlsxwriter\n",
     "outputs/files.py": "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from .result import R\n",
     "outputs/result.py": "from .files import w\nfrom . import svg\n",
     "whatif/__init__.py": "",
@@ -568,6 +575,7 @@ def test_check_solver_libraries(faulty):
             "model/solver/highs/__init__.py:2: `import pyomo.environ as pyo`: pyomo is imported only in "
             "model/formulation/",
             "model/solver/strategy.py:7: `import highspy` (in a function): only model/solver/highs/ imports highspy",
+            "model/outputs/svg.py:1: `import rustpy_xlsxwriter`: only model/outputs/excel.py imports rustpy_xlsxwriter",
         ],
     )
 
