@@ -215,8 +215,8 @@ def test_text_columns_are_written_as_text_with_missing_cells_empty(tmp_path):
 
 
 def test_a_table_longer_than_an_excel_sheet_is_left_out_and_said_so(tmp_path, monkeypatch):
-    """Excel holds 1,048,575 rows of data below a header; XlsxWriter drops the rest without a
-    word. A plan longer than that (the limit lowered to 3 here: the assignment has 4 rows)
+    """Excel holds 1,048,575 rows of data below a header; a writer may drop the rest without
+    a word. A plan longer than that (the limit lowered to 3 here: the assignment has 4 rows)
     leaves its sheet out of results.xlsx, and the summary sheet says so and where the whole
     table is; the CSV has every row and the other sheets are there."""
     import svcplan.outputs.excel as excel
@@ -238,6 +238,17 @@ def test_a_table_longer_than_an_excel_sheet_is_left_out_and_said_so(tmp_path, mo
     monkeypatch.setattr(excel, "MAX_ROWS", 3)
     with pytest.raises(ValueError, match="4 rows, more than an Excel sheet holds"):
         excel.write_xlsx(tmp_path / "x.xlsx", {"t": pd.DataFrame({"a": range(4)})})
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_a_sheet_whose_column_names_repeat_is_refused(tmp_path):
+    """The writer finds a sheet's columns by name (formats, widths, colours): two columns of
+    one name are refused, naming it, rather than one of them formatted as the other."""
+    from svcplan.outputs.excel import write_xlsx
+
+    twice = pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"])
+    with pytest.raises(ValueError, match="sheet 't': column names repeat: a"):
+        write_xlsx(tmp_path / "x.xlsx", {"t": twice})
     assert not (tmp_path / "x.xlsx").exists()
 
 

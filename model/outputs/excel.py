@@ -130,6 +130,10 @@ def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame | Sheet], freeze: str 
         if len(sheet.frame) > MAX_ROWS:  # never cut a sheet short without a word
             raise ValueError(f"sheet {name!r}: {len(sheet.frame):,} rows, more than an Excel "
                              f"sheet holds ({MAX_ROWS:,})")
+        header = [str(c) for c in sheet.frame.columns]
+        if len(set(header)) < len(header):  # the binding finds columns by name
+            twice = sorted({c for c in header if header.count(c) > 1})
+            raise ValueError(f"sheet {name!r}: column names repeat: {', '.join(twice)}")
     looks = _Looks(rx)
     entries, options = [], {key: {} for key in SHEET_OPTIONS}
     for name, sheet in named.items():
