@@ -134,26 +134,14 @@ def generate_case(
     class_curve = np.stack([curves.get(c, curves[None]) for c in CLASSES], axis=1)  # (S, C, L)
     capture = class_curve[:, prod.cls, :]  # (S, P, L)
     mid_level = levels // 2  # dogs' highest level, and every unit's current level
-    allowed = _allowed(seg, prod, levels, mid_level, policies)
-
-    revenue, cost = _option_economics(
-        demand[:, :, None, :], capture[:, :, :, None], prod.margin[None, :, None, None],
-        prod.base_cost[None, :, None, None], lvl.multiplier[None, None, :, None],
-        prod.holding[None, :, None, None], prod.cv[None, :, None, None],
-        lvl.z[None, None, :, None], lvl.lead[None, None, :, None], PERIOD_DAYS)
-    profit = np.where(allowed, (revenue - cost).sum(axis=3), -np.inf)
-    best = profit.argmax(axis=2)
-    cheapest = np.where(allowed, cost.sum(axis=3), np.inf).argmin(axis=2)
-    # Small fixed cost for the upper half of the levels, scaled to the size of the business.
-    scale = revenue.sum(axis=(0, 1, 3)).max() / periods
-    fixed = np.where(lvl.x > 0.5, np.round(0.004 * scale * (2 * lvl.x - 1)), 0.0)
+    econ = _economics(demand, capture, prod, lvl, _allowed(seg, prod, levels, mid_level, policies))
     retention = RETENTION if goodwill else 0.0
-    use_args = (demand, cost, fixed, lvl.goodwill, retention, seg.sensitivity, prod.base_cost)
-    low, high = _plan_budget_use(cheapest, *use_args), _plan_budget_use(best, *use_args)
+    use_args = (demand, econ.cost, econ.fixed, lvl.goodwill, retention, seg.sensitivity, prod.base_cost)
+    low, high = _plan_budget_use(econ.cheapest, *use_args), _plan_budget_use(econ.best, *use_args)
     budget = np.round(low + tightness * (high - low), 2)
 
     per_ids = _period_ids(periods)
-    tables = _case_tables(seg, prod, lvl, fixed, per_ids, budget, demand, curves)
+    tables = _case_tables(seg, prod, lvl, econ.fixed, per_ids, budget, demand, curves)
     if policies:
         tables["policies"] = _policies(seg, lvl, mid_level, "dog" in prod.classes_present)
     if switching:
@@ -163,23 +151,48 @@ def generate_case(
             "level": lvl.ids[mid_level]})
     if capacity:
         tables.update(_capacity_tables(
-            cheapest, best, demand, capture, lvl.x, lvl.ids, per_ids, tightness))
-
-    if switching:  # about half the median unit's monthly profit at its current level
-        unit_profit = (revenue - cost)[:, :, mid_level, :].mean(axis=2)
-        switching_cost = round(float(0.5 * np.median(unit_profit)), 2)
-    else:
-        switching_cost = 0.0
+            econ.cheapest, econ.best, demand, capture, lvl.x, lvl.ids, per_ids, tightness))
     settings: dict[str, Any] = {
         "name": name or f"synthetic-{segments}x{products}x{levels}x{periods}-seed{seed}",
         "period_days": int(PERIOD_DAYS),
-        "switching_cost": switching_cost,
+        "switching_cost": econ.switching_cost(mid_level) if switching else 0.0,
         "goodwill_retention": retention,
         "tier_ordering": True,
         "max_inventory_days": 45,
         "solver": {"mip_gap": 0.0001},
     }
     return _in_format(tables), settings
+
+
+@dataclass(frozen=True)
+class _Economics:
+    """Options' revenue and cost (S, P, L, T), each unit's best and cheapest allowed level (S, P), fixed cost (L)."""
+
+    revenue: np.ndarray
+    cost: np.ndarray
+    best: np.ndarray
+    cheapest: np.ndarray
+    fixed: np.ndarray
+
+    def switching_cost(self, current: int) -> float:
+        """About half the median unit's monthly profit at its current level."""
+        return round(float(0.5 * np.median((self.revenue - self.cost)[:, :, current, :].mean(axis=2))), 2)
+
+
+def _economics(demand: np.ndarray, capture: np.ndarray, prod: _Products, lvl: _Levels,
+               allowed: np.ndarray) -> _Economics:
+    """The options' economics (SPEC §2) and the two plans (cheapest, best) the budgets lie between."""
+    revenue, cost = _option_economics(
+        demand[:, :, None, :], capture[:, :, :, None], prod.margin[None, :, None, None],
+        prod.base_cost[None, :, None, None], lvl.multiplier[None, None, :, None],
+        prod.holding[None, :, None, None], prod.cv[None, :, None, None],
+        lvl.z[None, None, :, None], lvl.lead[None, None, :, None], PERIOD_DAYS)
+    profit = np.where(allowed, (revenue - cost).sum(axis=3), -np.inf)
+    cheapest = np.where(allowed, cost.sum(axis=3), np.inf).argmin(axis=2)
+    # Small fixed cost for the upper half of the levels, scaled to the size of the business.
+    scale = revenue.sum(axis=(0, 1, 3)).max() / demand.shape[2]
+    fixed = np.where(lvl.x > 0.5, np.round(0.004 * scale * (2 * lvl.x - 1)), 0.0)
+    return _Economics(revenue, cost, profit.argmax(axis=2), cheapest, fixed)
 
 
 @dataclass(frozen=True)
