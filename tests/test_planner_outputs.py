@@ -284,7 +284,7 @@ def test_writing_the_outputs_says_which_file_comes_next(tmp_path):
 
 def test_a_planner_can_keep_long_tables_out_of_the_workbook(tmp_path):
     """``--xlsx-rows N``: a table longer than N rows stays out of results.xlsx (a 1M-binary
-    plan's 200,000-row sheet takes up to a minute), the summary sheet says why and where
+    plan's 200,000-row sheet takes about 6 s), the summary sheet says why and where
     it is, the shorter tables keep their sheets, and the CSV has every row."""
     folder = write_case(tmp_path, CASE)
     out = tmp_path / "out"
@@ -301,3 +301,56 @@ def test_a_planner_can_keep_long_tables_out_of_the_workbook(tmp_path):
     assert len(read_table(out, "assignment.csv")) == 4
     refused = CliRunner().invoke(app, ["solve", str(folder), "--out", str(out), "--xlsx-rows", "-1"])
     assert refused.exit_code == 2
+
+
+def _snapshot(ws) -> dict:
+    """What a planner sees of a sheet: values, number formats, bold cells, frozen panes,
+    filter, widths and the conditional formats (the plan's level colours)."""
+    cells = [[(c.value, c.number_format, bool(c.font.b)) for c in row] for row in ws.iter_rows()]
+    rules = sorted((str(cf.sqref), r.priority, tuple(r.formula), r.dxf.fill.bgColor.rgb)
+                   for cf in ws.conditional_formatting for r in cf.rules)
+    widths = {k: round(v.width, 2) for k, v in ws.column_dimensions.items()}
+    return {"cells": cells, "freeze": ws.freeze_panes, "filter": ws.auto_filter.ref,
+            "widths": widths, "rules": rules}
+
+
+@pytest.mark.parametrize("how", [{}, {"xlsx_rows": 3}, {"extra": {"scenario": "cut", "reason": ""}}],
+                         ids=["plain", "xlsx-rows", "batch-extra"])
+def test_adding_a_sheet_keeps_every_other_sheet_as_it_was(tmp_path, monkeypatch, how):
+    """``svcplan simulate`` adds its sheet by writing results.xlsx again from the run's files
+    (outputs.files.add_sheet), not by editing it: every sheet the solve wrote comes out as
+    it was (with ``xlsx_rows`` the same table stays out, said the same way; a batch's own
+    keys are in the summary sheet both times), and the new sheet comes last; adding it
+    again replaces it."""
+    import svcplan.outputs.files as files
+    from svcplan import load_case, solve
+
+    monkeypatch.setattr(files, "replace_sheet", lambda *a: pytest.fail("edited in place"))
+    out = tmp_path / "out"
+    files.write_outputs(solve(load_case(write_case(tmp_path, CASE)), mip_gap=0), out, **how)
+    before = openpyxl.load_workbook(out / "results.xlsx")
+    files.add_sheet(out, "simulation", pd.DataFrame({"segment": ["零售"], "achieved": [0.5]}))
+    files.add_sheet(out, "simulation", pd.DataFrame({"segment": ["零售"], "achieved": [0.9]}))
+    after = openpyxl.load_workbook(out / "results.xlsx")
+    assert after.sheetnames == [*before.sheetnames, "simulation"]
+    for name in before.sheetnames:
+        assert _snapshot(after[name]) == _snapshot(before[name]), name
+    assert after["simulation"]["B2"].value == 0.9 and after["simulation"]["B2"].number_format == "0.0%"
+
+
+def test_a_planners_own_sheet_survives_adding_one(tmp_path, solved):
+    """A workbook holding a sheet the run did not write (a planner's notes) is edited in
+    place, the slow way, so that sheet stays."""
+    from svcplan.outputs.files import add_sheet
+
+    out = tmp_path / "run"
+    out.mkdir()
+    for f in solved[0].iterdir():
+        (out / f.name).write_bytes(f.read_bytes())
+    book = openpyxl.load_workbook(out / "results.xlsx")
+    book.create_sheet("notes")["A1"] = "ask KEY about March"
+    book.save(out / "results.xlsx")
+    add_sheet(out, "simulation", pd.DataFrame({"segment": ["零售"], "achieved": [0.5]}))
+    after = openpyxl.load_workbook(out / "results.xlsx")
+    assert after.sheetnames[-2:] == ["notes", "simulation"]
+    assert after["notes"]["A1"].value == "ask KEY about March"

@@ -20,8 +20,8 @@ import pandas as pd
 from ..case.case import Case
 from ..case.sources import is_database_url
 from ..case.validate import load_case
-from ..outputs.excel import MAX_ROWS, replace_sheet
-from ..outputs.files import SIMULATION_CSV, SIMULATION_JSON, write_csv, write_json_atomic
+from ..outputs.excel import MAX_ROWS
+from ..outputs.files import SIMULATION_CSV, SIMULATION_JSON, add_sheet, write_csv, write_json_atomic
 from . import estimate
 from .plan import SimulationError, check_match, plan_frame, policies, profit_windows, read_run
 from .policy import Outcome, simulate_policies, total_unit_days
@@ -52,7 +52,7 @@ class SimulationResult:
         write_json_atomic(folder / SIMULATION_JSON, self.summary)
         # a table longer than an Excel sheet holds stays in the CSV only, like the plan's own
         if (folder / "results.xlsx").exists() and len(self.table) <= MAX_ROWS:
-            replace_sheet(folder / "results.xlsx", SHEET, self.table)
+            add_sheet(folder, SHEET, self.table)
         return folder
 
 
