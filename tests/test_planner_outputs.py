@@ -354,3 +354,19 @@ def test_a_planners_own_sheet_survives_adding_one(tmp_path, solved):
     after = openpyxl.load_workbook(out / "results.xlsx")
     assert after.sheetnames[-2:] == ["notes", "simulation"]
     assert after["notes"]["A1"].value == "ask KEY about March"
+
+
+def test_frozen_cells_and_fitted_widths(tmp_path):
+    """``freeze`` keeps the header (``A2``) or also the first columns (``B2``: a batch's
+    scenario names; ``C2``: the plan's segment and product) in view; widths fit the first
+    rows, never narrower than MIN_WIDTH nor wider than MAX_WIDTH characters."""
+    from svcplan.outputs.excel import MAX_WIDTH, MIN_WIDTH, Sheet, write_xlsx
+
+    df = pd.DataFrame({"scenario": ["a" * 100, "b"], "id": ["x", "y"], "revenue": [1234567.891, 2.0]})
+    book = openpyxl.load_workbook(write_xlsx(tmp_path / "w.xlsx", {
+        "batch": df, "plan": Sheet(df, freeze="C2")}, freeze="B2"))
+    assert book["batch"].freeze_panes == "B2" and book["plan"].freeze_panes == "C2"
+    width = {k: v.width for k, v in book["batch"].column_dimensions.items()}
+    assert MAX_WIDTH <= width["A"] < MAX_WIDTH + 1  # 100 characters, capped
+    assert MIN_WIDTH <= width["B"] < MIN_WIDTH + 1  # "id", "x": at least the minimum
+    assert len("1,234,567.89") + 2 <= width["C"] < len("1,234,567.89") + 3  # as shown, money format
