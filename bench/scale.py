@@ -12,6 +12,7 @@ Usage (from the repository root)::
     python bench/scale.py solve 1M --gap 0.001  # the full 1M solve, per phase
     python bench/scale.py solve 5M --dask 2     # 5M on a LocalCluster of 2 workers (6 GB each)
     python bench/scale.py infeasible 300k --scale 0.2  # budgets no plan meets: proof and explanation
+    python bench/scale.py outputs 1M --gap 0.001  # the output files, and a sheet added as simulate does
 
 Write ``uptime`` next to every figure: the machine is shared and timings are noisy; compare
 ratios measured in one run.
@@ -161,6 +162,40 @@ def m_infeasible(case: str, scale: str) -> dict:
             "explanation_rows": len(full.explanation), "peak_mb": peak_mb()}
 
 
+def m_outputs(case: str, gap: str) -> dict:
+    """Solve ``case``, then time its files as ``svcplan solve`` writes them (the CSVs, then
+    results.xlsx), and a sheet of the assignment's length added to results.xlsx as
+    ``svcplan simulate`` adds its own: written again (``add_sheet``), and edited in place
+    with openpyxl as before (``replace_sheet``, on a copy; up to 100,000 rows)."""
+    import shutil
+
+    from svcplan.api import load_case, solve
+    from svcplan.outputs.excel import replace_sheet
+    from svcplan.outputs.files import add_sheet, write_outputs
+
+    res = solve(load_case(case), mip_gap=float(gap))
+    out = Path(tempfile.mkdtemp(prefix="svcplan-outputs-"))
+    heard: list[tuple[float, str]] = []
+    write_outputs(res, out, progress=lambda m: heard.append((time.perf_counter(), m)))
+    ends = [t for t, _ in heard[1:]] + [time.perf_counter()]
+    took = [(m, end - t) for (t, m), end in zip(heard, ends, strict=True)]
+    sheet = res.assignment[["segment", "product", "period", "level"]].assign(achieved=0.9)
+    t = time.perf_counter()
+    add_sheet(out, "simulation", sheet)
+    added = time.perf_counter() - t
+    edited = None
+    if len(sheet) <= 100_000:
+        copy = Path(tempfile.mkdtemp(prefix="svcplan-edit-")) / "results.xlsx"
+        shutil.copy(out / "results.xlsx", copy)
+        t = time.perf_counter()
+        replace_sheet(copy, "simulation", sheet)
+        edited = time.perf_counter() - t
+    return {"binaries": res.n_binaries, "rows": len(res.assignment),
+            "csv_s": sum(s for m, s in took if ".csv" in m.split("(")[0]),
+            "xlsx_s": sum(s for m, s in took if "results.xlsx" in m),
+            "add_sheet_s": added, "replace_sheet_s": edited, "peak_mb": peak_mb()}
+
+
 def _child(args: list[str], timeout: float = 7200) -> dict:
     """One measurement in a fresh interpreter (its own peak memory)."""
     return run_child(__file__, "--measure", args, timeout)
@@ -233,7 +268,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
     ap.add_argument("what", nargs="?",
-                    choices=["build", "sweep", "frontier", "solve", "infeasible"])
+                    choices=["build", "sweep", "frontier", "solve", "infeasible", "outputs"])
     ap.add_argument("size", nargs="?", default="300k", choices=list(LADDER))
     ap.add_argument("--gap", default="0.001")
     ap.add_argument("--limit", default="600")
@@ -246,7 +281,7 @@ def main() -> None:
     if a.measure:
         kind, *rest = a.measure
         print(json.dumps({"build": m_build, "solve": m_solve, "sweep": m_sweep,
-                          "infeasible": m_infeasible}[kind](*rest)))
+                          "infeasible": m_infeasible, "outputs": m_outputs}[kind](*rest)))
         return
     work = a.work or Path(tempfile.mkdtemp(prefix="svcplan-scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -272,6 +307,15 @@ def main() -> None:
         print(f"| {a.size} | × {a.scale} | {r['binaries']:,} | {r['status']} | {r['solve_s']:.1f} "
               f"| {r['with_explanation_s']:.1f} | {r['explanation_rows']} | {r['peak_mb']:,.0f} "
               f"| {load()} |")
+    elif a.what == "outputs":
+        r = _child(["outputs", case, a.gap])
+        print(json.dumps(r))
+        print("| size | assignment rows | CSVs s | results.xlsx s | add a sheet s "
+              "| the same, edited in place (openpyxl) s | peak MB | load |")
+        print("|---|---|---|---|---|---|---|---|")
+        edited = f"{r['replace_sheet_s']:.1f}" if r["replace_sheet_s"] is not None else "–"
+        print(f"| {a.size} | {r['rows']:,} | {r['csv_s']:.1f} | {r['xlsx_s']:.1f} "
+              f"| {r['add_sheet_s']:.1f} | {edited} | {r['peak_mb']:,.0f} | {load()} |")
     elif a.what == "sweep":
         r = _child(["sweep", case, "1.0", "0.9", a.gap, a.limit])
         print(json.dumps(r))
