@@ -300,44 +300,43 @@ def main() -> None:
                   flush=True)
     elif a.what == "infeasible":
         r = _child(["infeasible", case, a.scale])
-        print(json.dumps(r))
-        print("| size | budgets | binaries | status | solve s | with explanation s "
-              "| explanation rows | peak MB | load |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        print(f"| {a.size} | × {a.scale} | {r['binaries']:,} | {r['status']} | {r['solve_s']:.1f} "
-              f"| {r['with_explanation_s']:.1f} | {r['explanation_rows']} | {r['peak_mb']:,.0f} "
-              f"| {load()} |")
+        _table(r, ["size", "budgets", "binaries", "status", "solve s", "with explanation s",
+                   "explanation rows", "peak MB"],
+               [a.size, f"× {a.scale}", f"{r['binaries']:,}", r["status"], f"{r['solve_s']:.1f}",
+                f"{r['with_explanation_s']:.1f}", str(r["explanation_rows"]), f"{r['peak_mb']:,.0f}"])
     elif a.what == "outputs":
         r = _child(["outputs", case, a.gap])
-        print(json.dumps(r))
-        print("| size | assignment rows | CSVs s | results.xlsx s | add a sheet s "
-              "| the same, edited in place (openpyxl) s | peak MB | load |")
-        print("|---|---|---|---|---|---|---|---|")
         edited = f"{r['replace_sheet_s']:.1f}" if r["replace_sheet_s"] is not None else "–"
-        print(f"| {a.size} | {r['rows']:,} | {r['csv_s']:.1f} | {r['xlsx_s']:.1f} "
-              f"| {r['add_sheet_s']:.1f} | {edited} | {r['peak_mb']:,.0f} | {load()} |")
+        _table(r, ["size", "assignment rows", "CSVs s", "results.xlsx s", "add a sheet s",
+                   "the same, edited in place (openpyxl) s", "peak MB"],
+               [a.size, f"{r['rows']:,}", f"{r['csv_s']:.1f}", f"{r['xlsx_s']:.1f}",
+                f"{r['add_sheet_s']:.1f}", edited, f"{r['peak_mb']:,.0f}"])
     elif a.what == "sweep":
         r = _child(["sweep", case, "1.0", "0.9", a.gap, a.limit])
-        print(json.dumps(r))
-        print("| size | point | cold s | warm s | warm/cold | CPU s cold / warm | CPU warm/cold "
-              "| cold gap % | warm gap % | load |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        print(f"| {a.size} | budget 1.0 → 0.9 | {r['cold_s']:.1f} | {r['warm_s']:.1f} "
-              f"| {r['warm_s'] / r['cold_s']:.2f} | {r['cold_cpu_s']:.1f} / {r['warm_cpu_s']:.1f} "
-              f"| {r['warm_cpu_s'] / r['cold_cpu_s']:.2f} | {100 * r['cold_gap']:.4f} "
-              f"| {100 * r['warm_gap']:.4f} | {load()} |")
+        _table(r, ["size", "point", "cold s", "warm s", "warm/cold", "CPU s cold / warm",
+                   "CPU warm/cold", "cold gap %", "warm gap %"],
+               [a.size, "budget 1.0 → 0.9", f"{r['cold_s']:.1f}", f"{r['warm_s']:.1f}",
+                f"{r['warm_s'] / r['cold_s']:.2f}", f"{r['cold_cpu_s']:.1f} / {r['warm_cpu_s']:.1f}",
+                f"{r['warm_cpu_s'] / r['cold_cpu_s']:.2f}", f"{100 * r['cold_gap']:.4f}",
+                f"{100 * r['warm_gap']:.4f}"])
     else:
         r = _child(["solve", case, a.gap, a.limit, a.dask])
-        print(json.dumps(r))
-        print("| size | Dask workers | binaries | blocks | build s | pricing s | total s "
-              "| peak MB | worker peaks MB | gap % | status | load |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         peaks = ", ".join(f"{p:,.0f}" for p in r.get("worker_peak_mb") or []) or "–"
-        print(f"| {a.size} | {a.dask} | {r.get('binaries')} | {r.get('blocks')} "
-              f"| {r.get('build', 0):.1f} | {r.get('lp_seconds') or 0:.1f} "
-              f"| {r.get('total', 0):.1f} | {r.get('peak_mb', 0):,.0f} | {peaks} "
-              f"| {100 * (r.get('gap') or 0):.4f} | {r.get('status')} | {load()} |")
+        _table(r, ["size", "Dask workers", "binaries", "blocks", "build s", "pricing s", "total s",
+                   "peak MB", "worker peaks MB", "gap %", "status"],
+               [a.size, a.dask, str(r.get("binaries")), str(r.get("blocks")),
+                f"{r.get('build', 0):.1f}", f"{r.get('lp_seconds') or 0:.1f}",
+                f"{r.get('total', 0):.1f}", f"{r.get('peak_mb', 0):,.0f}", peaks,
+                f"{100 * (r.get('gap') or 0):.4f}", str(r.get("status"))])
 
+
+def _table(r: dict, header: list[str], row: list[str]) -> None:
+    """A measurement's JSON line, then the measurement as a one-row markdown table, with the
+    load average at its end."""
+    print(json.dumps(r))
+    print("| " + " | ".join([*header, "load"]) + " |")
+    print("|" + "---|" * (len(header) + 1))
+    print("| " + " | ".join([*row, load()]) + " |")
 
 if __name__ == "__main__":
     main()
