@@ -27,8 +27,8 @@ from casefiles import write_case
 from typer.testing import CliRunner
 
 from svcplan.cli.app import app
+from svcplan.outputs.files import read_table
 from svcplan.outputs.html import read_run, write_report
-from svcplan.whatif.summary import read_table
 
 CASE = {
     "case.yaml": "name: 华东计划\n",

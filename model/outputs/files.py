@@ -152,7 +152,8 @@ def add_sheet(folder: Path, name: str, df: pd.DataFrame) -> Path:
 
     path = Path(folder) / "results.xlsx"
     summary = json.loads((path.parent / "summary.json").read_text(encoding="utf-8"))
-    frames = {key: _read_csv(path.parent / file) for key, file in TABLE_FILES.items()}
+    tables = {key: read_table(path.parent, file) for key, file in TABLE_FILES.items()}
+    frames = {key: pd.DataFrame() if t is None else t for key, t in tables.items()}
     sheets = excel_sheets(summary, frames, summary.get(XLSX_ROWS))
     book = load_workbook(path, read_only=True)  # reads the sheet names only
     present = set(book.sheetnames) - {name[:31]}
@@ -162,9 +163,11 @@ def add_sheet(folder: Path, name: str, df: pd.DataFrame) -> Path:
     return write_xlsx(path, {**sheets, name: df})
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """An output table as written (ids as text); an empty frame where the run wrote none."""
-    return pd.read_csv(path, dtype=ID_DTYPES, encoding=CSV_ENCODING) if path.exists() else pd.DataFrame()
+def read_table(folder: Path, file: str) -> pd.DataFrame | None:
+    """A table of a run (or scenario) folder as written, ids as text (``007`` stays
+    ``007``); None if the run wrote none (no capacity rows, no plan)."""
+    f = Path(folder) / file
+    return pd.read_csv(f, dtype=ID_DTYPES, encoding=CSV_ENCODING) if f.exists() else None
 
 
 def write_error_summary(out: Path, case_name: str, exc: BaseException) -> None:

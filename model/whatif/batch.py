@@ -42,7 +42,7 @@ import pandas as pd
 
 from ..case.case import Case
 from ..outputs.excel import write_xlsx
-from ..outputs.files import write_csv
+from ..outputs.files import read_table, write_csv
 from ..outputs.result import SolveResult
 from ..solver.interrupts import Deferred
 from .folders import all_written, folder_names, is_done
@@ -51,7 +51,7 @@ from .on_dask import DaskRunner
 from .runners import Destination, LocalRunner, Runner, error_result
 from .runners import solve_task as solve_task  # what a worker runs; imported from here by scripts
 from .scenarios import BASE, Planned, Scenario, check, plan
-from .summary import collect, read_table
+from .summary import collect
 
 #: The runners this module starts (module names, so a test can put an in-process one here).
 _Local, _Dask = LocalRunner, DaskRunner

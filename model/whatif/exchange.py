@@ -21,12 +21,11 @@ import numpy as np
 import pandas as pd
 
 from ..case.case import Case, Problem
-from ..outputs.files import write_csv
+from ..outputs.files import read_table, write_csv
 from .batch import BatchOptions, BatchResult, run_batch
 from .folders import folder_names
 from .frontier import parse_range
 from .scenarios import Scenario, ScenarioError
-from .summary import read_table
 
 EXCHANGE_FILE = "frontier.csv"
 

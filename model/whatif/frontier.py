@@ -25,11 +25,10 @@ import numpy as np
 import pandas as pd
 
 from ..case.case import Case, Problem
-from ..outputs.files import write_csv
+from ..outputs.files import read_table, write_csv
 from .batch import BatchOptions, BatchResult, run_batch
 from .folders import folder_names
 from .scenarios import Scenario, ScenarioError
-from .summary import read_table
 
 #: A group "loses" service at a point when its mean rank is this much below the richest point.
 RANK_DROP = 0.01

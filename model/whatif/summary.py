@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..case.schema import ID_DTYPES
-from ..outputs.files import CSV_ENCODING
+from ..outputs.files import read_table
 from .scenarios import BASE
 
 COLUMNS = ["scenario", "description", "status", "objective", "mip_gap", "revenue", "logistics_cost", "profit",
@@ -29,12 +28,6 @@ VOLATILE = ["seconds", "warm_start"]
 #: solver :class:`~svcplan.solver.status.Status` (no solve ended this way; none started or
 #: the process was killed), so it lives here and is never written into a summary.json.
 MISSING = "missing"
-
-
-def read_table(folder: Path, file: str) -> pd.DataFrame | None:
-    """A table of a scenario folder with ids as text (``007`` stays ``007``); None if absent."""
-    f = folder / file
-    return pd.read_csv(f, dtype=ID_DTYPES, encoding=CSV_ENCODING) if f.exists() else None
 
 
 def scenario_row(name: str, folder: Path) -> dict:
