@@ -249,7 +249,10 @@ def _level_rules(fills: dict[str, str], looks: _Looks) -> list[dict[str, object]
 
 
 def _frozen(cell: str) -> dict[str, int]:
-    """``"C2"`` → the rows above and the columns left of that cell, as the binding takes them."""
+    """``"C2"`` → the rows above and the columns left of that cell, as the binding takes them.
+
+    openpyxl has this (``coordinate_to_tuple``), but importing it takes 0.2 s, which every
+    process writing a workbook would pay (each frontier worker, each solve)."""
     letters = cell.rstrip("0123456789")
     col = 0
     for ch in letters.upper():
