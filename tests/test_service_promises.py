@@ -21,6 +21,7 @@ from svcplan import CaseError, load_case, solve
 from svcplan.case.case import Case
 from svcplan.cli.app import app
 from svcplan.economics.options import inventory_table, option_table
+from svcplan.outputs.tables import MEANS, weighted_means
 
 PERIOD_DAYS = 30.0
 LEAD = 9.0
@@ -310,3 +311,19 @@ def test_outputs_report_promises_weighted_by_demand(tmp_path):
     assert seg.loc["B", "mean_fill_rate"] == pytest.approx(inv.loc["Q", "fill_rate"])
     kpis = res.summary()["kpis"]
     assert kpis["mean_cycle_service"] == pytest.approx(want)
+
+
+def test_kpi_means_without_demand_are_plain_means():
+    """A group without demand (a period nobody orders in) still shows the service of its
+    levels: the plain mean, where the demand-weighted one would divide by zero. Groups keep
+    the order in which they first appear, and every mean of :data:`MEANS` is there."""
+    a = pd.DataFrame({"period": ["T2", "T2", "T1", "T1"], "base_demand": [0.0, 0.0, 30.0, 10.0],
+                      "service": [0.8, 0.6, 0.9, 0.5], "cycle_service": [0.7, 0.5, 0.95, 0.55],
+                      "fill_rate": [0.9, 0.7, 0.99, 0.8], "rank": [2, 4, 1, 3]})
+    m = weighted_means(a, "period")
+    assert list(m.columns) == list(MEANS) and list(m.index) == ["T2", "T1"]
+    assert m.loc["T1"].tolist() == pytest.approx([(30 * 0.9 + 10 * 0.5) / 40,
+                                                  (30 * 0.95 + 10 * 0.55) / 40,
+                                                  (30 * 0.99 + 10 * 0.8) / 40, (30 + 30) / 40])
+    assert m.loc["T2"].tolist() == pytest.approx([0.7, 0.6, 0.8, 3.0])
+
