@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 W, H, PAD = 360, 260, 52
 COLOURS = {"before": "#c0392b", "after": "#2471a3", "client memory": "#1e8449",
-           "seventh round": "#7d3c98", "eighteenth round": "#d68910"}
+           "seventh round": "#7d3c98", "eighteenth round": "#d68910",
+           "twenty-fifth round": "#c2185b"}
 
 
 def _panel(points: list[dict], key: str, title: str, unit: str, x0: float) -> list[str]:

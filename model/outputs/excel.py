@@ -119,7 +119,8 @@ def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame | Sheet], freeze: str 
     Written by rustpy-xlsxwriter in one call: the cells never become Python objects. A 1M-binary
     plan's results.xlsx (200,000 assignment rows) took 6.0 s against 43.5 s cell by cell
     through XlsxWriter, and the demo's whole folder 0.21–0.24 s against 0.73–0.86 s, which
-    a frontier or batch pays once per scenario (docs/performance.md).
+    a frontier or batch pays once per scenario (docs/performance-rounds.md, twenty-fourth
+    round).
     """
     import rustpy_xlsxwriter as rx  # loads with the first workbook, not at start-up
 

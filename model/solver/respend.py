@@ -27,7 +27,7 @@ from .search import fractional_units, round_fractional, round_in_steps, round_sp
 #: scenarios and four generated cases, 1–3 fractional units (16–156 binaries) took
 #: 0.01–0.04 s, and proved the plan where key accounts buy 30% more (132 binaries, 0.02 s,
 #: where the re-spend took 1.25 s); 5–10 units (192–516 binaries) took 0.23–1.9 s, a
-#: re-spend 1.0–1.9 s (docs/performance.md, twenty-second round).
+#: re-spend 1.0–1.9 s (docs/performance-rounds.md, twenty-second round).
 FEW_BINARIES = 160
 
 

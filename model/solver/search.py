@@ -46,7 +46,7 @@ from .status import Status
 #: root cut loop they are far faster (300k with every linking term at 0.8× budget: 332
 #: units, 68 s as one sub-MIP, 7.5 s in chunks), but elsewhere slower (300k without linked
 #: periods: 909 units, 1.9 s against 11 s) or stuck themselves (the warm 0.9 point after
-#: 1.0: 842 units, 12.4 s as one, a chunk stuck past 80 s); docs/performance.md, tenth round.
+#: 1.0: 842 units, 12.4 s as one, a chunk stuck past 80 s); docs/performance-rounds.md, tenth round.
 ONE_SHOT_SECONDS = 30.0
 
 
