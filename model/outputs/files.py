@@ -8,6 +8,7 @@ run does not write are removed, so a folder never mixes two runs.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import tempfile
@@ -20,6 +21,7 @@ import pandas as pd
 from ..case.database import is_database_url
 from ..case.schema import ID_DTYPES
 from ..solver.status import Status
+from .csv_text import csv_chunks
 from .database import write_database
 from .excel import MAX_ROWS, TMP_SUFFIX, Sheet, default_mode, replace_sheet, write_xlsx
 
@@ -71,8 +73,13 @@ SHEET_FORMATS = {"targets": {"slack": "0.0%", "marginal_per_point": "#,##0.00"}}
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write one output table as CSV (:data:`CSV_ENCODING`, no index)."""
-    df.to_csv(path, index=False, encoding=CSV_ENCODING)
+    """Write one output table as CSV (:data:`CSV_ENCODING`, no index): the text of
+    ``df.to_csv``, formatted column-wise (:mod:`.csv_text`: 1M's assignment.csv in about a
+    third of the time)."""
+    with open(path, "wb") as f:
+        f.write(codecs.BOM_UTF8)  # what CSV_ENCODING puts first
+        for chunk in csv_chunks(df):
+            f.write(chunk)
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
