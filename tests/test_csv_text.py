@@ -19,6 +19,12 @@ from svcplan.outputs.files import CSV_ENCODING, read_table, write_csv
 pytest.importorskip("pyarrow")  # without it csv_bytes is to_csv itself
 
 
+@pytest.fixture(autouse=True)
+def every_table_columnwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Short tables normally go to to_csv; these tests hold the column-wise path to it."""
+    monkeypatch.setattr(csv_text, "FEWEST_ROWS", 1)
+
+
 def expected(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False).encode()
 
@@ -78,6 +84,17 @@ def test_random_bit_patterns_in_many_chunks(monkeypatch: pytest.MonkeyPatch) -> 
         "awkward names", "no rows", "nothing"])
 def test_tables_it_leaves_to_pandas_or_formats_alike(df: pd.DataFrame) -> None:
     assert csv_bytes(df) == expected(df)
+
+
+def test_short_tables_go_to_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below FEWEST_ROWS the text comes from to_csv (faster there), at it column-wise."""
+    monkeypatch.setattr(csv_text, "FEWEST_ROWS", 3)
+    calls: list[int] = []
+    monkeypatch.setattr(csv_text, "_body", lambda pa, df: calls.append(len(df)) or b"")
+    df = pd.DataFrame({"a": [0.5, 1.0, 2.0], "b": ["x", "y", "z"]})
+    assert csv_bytes(df.head(2)) == expected(df.head(2)) and not calls
+    csv_bytes(df)
+    assert calls == [3]
 
 
 def test_a_written_csv_reads_back_as_written(tmp_path) -> None:

@@ -1,25 +1,27 @@
 """The text of an output CSV, byte for byte what ``DataFrame.to_csv(index=False)`` writes,
 formatted column-wise by pyarrow.
 
-Why not ``to_csv`` itself: it formats every float through Python, about 1.5 µs a cell, and
-a 1M-binary plan's assignment.csv (200,000 rows × 26 columns) took 5–7 s of it; a frontier
+Why not ``to_csv`` itself: it formats every float through Python, about 1 µs a cell, and
+a 1M-binary plan's assignment.csv (200,000 rows × 26 columns) took 5–6 s of it; a frontier
 or batch writes a folder per scenario. pyarrow's cast of a float column to text produces
-the same shortest round-trip digits as Python's ``repr`` (which ``to_csv`` uses) in C++;
-only the notation differs in three places, which :func:`_floats` puts right:
+the same shortest round-trip digits as Python's ``repr`` (which ``to_csv`` uses), in C++;
+only the notation differs, in two places, which :func:`_floats` puts right:
 
 - a whole number: pyarrow ``4``, Python ``4.0``;
 - pyarrow turns to scientific notation at other magnitudes (``1.5e+10`` where Python
   writes ``15000000000.0``, ``0.00001`` where Python writes ``1e-05``): those cells, rare in
-  a plan, are formatted by ``repr`` itself;
-- NaN is an empty field in both.
+  a plan, are formatted by ``repr`` itself.
+
+A missing value (NaN) is an empty field, as ``to_csv`` writes it.
 
 Strings are quoted as the ``csv`` module quotes them for ``to_csv`` (``QUOTE_MINIMAL``: a
 field holding a comma, a double quote or a character of the line end is enclosed in double
-quotes, its quotes doubled). A table with a column of any other kind (categories, dates, nullable
-integers, objects that are not text) is written by ``to_csv``, as is a table of one column
-(the ``csv`` module quotes an empty field there). ``tests/test_csv_text.py`` holds both to
-the same bytes on random tables. Without pyarrow (installed with the extra ``sources``),
-``to_csv`` writes every table.
+quotes, its quotes doubled). A table with a column of any other kind (categories, dates,
+nullable integers, objects that are not text) is written by ``to_csv``, as is a table of
+one column (the ``csv`` module quotes an empty field there) or of a few rows
+(:data:`FEWEST_ROWS`). ``tests/test_csv_text.py`` holds both to the same bytes on random
+tables. Without pyarrow (installed with the extra ``sources``), ``to_csv`` writes every
+table.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ import pandas as pd
 #: Rows formatted at a time: bounds the memory of the text (and stays far below the 2 GB
 #: of one pyarrow string array).
 CHUNK_ROWS = 100_000
+#: Shorter tables go to ``to_csv``: pyarrow costs about 0.2 ms a column whatever its length,
+#: so the demo's 12-row period table took 5.1 ms where ``to_csv`` took 1.4 ms, and its
+#: 2,400-row assignment 18.6 ms where ``to_csv`` took 58.4 ms (medians of 30).
+FEWEST_ROWS = 300
 
 
 @functools.cache
@@ -65,7 +71,7 @@ def csv_chunks(df: pd.DataFrame) -> Iterator[bytes]:
         import pyarrow as pa  # an optional dependency (the extra ``sources``)
     except ImportError:
         pa = None
-    if pa is None or not _formattable(df):
+    if pa is None or not _columnwise(df):
         yield _pandas(df, header=True)
         return
 
@@ -79,9 +85,10 @@ def _pandas(df: pd.DataFrame, header: bool) -> bytes:
     return df.to_csv(index=False, header=header, lineterminator=os.linesep).encode()
 
 
-def _formattable(df: pd.DataFrame) -> bool:
-    """Can :func:`csv_bytes` format ``df`` itself (else ``to_csv`` does)?"""
-    if df.shape[1] < 2 or df.columns.has_duplicates:
+def _columnwise(df: pd.DataFrame) -> bool:
+    """Is ``df`` formatted column-wise (else by ``to_csv``): long enough to gain, and of
+    columns :func:`_kind` knows?"""
+    if len(df) < FEWEST_ROWS or df.shape[1] < 2 or df.columns.has_duplicates:
         return False
     return all(_kind(dtype) is not None for dtype in df.dtypes)
 
@@ -109,8 +116,6 @@ def _body(pa, df: pd.DataFrame) -> bytes:
         if column is None:  # an object column that is not all text
             return _pandas(df, header=False)
         columns.append(column)
-    if not len(df):
-        return b""
     lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","),
                                         pa.scalar(os.linesep), "")
     # the lines lie end to end in the array's data buffer
