@@ -79,9 +79,10 @@ def test_random_bit_patterns_in_many_chunks(monkeypatch: pytest.MonkeyPatch) -> 
     pd.DataFrame({"a": pd.to_datetime(["2026-01-01", "2026-02-01"]), "b": [1.0, 2.0]}),
     pd.DataFrame({"a,b": [1.0, 2.0], 'q"': ["x", "y"], 7: [True, False]}),
     pd.DataFrame({"a": pd.Series([], dtype=float), "b": pd.Series([], dtype=object)}),
+    pd.DataFrame([[1.0, "x"], [2.0, "y"]], columns=pd.MultiIndex.from_tuples([("a", "b"), ("a", "c")])),
     pd.DataFrame(),
 ], ids=["one column", "categories", "nullable ints", "mixed objects", "dates",
-        "awkward names", "no rows", "nothing"])
+        "awkward names", "no rows", "two header rows", "nothing"])
 def test_tables_it_leaves_to_pandas_or_formats_alike(df: pd.DataFrame) -> None:
     assert csv_bytes(df) == expected(df)
 
@@ -90,7 +91,7 @@ def test_short_tables_go_to_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
     """Below FEWEST_ROWS the text comes from to_csv (faster there), at it column-wise."""
     monkeypatch.setattr(csv_text, "FEWEST_ROWS", 3)
     calls: list[int] = []
-    monkeypatch.setattr(csv_text, "_body", lambda pa, df: calls.append(len(df)) or b"")
+    monkeypatch.setattr(csv_text, "_body", lambda df: calls.append(len(df)) or b"")
     df = pd.DataFrame({"a": [0.5, 1.0, 2.0], "b": ["x", "y", "z"]})
     assert csv_bytes(df.head(2)) == expected(df.head(2)) and not calls
     csv_bytes(df)

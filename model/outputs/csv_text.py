@@ -67,18 +67,23 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
 def csv_chunks(df: pd.DataFrame) -> Iterator[bytes]:
     """:func:`csv_bytes` a piece at a time (the header, then :data:`CHUNK_ROWS` rows at a
     time), for a writer that need not hold the whole text."""
-    try:
-        import pyarrow as pa  # an optional dependency (the extra ``sources``)
-    except ImportError:
-        pa = None
-    if pa is None or not _columnwise(df):
+    if not (_columnwise(df) and _has_pyarrow()):
         yield _pandas(df, header=True)
         return
-
-    header = _strings(pa, pd.Series([str(c) for c in df.columns], dtype=object))
+    header = _strings(pd.Series([str(c) for c in df.columns], dtype=object))
     yield (",".join(header.to_pylist()) + os.linesep).encode()
     for start in range(0, len(df), CHUNK_ROWS):
-        yield _body(pa, df.iloc[start:start + CHUNK_ROWS])
+        yield _body(df.iloc[start:start + CHUNK_ROWS])
+
+
+def _has_pyarrow() -> bool:
+    """pyarrow is an optional dependency (the extra ``sources``), imported where first used
+    (a run that writes no long table never loads it)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _pandas(df: pd.DataFrame, header: bool) -> bytes:
@@ -88,7 +93,8 @@ def _pandas(df: pd.DataFrame, header: bool) -> bytes:
 def _columnwise(df: pd.DataFrame) -> bool:
     """Is ``df`` formatted column-wise (else by ``to_csv``): long enough to gain, and of
     columns :func:`_kind` knows?"""
-    if len(df) < FEWEST_ROWS or df.shape[1] < 2 or df.columns.has_duplicates:
+    if (len(df) < FEWEST_ROWS or df.shape[1] < 2 or df.columns.has_duplicates
+            or isinstance(df.columns, pd.MultiIndex)):
         return False
     return all(_kind(dtype) is not None for dtype in df.dtypes)
 
@@ -96,7 +102,7 @@ def _columnwise(df: pd.DataFrame) -> bool:
 def _kind(dtype: object) -> str | None:
     """How a column of ``dtype`` is formatted, or None: by ``to_csv``."""
     if isinstance(dtype, pd.StringDtype) or dtype == np.dtype(object):
-        return "text"  # and if a value is not text, the whole table goes to to_csv
+        return "text"  # and if a value is not text, its rows go to to_csv (_body)
     if not isinstance(dtype, np.dtype):
         return None  # categories, nullable numbers, dates with a time zone, …
     if dtype == np.float64:
@@ -106,13 +112,14 @@ def _kind(dtype: object) -> str | None:
     return "int" if dtype.kind in "iu" else None
 
 
-def _body(pa, df: pd.DataFrame) -> bytes:
+def _body(df: pd.DataFrame) -> bytes:
     """The data lines of ``df``, each ended by ``os.linesep``."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     columns = []
     for name, dtype in zip(df.columns, df.dtypes, strict=True):
-        column = _column(pa, df[name], _kind(dtype))
+        column = _column(df[name], _kind(dtype))
         if column is None:  # an object column that is not all text
             return _pandas(df, header=False)
         columns.append(column)
@@ -124,22 +131,24 @@ def _body(pa, df: pd.DataFrame) -> bytes:
     return data.slice(int(ends[0]), int(ends[-1] - ends[0])).to_pybytes()
 
 
-def _column(pa, column: pd.Series, kind: str | None):
+def _column(column: pd.Series, kind: str | None):
     """One column as a pyarrow string array of CSV fields, or None (not all text)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     values = column.to_numpy()
     if kind == "float":
-        return _floats(pa, values)
+        return _floats(values)
     if kind == "bool":
         return pa.array(np.where(values, "True", "False"))
     if kind == "int":
         return pc.cast(pa.array(values), pa.string())
-    return _strings(pa, column)
+    return _strings(column)
 
 
-def _floats(pa, values: np.ndarray):
+def _floats(values: np.ndarray):
     """Float fields as ``repr`` writes them (NaN empty)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     text = pc.cast(pa.array(values, from_pandas=True), pa.string())  # NaN: null
@@ -160,9 +169,10 @@ def _floats(pa, values: np.ndarray):
     return pc.fill_null(text, "")
 
 
-def _strings(pa, column: pd.Series):
+def _strings(column: pd.Series):
     """Text fields, quoted where the ``csv`` module quotes them (missing: empty); None when
     a value is not text."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     try:
