@@ -104,6 +104,70 @@ def test_same_seed_same_numbers_whatever_the_chunking(monkeypatch):
     assert not np.array_equal(a.batch_demand, other.batch_demand)
 
 
+def test_worker_processes_give_the_same_numbers_to_the_bit(monkeypatch):
+    """A plan of several chunks simulated in two processes equals the same plan simulated
+    here: counts per unit-period and batch, and the profit windows summed by group (the
+    chunks' outcomes are put together in one order, whoever ran them). Progress counts every
+    unit-day either way."""
+    pol, _ = _gamma_setup(q=[70.0, 140, 21, 35, 90], cv=[0.5, 0.3, 0.8, 0.4, 0.6],
+                          review=[7, 14, 5, 0, 7], lead=[3, 0, 6, 2, 4],
+                          target=[0.9, 0.8, 0.95, 0.9, 0.85])
+    pol = Policy(**{**pol.__dict__, "quantity": np.where(pol.review_days > 0, 0.0, 200.0)})
+    windows = policy.Windows(shipped_coef=np.linspace(1.0, 2.0, 5), on_hand_coef=-np.full(5, 0.1),
+                             group=np.array([0, 1, 0, 1, 1]), n_groups=2)
+    monkeypatch.setattr(policy, "CHUNK_UNITS", 2)  # three chunks
+    heard: dict[int, list[int]] = {1: [], 2: []}
+    here = simulate_policies(pol, 100, 5, PD, windows, heard[1].append, workers=1)
+    pooled = simulate_policies(pol, 100, 5, PD, windows, heard[2].append, workers=2)
+    for name in ("cycles", "stockouts", "demand", "short", "batch_cycles", "batch_stockouts",
+                 "batch_demand", "batch_short", "rewards"):
+        np.testing.assert_array_equal(getattr(here, name), getattr(pooled, name), err_msg=name)
+    assert sum(heard[1]) == sum(heard[2]) == policy.total_unit_days(pol, 100, PD)
+    assert len(heard[2]) == 3  # one report per chunk from the pool
+
+
+def test_the_pool_hands_chunks_back_in_their_order():
+    """The first chunk runs longest (2,000 cycles against 100), so the two workers finish
+    the others first; the outcomes still come back in the tasks' order."""
+    from svcplan.simulation.pool import chunk_outcomes
+
+    pol, _ = _gamma_setup(q=[70.0, 140, 21], cv=[0.5, 0.3, 0.8], review=[7, 14, 5],
+                          lead=[3, 0, 6], target=[0.9, 0.8, 0.95])
+
+    def task(i: int, cycles: int) -> policy.ChunkTask:
+        one = pol.take(np.array([i]))
+        warm, meas = policy.schedule(one, cycles, PD)
+        return policy.ChunkTask(one, warm, meas, 5, PD, cycles, None)
+
+    tasks = [task(0, 2000), task(1, 100), task(2, 100)]
+    for t, out in zip(tasks, chunk_outcomes(tasks, workers=2), strict=True):
+        np.testing.assert_array_equal(out.batch_demand, t.run().batch_demand)
+
+
+class _DiesInWorker:
+    """A chunk whose worker process is killed (as the kernel's out-of-memory killer would)."""
+
+    unit_days = 1
+
+    def run(self, progress=None):
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_killed_worker_is_reported_not_waited_for():
+    from concurrent.futures.process import BrokenProcessPool
+
+    from svcplan.simulation.pool import chunk_outcomes
+
+    pol, _ = _gamma_setup(q=[70.0], cv=[0.5], review=[7], lead=[3], target=[0.9])
+    warm, meas = policy.schedule(pol, 100, PD)
+    fine = policy.ChunkTask(pol, warm, meas, 5, PD, 100, None)
+    with pytest.raises(BrokenProcessPool):
+        list(chunk_outcomes([fine, _DiesInWorker(), fine], workers=2))
+
+
 def test_continuous_review_undershoot_bias_is_bounded():
     """Continuous review with daily demand reaches the reorder point r only at the end of a
     day, below r by the undershoot U, which the §2 formula P(D(LT) <= r) ignores. Renewal

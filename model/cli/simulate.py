@@ -36,12 +36,15 @@ def simulate_cmd(
     cycles: Annotated[int, typer.Option(
         help=f"Replenishment cycles per unit-period (at least {MIN_CYCLES}).")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).", min=0)] = 0,
+    workers: Annotated[int | None, typer.Option(
+        help="Processes for a plan of more than 4,096 unit-periods (default: cores); the "
+             "numbers are the same with any number.", min=1)] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Simulate the plan day by day: promised vs achieved cycle service and fill rate."""
     try:
         if quiet:
-            res = simulate(run_dir, case, cycles=cycles, seed=seed)
+            res = simulate(run_dir, case, cycles=cycles, seed=seed, workers=workers)
         else:
             columns = (TextColumn("simulating unit-periods day by day"), BarColumn(),
                        TaskProgressColumn(), TimeElapsedColumn(), TextColumn("left"),
@@ -52,7 +55,8 @@ def simulate_cmd(
                 def show(done: int, total: int) -> None:
                     bar.update(task, completed=done, total=total)
 
-                res = simulate(run_dir, case, cycles=cycles, seed=seed, progress=show)
+                res = simulate(run_dir, case, cycles=cycles, seed=seed, progress=show,
+                               workers=workers)
     except SimulationError as exc:
         fail(str(exc))
     except CaseError as exc:

@@ -47,6 +47,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .pool import chunk_outcomes
+
 #: Days of random numbers drawn per generator call (fixed: the stream must not depend on
 #: the chunking).
 BLOCK_DAYS = 1024
@@ -90,6 +92,11 @@ class Windows:
     group: np.ndarray  # int, 0 <= group < n_groups
     n_groups: int
 
+    def take(self, idx: np.ndarray) -> Windows:
+        """The rewards of the unit-periods at positions ``idx`` (the same groups)."""
+        return Windows(self.shipped_coef[idx], self.on_hand_coef[idx], self.group[idx],
+                       self.n_groups)
+
 
 @dataclass
 class Outcome:
@@ -104,6 +111,21 @@ class Outcome:
     batch_demand: np.ndarray
     batch_short: np.ndarray
     rewards: np.ndarray | None  # (n_groups, windows): summed window rewards, if asked
+
+    @classmethod
+    def zeros(cls, n: int, cycles: int, windows: Windows | None) -> Outcome:
+        """Nothing counted yet for ``n`` unit-periods (rewards only where ``windows``)."""
+        return cls(*(np.zeros(n) for _ in range(4)), *(np.zeros((N_BATCHES, n)) for _ in range(4)),
+                   rewards=None if windows is None else np.zeros((windows.n_groups, cycles)))
+
+    def add(self, idx: np.ndarray, part: Outcome) -> None:
+        """Put ``part`` (the outcome of the unit-periods at positions ``idx``) in place; its
+        rewards add to these."""
+        for name in ("cycles", "stockouts", "demand", "short"):
+            getattr(self, name)[idx] = getattr(part, name)
+            getattr(self, "batch_" + name)[:, idx] = getattr(part, "batch_" + name)
+        if self.rewards is not None and part.rewards is not None:
+            self.rewards += part.rewards
 
 
 def cycle_days(p: Policy) -> np.ndarray:
@@ -125,22 +147,48 @@ def schedule(p: Policy, cycles: int, period_days: int) -> tuple[np.ndarray, np.n
 
 def simulate_policies(p: Policy, cycles: int, seed: int, period_days: int,
                       windows: Windows | None = None,
-                      progress: Callable[[int], None] | None = None) -> Outcome:
+                      progress: Callable[[int], None] | None = None, workers: int = 1) -> Outcome:
     """Simulate every unit-period of ``p`` for ``cycles`` cycles after its warm-up.
 
     ``progress`` is called with the number of unit-days just simulated (for a progress bar;
-    :func:`total_unit_days` gives the total). Results do not depend on :data:`CHUNK_UNITS`.
+    :func:`total_unit_days` gives the total). ``workers`` > 1 simulates the chunks of
+    :data:`CHUNK_UNITS` unit-periods in that many processes (:mod:`.pool`). The results do
+    not depend on :data:`CHUNK_UNITS` or ``workers``: every unit-period draws from its own
+    stream, and the chunks' outcomes are put together in one order whoever ran them.
     """
     n = len(p)
     warm, meas = schedule(p, cycles, period_days)
     order = np.argsort(warm + meas, kind="stable")  # similar lengths share a chunk
-    out = Outcome(*(np.zeros(n) for _ in range(4)), *(np.zeros((N_BATCHES, n)) for _ in range(4)),
-                  rewards=None if windows is None else np.zeros((windows.n_groups, cycles)))
-    for start in range(0, n, CHUNK_UNITS):
-        idx = order[start:start + CHUNK_UNITS]
-        _Chunk(p.take(idx), warm[idx], meas[idx], seed, period_days, cycles).run(
-            out, idx, windows, progress)
+    chunks = [order[start:start + CHUNK_UNITS] for start in range(0, n, CHUNK_UNITS)]
+    tasks = [ChunkTask(p.take(idx), warm[idx], meas[idx], seed, period_days, cycles,
+                       None if windows is None else windows.take(idx)) for idx in chunks]
+    out = Outcome.zeros(n, cycles, windows)
+    for idx, part in zip(chunks, chunk_outcomes(tasks, workers, progress), strict=True):
+        out.add(idx, part)
     return out
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One chunk of unit-periods to simulate, all it needs (sent to a worker process whole)."""
+
+    policy: Policy
+    warm: np.ndarray
+    meas: np.ndarray
+    seed: int
+    period_days: int
+    cycles: int
+    windows: Windows | None
+
+    @property
+    def unit_days(self) -> int:
+        """The unit-days the chunk runs: every unit as long as its longest."""
+        return int((self.warm + self.meas).max()) * len(self.warm) if len(self.warm) else 0
+
+    def run(self, progress: Callable[[int], None] | None = None) -> Outcome:
+        """The chunk's outcome (positions as in the chunk)."""
+        chunk = _Chunk(self.policy, self.warm, self.meas, self.seed, self.period_days, self.cycles)
+        return chunk.run(self.windows, progress)
 
 
 def total_unit_days(p: Policy, cycles: int, period_days: int) -> int:
@@ -210,8 +258,7 @@ class _Chunk:
         lead = np.minimum(whole + (up < x - whole), self.lt_cap[:, None]).astype(np.int64)
         return np.ascontiguousarray(demand[:, :days].T), np.ascontiguousarray(lead[:, :days].T)
 
-    def run(self, out: Outcome, idx: np.ndarray, windows: Windows | None,
-            progress: Callable[[int], None] | None) -> None:
+    def run(self, windows: Windows | None, progress: Callable[[int], None] | None) -> Outcome:
         n = len(self.p)
         end = int((self.warm + self.meas).max()) if n else 0
         for b0 in range(0, end, BLOCK_DAYS):
@@ -221,7 +268,7 @@ class _Chunk:
                 self._day(b0 + j, demand[j], lead[j])
             if progress is not None:
                 progress(days * n)
-        self._collect(out, idx, windows)
+        return self._collect(windows)
 
     def _day(self, t: int, d: np.ndarray, lead: np.ndarray) -> None:
         p, slot = self.p, t % self.ring
@@ -278,15 +325,17 @@ class _Chunk:
             self.next_win[hit] = np.where(w < self.cycles, t + self.pd, np.iinfo(np.int64).max)
         self.next_snap = int(min(self.next_batch.min(), self.next_win.min()))
 
-    def _collect(self, out: Outcome, idx: np.ndarray, windows: Windows | None) -> None:
+    def _collect(self, windows: Windows | None) -> Outcome:
+        out = Outcome.zeros(len(self.p), self.cycles, windows)
         per_batch = np.diff(self.batch_snap, axis=0)  # (batches, 4, n)
         for k, name in enumerate(("cycles", "stockouts", "demand", "short")):
-            getattr(out, "batch_" + name)[:, idx] = per_batch[:, k]
-            getattr(out, name)[idx] = per_batch[:, k].sum(axis=0)
+            getattr(out, "batch_" + name)[:] = per_batch[:, k]
+            getattr(out, name)[:] = per_batch[:, k].sum(axis=0)
         if windows is None or out.rewards is None:
-            return
+            return out
         w = np.diff(self.win_snap, axis=0)  # (windows, 3, n): demand, backlog change, on-hand
         shipped = w[:, 0] - w[:, 1]
         on_hand = w[:, 2] / self.pd
-        reward = windows.shipped_coef[idx] * shipped + windows.on_hand_coef[idx] * on_hand
-        np.add.at(out.rewards, windows.group[idx], reward.T)
+        reward = windows.shipped_coef * shipped + windows.on_hand_coef * on_hand
+        np.add.at(out.rewards, windows.group, reward.T)
+        return out

@@ -10,6 +10,7 @@ simulation.json and a ``simulation`` sheet of results.xlsx into the run folder.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,11 +67,14 @@ def check_cycles(cycles: int) -> None:
 
 
 def simulate(run_dir: str | Path, case: str | Path | Case | None = None, *, cycles: int = 1000,
-             seed: int = 0, progress: Callable[[int, int], None] | None = None) -> SimulationResult:
+             seed: int = 0, progress: Callable[[int, int], None] | None = None,
+             workers: int | None = None) -> SimulationResult:
     """Simulate the plan in ``run_dir``. ``case``: a loaded :class:`Case`, a case path, or
     ``None`` for the ``case_path`` recorded in the run's summary.json.
 
-    ``progress(done, total)`` is called with unit-days simulated so far. Raises
+    ``progress(done, total)`` is called with unit-days simulated so far. ``workers``:
+    processes for a plan of more than one chunk (:data:`.policy.CHUNK_UNITS` unit-periods;
+    default: the cores); the numbers are the same with any number. Raises
     :class:`SimulationError` (no plan, no case, a mismatch, too few cycles) or
     :class:`~svcplan.case.case.CaseError` (an invalid case).
     """
@@ -88,7 +92,7 @@ def simulate(run_dir: str | Path, case: str | Path | Case | None = None, *, cycl
     windows, const = profit_windows(f, live, pol, periods, planned)
     total = total_unit_days(pol, cycles, pd_days)
     out: Outcome = simulate_policies(pol, cycles, seed, pd_days, windows,
-                                     _Progress(progress, total))
+                                     _Progress(progress, total), workers or os.cpu_count() or 1)
     achieved = {"cycle_service": estimate.cycle_service(out.batch_cycles, out.batch_stockouts),
                 "fill_rate": estimate.fill_rate(out.batch_demand, out.batch_short)}
     table = unit_table(f, live, out.cycles, achieved)
