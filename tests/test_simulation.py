@@ -301,6 +301,29 @@ def _cli(*args):
     return r.exit_code, " ".join(r.output.split())  # rich wraps long lines
 
 
+def test_cli_workers_give_the_same_file(solved, monkeypatch):
+    """``--workers 2`` on a plan cut into four chunks writes the simulation.csv that one
+    process writes, byte for byte (the CLI hands the count down to the pool)."""
+    root, _ = solved
+    monkeypatch.setattr(policy, "CHUNK_UNITS", 1)  # the fixture's 4 unit-periods: 4 chunks
+    asked: list[int] = []
+    pooled = policy.chunk_outcomes
+
+    def counting(tasks, workers, progress=None):
+        asked.append(workers)
+        return pooled(tasks, workers, progress)
+
+    monkeypatch.setattr(policy, "chunk_outcomes", counting)
+    written = {}
+    for workers in (1, 2):
+        code, out = _cli(root / "run", "--cycles", 100, "--workers", workers, "--quiet")
+        assert code == 0, out
+        written[workers] = (root / "run" / "simulation.csv").read_bytes()
+    assert asked == [1, 2] and written[1] == written[2]
+    code, out = _cli(root / "run", "--workers", 0, "--quiet")
+    assert code == 2 and "--workers" in out, out
+
+
 def test_cli_simulates_and_refuses_bad_input(solved, tmp_path):
     from casefiles import write_case
 
