@@ -24,6 +24,7 @@ from ..api import simulate
 from ..case.case import CaseError
 from ..outputs.files import SIMULATION_CSV, SIMULATION_JSON
 from ..simulation.plan import SimulationError
+from ..simulation.policy import CHUNK_UNITS
 from ..simulation.report import print_segments
 from ..simulation.run import MIN_CYCLES
 from .common import QuietOpt, console, fail
@@ -37,8 +38,8 @@ def simulate_cmd(
         help=f"Replenishment cycles per unit-period (at least {MIN_CYCLES}).")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).", min=0)] = 0,
     workers: Annotated[int | None, typer.Option(
-        help="Processes for a plan of more than 4,096 unit-periods (default: cores); the "
-             "numbers are the same with any number.", min=1)] = None,
+        help=f"Processes for a plan of more than {CHUNK_UNITS:,} unit-periods (default: cores); "
+             "the numbers are the same with any number.", min=1)] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Simulate the plan day by day: promised vs achieved cycle service and fill rate."""
