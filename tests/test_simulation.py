@@ -144,6 +144,33 @@ def test_the_pool_hands_chunks_back_in_their_order():
         np.testing.assert_array_equal(out.batch_demand, t.run().batch_demand)
 
 
+def test_a_dask_cluster_gives_the_same_numbers_to_the_bit(monkeypatch):
+    """The chunks run by the workers of a LocalCluster on 127.0.0.1 give what one process
+    gives, profit windows included; progress hears every chunk."""
+    distributed = pytest.importorskip("distributed")
+    pol, _ = _gamma_setup(q=[70.0, 140, 21, 35], cv=[0.5, 0.3, 0.8, 0.4], review=[7, 14, 5, 7],
+                          lead=[3, 0, 6, 2], target=[0.9, 0.8, 0.95, 0.9])
+    windows = policy.Windows(shipped_coef=np.linspace(1.0, 2.0, 4), on_hand_coef=-np.full(4, 0.1),
+                             group=np.array([0, 1, 0, 1]), n_groups=2)
+    monkeypatch.setattr(policy, "CHUNK_UNITS", 1)
+    here = simulate_policies(pol, 100, 5, PD, windows)
+    heard: list[int] = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  protocol="tcp", host="127.0.0.1", dashboard_address=":0") as c:
+        on_dask = simulate_policies(pol, 100, 5, PD, windows, heard.append,
+                                    dask=c.scheduler_address)
+    for name in ("cycles", "batch_demand", "batch_short", "rewards"):
+        np.testing.assert_array_equal(getattr(here, name), getattr(on_dask, name), err_msg=name)
+    assert len(heard) == 4 and sum(heard) == policy.total_unit_days(pol, 100, PD)
+
+
+def test_cli_refuses_a_dask_address_where_nothing_answers(solved):
+    pytest.importorskip("distributed")
+    root, _ = solved
+    code, out = _cli(root / "run", "--dask", "tcp://127.0.0.1:9", "--quiet")
+    assert code == 2 and "no Dask scheduler answers at tcp://127.0.0.1:9" in out, out
+
+
 class _DiesInWorker:
     """A chunk whose worker process is killed (as the kernel's out-of-memory killer would)."""
 
@@ -309,9 +336,9 @@ def test_cli_workers_give_the_same_file(solved, monkeypatch):
     asked: list[int] = []
     pooled = policy.chunk_outcomes
 
-    def counting(tasks, workers, progress=None):
+    def counting(tasks, workers, *rest):
         asked.append(workers)
-        return pooled(tasks, workers, progress)
+        return pooled(tasks, workers, *rest)
 
     monkeypatch.setattr(policy, "chunk_outcomes", counting)
     written = {}

@@ -22,6 +22,7 @@ from rich.progress import (
 
 from ..api import simulate
 from ..case.case import CaseError
+from ..formulation.hooks import UsageError
 from ..outputs.files import SIMULATION_CSV, SIMULATION_JSON
 from ..simulation.plan import SimulationError
 from ..simulation.policy import CHUNK_UNITS
@@ -40,12 +41,14 @@ def simulate_cmd(
     workers: Annotated[int | None, typer.Option(
         help=f"Processes for a plan of more than {CHUNK_UNITS:,} unit-periods (default: cores); "
              "the numbers are the same with any number.", min=1)] = None,
+    dask: Annotated[str | None, typer.Option(
+        help="Dask scheduler, e.g. tcp://10.0.0.5:8786: its workers run the chunks.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Simulate the plan day by day: promised vs achieved cycle service and fill rate."""
     try:
         if quiet:
-            res = simulate(run_dir, case, cycles=cycles, seed=seed, workers=workers)
+            res = simulate(run_dir, case, cycles=cycles, seed=seed, workers=workers, dask=dask)
         else:
             columns = (TextColumn("simulating unit-periods day by day"), BarColumn(),
                        TaskProgressColumn(), TimeElapsedColumn(), TextColumn("left"),
@@ -57,11 +60,13 @@ def simulate_cmd(
                     bar.update(task, completed=done, total=total)
 
                 res = simulate(run_dir, case, cycles=cycles, seed=seed, progress=show,
-                               workers=workers)
+                               workers=workers, dask=dask)
     except SimulationError as exc:
         fail(str(exc))
     except CaseError as exc:
         fail(exc)
+    except UsageError as exc:  # no Dask scheduler at --dask, or distributed not installed
+        fail(str(exc))
     res.write(run_dir)
     if res.summary["profit"] is not None:
         print_segments(res.segments, res.summary, console)

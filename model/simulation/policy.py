@@ -147,13 +147,15 @@ def schedule(p: Policy, cycles: int, period_days: int) -> tuple[np.ndarray, np.n
 
 def simulate_policies(p: Policy, cycles: int, seed: int, period_days: int,
                       windows: Windows | None = None,
-                      progress: Callable[[int], None] | None = None, workers: int = 1) -> Outcome:
+                      progress: Callable[[int], None] | None = None, workers: int = 1,
+                      dask: str | None = None) -> Outcome:
     """Simulate every unit-period of ``p`` for ``cycles`` cycles after its warm-up.
 
     ``progress`` is called with the number of unit-days just simulated (for a progress bar;
     :func:`total_unit_days` gives the total). ``workers`` > 1 simulates the chunks of
-    :data:`CHUNK_UNITS` unit-periods in that many processes (:mod:`.pool`). The results do
-    not depend on :data:`CHUNK_UNITS` or ``workers``: every unit-period draws from its own
+    :data:`CHUNK_UNITS` unit-periods in that many processes, ``dask`` (a scheduler address)
+    on that cluster's workers (:mod:`.pool`). The results do not depend on
+    :data:`CHUNK_UNITS`, ``workers`` or ``dask``: every unit-period draws from its own
     stream, and the chunks' outcomes are put together in one order whoever ran them.
     """
     n = len(p)
@@ -163,7 +165,7 @@ def simulate_policies(p: Policy, cycles: int, seed: int, period_days: int,
     tasks = [ChunkTask(p.take(idx), warm[idx], meas[idx], seed, period_days, cycles,
                        None if windows is None else windows.take(idx)) for idx in chunks]
     out = Outcome.zeros(n, cycles, windows)
-    for idx, part in zip(chunks, chunk_outcomes(tasks, workers, progress), strict=True):
+    for idx, part in zip(chunks, chunk_outcomes(tasks, workers, progress, dask), strict=True):
         out.add(idx, part)
     return out
 

@@ -1,4 +1,4 @@
-"""Where the chunks of a simulation run: here, or in worker processes.
+"""Where the chunks of a simulation run: here, in worker processes, or on a Dask cluster.
 
 The chunks are independent by construction (each unit-period draws from its own stream,
 :mod:`.policy`), so a large plan's chunks can run on every core: 200,000 unit-periods ×
@@ -32,11 +32,17 @@ class Task(Protocol[R]):
 
 
 def chunk_outcomes(tasks: Sequence[Task[R]], workers: int,
-                   progress: Callable[[int], None] | None = None) -> Iterator[R]:
-    """The outcome of each task, in order. With one worker (or one task) they run here and
-    ``progress`` hears every block of days; else in ``workers`` processes, and ``progress``
-    hears each chunk as it comes back. A worker that dies (killed, out of memory) raises
-    ``BrokenProcessPool``; Ctrl-C or any error stops the other workers at once."""
+                   progress: Callable[[int], None] | None = None,
+                   dask: str | None = None) -> Iterator[R]:
+    """The outcome of each task, in order. On the Dask cluster whose scheduler is at
+    ``dask`` when one is given (:func:`_on_dask`). Else with one worker (or one task) they
+    run here and ``progress`` hears every block of days; else in ``workers`` processes, and
+    ``progress`` hears each chunk as it comes back. A worker that dies (killed, out of
+    memory) raises ``BrokenProcessPool``; Ctrl-C or any error stops the other workers at
+    once."""
+    if dask is not None:
+        yield from _on_dask(tasks, dask, progress)
+        return
     if workers <= 1 or len(tasks) <= 1:
         yield from (task.run(progress) for task in tasks)
         return
@@ -57,6 +63,27 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     for proc in list((getattr(pool, "_processes", None) or {}).values()):  # public in 3.14+
         proc.terminate()
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _on_dask(tasks: Sequence[Task[R]], address: str,
+             progress: Callable[[int], None] | None) -> Iterator[R]:
+    """The tasks run on the cluster's workers (which need svcplan installed, as for
+    ``svcplan solve --dask``), their outcomes read back in order. A worker lost mid-chunk is
+    Dask's to retry (its chunk runs again elsewhere); one that keeps failing raises
+    ``KilledWorker``. Ctrl-C or any error cancels what has not run."""
+    from ..solver.cluster import connect
+
+    client, _ = connect(address)
+    futures = client.map(_run, tasks, pure=False)
+    try:
+        for task, future in zip(tasks, futures, strict=True):
+            out = future.result()
+            if progress is not None:
+                progress(task.unit_days)
+            yield out
+    finally:
+        client.cancel(futures)
+        client.close()
 
 
 def _run(task: Task[R]) -> R:

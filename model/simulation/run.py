@@ -68,18 +68,24 @@ def check_cycles(cycles: int) -> None:
 
 def simulate(run_dir: str | Path, case: str | Path | Case | None = None, *, cycles: int = 1000,
              seed: int = 0, progress: Callable[[int, int], None] | None = None,
-             workers: int | None = None) -> SimulationResult:
+             workers: int | None = None, dask: str | None = None) -> SimulationResult:
     """Simulate the plan in ``run_dir``. ``case``: a loaded :class:`Case`, a case path, or
     ``None`` for the ``case_path`` recorded in the run's summary.json.
 
     ``progress(done, total)`` is called with unit-days simulated so far. ``workers``:
     processes for a plan of more than one chunk (:data:`.policy.CHUNK_UNITS` unit-periods;
-    default: the cores); the numbers are the same with any number. Raises
-    :class:`SimulationError` (no plan, no case, a mismatch, too few cycles) or
-    :class:`~svcplan.case.case.CaseError` (an invalid case).
+    default: the cores); ``dask``: a Dask scheduler address (``tcp://host:8786``) whose
+    workers run the chunks instead. The numbers are the same either way. Raises
+    :class:`SimulationError` (no plan, no case, a mismatch, too few cycles),
+    :class:`~svcplan.case.case.CaseError` (an invalid case) or
+    :class:`~svcplan.formulation.hooks.UsageError` (no cluster answers at ``dask``).
     """
     t0 = time.perf_counter()
     check_cycles(cycles)
+    if dask is not None:
+        from ..solver.cluster import check_cluster
+
+        check_cluster(dask)  # before the run and the case are read
     run = read_run(Path(run_dir))
     c, path = _case_of(run_dir, case, run.case_path)
     check_match(c, run.assignment)
@@ -92,7 +98,8 @@ def simulate(run_dir: str | Path, case: str | Path | Case | None = None, *, cycl
     windows, const = profit_windows(f, live, pol, periods, planned)
     total = total_unit_days(pol, cycles, pd_days)
     out: Outcome = simulate_policies(pol, cycles, seed, pd_days, windows,
-                                     _Progress(progress, total), workers or os.cpu_count() or 1)
+                                     _Progress(progress, total), workers or os.cpu_count() or 1,
+                                     dask)
     achieved = {"cycle_service": estimate.cycle_service(out.batch_cycles, out.batch_stockouts),
                 "fill_rate": estimate.fill_rate(out.batch_demand, out.batch_short)}
     table = unit_table(f, live, out.cycles, achieved)

@@ -31,13 +31,14 @@ from . import highs
 def check_cluster(address: str, timeout: float = 10.0) -> None:
     """Refuse an address where no Dask scheduler answers, or one without workers, before
     anything is built (:class:`~svcplan.formulation.hooks.UsageError`: exit code 2)."""
-    client, _ = _connect(address, timeout)
+    client, _ = connect(address, timeout)
     client.close()
 
 
-def _connect(address: str, timeout: float | None = None):
+def connect(address: str, timeout: float | None = None):
     """A client of the scheduler at ``address`` and its workers' information (address →
-    info); :class:`~svcplan.formulation.hooks.UsageError` if there is none or no worker."""
+    info); :class:`~svcplan.formulation.hooks.UsageError` if there is none or no worker.
+    Also how ``svcplan simulate --dask`` reaches a cluster (:mod:`svcplan.simulation.pool`)."""
     try:
         from distributed import Client  # only a --dask solve needs it
     except ImportError:
@@ -68,7 +69,7 @@ class ClusterBlocks:
         if sizes is None:
             blocks = list(blocks)
             sizes = [len(cols) for cols, _ in blocks]
-        self._client, info = _connect(address)
+        self._client, info = connect(address)
         workers = sorted(info)
         self.n_blocks = len(sizes)
         self._n_cols = n_cols
