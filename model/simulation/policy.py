@@ -158,13 +158,10 @@ def simulate_policies(p: Policy, cycles: int, seed: int, period_days: int,
     :data:`CHUNK_UNITS`, ``workers`` or ``dask``: every unit-period draws from its own
     stream, and the chunks' outcomes are put together in one order whoever ran them.
     """
-    n = len(p)
-    warm, meas = schedule(p, cycles, period_days)
-    order = np.argsort(warm + meas, kind="stable")  # similar lengths share a chunk
-    chunks = [order[start:start + CHUNK_UNITS] for start in range(0, n, CHUNK_UNITS)]
+    warm, meas, chunks = _chunks(p, cycles, period_days)
     tasks = [ChunkTask(p.take(idx), warm[idx], meas[idx], seed, period_days, cycles,
                        None if windows is None else windows.take(idx)) for idx in chunks]
-    out = Outcome.zeros(n, cycles, windows)
+    out = Outcome.zeros(len(p), cycles, windows)
     for idx, part in zip(chunks, chunk_outcomes(tasks, workers, progress, dask), strict=True):
         out.add(idx, part)
     return out
@@ -184,8 +181,8 @@ class ChunkTask:
 
     @property
     def unit_days(self) -> int:
-        """The unit-days the chunk runs: every unit as long as its longest."""
-        return int((self.warm + self.meas).max()) * len(self.warm) if len(self.warm) else 0
+        """The unit-days the chunk runs (:func:`_unit_days`)."""
+        return _unit_days(self.warm + self.meas)
 
     def run(self, progress: Callable[[int], None] | None = None) -> Outcome:
         """The chunk's outcome (positions as in the chunk)."""
@@ -195,11 +192,23 @@ class ChunkTask:
 
 def total_unit_days(p: Policy, cycles: int, period_days: int) -> int:
     """The unit-days :func:`simulate_policies` runs (what ``progress`` counts up to)."""
+    warm, meas, chunks = _chunks(p, cycles, period_days)
+    return sum(_unit_days(warm[idx] + meas[idx]) for idx in chunks)
+
+
+def _chunks(p: Policy, cycles: int, period_days: int
+            ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Each unit-period's warm-up and measured days (:func:`schedule`), and the chunks: the
+    positions of :data:`CHUNK_UNITS` unit-periods at a time, similar lengths together."""
     warm, meas = schedule(p, cycles, period_days)
     order = np.argsort(warm + meas, kind="stable")
-    ends = (warm + meas)[order]
-    return int(sum(ends[s:s + CHUNK_UNITS].max() * len(ends[s:s + CHUNK_UNITS])
-                   for s in range(0, len(ends), CHUNK_UNITS)))
+    return warm, meas, [order[start:start + CHUNK_UNITS] for start in range(0, len(p), CHUNK_UNITS)]
+
+
+def _unit_days(ends: np.ndarray) -> int:
+    """The unit-days of a chunk whose unit-periods end after ``ends`` days: each runs as
+    long as the longest (the day loop is shared)."""
+    return int(ends.max()) * len(ends) if len(ends) else 0
 
 
 def _generators(keys: np.ndarray, seed: int) -> list[np.random.Generator]:

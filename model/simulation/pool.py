@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol, TypeVar
 
@@ -49,10 +49,7 @@ def chunk_outcomes(tasks: Sequence[Task[R]], workers: int,
     pool = ProcessPoolExecutor(min(workers, len(tasks)), mp_context=_context(),
                                initializer=_leave_ctrl_c_to_parent)
     try:
-        for task, out in zip(tasks, pool.map(_run, tasks), strict=True):
-            if progress is not None:
-                progress(task.unit_days)
-            yield out
+        yield from _reported(tasks, pool.map(_run, tasks), progress)
     finally:
         _stop(pool)
 
@@ -76,14 +73,20 @@ def _on_dask(tasks: Sequence[Task[R]], address: str,
     client, _ = connect(address)
     futures = client.map(_run, tasks, pure=False)
     try:
-        for task, future in zip(tasks, futures, strict=True):
-            out = future.result()
-            if progress is not None:
-                progress(task.unit_days)
-            yield out
+        yield from _reported(tasks, (future.result() for future in futures), progress)
     finally:
         client.cancel(futures)
         client.close()
+
+
+def _reported(tasks: Sequence[Task[R]], outcomes: Iterable[R],
+              progress: Callable[[int], None] | None) -> Iterator[R]:
+    """``outcomes`` (the tasks', in order, as they come back), ``progress`` told each
+    task's unit-days as its outcome arrives."""
+    for task, out in zip(tasks, outcomes, strict=True):
+        if progress is not None:
+            progress(task.unit_days)
+        yield out
 
 
 def _run(task: Task[R]) -> R:
