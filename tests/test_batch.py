@@ -286,8 +286,9 @@ slow = Path(sys.argv[1]) / "slow_preload.py"
 slow.write_text("import time\\ntime.sleep(3)\\n")
 probe = Path(sys.argv[1]) / "preload_probe.py"
 probe.write_text("import sys\\ndef loaded():\\n    return 'slow_preload' in sys.modules\\n")
-from svcplan.whatif import runners, workers
-workers.WORKER_MODULES = [*workers.WORKER_MODULES, "slow_preload"]
+from svcplan import processes
+from svcplan.whatif import runners
+processes.WORKER_MODULES = [*processes.WORKER_MODULES, "slow_preload"]
 t0 = time.perf_counter()
 runner = runners.LocalRunner(2)
 started = time.perf_counter() - t0
@@ -316,10 +317,47 @@ def test_local_runner_does_not_wait_for_the_fork_servers_imports(tmp_path):
     assert loaded
 
 
+_SIMULATE_THEN_BATCH = '''
+import sys
+from pathlib import Path
+import numpy as np
+probe = Path(sys.argv[1]) / "solver_probe.py"
+probe.write_text("import sys\\ndef loaded():\\n    return 'svcplan.solver.sweep' in sys.modules\\n")
+from svcplan.simulation import policy
+from svcplan.whatif.runners import LocalRunner
+n = 2
+pol = policy.Policy(daily_mean=np.full(n, 10.0), daily_sd=np.full(n, 3.0), gamma=np.zeros(n, bool),
+                    review_days=np.full(n, 7), lead_time_days=np.full(n, 2.0),
+                    lead_time_sd_days=np.zeros(n), level=np.full(n, 120.0),
+                    quantity=np.zeros(n), keys=np.arange(n, dtype=np.uint64))
+policy.CHUNK_UNITS = 1  # two chunks: the simulation forks two workers, starting the fork server
+policy.simulate_policies(pol, 10, 1, 7, workers=2)
+import solver_probe
+runner = LocalRunner(1)
+try:
+    print(runner.pool.submit(solver_probe.loaded).result(timeout=60))
+finally:
+    runner.close()
+'''
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fork server on Windows")
+def test_a_simulation_first_leaves_the_batch_workers_ready(tmp_path):
+    """Python keeps one fork server per process, preloading what was asked when it started.
+    A simulation on worker processes, run before a batch in the same session, starts it:
+    the batch's workers still come with the solver stages loaded (the preload list is one,
+    svcplan.processes.WORKER_MODULES). Before it was one, this order left them without."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    out = subprocess.run([sys.executable, "-c", _SIMULATE_THEN_BATCH, str(tmp_path)], check=True,
+                         capture_output=True, text=True, timeout=120, env=env).stdout.split()
+    assert out == ["True"]
+
+
 _FIRST_SOLVE = '''
 import sys
-from svcplan.whatif import workers
-for name in workers.WORKER_MODULES:
+from svcplan.processes import WORKER_MODULES
+for name in WORKER_MODULES:
     __import__(name)
 before = set(sys.modules)
 from svcplan.api import load_case, solve

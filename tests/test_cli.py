@@ -75,7 +75,7 @@ def test_the_command_starts_a_batchs_workers_before_its_own_imports(tmp_path):
         "import sys\n"
         "import svcplan\n"
         "print('pandas' in sys.modules, 'svcplan.api' in sys.modules)\n"
-        "import svcplan.whatif.workers as w\n"
+        "import svcplan.processes as w\n"
         "seen = []\n"
         "w.start_fork_server = lambda: seen.append('pandas' in sys.modules)\n"
         f"sys.argv = ['svcplan', 'frontier', {str(tmp_path / 'none')!r}]\n"

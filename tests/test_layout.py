@@ -34,6 +34,7 @@ SELF_NAMES = {PKG_NAME, PKG_DIR.name}  # absolute imports of the package by eith
 
 # A module of stage A may import stage B only when B == A or rank(B) < rank(A).
 STAGE_RANK = {
+    "processes": -1,  # model/processes.py: where every stage's worker processes come from
     "case": 0,
     "economics": 1,
     "formulation": 2,

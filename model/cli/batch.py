@@ -26,12 +26,12 @@ from rich.text import Text
 
 from ..outputs.console import status_colour
 from ..outputs.result import SolveResult
+from ..processes import start_fork_server
 from ..whatif.batch import BatchOptions, BatchResult, run_batch
 from ..whatif.exchange import parse_target, run_exchange
 from ..whatif.frontier import parse_range, run_frontier
 from ..whatif.scenarios import ScenarioError, load_scenarios
 from ..whatif.summary import short_labels
-from ..whatif.workers import start_fork_server
 from .common import CaseArg, GapOpt, OutOpt, QuietOpt, XlsxRowsOpt, console, default_out, fail, load
 
 WorkersOpt = Annotated[int | None, typer.Option(help="Local worker processes (default: cores).",

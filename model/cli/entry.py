@@ -29,7 +29,7 @@ def starts_local_workers(args: list[str]) -> bool:
 def main() -> None:
     """Run the ``svcplan`` command line."""
     if starts_local_workers(sys.argv[1:]):
-        from ..whatif.workers import start_fork_server
+        from ..processes import start_fork_server
 
         start_fork_server()
     from .app import app

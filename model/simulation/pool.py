@@ -9,11 +9,12 @@ workers.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol, TypeVar
+
+from ..processes import stop_now, worker_context
 
 R = TypeVar("R", covariant=True)
 
@@ -46,20 +47,12 @@ def chunk_outcomes(tasks: Sequence[Task[R]], workers: int,
     if workers <= 1 or len(tasks) <= 1:
         yield from (task.run(progress) for task in tasks)
         return
-    pool = ProcessPoolExecutor(min(workers, len(tasks)), mp_context=_context(),
+    pool = ProcessPoolExecutor(min(workers, len(tasks)), mp_context=worker_context(),
                                initializer=_leave_ctrl_c_to_parent)
     try:
         yield from _reported(tasks, pool.map(_run, tasks), progress)
     finally:
-        _stop(pool)
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """End ``pool`` now: its processes are terminated rather than left to finish chunks whose
-    outcome nobody will read (all are read by then when the simulation ends normally)."""
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):  # public in 3.14+
-        proc.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
+        stop_now(pool)
 
 
 def _on_dask(tasks: Sequence[Task[R]], address: str,
@@ -91,12 +84,6 @@ def _reported(tasks: Sequence[Task[R]], outcomes: Iterable[R],
 
 def _run(task: Task[R]) -> R:
     return task.run()
-
-
-def _context():
-    """A fork server where the platform has one, else spawned processes: never a plain fork
-    of the caller, which may run threads (a progress bar)."""
-    return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 
 
 def _leave_ctrl_c_to_parent() -> None:

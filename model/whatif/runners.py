@@ -35,10 +35,10 @@ from ..api import solve
 from ..case.case import Case
 from ..outputs.files import write_outputs
 from ..outputs.result import SolveResult
+from ..processes import start_fork_server, stop_now, worker_context
 from ..solver.interrupts import Deferred
 from ..solver.status import Status
 from .meet import BothEnds
-from .workers import start_fork_server, worker_context
 
 
 def _worker_setup() -> None:
@@ -305,14 +305,7 @@ class LocalRunner:
 
     def stop(self) -> None:
         """Ctrl-C: end the running solves now (their results would be cut short anyway)."""
-        procs = list((getattr(self.pool, "_processes", None) or {}).values())  # public in 3.14+
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.kill()
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        stop_now(self.pool)
         self.pool = None
         gc.collect()  # frees the pool's queue semaphores now, not at exit
 
