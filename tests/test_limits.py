@@ -147,6 +147,51 @@ def test_ctrl_c_during_the_rounding_returns_its_plan_without_branch_and_bound(ha
     assert summary.get("marginals") is None  # nor the marginal values' LP after a stop
 
 
+def _a_mip_of_some_seconds():
+    """A knapsack-like MIP of 3,000 binaries and 50 dense rows: HiGHS needs seconds for it."""
+    import highspy
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    n, m = 3000, 50
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    cols = np.arange(n, dtype=np.int32)
+    h.addVars(n, np.zeros(n), np.ones(n))
+    h.changeColsIntegrality(n, cols, np.ones(n, dtype=np.uint8))
+    h.changeColsCost(n, cols, rng.uniform(1, 2, n))
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    for _ in range(m):
+        h.addRow(-highspy.kHighsInf, n / 7, n, cols, rng.uniform(0.5, 1.5, n))
+    return h
+
+
+def test_ctrl_c_as_highs_starts_is_a_request_to_stop_it(monkeypatch):
+    """A Ctrl-C landing inside highspy's ``startSolve``, once HiGHS's thread runs (the
+    window the Ctrl-C tests hit once in CI): ``run_interruptible`` still asks HiGHS to stop,
+    waits for it and returns "interrupted". Raised there as a ``KeyboardInterrupt``, it
+    left HiGHS solving unattended in its daemon thread, and the process aborted at exit
+    ("terminate called without an active exception")."""
+    import highspy
+
+    from svcplan.solver.highs.instance import run_interruptible
+
+    h = _a_mip_of_some_seconds()
+    real = highspy.Highs.startSolve
+
+    def pressed_as_it_starts(self):
+        thread = real(self)
+        os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C, to this process
+        return thread
+
+    monkeypatch.setattr(highspy.Highs, "startSolve", pressed_as_it_starts)
+    assert run_interruptible(h) is True
+    assert not h.is_solver_running()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
 def test_ctrl_c_before_the_solve_leaves_no_summary(tmp_path, monkeypatch):
     """Ctrl-C while reading or building: typer exits 130, nothing is written."""
     from typer.testing import CliRunner

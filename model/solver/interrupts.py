@@ -12,6 +12,9 @@ already done is lost: four steps hold it back, each with its own answer once it 
   (``svcplan solve``): the first Ctrl-C lets them finish (:func:`finish_first`), and a
   second abandons them.
 
+:class:`Cancelling` turns a Ctrl-C into a request to stop HiGHS for the few lines that
+start and join its thread, which no exception may leave.
+
 :class:`Deferred` is the one mechanism under all four: while its block runs it counts the
 signal instead of acting on it. Only the main thread can install a signal handler;
 elsewhere (a batch run from a thread, the tests' in-process stand-ins) the block runs with
@@ -83,6 +86,46 @@ class Deferred:
         """Set by a caller that saw the signal another way: a ``KeyboardInterrupt`` outside
         the main thread, where no handler could be installed."""
         self.count = max(self.count, 1) if value else 0
+
+
+class Cancelling:
+    """While the ``with`` block runs (main thread only), a Ctrl-C that would raise
+    ``KeyboardInterrupt`` calls ``cancel`` instead, and :attr:`requested` says one came.
+
+    For code that must not be left by an exception at any point: a HiGHS solve running in
+    highspy's thread (:func:`.highs.run_interruptible`). A ``KeyboardInterrupt`` landing
+    while that thread starts or is joined left HiGHS solving, unattended, in a daemon thread,
+    and the process aborted at exit ("terminate called without an active exception").
+    Whatever handled SIGINT before still hears it first: the default handler's
+    ``KeyboardInterrupt``, or an outer :class:`Deferred` that counts the press (a batch
+    run in this process: the solve goes on) or raises at a second one (:func:`finish_first`),
+    becomes the call to ``cancel``. A SIGINT that is ignored, or left to its default action,
+    is left so.
+    """
+
+    def __init__(self, cancel: Callable[[], None]) -> None:
+        self.requested = False
+        self._cancel = cancel
+        self._previous: Any = None
+
+    def __enter__(self) -> Cancelling:
+        previous = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is threading.main_thread() and callable(previous):
+            self._previous = previous
+            signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        try:
+            self._previous(signum, frame)
+        except KeyboardInterrupt:
+            self.requested = True
+            self._cancel()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 def finish_first(say: Callable[[], None] | None = None) -> Deferred:

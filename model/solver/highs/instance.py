@@ -12,6 +12,7 @@ import highspy
 import numpy as np
 
 from ...formulation.standard_form import StandardForm
+from ..interrupts import Cancelling
 
 INF = highspy.kHighsInf
 FEASIBLE = 2  # HiGHS kSolutionStatusFeasible
@@ -86,27 +87,25 @@ def loaded(sf: StandardForm, threads: int | None, log: bool = False) -> highspy.
 def run_interruptible(h: highspy.Highs, deadline: float | None = None) -> bool:
     """Run HiGHS in its worker thread so Ctrl-C stops the search instead of killing us.
 
-    The main thread waits in short slices; a ``KeyboardInterrupt`` (SIGINT) asks HiGHS to
-    stop at its next interrupt check (``cancelSolve``) and we keep waiting, so the caller
-    still gets the incumbent, the bound and an honest status. Returns True if interrupted.
-    ``deadline`` (a ``time.perf_counter()`` value) is enforced here too: on large MIPs HiGHS
-    checks its own ``time_limit`` only between phases and was seen to run 575 s past a 140 s
-    limit (300k binaries, presolve and root LP).
+    The main thread waits in short slices; a Ctrl-C asks HiGHS to stop at its next
+    interrupt check (``cancelSolve``) and we keep waiting, so the caller still gets the
+    incumbent, the bound and an honest status. Returns True if interrupted. The press is
+    turned into the request wherever it lands, from the thread's start to its join
+    (:class:`~svcplan.solver.interrupts.Cancelling`): one raised while the thread started
+    left HiGHS solving unattended and the process aborted at exit. ``deadline`` (a
+    ``time.perf_counter()`` value) is enforced here too: on large MIPs HiGHS checks its
+    own ``time_limit`` only between phases and was seen to run 575 s past a 140 s limit
+    (300k binaries, presolve and root LP).
     """
     h.HandleUserInterrupt = True
-    thread = h.startSolve()
-    interrupted = timed_out = False
-    while True:
-        try:
-            done, _ = h.wait(0.1)
-        except KeyboardInterrupt:
-            interrupted = True
+    with Cancelling(h.cancelSolve) as ctrl_c:
+        thread = h.startSolve()
+        if ctrl_c.requested:  # pressed as it started, maybe before HiGHS cleared its stop flag
             h.cancelSolve()
-            continue
-        if done:
-            break
-        if deadline is not None and not timed_out and time.perf_counter() > deadline:
-            timed_out = True
-            h.cancelSolve()
-    thread.join()
-    return interrupted
+        timed_out = False
+        while not h.wait(0.1)[0]:
+            if deadline is not None and not timed_out and time.perf_counter() > deadline:
+                timed_out = True
+                h.cancelSolve()
+        thread.join()
+    return ctrl_c.requested
