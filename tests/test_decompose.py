@@ -154,3 +154,35 @@ def test_a_round_past_its_deadline_starts_no_more_blocks(monkeypatch):
     assert not late.optimal and late.message == "not run"
     assert 1 <= len(made) < len(layout.parts)
     assert blocks.solve(cost, None, None).optimal  # the next round, without a deadline
+
+
+def test_ctrl_c_as_blocks_are_handed_out_stops_the_round(monkeypatch):
+    """A Ctrl-C (SIGINT to this process) as the round hands its first block to a thread:
+    no further block starts, the round is no answer and says it was interrupted, and no
+    ``KeyboardInterrupt`` leaves it while blocks may still run."""
+    import os
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    from svcplan.solver import highs
+
+    _, sf, cluster = _model()
+    layout = split(sf, lagrange.dense_rows(sf), product_blocks(sf, cluster, 40))
+    blocks = highs.RepricedBlocks(layout.parts, sf.n_cols + len(layout.copy_of), 1)
+    real_submit = ThreadPoolExecutor.submit
+    handed: list[int] = []
+
+    def pressed_on_the_first(pool, *args, **kwargs):
+        handed.append(1)
+        future = real_submit(pool, *args, **kwargs)
+        if len(handed) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C
+        return future
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", pressed_on_the_first)
+    cost = np.r_[sf.cost, np.zeros(len(layout.copy_of))]
+    cut = blocks.solve(cost, None, None)
+    assert cut.interrupted and not cut.optimal and cut.message == "not run"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    monkeypatch.undo()
+    assert blocks.solve(cost, None, None).optimal  # the next round runs whole

@@ -12,6 +12,7 @@ import highspy
 import numpy as np
 
 from ...formulation.standard_form import StandardForm
+from ..interrupts import Cancelling
 from .instance import highs_lp
 from .lp import LpSolution
 
@@ -69,10 +70,13 @@ class RepricedBlocks:
             deadline = time.perf_counter() + seconds
         x, dual = np.zeros(self._n_cols), np.zeros(self._n_cols)
         stop = threading.Event()
-        with ThreadPoolExecutor(self._workers) as pool:
+        # Ctrl-C anywhere in the round (as blocks are handed out, too) stops it: no exception
+        # leaves it with blocks still running
+        with Cancelling(stop.set) as ctrl_c, ThreadPoolExecutor(self._workers) as pool:
             futures = [pool.submit(self._run, k, cost, seconds, stop, x, dual)
                        for k in range(self.n_blocks)]
-            interrupted = _wait_all(futures, deadline, stop)
+            _wait_all(futures, deadline, stop)
+        interrupted = ctrl_c.requested
         answers = [future.result() for future in futures]  # a block that raised raises here
         failed = [message for ok, message, _ in answers if not ok]
         if failed:
@@ -123,20 +127,13 @@ class RepricedBlocks:
         return h
 
 
-def _wait_all(futures: list, deadline: float | None, stop: threading.Event) -> bool:
-    """Wait for every block of a round. Ctrl-C or the ``deadline`` sets ``stop``: no block
-    starts any more, and a running one is small and ends within its time limit (its
-    instance has no interrupt callback, :meth:`RepricedBlocks._instance`). Returns whether
-    Ctrl-C came."""
-    interrupted = False
+def _wait_all(futures: list, deadline: float | None, stop: threading.Event) -> None:
+    """Wait for every block of a round. The ``deadline`` (or Ctrl-C, through
+    :class:`~svcplan.solver.interrupts.Cancelling`) sets ``stop``: no block starts any more,
+    and a running one is small and ends within its time limit (its instance has no interrupt
+    callback, :meth:`RepricedBlocks._instance`)."""
     pending = set(futures)
     while pending:
-        try:
-            _, pending = wait(pending, timeout=0.1)
-        except KeyboardInterrupt:
-            stop.set()
-            interrupted = True
-            continue
+        _, pending = wait(pending, timeout=0.1)
         if deadline is not None and time.perf_counter() > deadline:
             stop.set()
-    return interrupted
