@@ -33,7 +33,8 @@ def _gamma_setup(q, cv, review, lead, target, pd=PD):
     k, theta = (mu / sig) ** 2, sig**2 / mu
     s_level = stats.gamma.ppf(target, k, scale=theta)
     es = mu * stats.gamma.sf(s_level, k + 1, scale=theta) - s_level * stats.gamma.sf(s_level, k, scale=theta)
-    fill = 1 - es / (m * review)
+    with np.errstate(divide="ignore"):  # review 0 (continuous review): no periodic fill here
+        fill = 1 - es / (m * review)
     n = len(q)
     pol = Policy(daily_mean=m, daily_sd=sd_day, gamma=np.ones(n, bool), review_days=review.astype(np.int64),
                  lead_time_days=lead.astype(float), lead_time_sd_days=np.zeros(n), level=s_level,
