@@ -192,8 +192,44 @@ def test_a_killed_worker_is_reported_not_waited_for():
     pol, _ = _gamma_setup(q=[70.0], cv=[0.5], review=[7], lead=[3], target=[0.9])
     warm, meas = policy.schedule(pol, 100, PD)
     fine = policy.ChunkTask(pol, warm, meas, 5, PD, 100, None)
-    with pytest.raises(BrokenProcessPool):
+    with pytest.raises(BrokenProcessPool, match="ended abruptly: killed, for example out of memory"):
         list(chunk_outcomes([fine, _DiesInWorker(), fine], workers=2))
+
+
+_TOP_LEVEL = '''
+import numpy as np
+from svcplan.simulation import policy
+
+def main():
+    n = 2
+    pol = policy.Policy(daily_mean=np.full(n, 10.0), daily_sd=np.full(n, 3.0), gamma=np.zeros(n, bool),
+                        review_days=np.full(n, 7), lead_time_days=np.full(n, 2.0),
+                        lead_time_sd_days=np.zeros(n), level=np.full(n, 120.0),
+                        quantity=np.zeros(n), keys=np.arange(n, dtype=np.uint64))
+    policy.CHUNK_UNITS = 1  # two chunks, two worker processes
+    out = policy.simulate_policies(pol, 10, 1, 7, workers=2)
+    print("simulated", int(out.cycles.sum()))
+
+'''
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_script_that_simulates_on_workers_is_told_to_guard_its_top_level(tmp_path, guarded):
+    """A script that simulates on worker processes from its top level fails (each worker
+    imports the script again, as every multiprocessing child does, and may not start
+    processes of its own), and the error says how to write it; guarded by
+    ``if __name__ == "__main__":`` it runs."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "plan_check.py"
+    script.write_text(_TOP_LEVEL + ('if __name__ == "__main__":\n    main()\n' if guarded else "main()\n"))
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    if guarded:
+        assert run.returncode == 0 and run.stdout.startswith("simulated"), run.stderr[-2000:]
+    else:
+        assert run.returncode != 0
+        assert "each worker process imports the script again" in run.stderr, run.stderr[-2000:]
 
 
 def test_continuous_review_undershoot_bias_is_bounded():
@@ -350,6 +386,27 @@ def test_cli_workers_give_the_same_file(solved, monkeypatch):
     assert asked == [1, 2] and written[1] == written[2]
     code, out = _cli(root / "run", "--workers", 0, "--quiet")
     assert code == 2 and "--workers" in out, out
+
+
+def test_cli_says_a_lost_worker_without_a_traceback(solved, monkeypatch):
+    """A worker process lost mid-run (killed: out of memory, say) is exit 1 and the pool's
+    explanation, never a traceback; nothing is written."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from svcplan.simulation.pool import WORKER_LOST
+
+    root, _ = solved
+    csv = root / "run" / "simulation.csv"
+    stamp = csv.stat().st_mtime_ns if csv.exists() else None
+
+    def lost(*args, **kwargs):
+        raise BrokenProcessPool(WORKER_LOST)
+
+    monkeypatch.setattr(policy, "chunk_outcomes", lost)
+    code, out = _cli(root / "run", "--cycles", 100, "--quiet")
+    assert code == 1 and "ended abruptly: killed, for example out of memory" in out, out
+    assert "Traceback" not in out
+    assert (csv.stat().st_mtime_ns if csv.exists() else None) == stamp
 
 
 def test_cli_simulates_and_refuses_bad_input(solved, tmp_path):

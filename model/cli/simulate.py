@@ -1,16 +1,19 @@
 """``svcplan simulate RUN_DIR``: does the plan keep its promise? (SPEC §8)
 
 A thin layer over :func:`svcplan.api.simulate`: a progress bar while it runs, then the
-table by segment; the files go into the run folder. Exit codes: 0 done, 2 invalid input or
-usage (no plan in the run, a case that does not match it, too few cycles).
+table by segment; the files go into the run folder. Exit codes: 0 done, 1 a worker process
+lost (killed, e.g. out of memory), 2 invalid input or usage (no plan in the run, a case that
+does not match it, too few cycles).
 """
 
 from __future__ import annotations
 
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -28,7 +31,7 @@ from ..simulation.plan import SimulationError
 from ..simulation.policy import CHUNK_UNITS
 from ..simulation.report import print_segments
 from ..simulation.run import MIN_CYCLES
-from .common import QuietOpt, console, fail
+from .common import QuietOpt, console, err_console, fail
 
 
 def simulate_cmd(
@@ -67,6 +70,9 @@ def simulate_cmd(
         fail(exc)
     except UsageError as exc:  # no Dask scheduler at --dask, or distributed not installed
         fail(str(exc))
+    except BrokenProcessPool as exc:  # a worker killed (out of memory?): said, not a traceback
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
     res.write(run_dir)
     if res.summary["profit"] is not None:
         print_segments(res.segments, res.summary, console)

@@ -12,11 +12,20 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol, TypeVar
 
 from ..processes import stop_now, worker_context
 
 R = TypeVar("R", covariant=True)
+
+#: Why a simulation's worker process may have ended: killed (by the kernel for memory, say),
+#: or, from a script, the script's own top level run again in it (a worker process imports
+#: the main script, as every multiprocessing child does), where it fails at once.
+WORKER_LOST = ("a simulation worker process ended abruptly: killed, for example out of memory "
+               "(fewer workers use less: --workers, workers=). Run from a Python script, the call "
+               "must be under `if __name__ == \"__main__\":`, because each worker process imports "
+               "the script again.")
 
 
 class Task(Protocol[R]):
@@ -51,6 +60,8 @@ def chunk_outcomes(tasks: Sequence[Task[R]], workers: int,
                                initializer=_leave_ctrl_c_to_parent)
     try:
         yield from _reported(tasks, pool.map(_run, tasks), progress)
+    except BrokenProcessPool as exc:
+        raise BrokenProcessPool(WORKER_LOST) from exc
     finally:
         stop_now(pool)
 
