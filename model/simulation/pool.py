@@ -48,8 +48,8 @@ def chunk_outcomes(tasks: Sequence[Task[R]], workers: int,
     ``dask`` when one is given (:func:`_on_dask`). Else with one worker (or one task) they
     run here and ``progress`` hears every block of days; else in ``workers`` processes, and
     ``progress`` hears each chunk as it comes back. A worker that dies (killed, out of
-    memory) raises ``BrokenProcessPool``; Ctrl-C or any error stops the other workers at
-    once."""
+    memory) raises ``BrokenProcessPool`` with :data:`WORKER_LOST`; Ctrl-C or any error
+    stops the other workers at once."""
     if dask is not None:
         yield from _on_dask(tasks, dask, progress)
         return
