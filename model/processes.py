@@ -27,6 +27,13 @@ WORKER_MODULES = ["svcplan.whatif.runners", "svcplan.solver.sweep", "svcplan.sol
                   "svcplan.simulation.policy"]
 
 
+#: What a script must do to start worker processes: each one imports the script again (as
+#: every multiprocessing child does), and one that would start processes of its own while
+#: it does fails at once.
+SCRIPT_GUARD = ("Run from a Python script, the call must be under `if __name__ == \"__main__\":`, "
+                "because each worker process imports the script again.")
+
+
 def worker_context():
     """How worker processes start: from a fork server where the platform has one, else
     spawned.

@@ -354,6 +354,25 @@ def test_a_simulation_first_leaves_the_batch_workers_ready(tmp_path):
     assert out == ["True"]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="no fork server on Windows")
+def test_a_script_that_runs_a_frontier_unguarded_is_told_why_it_failed(tmp_path):
+    """A frontier of three points on two workers (solved from both ends, through a manager
+    process) started from a script's top level: the manager imports the script again and
+    dies as it starts. The error says to guard the call (not the bare EOFError it was)."""
+    script = tmp_path / "sweep.py"
+    script.write_text(
+        "import svcplan\n"
+        "from svcplan.whatif.batch import BatchOptions\n"
+        "from svcplan.whatif.frontier import run_frontier\n"
+        f"case = svcplan.load_case({str(ROOT / 'data' / 'demo')!r})\n"
+        f"run_frontier(case, [0.9, 1.0, 1.1], {str(tmp_path / 'out')!r}, BatchOptions(workers=2))\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: the sweep's manager process ended as it started"), last
+    assert 'must be under `if __name__ == "__main__":`' in last
+
+
 _FIRST_SOLVE = '''
 import sys
 from svcplan.processes import WORKER_MODULES

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol, TypeVar
 
-from ..processes import stop_now, worker_context
+from ..processes import SCRIPT_GUARD, stop_now, worker_context
 
 R = TypeVar("R", covariant=True)
 
@@ -23,9 +23,7 @@ R = TypeVar("R", covariant=True)
 #: or, from a script, the script's own top level run again in it (a worker process imports
 #: the main script, as every multiprocessing child does), where it fails at once.
 WORKER_LOST = ("a simulation worker process ended abruptly: killed, for example out of memory "
-               "(fewer workers use less: --workers, workers=). Run from a Python script, the call "
-               "must be under `if __name__ == \"__main__\":`, because each worker process imports "
-               "the script again.")
+               f"(fewer workers use less: --workers, workers=). {SCRIPT_GUARD}")
 
 
 class Task(Protocol[R]):

@@ -35,7 +35,7 @@ from ..api import solve
 from ..case.case import Case
 from ..outputs.files import write_outputs
 from ..outputs.result import SolveResult
-from ..processes import start_fork_server, stop_now, worker_context
+from ..processes import SCRIPT_GUARD, start_fork_server, stop_now, worker_context
 from ..solver.interrupts import Deferred
 from ..solver.status import Status
 from .meet import BothEnds
@@ -284,7 +284,10 @@ class LocalRunner:
         held by a manager process (started on first use, stopped by :meth:`close`)."""
         if self._manager is None:
             manager = SyncManager(ctx=self._ctx)
-            manager.start(_ignore_ctrl_c)  # Ctrl-C is the client's to handle
+            try:
+                manager.start(_ignore_ctrl_c)  # Ctrl-C is the client's to handle
+            except EOFError:  # it died as it started: a script without its guard, most likely
+                raise RuntimeError(f"the sweep's manager process ended as it started. {SCRIPT_GUARD}") from None
             self._manager = manager  # only once started: close() shuts down a started one
         m = self._manager
         return BothEnds(m.list([0, n]), m.Lock(), m.Queue(), m.Queue(), m.list([2]))
