@@ -250,6 +250,11 @@ def frontier(work: Path, repeat: int = 3) -> None:
         print(f"| {name} | {wall:.1f} | {wall / base:.1f} | {summed:.1f} | {before} → {after} |")
     print(f"\nmedians of {repeat}: one solve {base:.2f} s, frontier {statistics.median(warms):.2f} s "
           f"= {statistics.median(warms) / base:.2f}× one solve")
+    # each frontier against the solve just before it: a drift of the machine's load between
+    # the runs moves both sides of a pair alike
+    paired = [w / o for o, w in zip(ones, warms, strict=True)]
+    print("paired (each frontier / the solve just before it): "
+          f"{', '.join(f'{r:.2f}×' for r in paired)}; median {statistics.median(paired):.2f}×")
     w, c = (pd.read_csv(work / k / "summary.csv").set_index("scenario") for k in ("warm", "cold"))
     print("\n| point | status | warm s | cold s | warm gap % | cold gap % | warm objective / cold |")
     print("|---|---|---|---|---|---|---|")
