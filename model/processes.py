@@ -16,6 +16,7 @@ to preload as text and imports none of them itself.
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 from concurrent.futures import ProcessPoolExecutor
 
 #: What a worker process needs loaded; the fork server imports it once for all its workers.
@@ -60,6 +61,13 @@ def start_fork_server() -> None:
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+
+
+def leave_ctrl_c_to_parent() -> None:
+    """In a worker process: ignore Ctrl-C. A terminal sends SIGINT to the whole process
+    group, and the parent, which stops its workers itself (:func:`stop_now`), decides what
+    a press means; a worker must not turn it into a result of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def stop_now(pool: ProcessPoolExecutor, grace: float = 5.0) -> None:

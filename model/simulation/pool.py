@@ -9,13 +9,12 @@ workers.
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol, TypeVar
 
-from ..processes import SCRIPT_GUARD, stop_now, worker_context
+from ..processes import SCRIPT_GUARD, leave_ctrl_c_to_parent, stop_now, worker_context
 
 R = TypeVar("R", covariant=True)
 
@@ -55,7 +54,7 @@ def chunk_outcomes(tasks: Sequence[Task[R]], workers: int,
         yield from (task.run(progress) for task in tasks)
         return
     pool = ProcessPoolExecutor(min(workers, len(tasks)), mp_context=worker_context(),
-                               initializer=_leave_ctrl_c_to_parent)
+                               initializer=leave_ctrl_c_to_parent)
     try:
         yield from _reported(tasks, pool.map(_run, tasks), progress)
     except BrokenProcessPool as exc:
@@ -93,8 +92,3 @@ def _reported(tasks: Sequence[Task[R]], outcomes: Iterable[R],
 
 def _run(task: Task[R]) -> R:
     return task.run()
-
-
-def _leave_ctrl_c_to_parent() -> None:
-    """A terminal sends Ctrl-C to the whole process group; the parent stops the pool."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -35,7 +35,13 @@ from ..api import solve
 from ..case.case import Case
 from ..outputs.files import write_outputs
 from ..outputs.result import SolveResult
-from ..processes import SCRIPT_GUARD, start_fork_server, stop_now, worker_context
+from ..processes import (
+    SCRIPT_GUARD,
+    leave_ctrl_c_to_parent,
+    start_fork_server,
+    stop_now,
+    worker_context,
+)
 from ..solver.interrupts import Deferred
 from ..solver.status import Status
 from .meet import BothEnds
@@ -48,10 +54,9 @@ def _worker_setup() -> None:
 
 
 def _worker_signals() -> None:
-    """Worker processes leave Ctrl-C to the client, which stops them itself: a terminal sends
-    SIGINT to the whole process group, and a worker must not turn it into a result. The
-    client stops a worker with SIGTERM, on which it exits tidily (:func:`_exit_tidily`)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Worker processes leave Ctrl-C to the client, which stops them itself with SIGTERM, on
+    which they exit tidily (:func:`_exit_tidily`)."""
+    leave_ctrl_c_to_parent()
     signal.signal(signal.SIGTERM, _exit_tidily)
 
 
@@ -65,10 +70,6 @@ def one_blas_thread() -> None:
     ``OPENBLAS_NUM_THREADS=1`` for the same reason.)
     """
     threadpool_limits(limits=1, user_api="blas")
-
-
-def _ignore_ctrl_c() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _exit_tidily(signum: int, frame: Any) -> None:
@@ -285,7 +286,7 @@ class LocalRunner:
         if self._manager is None:
             manager = SyncManager(ctx=self._ctx)
             try:
-                manager.start(_ignore_ctrl_c)  # Ctrl-C is the client's to handle
+                manager.start(leave_ctrl_c_to_parent)  # Ctrl-C is the client's to handle
             except EOFError:  # it died as it started: a script without its guard, most likely
                 raise RuntimeError(f"the sweep's manager process ended as it started. {SCRIPT_GUARD}") from None
             self._manager = manager  # only once started: close() shuts down a started one
