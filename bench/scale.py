@@ -9,6 +9,7 @@ Usage (from the repository root)::
     python bench/scale.py build 300k            # build time and peak, with / without Pyomo
     python bench/scale.py sweep 300k            # one budget-sweep point cold vs warm
     python bench/scale.py frontier              # demo frontier vs one solve (medians of 3)
+    python bench/scale.py frontier --busy-core  # the same with one core kept busy meanwhile
     python bench/scale.py solve 1M --gap 0.001  # the full 1M solve, per phase
     python bench/scale.py solve 5M --dask 2     # 5M on a LocalCluster of 2 workers (6 GB each)
     python bench/scale.py infeasible 300k --scale 0.2  # budgets no plan meets: proof and explanation
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -201,10 +201,9 @@ def _child(args: list[str], timeout: float = 7200) -> dict:
     return run_child(__file__, "--measure", args, timeout)
 
 
-def _wall(cmd: list[str]) -> float:
-    t = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, capture_output=True)
-    return time.perf_counter() - t
+def _cpu(share) -> str:
+    """A run's CPU-seconds: its own, the rest of the machine's, the hypervisor's (steal)."""
+    return f"{share.ours:.1f} | {share.others:.1f} | {share.steal:.1f}"
 
 
 #: ``svcplan`` with the frontier cut into two fixed chains, as before it was solved from
@@ -214,42 +213,55 @@ FIXED_HALVES = [sys.executable, "-c", "import runpy, sys; import svcplan.whatif.
                 "runpy.run_module('svcplan', run_name='__main__')"]
 
 
-def frontier(work: Path, repeat: int = 3) -> None:
+def frontier(work: Path, repeat: int = 3, busy_core: bool = False) -> None:
     """One demo solve and the demo frontier (warm, 2 workers), alternately ``repeat`` times,
     then the frontier in fixed halves and cold once each; the target is the ratio of the
-    medians (one run of each swings by ±0.4 s on this shared machine). Then per point the
-    seconds and gaps of the last warm and the cold run (from each run's summary.csv)."""
+    medians (one run of each swings by ±0.4 s on this shared machine). Each run also says
+    who used the CPU meanwhile (:mod:`cpu_share`): the frontier needs both cores, one solve
+    one, so a run where others used a core says little about svcplan (``busy_core`` keeps
+    one core busy throughout, to show how much). Then per point the seconds and gaps of the
+    last warm and the cold run (from each run's summary.csv)."""
     import statistics
 
     import pandas as pd
+    from cpu_share import spin, watch
 
     exe = [sys.executable, "-m", "svcplan"]
     one = [*exe, "solve", "data/demo", "--quiet", "--out", str(work / "one")]
     warm = [*exe, "frontier", "data/demo", "--quiet", "--workers", "2", "--out", str(work / "warm")]
-    print("| run | wall s | × median one solve | summed over points s | load before → after |")
-    print("|---|---|---|---|---|")
-    rows, ones, warms = [], [], []
-    for k in range(repeat):
-        for name, cmd, into in (("one demo solve", one, ones), ("frontier, warm (11 points)", warm,
-                                                                warms)):
+    print("| run | wall s | × median one solve | summed over points s | CPU s: ours | others' "
+          "| stolen | load before → after |")
+    print("|---|---|---|---|---|---|---|---|")
+    spinner = spin() if busy_core else None
+    try:
+        rows, ones, warms = [], [], []
+        for k in range(repeat):
+            for name, cmd, into in (("one demo solve", one, ones),
+                                    ("frontier, warm (11 points)", warm, warms)):
+                before = load()
+                share = watch(cmd, cwd=ROOT)
+                into.append(share.wall)
+                rows.append((f"{name}, run {k + 1}", cmd, share, before, load()))
+        for name, cmd in [
+            ("frontier, warm, fixed halves", [*FIXED_HALVES, "frontier", "data/demo", "--quiet",
+                                              "--workers", "2", "--out", str(work / "halves")]),
+            ("frontier, cold (--no-warm)", [*exe, "frontier", "data/demo", "--quiet", "--workers",
+                                            "2", "--no-warm", "--out", str(work / "cold")]),
+        ]:
             before = load()
-            into.append(_wall(cmd))
-            rows.append((f"{name}, run {k + 1}", cmd, into[-1], before, load()))
-    for name, cmd in [
-        ("frontier, warm, fixed halves", [*FIXED_HALVES, "frontier", "data/demo", "--quiet",
-                                          "--workers", "2", "--out", str(work / "halves")]),
-        ("frontier, cold (--no-warm)", [*exe, "frontier", "data/demo", "--quiet", "--workers",
-                                        "2", "--no-warm", "--out", str(work / "cold")]),
-    ]:
-        before = load()
-        rows.append((name, cmd, _wall(cmd), before, load()))
+            rows.append((name, cmd, watch(cmd, cwd=ROOT), before, load()))
+    finally:
+        if spinner is not None:
+            spinner.kill()
     base = statistics.median(ones)
-    for name, cmd, wall, before, after in rows:
+    for name, cmd, share, before, after in rows:
         out = work / cmd[-1].rsplit("/", 1)[-1] / "summary.csv"
-        summed = pd.read_csv(out)["seconds"].sum() if "frontier" in cmd else wall
-        print(f"| {name} | {wall:.1f} | {wall / base:.1f} | {summed:.1f} | {before} → {after} |")
+        summed = pd.read_csv(out)["seconds"].sum() if "frontier" in cmd else share.wall
+        print(f"| {name} | {share.wall:.1f} | {share.wall / base:.1f} | {summed:.1f} "
+              f"| {_cpu(share)} | {before} → {after} |")
     print(f"\nmedians of {repeat}: one solve {base:.2f} s, frontier {statistics.median(warms):.2f} s "
-          f"= {statistics.median(warms) / base:.2f}× one solve")
+          f"= {statistics.median(warms) / base:.2f}× one solve"
+          + (" (one core kept busy throughout)" if busy_core else ""))
     # each frontier against the solve just before it: a drift of the machine's load between
     # the runs moves both sides of a pair alike
     paired = [w / o for o, w in zip(ones, warms, strict=True)]
@@ -282,6 +294,9 @@ def main() -> None:
     ap.add_argument("--scale", default="0.2", help="infeasible: every budget times this")
     ap.add_argument("--repeat", type=int, default=3,
                     help="frontier: one solve and the frontier alternately this many times")
+    ap.add_argument("--busy-core", action="store_true",
+                    help="frontier: keep one core busy throughout (a machine shared with "
+                         "another session)")
     a = ap.parse_args()
     if a.measure:
         kind, *rest = a.measure
@@ -291,7 +306,7 @@ def main() -> None:
     work = a.work or Path(tempfile.mkdtemp(prefix="svcplan-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     if a.what == "frontier":
-        frontier(work, a.repeat)
+        frontier(work, a.repeat, a.busy_core)
         return
     case = str(case_path(a.size, work))
     if a.what == "build":
