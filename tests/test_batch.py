@@ -373,6 +373,31 @@ def test_a_script_that_runs_a_frontier_unguarded_is_told_why_it_failed(tmp_path)
     assert 'must be under `if __name__ == "__main__":`' in last
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="no fork server on Windows")
+def test_a_script_that_runs_a_batch_unguarded_records_why_its_scenarios_failed(tmp_path):
+    """Scenarios on worker processes started from a script's top level: each worker imports
+    the script again and dies, twice, and each scenario is recorded as crashed with the
+    reason that names the guard (it said only "the worker process crashed")."""
+    script = tmp_path / "batch_script.py"
+    script.write_text(
+        "import svcplan\n"
+        "from svcplan.whatif.batch import BatchOptions, run_batch\n"
+        "from svcplan.whatif.scenarios import parse_scenarios\n"
+        f"case = svcplan.load_case({str(ROOT / 'data' / 'demo')!r})\n"
+        "scenarios, chains = parse_scenarios({'scenarios': [{'name': 'cut', "
+        "'scale': {'periods.budget': 0.9}}]})\n"
+        f"res = run_batch(case, scenarios, chains, {str(tmp_path / 'out')!r}, "
+        "BatchOptions(workers=2))\n"
+        "print(res.exit_code)\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert run.stdout.split()[-1:] == ["1"]
+    s = pd.read_csv(tmp_path / "out" / "summary.csv").set_index("scenario")
+    assert list(s["status"]) == ["error", "error"]
+    for reason in s["reason"]:
+        assert reason.startswith("the worker process crashed: killed"), reason
+        assert 'must be under `if __name__ == "__main__":`' in reason
+
+
 _FIRST_SOLVE = '''
 import sys
 from svcplan.processes import WORKER_MODULES

@@ -48,7 +48,7 @@ from ..solver.interrupts import Deferred
 from .folders import all_written, folder_names, is_done
 from .meet import run_both_ends
 from .on_dask import DaskRunner
-from .runners import Destination, LocalRunner, Runner, error_result
+from .runners import WORKER_CRASHED, Destination, LocalRunner, Runner, error_result
 from .runners import solve_task as solve_task  # what a worker runs; imported from here by scripts
 from .scenarios import BASE, Planned, Scenario, check, plan
 from .summary import collect
@@ -393,8 +393,7 @@ class _Chains:
         for ci, pos, attempts in sorted(broken):
             if attempts >= MAX_ATTEMPTS or (self.isolate and len(broken) == 1):
                 p = self.chains[ci][pos]
-                self.finish(ci, pos, [error_result(p.case.name, "the worker process crashed")],
-                            written=False)
+                self.finish(ci, pos, [error_result(p.case.name, WORKER_CRASHED)], written=False)
             else:
                 self.queue.appendleft((ci, pos, attempts))
         self.isolate = True

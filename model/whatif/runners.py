@@ -212,6 +212,12 @@ def _in_turn(cases: Iterable[tuple[int, Case]], start: pd.DataFrame | None,
         start = r.assignment if r.has_plan else None
 
 
+#: Why a scenario has no result when its local worker process died twice (the pool breaks:
+#: Python says no more). Dask reports its own reason (:meth:`.on_dask.DaskRunner.result`).
+WORKER_CRASHED = ("the worker process crashed: killed, for example out of memory (fewer workers "
+                  f"use less: --workers, workers=). {SCRIPT_GUARD}")
+
+
 def error_result(name: str, message: str, seconds: float = 0.0) -> SolveResult:
     """The result of a scenario that could not be solved (invalid after its change, crashed
     worker, exception): recorded like any other, so the batch summary has a row for it."""
