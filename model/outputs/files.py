@@ -170,11 +170,14 @@ def add_sheet(folder: Path, name: str, df: pd.DataFrame) -> Path:
     return write_xlsx(path, {**sheets, name: df})
 
 
-def read_table(folder: Path, file: str) -> pd.DataFrame | None:
+def read_table(folder: Path, file: str, columns: list[str] | None = None) -> pd.DataFrame | None:
     """A table of a run (or scenario) folder as written, ids as text (``007`` stays
-    ``007``); None if the run wrote none (no capacity rows, no plan)."""
+    ``007``); None if the run wrote none (no capacity rows, no plan). ``columns``: only
+    these (a frontier reads 4 of assignment.csv's 26 columns per point, in half the time)."""
     f = Path(folder) / file
-    return pd.read_csv(f, dtype=ID_DTYPES, encoding=CSV_ENCODING) if f.exists() else None
+    if not f.exists():
+        return None
+    return pd.read_csv(f, dtype=ID_DTYPES, encoding=CSV_ENCODING, usecols=columns)
 
 
 def write_error_summary(out: Path, case_name: str, exc: BaseException) -> None:

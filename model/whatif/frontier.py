@@ -89,7 +89,7 @@ def frontier_table(out: Path, summary: pd.DataFrame, scenarios, folders, scales)
     rows = []
     for s, scale in zip(scenarios, scales, strict=True):
         row = summary.set_index("scenario").loc[s.name]
-        per = read_table(out / folders[s.name], "kpi_periods.csv")
+        per = read_table(out / folders[s.name], "kpi_periods.csv", ["budget"])
         budget = float(per["budget"].sum()) if per is not None else np.nan
         rows.append({"scale": scale, "scenario": s.name, "status": row["status"],
                      "budget": budget, "objective": row["objective"], "profit": row["profit"],
@@ -104,7 +104,8 @@ def differentiation(out: Path, scenarios, folders, scales) -> pd.DataFrame:
     """Mean service rank per segment × product class and budget scale; who loses it first."""
     cols = {}
     for s, scale in zip(scenarios, scales, strict=True):
-        a = read_table(out / folders[s.name], "assignment.csv")
+        a = read_table(out / folders[s.name], "assignment.csv",
+                       ["segment", "product_class", "rank", "base_demand"])
         if a is None:
             continue
         w = a["base_demand"].where(a["base_demand"] > 0, 1e-12)

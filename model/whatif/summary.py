@@ -46,7 +46,7 @@ def scenario_row(name: str, folder: Path) -> dict:
            "inventory_days": k.get("inventory_days"), "seconds": s.get("total_seconds"),
            "warm_start": s.get("warm_start", ""), "reason": s.get("reason", ""),
            "has_plan": bool(k)}
-    periods = read_table(folder, "kpi_periods.csv")
+    periods = read_table(folder, "kpi_periods.csv", ["budget", "budget_used"])
     if periods is not None and periods["budget"].notna().any():
         b = periods["budget"].notna()
         row["budget_use_pct"] = float(
@@ -57,14 +57,15 @@ def scenario_row(name: str, folder: Path) -> dict:
 
 def compare(folder: Path, base: Path) -> dict:
     """Unit-periods whose level differs from the base plan; segments that gained/lost service."""
-    a, b = read_table(folder, "assignment.csv"), read_table(base, "assignment.csv")
+    key = ["segment", "product", "period"]
+    a, b = (read_table(f, "assignment.csv", [*key, "level"]) for f in (folder, base))
     out: dict = {}
     if a is None or b is None:
         return out
-    key = ["segment", "product", "period"]
     m = a[[*key, "level"]].merge(b[[*key, "level"]], on=key, how="outer", suffixes=("", "_base"))
     out["changed_unit_periods"] = int((m["level"] != m["level_base"]).sum())
-    sa, sb = read_table(folder, "kpi_segments.csv"), read_table(base, "kpi_segments.csv")
+    sa, sb = (read_table(f, "kpi_segments.csv", ["segment", "mean_service"])
+              for f in (folder, base))
     if sa is not None and sb is not None:
         s = sa.set_index("segment")["mean_service"].sub(sb.set_index("segment")["mean_service"])
         out["segments_gained"] = ",".join(s.index[s > 1e-9])
