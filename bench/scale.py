@@ -213,6 +213,11 @@ FIXED_HALVES = [sys.executable, "-c", "import runpy, sys; import svcplan.whatif.
                 "runpy.run_module('svcplan', run_name='__main__')"]
 
 
+#: A run during which other processes and the hypervisor took more than this share of one
+#: core shared the machine: the frontier, on both cores, lost more of it than one solve.
+SHARED_CORE = 0.1
+
+
 def frontier(work: Path, repeat: int = 3, busy_core: bool = False) -> None:
     """One demo solve and the demo frontier (warm, 2 workers), alternately ``repeat`` times,
     then the frontier in fixed halves and cold once each; the target is the ratio of the
@@ -267,6 +272,10 @@ def frontier(work: Path, repeat: int = 3, busy_core: bool = False) -> None:
     paired = [w / o for o, w in zip(ones, warms, strict=True)]
     print("paired (each frontier / the solve just before it): "
           f"{', '.join(f'{r:.2f}×' for r in paired)}; median {statistics.median(paired):.2f}×")
+    shared = [name for name, _, share, _, _ in rows
+              if share.others + share.steal > SHARED_CORE * share.wall]
+    print("runs that shared the machine (others' and stolen CPU above "
+          f"{SHARED_CORE:.0%} of a core): {', '.join(shared) or 'none'}")
     w, c = (pd.read_csv(work / k / "summary.csv").set_index("scenario") for k in ("warm", "cold"))
     print("\n| point | status | warm s | cold s | warm gap % | cold gap % | warm objective / cold |")
     print("|---|---|---|---|---|---|---|")
