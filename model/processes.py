@@ -34,6 +34,12 @@ WORKER_MODULES = ["svcplan.whatif.runners", "svcplan.solver.sweep", "svcplan.sol
 SCRIPT_GUARD = ("Run from a Python script, the call must be under `if __name__ == \"__main__\":`, "
                 "because each worker process imports the script again.")
 
+#: Why a worker process ends abruptly, as a batch and a simulation both say it: killed (by
+#: the kernel for memory, say), or, from a script without :data:`SCRIPT_GUARD`, the script's
+#: top level run again in it, where it fails at once.
+WORKER_DEATH_CAUSES = ("killed, for example out of memory (fewer workers use less: --workers, "
+                       f"workers=). {SCRIPT_GUARD}")
+
 
 def worker_context():
     """How worker processes start: from a fork server where the platform has one, else

@@ -14,15 +14,12 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol, TypeVar
 
-from ..processes import SCRIPT_GUARD, leave_ctrl_c_to_parent, stop_now, worker_context
+from ..processes import WORKER_DEATH_CAUSES, leave_ctrl_c_to_parent, stop_now, worker_context
 
 R = TypeVar("R", covariant=True)
 
-#: Why a simulation's worker process may have ended: killed (by the kernel for memory, say),
-#: or, from a script, the script's own top level run again in it (a worker process imports
-#: the main script, as every multiprocessing child does), where it fails at once.
-WORKER_LOST = ("a simulation worker process ended abruptly: killed, for example out of memory "
-               f"(fewer workers use less: --workers, workers=). {SCRIPT_GUARD}")
+#: What a simulation says when one of its worker processes ended abruptly.
+WORKER_LOST = f"a simulation worker process ended abruptly: {WORKER_DEATH_CAUSES}"
 
 
 class Task(Protocol[R]):

@@ -37,6 +37,7 @@ from ..outputs.files import write_outputs
 from ..outputs.result import SolveResult
 from ..processes import (
     SCRIPT_GUARD,
+    WORKER_DEATH_CAUSES,
     leave_ctrl_c_to_parent,
     start_fork_server,
     stop_now,
@@ -214,8 +215,7 @@ def _in_turn(cases: Iterable[tuple[int, Case]], start: pd.DataFrame | None,
 
 #: Why a scenario has no result when its local worker process died twice (the pool breaks:
 #: Python says no more). Dask reports its own reason (:meth:`.on_dask.DaskRunner.result`).
-WORKER_CRASHED = ("the worker process crashed: killed, for example out of memory (fewer workers "
-                  f"use less: --workers, workers=). {SCRIPT_GUARD}")
+WORKER_CRASHED = f"the worker process crashed: {WORKER_DEATH_CAUSES}"
 
 
 def error_result(name: str, message: str, seconds: float = 0.0) -> SolveResult:
