@@ -62,7 +62,7 @@ def compare(folder: Path, base: Path) -> dict:
     out: dict = {}
     if a is None or b is None:
         return out
-    m = a[[*key, "level"]].merge(b[[*key, "level"]], on=key, how="outer", suffixes=("", "_base"))
+    m = a.merge(b, on=key, how="outer", suffixes=("", "_base"))  # each holds key and level only
     out["changed_unit_periods"] = int((m["level"] != m["level_base"]).sum())
     sa, sb = (read_table(f, "kpi_segments.csv", ["segment", "mean_service"])
               for f in (folder, base))
